@@ -1,0 +1,53 @@
+# Makefile: the commands the README promises. Each target installs what it needs first.
+# SPDX-License-Identifier: MIT
+JOBS   ?= $(shell nproc)
+BUILD  ?= build
+PY     := /usr/bin/python3
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build run test unit integration asan fuzz fuzz-build bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/mailfort serve
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+integration: build
+	MAILFORT_BIN=$(CURDIR)/$(BUILD)/mailfort $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+# Unit tests under ASan+UBSan, then the integration suite against the sanitized binary.
+asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMAILFORT_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	MAILFORT_BIN=$(CURDIR)/build-asan/mailfort MAILFORT_SANITIZED=1 \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+fuzz-build: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILFORT_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+# Short run of every fuzz target (FUZZ_SECONDS each); crashes land in fuzz/artifacts/.
+FUZZ_SECONDS ?= 20
+fuzz: fuzz-build
+	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+test: unit integration asan
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10}
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

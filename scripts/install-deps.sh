@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# install-deps.sh: install every build, test and run dependency of mailfort from Debian 12 (apt-get only).
+# SPDX-License-Identifier: MIT
+# Idempotent and quiet when everything is present: it checks dpkg first and only calls apt-get for what is missing.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config clang lld libclang-rt-14-dev
+  libboost1.81-dev
+  libssl-dev openssl
+  libunbound-dev libpsl-dev libidn2-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  libsqlite3-dev sqlite3 libsodium-dev libhiredis-dev
+  googletest libgtest-dev libgmock-dev
+  python3 python3-pytest swaks python3-dkim python3-spf python3-dnspython
+  redis-server nsd ldnsutils
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts redis-server and nsd as system services on install; tests start their own on loopback.
+for svc in redis-server nsd; do
+  $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,1 @@
+// cli/cli.cpp: placeholder, being written.

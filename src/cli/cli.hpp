@@ -1,0 +1,25 @@
+// cli/cli.hpp: the `mailfort` command line: one register_* function per subcommand file.
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace mailfort::cli {
+
+// Options every subcommand shares: --config FILE and --data-dir DIR.
+struct common_options {
+  std::string config_file;  // empty: embedded defaults
+  std::string data_dir;     // empty: from config (default ./var)
+};
+
+// Each adds its subcommand(s) to `app`; the callback sets `exit_code` (0 ok, 1 findings/failure, 2 usage).
+void register_serve(CLI::App& app, common_options& opts, int& exit_code);
+void register_user(CLI::App& app, common_options& opts, int& exit_code);
+void register_config(CLI::App& app, common_options& opts, int& exit_code);
+void register_queue(CLI::App& app, common_options& opts, int& exit_code);
+
+// Runs the CLI; returns the process exit code.
+int run(int argc, char** argv);
+
+}  // namespace mailfort::cli

@@ -1,0 +1,1 @@
+// cli/config.cpp: placeholder, being written.

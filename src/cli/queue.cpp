@@ -1,0 +1,1 @@
+// cli/queue.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// cli/serve.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// cli/user.cpp: placeholder, being written.

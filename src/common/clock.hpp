@@ -1,0 +1,37 @@
+// common/clock.hpp: an injectable clock, so limiters and expiry logic are testable without sleeping.
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <chrono>
+#include <cstdint>
+
+namespace mailfort::common {
+
+using time_point = std::chrono::system_clock::time_point;
+
+class clock {
+ public:
+  virtual ~clock() = default;
+  virtual time_point now() const = 0;
+};
+
+class system_clock final : public clock {
+ public:
+  time_point now() const override { return std::chrono::system_clock::now(); }
+};
+
+// Test clock: time moves only when told to.
+class manual_clock final : public clock {
+ public:
+  explicit manual_clock(time_point start = time_point{std::chrono::seconds{1700000000}}) : now_(start) {}
+  time_point now() const override { return now_; }
+  void advance(std::chrono::nanoseconds d) { now_ += std::chrono::duration_cast<time_point::duration>(d); }
+
+ private:
+  time_point now_;
+};
+
+inline std::int64_t unix_seconds(time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace mailfort::common

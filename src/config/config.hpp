@@ -1,0 +1,110 @@
+// config/config.hpp: the typed configuration and its embedded secure defaults (DESIGN.md section 1).
+// SPDX-License-Identifier: MIT
+// A config file overrides only what it names; everything else keeps the default below.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mailfort::config {
+
+struct listeners {
+  std::string mx = "127.0.0.1:2525";           // empty string: listener disabled
+  std::string submission = "127.0.0.1:2587";   // STARTTLS, AUTH required
+  std::string submissions = "127.0.0.1:2465";  // implicit TLS, AUTH required
+  std::string admin = "127.0.0.1:9025";        // reserved for the monitor issue; not bound yet
+};
+
+struct tls {
+  std::string certificate;      // empty: generated self-signed certificate in data_dir/tls/
+  std::string key;
+  std::string min_version = "1.2";  // "1.2" or "1.3"; anything lower is refused by config check
+  int handshake_timeout_s = 30;
+};
+
+struct dns {
+  std::vector<std::string> servers;  // empty: the system resolver
+};
+
+struct relay {
+  std::vector<std::string> trusted_networks;  // CIDRs allowed to relay without AUTH; none by default
+  std::string smarthost;
+};
+
+struct state {
+  std::string backend = "sqlite";
+  std::string redis_url = "redis://127.0.0.1:6379";
+};
+
+struct limits {
+  std::uint64_t message_size = 25ull * 1024 * 1024;  // SIZE, 552 5.3.4
+  std::size_t command_line = 512;                     // octets incl. CRLF (RFC 5321 4.5.3.1.4)
+  std::size_t text_line = 1000;                       // octets incl. CRLF (RFC 5321 4.5.3.1.6)
+  std::size_t header_section = 256 * 1024;            // bytes of header section before 552
+  std::size_t recipients = 100;                       // per message, then 452 4.5.3
+  std::size_t max_hops = 100;                         // Received: fields, 554 5.4.6
+  std::size_t soft_errors = 10;                       // errors after which replies are delayed
+  std::size_t hard_errors = 20;                       // errors after which 421 and close
+  std::size_t junk_commands = 100;                    // NOOP/RSET/VRFY/HELP... per session before 421
+  std::size_t unknown_recipients = 20;                // 550 5.1.1 per session before 421 (dictionary attack)
+  std::size_t messages_per_connection = 100;          // MAIL transactions per session, then 421
+  int command_timeout_s = 300;                        // RFC 5321 4.5.3.2.7 server timeout
+  int data_timeout_s = 600;                           // whole DATA phase cap (minimum rate applies too)
+  std::size_t min_data_rate = 500;                    // bytes/s averaged over DATA (slowloris), after a grace
+  int error_delay_ms = 1000;                          // tarpit per error past soft_errors
+  std::size_t max_connections = 1000;                 // total, 421 4.7.0 at connect
+  std::size_t max_connections_per_ip = 20;            // 421 4.7.0 at connect
+};
+
+struct server {
+  int threads = 0;  // event loops; 0: one per core
+};
+
+struct config {
+  std::string hostname = "localhost";
+  std::vector<std::string> domains = {"localhost"};
+  std::string data_dir = "./var";
+  struct listeners listeners;
+  struct tls tls;
+  struct dns dns;
+  struct relay relay;
+  struct state state;
+  struct limits limits;
+  struct server server;
+  std::string source_file;  // where it was loaded from, empty for embedded defaults
+};
+
+// One problem found in a config file: a hard error (the file cannot be used) or a security finding.
+struct diagnostic {
+  enum class kind { error, finding } kind = kind::error;
+  std::string severity;  // for findings: "critical", "high", "medium", "low", "info"
+  std::string file;
+  int line = 0;          // 0 when not tied to a line
+  std::string key;
+  std::string message;   // what is wrong and how to fix it
+};
+
+struct load_result {
+  config cfg;
+  std::vector<diagnostic> diagnostics;
+  bool ok() const {
+    for (auto& d : diagnostics)
+      if (d.kind == diagnostic::kind::error) return false;
+    return true;
+  }
+};
+
+// Parse a TOML file on top of the embedded defaults. Unknown keys and wrong types are errors with file:line.
+load_result load_file(const std::string& path);
+// Same, from text (for tests); `name` is used as the file name in diagnostics.
+load_result load_string(const std::string& text, const std::string& name);
+
+// Security findings on a loaded config: open relay networks, TLS < 1.2, AUTH without TLS, etc.
+std::vector<diagnostic> check_security(const config& cfg);
+
+// The annotated embedded defaults, as valid TOML (what `mailfort config defaults` prints and etc/mailfort.toml holds).
+std::string annotated_defaults();
+
+}  // namespace mailfort::config

@@ -1,0 +1,1 @@
+// daemon/daemon.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// delivery/maildir.cpp: placeholder, being written.

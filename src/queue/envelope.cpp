@@ -1,0 +1,1 @@
+// queue/envelope.cpp: placeholder, being written.

@@ -1,0 +1,55 @@
+// queue/envelope.hpp: [pure] the queue file format: a versioned, checksummed envelope followed by the message.
+// SPDX-License-Identifier: MIT
+// Every field round-trips byte-exactly whatever the client sent: values are length-prefixed, never
+// delimited by newlines, so no field can be injected (Exim CVE-2020-28026/28021 class). A CRC-free
+// SHA-256 over envelope and body detects truncation and corruption; such files are quarantined.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailfort::queue {
+
+struct recipient {
+  std::string address;          // as accepted (source route stripped), e.g. alice@localhost
+  std::string orcpt;            // reserved for DSN (empty)
+  enum class state : std::uint8_t { pending = 0, delivered = 1, failed = 2 } status = state::pending;
+};
+
+struct envelope {
+  std::uint32_t version = 1;
+  std::string id;               // queue id (common::new_queue_id)
+  std::string sender;           // reverse-path without <>; empty = null sender
+  std::vector<recipient> recipients;
+  std::int64_t received_at = 0; // unix seconds
+  std::string session_id;
+  std::string client_ip;
+  std::uint16_t client_port = 0;
+  std::string helo;
+  std::string listener;         // "mx", "submission", "submissions"
+  std::string auth_user;        // authenticated login, empty if none
+  std::string tls;              // e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", empty if plaintext
+  std::string body_type;        // "7BIT" / "8BITMIME"
+  bool smtputf8 = false;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt = 0;
+};
+
+// Serialise envelope + message into the bytes of one queue file.
+std::string encode(const envelope& env, std::string_view message);
+
+enum class decode_error : std::uint8_t { ok, truncated, bad_magic, bad_version, bad_checksum, malformed };
+
+struct decoded {
+  decode_error error = decode_error::ok;
+  envelope env;
+  std::string_view message;  // points into the input
+};
+// Parse a queue file. Never throws; every length is bounds-checked.
+decoded decode(std::string_view file);
+
+const char* decode_error_name(decode_error e);
+
+}  // namespace mailfort::queue

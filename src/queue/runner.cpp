@@ -1,0 +1,1 @@
+// queue/runner.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// queue/spool.cpp: placeholder, being written.

@@ -1,0 +1,72 @@
+// queue/spool.hpp: the only writer of the queue. "250" is sent only after store() completes.
+// SPDX-License-Identifier: MIT
+// Layout under <data_dir>/queue: tmp/ (being written), active/ (durable, waiting for delivery),
+// quarantine/ (corrupt files, kept for the admin). A message becomes durable as: write tmp file,
+// fsync it, rename into active/, fsync active/. Group commit: one thread collects concurrent store
+// requests and shares the directory fsync between them; each caller's own data is fsynced before its
+// callback runs, so nobody is told "stored" before their bytes are on disk.
+#pragma once
+#include "queue/envelope.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace mailfort::queue {
+
+class spool {
+ public:
+  using done_fn = std::function<void(std::error_code ec, const std::string& queue_id)>;
+
+  // Creates the directories if needed. Does not start the commit thread until start().
+  explicit spool(std::filesystem::path queue_dir);
+  ~spool();
+  spool(const spool&) = delete;
+  spool& operator=(const spool&) = delete;
+
+  void start();
+  void stop();  // drains pending requests first
+
+  // Asynchronous store: env.id is assigned if empty. `done` runs on the commit thread after the
+  // message is durable (ec == {}) or failed (ENOSPC -> std::errc::no_space_on_device, etc.; no file left).
+  void store_async(envelope env, std::string message, done_fn done);
+  // Synchronous store (tests, CLI). Returns the queue id or throws std::system_error.
+  std::string store(envelope env, std::string_view message);
+
+  // Durable queue listing, sorted by id (arrival order).
+  std::vector<std::string> list() const;
+  std::filesystem::path path_of(const std::string& id) const;
+  // Rewrite an existing queue file atomically (recipient states, attempts). fsynced.
+  void rewrite(const envelope& env, std::string_view message);
+  // Remove a delivered message (unlink + fsync dir).
+  void remove(const std::string& id);
+  // Move a file that failed to decode into quarantine/ (logged by the caller).
+  void quarantine(const std::string& id);
+  // Startup recovery: delete leftovers in tmp/ (never acknowledged), return the count removed.
+  std::size_t clean_tmp();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  struct request {
+    envelope env;
+    std::string message;
+    done_fn done;
+  };
+  void run();
+  std::filesystem::path dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<request> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+  int active_fd_ = -1;  // open directory handle of active/, for fsync
+};
+
+}  // namespace mailfort::queue

@@ -1,0 +1,1 @@
+// sasl/sasl_decode.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// sasl/user_db.cpp: placeholder, being written.

@@ -1,0 +1,47 @@
+// sasl/user_db.hpp: local users and their argon2id password hashes, in the SQLite state database.
+// SPDX-License-Identifier: MIT
+// Thread-safe. verify() takes the same time whether or not the user exists (a dummy hash is checked
+// for unknown users), so AUTH failures do not reveal which accounts exist. Hashes use libsodium's
+// crypto_pwhash_str (argon2id, $argon2id$ encoding Dovecot also reads).
+#pragma once
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+
+namespace mailfort::sasl {
+
+class user_db {
+ public:
+  // Opens (and creates the schema of) <data_dir>/state.db. Throws std::runtime_error on failure.
+  explicit user_db(const std::string& db_path);
+  ~user_db();
+  user_db(const user_db&) = delete;
+  user_db& operator=(const user_db&) = delete;
+
+  // address is normalised to lower case; throws std::invalid_argument for an address whose local part
+  // or domain is not a safe mailbox name, std::runtime_error if it exists (add) or not (passwd/del).
+  void add(std::string_view address, std::string_view password);
+  void set_password(std::string_view address, std::string_view password);
+  bool remove(std::string_view address);
+  std::vector<std::string> list();
+  bool exists(std::string_view address);
+
+  // Constant-time-ish verification: argon2id verify always runs (against a dummy hash when absent).
+  // CPU heavy (tens of ms): call it off the event loop.
+  bool verify(std::string_view address, std::string_view password);
+
+ private:
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  std::string dummy_hash_;
+};
+
+// Normalise a login/address: lower-case, trimmed. Returns nullopt if not local@domain with safe parts.
+std::optional<std::string> normalise_address(std::string_view address);
+
+}  // namespace mailfort::sasl

@@ -1,0 +1,1 @@
+// smtp/address.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// smtp/command_parser.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// smtp/data_reader.cpp: placeholder, being written.

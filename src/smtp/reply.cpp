@@ -1,0 +1,1 @@
+// smtp/reply.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// smtp/server.cpp: placeholder, being written.

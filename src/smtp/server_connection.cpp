@@ -1,0 +1,1 @@
+// smtp/server_connection.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// smtp/session.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// tls/self_signed.cpp: placeholder, being written.

@@ -1,0 +1,1 @@
+// tls/server_context.cpp: placeholder, being written.
