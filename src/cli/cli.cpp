@@ -1,1 +1,30 @@
-// cli/cli.cpp: placeholder, being written.
+// cli/cli.cpp: the `mailfort` command: subcommands, shared options, exit codes.
+// SPDX-License-Identifier: MIT
+#include "cli/cli.hpp"
+
+#include <iostream>
+
+namespace mailfort::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"mailfort: a secure-by-default mail server that audits itself and others", "mailfort"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  common_options opts;
+  int exit_code = 0;
+  app.add_option("--config", opts.config_file, "TOML config file (default: embedded secure defaults)");
+  app.add_option("--data-dir", opts.data_dir, "data directory (queue, state, Maildirs); overrides data_dir");
+  register_serve(app, opts, exit_code);
+  register_user(app, opts, exit_code);
+  register_config(app, opts, exit_code);
+  register_queue(app, opts, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
+
+}  // namespace mailfort::cli

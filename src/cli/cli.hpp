@@ -1,6 +1,8 @@
 // cli/cli.hpp: the `mailfort` command line: one register_* function per subcommand file.
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "config/config.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <string>
@@ -18,6 +20,10 @@ void register_serve(CLI::App& app, common_options& opts, int& exit_code);
 void register_user(CLI::App& app, common_options& opts, int& exit_code);
 void register_config(CLI::App& app, common_options& opts, int& exit_code);
 void register_queue(CLI::App& app, common_options& opts, int& exit_code);
+
+// Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
+// and exits with status 2 when the file has errors. Implemented in cli/config.cpp.
+config::config load_config_or_exit(const common_options& opts);
 
 // Runs the CLI; returns the process exit code.
 int run(int argc, char** argv);

@@ -51,7 +51,7 @@ struct limits {
   std::size_t unknown_recipients = 20;                // 550 5.1.1 per session before 421 (dictionary attack)
   std::size_t messages_per_connection = 100;          // MAIL transactions per session, then 421
   int command_timeout_s = 300;                        // RFC 5321 4.5.3.2.7 server timeout
-  int data_timeout_s = 600;                           // whole DATA phase cap (minimum rate applies too)
+  int data_timeout_s = 3600;                          // absolute cap on one DATA phase (the minimum rate applies first)
   std::size_t min_data_rate = 500;                    // bytes/s averaged over DATA (slowloris), after a grace
   int error_delay_ms = 1000;                          // tarpit per error past soft_errors
   std::size_t max_connections = 1000;                 // total, 421 4.7.0 at connect

@@ -1,1 +1,161 @@
-// daemon/daemon.cpp: placeholder, being written.
+// daemon/daemon.cpp: startup (data dir, TLS, state, queue, delivery, listeners), signals, shutdown.
+// SPDX-License-Identifier: MIT
+// Signals: SIGTERM/SIGINT stop accepting and shut down (queued mail is already durable); SIGHUP reloads
+// the TLS certificate and key (a bad pair keeps the old one and logs why).
+// NOT YET: privilege drop after binding (mailfort runs as the user that starts it; see docs/security.md).
+#include "daemon/daemon.hpp"
+
+#include "common/ascii.hpp"
+#include "log/logger.hpp"
+#include "queue/runner.hpp"
+#include "queue/spool.hpp"
+#include "sasl/user_db.hpp"
+#include "smtp/server.hpp"
+#include "tls/server_context.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace mailfort::daemon {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+class env_impl final : public smtp::session_env {
+ public:
+  env_impl(const config::config& cfg, sasl::user_db& users) : users_(users) {
+    for (const auto& d : cfg.domains) domains_.push_back(common::to_lower(d));
+  }
+  bool is_local_domain(std::string_view domain) const override {
+    for (const auto& d : domains_)
+      if (common::iequals(d, domain)) return true;
+    return false;
+  }
+  bool local_user_exists(std::string_view address) const override {
+    try {
+      return users_.exists(address);
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  bool may_send_as(std::string_view login, std::string_view sender) const override {
+    return common::iequals(login, sender);
+  }
+
+ private:
+  sasl::user_db& users_;
+  std::vector<std::string> domains_;
+};
+
+}  // namespace
+
+int run(const config::config& cfg) {
+  try {
+    fs::path data = cfg.data_dir;
+    fs::create_directories(data);
+    ::chmod(data.c_str(), 0700);
+
+    tls::server_settings tset;
+    tset.min_version = cfg.tls.min_version;
+    if (cfg.tls.certificate.empty()) {
+      fs::path dir = data / "tls";
+      if (tls::ensure_self_signed(dir, cfg.hostname))
+        log::warning("tls_self_signed_created",
+                     {{"certificate", (dir / "cert.pem").string()},
+                      {"note", "clients cannot verify a self-signed certificate; set tls.certificate and tls.key"}});
+      tset.certificate = (dir / "cert.pem").string();
+      tset.key = (dir / "key.pem").string();
+    } else {
+      tset.certificate = cfg.tls.certificate;
+      tset.key = cfg.tls.key;
+    }
+    tls::context_holder tls_ctx(tset);
+    try {
+      auto secs = tls::seconds_to_expiry(tset.certificate);
+      log::info("tls_certificate", {{"certificate", tset.certificate}, {"days_to_expiry", secs / 86400}});
+      if (secs <= 0) log::error("tls_certificate_expired", {{"certificate", tset.certificate}});
+    } catch (const std::exception& e) {
+      log::warning("tls_certificate", {{"error", e.what()}});
+    }
+
+    sasl::user_db users((data / "state.db").string());
+    env_impl env(cfg, users);
+
+    queue::spool spool(data / "queue");
+    if (auto n = spool.clean_tmp(); n > 0) log::info("queue_tmp_cleaned", {{"files", n}});
+    spool.start();
+    std::vector<std::string> domains = cfg.domains;
+    queue::runner runner(spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); });
+    runner.start();
+
+    unsigned nthreads = cfg.server.threads > 0 ? static_cast<unsigned>(cfg.server.threads)
+                                               : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<asio::io_context>> loops;
+    std::vector<asio::io_context*> loop_ptrs;
+    for (unsigned i = 0; i < nthreads; ++i) {
+      loops.push_back(std::make_unique<asio::io_context>(1));
+      loop_ptrs.push_back(loops.back().get());
+    }
+    asio::thread_pool cpu_pool(2);
+
+    smtp::server_deps deps;
+    deps.cfg = &cfg;
+    deps.tls = &tls_ctx;
+    deps.users = &users;
+    deps.spool = &spool;
+    deps.env = &env;
+    deps.cpu_pool = &cpu_pool;
+    deps.on_queued = [&runner] { runner.kick(); };
+    for (const auto& n : cfg.relay.trusted_networks) {
+      smtp::cidr c;
+      if (!smtp::cidr::parse(n, c)) throw std::runtime_error("bad trusted network '" + n + "'");
+      deps.trusted_networks.push_back(c);
+    }
+    smtp::server srv(std::move(deps));
+    srv.start(loop_ptrs);
+
+    asio::signal_set signals(*loops[0], SIGTERM, SIGINT, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        std::string err;
+        if (tls_ctx.reload(err))
+          log::info("tls_reloaded", {{"certificate", tset.certificate}});
+        else
+          log::error("tls_reload_failed", {{"error", err}});
+        signals.async_wait(on_signal);
+        return;
+      }
+      log::info("stopping", {{"signal", sig}});
+      srv.stop();
+      for (auto& l : loops) l->stop();
+    };
+    signals.async_wait(on_signal);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < nthreads; ++i) threads.emplace_back([&, i] { loops[i]->run(); });
+    loops[0]->run();
+    for (auto& l : loops) l->stop();
+    for (auto& t : threads) t.join();
+    cpu_pool.join();
+    runner.stop();
+    spool.stop();
+    log::info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    log::error("startup_failed", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+}  // namespace mailfort::daemon

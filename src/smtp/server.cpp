@@ -1,1 +1,186 @@
-// smtp/server.cpp: placeholder, being written.
+// smtp/server.cpp: listeners, accept loops and connection caps.
+// SPDX-License-Identifier: MIT
+#include "smtp/server.hpp"
+
+#include "log/logger.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
+
+#include <stdexcept>
+
+namespace mailfort::smtp {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+bool cidr::parse(const std::string& text, cidr& out) {
+  auto slash = text.find('/');
+  std::string addr = text.substr(0, slash);
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(addr, ec);
+  if (ec) return false;
+  unsigned max = a.is_v4() ? 32 : 128;
+  unsigned prefix = max;
+  if (slash != std::string::npos) {
+    std::string p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3) return false;
+    prefix = 0;
+    for (char c : p) {
+      if (c < '0' || c > '9') return false;
+      prefix = prefix * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (prefix > max) return false;
+  }
+  out.net = a;
+  out.prefix = prefix;
+  return true;
+}
+
+bool cidr::contains(const asio::ip::address& a0) const {
+  asio::ip::address a = a0;
+  if (a.is_v6() && a.to_v6().is_v4_mapped() && net.is_v4()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v4() != net.is_v4()) return false;
+  auto cmp = [&](const unsigned char* x, const unsigned char* y, unsigned bits) {
+    unsigned full = bits / 8, rest = bits % 8;
+    for (unsigned i = 0; i < full; ++i)
+      if (x[i] != y[i]) return false;
+    if (rest == 0) return true;
+    unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+    return (x[full] & mask) == (y[full] & mask);
+  };
+  if (a.is_v4()) {
+    auto x = a.to_v4().to_bytes();
+    auto y = net.to_v4().to_bytes();
+    return cmp(x.data(), y.data(), prefix);
+  }
+  auto x = a.to_v6().to_bytes();
+  auto y = net.to_v6().to_bytes();
+  return cmp(x.data(), y.data(), prefix);
+}
+
+connection_tracker::verdict connection_tracker::acquire(const std::string& ip) {
+  std::lock_guard lk(mu_);
+  if (total_.load() >= max_total_) return verdict::too_many_total;
+  auto& n = per_ip_[ip];
+  if (n >= max_per_ip_) {
+    if (n == 0) per_ip_.erase(ip);
+    return verdict::too_many_per_ip;
+  }
+  ++n;
+  ++total_;
+  return verdict::ok;
+}
+
+void connection_tracker::release(const std::string& ip) {
+  std::lock_guard lk(mu_);
+  auto it = per_ip_.find(ip);
+  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  --total_;
+}
+
+tcp::endpoint parse_endpoint(const std::string& text) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      throw std::invalid_argument("bad address '" + text + "' (want [v6]:port)");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw std::invalid_argument("bad address '" + text + "' (want host:port)");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) throw std::invalid_argument("bad IP address '" + host + "' in '" + text + "'");
+  unsigned long p = 0;
+  if (port.empty() || port.size() > 5) throw std::invalid_argument("bad port in '" + text + "'");
+  for (char c : port) {
+    if (c < '0' || c > '9') throw std::invalid_argument("bad port in '" + text + "'");
+    p = p * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (p > 65535) throw std::invalid_argument("bad port in '" + text + "'");
+  return tcp::endpoint(a, static_cast<unsigned short>(p));
+}
+
+server::server(server_deps deps)
+    : deps_(std::move(deps)),
+      tracker_(deps_.cfg->limits.max_connections, deps_.cfg->limits.max_connections_per_ip) {}
+
+namespace {
+
+asio::awaitable<void> accept_loop(server& srv, std::shared_ptr<tcp::acceptor> acc, listener_kind kind) {
+  for (;;) {
+    auto [ec, sock] = co_await acc->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      log::error("accept_error", {{"listener", listener_name(kind)}, {"error", ec.message()}});
+      asio::steady_timer t(acc->get_executor(), std::chrono::milliseconds(100));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    spawn_connection(srv, std::move(sock), kind);
+  }
+}
+
+}  // namespace
+
+void server::start(const std::vector<asio::io_context*>& loops) {
+  struct spec {
+    const std::string* addr;
+    listener_kind kind;
+  };
+  const auto& l = deps_.cfg->listeners;
+  spec specs[] = {{&l.mx, listener_kind::mx},
+                  {&l.submission, listener_kind::submission},
+                  {&l.submissions, listener_kind::submissions}};
+  for (const auto& sp : specs) {
+    if (sp.addr->empty()) continue;
+    tcp::endpoint ep;
+    try {
+      ep = parse_endpoint(*sp.addr);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("cannot listen on ") + listener_name(sp.kind) + ": " + e.what());
+    }
+    for (auto* ioc : loops) {
+      auto acc = std::make_shared<tcp::acceptor>(*ioc);
+      boost::system::error_code ec;
+      acc->open(ep.protocol(), ec);
+      if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+          ec = boost::system::error_code(errno, boost::system::system_category());
+      }
+      if (!ec) acc->bind(ep, ec);
+      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec)
+        throw std::runtime_error(std::string("cannot listen on ") + listener_name(sp.kind) + " " + *sp.addr + ": " +
+                                 ec.message());
+      acceptors_.push_back(acc);
+      asio::co_spawn(*ioc, accept_loop(*this, acc, sp.kind), asio::detached);
+    }
+    log::info("listen", {{"listener", listener_name(sp.kind)}, {"address", *sp.addr}});
+  }
+}
+
+void server::stop() {
+  for (auto& a : acceptors_) {
+    boost::system::error_code ec;
+    asio::post(a->get_executor(), [a] {
+      boost::system::error_code ec2;
+      a->close(ec2);
+    });
+    (void)ec;
+  }
+}
+
+}  // namespace mailfort::smtp

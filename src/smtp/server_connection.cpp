@@ -1,1 +1,445 @@
-// smtp/server_connection.cpp: placeholder, being written.
+// smtp/server_connection.cpp: one coroutine per SMTP connection: read bytes, feed the pure parsers and the
+// session, carry out the session's action, write replies. No policy decisions are made here.
+// SPDX-License-Identifier: MIT
+//
+// SECURITY: deadlines. A command line must arrive within command_timeout_s of the previous reply; the
+// deadline is NOT extended by each byte (slowloris, bad-input 44). In DATA each chunk extends the
+// deadline by bytes/min_data_rate, never beyond command_timeout_s from now, and the whole DATA phase is
+// capped at data_timeout_s (Postfix's smtpd_min_data_rate model). Writes have a deadline too, so a
+// client that never reads cannot pin a coroutine.
+#include "common/ids.hpp"
+#include "log/logger.hpp"
+#include "queue/spool.hpp"
+#include "sasl/user_db.hpp"
+#include "smtp/server.hpp"
+#include "tls/server_context.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace mailfort::smtp {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(server& srv, tcp::socket sock, listener_kind kind)
+      : srv_(srv), cfg_(*srv.deps().cfg), sock_(std::move(sock)), kind_(kind), timer_(sock_.get_executor()) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  // ---- byte movement with deadlines ------------------------------------------------------------
+  asio::awaitable<std::size_t> read_some(steady::time_point deadline) {
+    timer_.expires_at(deadline);
+    auto buf = asio::buffer(inbuf_);
+    if (tls_) {
+      auto r = co_await (tls_->async_read_some(buf, k_tuple) || timer_.async_wait(k_tuple));
+      if (r.index() == 1) {
+        timed_out_ = true;
+        co_return 0;
+      }
+      auto [ec, n] = std::get<0>(r);
+      if (ec) co_return 0;
+      co_return n;
+    }
+    auto r = co_await (sock_.async_read_some(buf, k_tuple) || timer_.async_wait(k_tuple));
+    if (r.index() == 1) {
+      timed_out_ = true;
+      co_return 0;
+    }
+    auto [ec, n] = std::get<0>(r);
+    if (ec) co_return 0;
+    co_return n;
+  }
+
+  asio::awaitable<bool> write_all(const std::string& data) {
+    if (data.empty() || broken_) co_return !broken_;
+    timer_.expires_after(std::chrono::seconds(cfg_.limits.command_timeout_s));
+    if (tls_) {
+      auto r = co_await (asio::async_write(*tls_, asio::buffer(data), k_tuple) || timer_.async_wait(k_tuple));
+      broken_ = r.index() == 1 || std::get<0>(std::get<0>(r));
+    } else {
+      auto r = co_await (asio::async_write(sock_, asio::buffer(data), k_tuple) || timer_.async_wait(k_tuple));
+      broken_ = r.index() == 1 || std::get<0>(std::get<0>(r));
+    }
+    co_return !broken_;
+  }
+
+  asio::awaitable<bool> flush() {
+    if (out_.empty()) co_return !broken_;
+    std::string data;
+    data.swap(out_);
+    co_return co_await write_all(data);
+  }
+
+  asio::awaitable<void> sleep_ms(int ms) {
+    if (ms <= 0) co_return;
+    asio::steady_timer t(sock_.get_executor(), std::chrono::milliseconds(ms));
+    co_await t.async_wait(k_tuple);
+  }
+
+  asio::awaitable<bool> handshake() {
+    auto ctx = srv_.deps().tls->get();
+    ctx_keepalive_ = ctx;
+    tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *ctx);
+    timer_.expires_after(std::chrono::seconds(cfg_.tls.handshake_timeout_s));
+    auto r = co_await (tls_->async_handshake(ssl::stream_base::server, k_tuple) || timer_.async_wait(k_tuple));
+    std::string err;
+    if (r.index() == 1) {
+      err = "handshake timeout";
+    } else if (auto [ec] = std::get<0>(r); ec) {
+      err = ec.message();
+    }
+    if (!err.empty()) {
+      log::warning("tls_error", base_fields({{"reason", err}}));
+      broken_ = true;
+      co_return false;
+    }
+    SSL* s = tls_->native_handle();
+    tls_version_ = SSL_get_version(s);
+    tls_cipher_ = SSL_get_cipher_name(s);
+    log::info("tls", base_fields({{"version", tls_version_}, {"cipher", tls_cipher_}}));
+    co_return true;
+  }
+
+  nlohmann::json base_fields(nlohmann::json extra = nlohmann::json::object()) const {
+    extra["session"] = sid_;
+    extra["client"] = client_;
+    extra["listener"] = listener_name(kind_);
+    return extra;
+  }
+
+  // Log the session's events and queue its replies. Returns the action.
+  action absorb(step& s) {
+    for (auto& e : s.events) {
+      auto fields = base_fields(std::move(e.fields));
+      if (!queue_id_.empty() && (e.name == "reject" || e.name == "queued")) fields["queue_id"] = queue_id_;
+      if (e.name == "reject" || (e.name == "auth" && fields.value("result", "") == "failure"))
+        log::warning(e.name, std::move(fields));
+      else
+        log::info(e.name, std::move(fields));
+    }
+    for (auto& r : s.replies) append_formatted(r, out_);
+    if (s.action == action::close) closing_ = true;
+    return s.action;
+  }
+
+  asio::awaitable<step> do_verify_auth(session& sess) {
+    auto creds = sess.pending_auth();
+    auto* users = srv_.deps().users;
+    bool ok = co_await asio::co_spawn(
+        *srv_.deps().cpu_pool,
+        [users, creds]() -> asio::awaitable<bool> {
+          try {
+            co_return users->verify(creds.authcid, creds.password);
+          } catch (const std::exception&) {
+            co_return false;
+          }
+        },
+        asio::use_awaitable);
+    if (!ok) {
+      // A constant pause after every failure, known user or not (argon2id already costs the same).
+      co_await sleep_ms(cfg_.limits.error_delay_ms);
+    }
+    co_return sess.on_auth_result(ok);
+  }
+
+  asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, std::string content) {
+    const auto& tx = sess.current_transaction();
+    queue::envelope env;
+    env.id = queue_id_;
+    env.sender = tx.sender;
+    for (const auto& r : tx.recipients) env.recipients.push_back(queue::recipient{r, {}, {}});
+    env.received_at = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    env.session_id = sid_;
+    env.client_ip = client_ip_;
+    env.client_port = client_port_;
+    env.helo = sess.helo();
+    env.listener = listener_name(kind_);
+    env.auth_user = sess.auth_user();
+    if (sess.tls_active()) env.tls = tls_version_ + " " + tls_cipher_;
+    env.body_type = tx.eight_bit_mime ? "8BITMIME" : "7BIT";
+    env.smtputf8 = tx.smtputf8;
+    std::string message = sess.received_header(queue_id_, env.received_at);
+    message += content;
+    content.clear();
+    content.shrink_to_fit();
+    std::size_t size = message.size();
+    auto* sp = srv_.deps().spool;
+    auto ex = sock_.get_executor();
+    auto [ec, id] = co_await asio::async_initiate<decltype(k_tuple), void(std::error_code, std::string)>(
+        [sp, ex, env = std::move(env), message = std::move(message)](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          sp->store_async(std::move(env), std::move(message), [h, ex](std::error_code ec, const std::string& id) {
+            asio::post(ex, [h, ec, id]() mutable { (*h)(ec, id); });
+          });
+        },
+        k_tuple);
+    if (!ec) {
+      log::info("queued", base_fields({{"queue_id", id}, {"size", size}, {"from", tx.sender},
+                                       {"rcpts", tx.recipients.size()}}));
+      if (srv_.deps().on_queued) srv_.deps().on_queued();
+    } else {
+      log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", ec.message()}}));
+    }
+    co_return std::pair<int, std::string>{ec ? ec.value() : 0, id};
+  }
+
+  server& srv_;
+  const config::config& cfg_;
+  tcp::socket sock_;
+  listener_kind kind_;
+  asio::steady_timer timer_;
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
+  std::shared_ptr<ssl::context> ctx_keepalive_;
+  std::array<char, 16384> inbuf_{};
+  std::string out_;
+  std::string sid_ = common::new_session_id();
+  std::string client_;
+  std::string client_ip_;
+  std::uint16_t client_port_ = 0;
+  std::string tls_version_, tls_cipher_;
+  std::string queue_id_;
+  bool timed_out_ = false;
+  bool broken_ = false;
+  bool closing_ = false;
+};
+
+asio::awaitable<void> connection::run() {
+  auto self = shared_from_this();
+  auto start = steady::now();
+  boost::system::error_code ec;
+  auto remote = sock_.remote_endpoint(ec);
+  if (ec) co_return;
+  auto addr = remote.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  client_ip_ = addr.to_string();
+  client_port_ = remote.port();
+  client_ = (addr.is_v6() ? "[" + client_ip_ + "]" : client_ip_) + ":" + std::to_string(client_port_);
+  sock_.set_option(tcp::no_delay(true), ec);
+
+  // Connection caps, before any TLS work (bad-input 45).
+  auto verdict = srv_.tracker().acquire(client_ip_);
+  if (verdict != connection_tracker::verdict::ok) {
+    const char* rule = verdict == connection_tracker::verdict::too_many_per_ip ? "too_many_connections_per_ip"
+                                                                               : "too_many_connections";
+    log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", rule}}));
+    if (kind_ != listener_kind::submissions) {
+      out_ = "421 4.7.0 " + cfg_.hostname + " Too many connections, try again later\r\n";
+      timer_.expires_after(std::chrono::seconds(5));
+      co_await (asio::async_write(sock_, asio::buffer(out_), k_tuple) || timer_.async_wait(k_tuple));
+    }
+    sock_.close(ec);
+    co_return;
+  }
+  struct release_guard {
+    connection_tracker& t;
+    std::string ip;
+    ~release_guard() { t.release(ip); }
+  } guard{srv_.tracker(), client_ip_};
+
+  log::info("connect", base_fields());
+
+  session_config scfg;
+  scfg.hostname = cfg_.hostname;
+  scfg.kind = kind_;
+  scfg.tls_available = srv_.deps().tls != nullptr;
+  scfg.primary_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
+  for (const auto& n : srv_.deps().trusted_networks)
+    if (n.contains(addr)) scfg.trusted_client = true;
+  const auto& L = cfg_.limits;
+  scfg.limits = session_limits{L.message_size, L.command_line, L.text_line, L.header_section, L.recipients,
+                               L.max_hops, L.soft_errors, L.hard_errors, L.junk_commands, L.unknown_recipients,
+                               L.messages_per_connection};
+  session sess(scfg, *srv_.deps().env, client_ip_, client_port_);
+  line_reader lines(session::max_reader_line);
+  std::string reason = "client_closed";
+
+  if (kind_ == listener_kind::submissions) {
+    if (!co_await handshake()) {
+      reason = "tls_failed";
+      goto done;
+    }
+    sess.on_tls_established(tls_version_, tls_cipher_);
+  }
+  {
+    auto g = sess.greeting();
+    absorb(g);
+    if (!co_await flush()) goto done;
+  }
+
+  {
+    auto cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+    while (!closing_ && !broken_) {
+      std::size_t n = co_await read_some(cmd_deadline);
+      if (n == 0) {
+        if (timed_out_) {
+          auto s = sess.on_timeout(false);
+          absorb(s);
+          co_await flush();
+          reason = "timeout";
+        }
+        break;
+      }
+      std::string_view pending(inbuf_.data(), n);
+      while (!pending.empty() && !closing_ && !broken_) {
+        auto r = lines.feed(pending);
+        pending.remove_prefix(r.consumed);
+        if (r.status == line_status::need_more) break;
+        step s = sess.on_line(r.status, lines.line());
+        cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+        if (s.action == action::start_tls && (!pending.empty() || lines.has_partial())) {
+          // Bytes behind STARTTLS would be read as if they came through TLS (CVE-2011-0411 class):
+          // refuse them, without the 220.
+          s = sess.on_starttls_pipelined();
+        }
+        action act = absorb(s);
+        if (s.count_error && sess.errors() > sess.soft_error_limit() && act != action::close) {
+          if (!co_await flush()) break;
+          co_await sleep_ms(L.error_delay_ms);
+        }
+        switch (act) {
+          case action::none:
+          case action::spool:
+            break;
+          case action::close:
+            break;
+          case action::start_tls: {
+            if (!co_await flush()) break;
+            lines.reset();
+            if (!co_await handshake()) {
+              reason = "tls_failed";
+              closing_ = true;
+              break;
+            }
+            sess.on_tls_established(tls_version_, tls_cipher_);
+            cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+            break;
+          }
+          case action::verify_auth: {
+            if (!co_await flush()) break;
+            auto a = co_await do_verify_auth(sess);
+            absorb(a);
+            break;
+          }
+          case action::begin_data: {
+            if (!pending.empty()) {
+              // DATA must be the last command of a pipelined group (RFC 2920 3.1): content that
+              // arrives before our 354 is a synchronisation error (bad-input 5).
+              out_.clear();
+              auto v = sess.on_data_pipelined();
+              absorb(v);
+              break;
+            }
+            if (!co_await flush()) break;
+            queue_id_ = common::new_queue_id();
+            data_reader reader(sess.data_limits_for_message());
+            std::string content;
+            content.reserve(64 * 1024);
+            auto data_start = steady::now();
+            auto hard_end = data_start + std::chrono::seconds(L.data_timeout_s);
+            auto deadline = data_start + std::chrono::seconds(L.command_timeout_s);
+            bool finished = false;
+            while (!finished) {
+              if (pending.empty()) {
+                auto d = std::min(deadline, hard_end);
+                std::size_t m = co_await read_some(d);
+                if (m == 0) break;
+                pending = std::string_view(inbuf_.data(), m);
+                // Each chunk buys bytes/min_rate more time, never more than one command timeout ahead.
+                auto now = steady::now();
+                auto bonus = std::chrono::microseconds(
+                    static_cast<long long>(m) * 1000000LL / static_cast<long long>(std::max<std::size_t>(1, L.min_data_rate)));
+                deadline = std::min(deadline + bonus, now + std::chrono::seconds(L.command_timeout_s));
+              }
+              auto fr = reader.feed(pending, content);
+              pending.remove_prefix(fr.consumed);
+              if (fr.status == data_status::done) finished = true;
+            }
+            if (!finished) {
+              // Connection closed or timed out mid-DATA: nothing is queued (bad-input 47).
+              if (timed_out_) {
+                auto t = sess.on_timeout(true);
+                absorb(t);
+                co_await flush();
+                reason = "timeout";
+              } else {
+                log::info("reject", base_fields({{"stage", "data"}, {"rule", "incomplete_data"}, {"queue_id", queue_id_}}));
+              }
+              closing_ = true;
+              break;
+            }
+            auto e = sess.on_data_end(reader, content.size());
+            if (e.action == action::spool) {
+              absorb(e);
+              auto [err, id] = co_await do_spool(sess, std::move(content));
+              auto q = sess.on_spooled(err, id);
+              absorb(q);
+            } else {
+              content.clear();
+              absorb(e);
+            }
+            queue_id_.clear();
+            cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+            break;
+          }
+        }
+      }
+      if (!co_await flush()) break;
+      if (closing_) reason = reason == "client_closed" ? "server_closed" : reason;
+    }
+  }
+
+done:
+  if (closing_ && reason == "client_closed") reason = "server_closed";
+  if (tls_ && !broken_) {
+    // Best-effort close_notify, bounded.
+    timer_.expires_after(std::chrono::seconds(2));
+    co_await (tls_->async_shutdown(k_tuple) || timer_.async_wait(k_tuple));
+  }
+  sock_.shutdown(tcp::socket::shutdown_both, ec);
+  sock_.close(ec);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
+  log::info("disconnect", base_fields({{"reason", reason}, {"duration_ms", ms}, {"errors", sess.errors()}}));
+}
+
+}  // namespace
+
+void spawn_connection(server& srv, tcp::socket sock, listener_kind kind) {
+  auto ex = sock.get_executor();
+  auto conn = std::make_shared<connection>(srv, std::move(sock), kind);
+  asio::co_spawn(ex, conn->run(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex2) {
+      log::error("connection_error", {{"error", ex2.what()}});
+    }
+  });
+}
+
+}  // namespace mailfort::smtp

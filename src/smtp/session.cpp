@@ -1,1 +1,675 @@
-// smtp/session.cpp: placeholder, being written.
+// smtp/session.cpp: the SMTP server state machine (see session.hpp for the contract).
+// SPDX-License-Identifier: MIT
+#include "smtp/session.hpp"
+
+#include "common/ascii.hpp"
+#include "sasl/sasl_decode.hpp"
+
+#include <cerrno>
+#include <ctime>
+
+namespace mailfort::smtp {
+
+using common::iequals;
+
+const char* listener_name(listener_kind k) {
+  switch (k) {
+    case listener_kind::mx: return "mx";
+    case listener_kind::submission: return "submission";
+    case listener_kind::submissions: return "submissions";
+  }
+  return "mx";
+}
+
+namespace {
+
+// SIZE=digits, at most 20 digits, no wraparound (bad-input 30).
+bool parse_size(std::string_view v, std::uint64_t& out) {
+  if (v.empty() || v.size() > 20) return false;
+  std::uint64_t n = 0;
+  for (char c : v) {
+    if (!common::is_digit(c)) return false;
+    auto d = static_cast<std::uint64_t>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  out = n;
+  return true;
+}
+
+// RFC 3461 xtext: "+" HEXCHAR HEXCHAR or printable ASCII except "+" and "=". Decoded control bytes are
+// refused (Exim CVE-2020-28021 shape: AUTH=x+0Ay smuggling a newline into the queue file).
+bool valid_xtext(std::string_view v) {
+  auto hexval = [](char h) -> int {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto c = static_cast<unsigned char>(v[i]);
+    if (c == '+') {
+      if (i + 3 > v.size()) return false;
+      int hi = hexval(v[i + 1]);
+      int lo = hexval(v[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      int byte = hi * 16 + lo;
+      if (byte < 0x21 || byte > 0x7e) return false;
+      i += 2;
+    } else if (c < 0x21 || c > 0x7e || c == '=') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string lower(std::string_view s) { return common::to_lower(s); }
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+}  // namespace
+
+session::session(session_config cfg, const session_env& env, std::string client_ip, std::uint16_t client_port)
+    : cfg_(std::move(cfg)), env_(env), client_ip_(std::move(client_ip)), client_port_(client_port) {}
+
+void session::add_event(step& s, std::string name, nlohmann::json fields) const {
+  s.events.push_back(log_event{std::move(name), std::move(fields)});
+}
+
+step session::greeting() {
+  step s;
+  state_ = state::greeted;
+  // No software name or version in the banner: it only helps attackers pick exploits.
+  s.replies.push_back(make_reply(220, "", cfg_.hostname + " ESMTP"));
+  return s;
+}
+
+// Every client error goes through here: one reply, one "reject" event, the error counter, and 421 +
+// close at the hard limit (RFC 5321 does not bound errors; Postfix uses 10 soft / 20 hard).
+step session::error_reply(step s, std::string_view rule, int code, std::string_view enh, std::string_view text,
+                          std::string_view stage) {
+  ++errors_;
+  s.count_error = true;
+  s.replies.push_back(make_reply(code, enh, text));
+  add_event(s, "reject",
+            {{"stage", std::string(stage)}, {"code", code}, {"rule", std::string(rule)}, {"text", std::string(text)}});
+  if (errors_ >= cfg_.limits.hard_errors && s.action != action::close) {
+    s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many errors, closing connection"));
+    add_event(s, "reject", {{"stage", "session"}, {"code", 421}, {"rule", "too_many_errors"}, {"errors", errors_}});
+    s.action = action::close;
+    state_ = state::closed;
+  }
+  return s;
+}
+
+step session::junk(step s) {
+  if (++junk_ > cfg_.limits.junk_commands) {
+    s.replies.clear();
+    s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many commands without mail, closing"));
+    add_event(s, "reject", {{"stage", "session"}, {"code", 421}, {"rule", "too_many_errors"}, {"junk", junk_}});
+    s.action = action::close;
+    state_ = state::closed;
+  }
+  return s;
+}
+
+step session::on_line(line_status status, std::string_view line) {
+  step s;
+  if (state_ == state::closed) {
+    s.action = action::close;
+    return s;
+  }
+  if (in_sasl()) {
+    switch (status) {
+      case line_status::line: return do_sasl_line(line);
+      case line_status::too_long:
+        state_ = state::greeted;
+        return error_reply(std::move(s), "command_too_long", 500, "5.5.6", "Authentication exchange line is too long",
+                           "auth");
+      case line_status::overflow: break;
+      case line_status::bad_line_ending:
+        state_ = state::greeted;
+        return error_reply(std::move(s), "syntax", 500, "5.5.2", "Bare <CR> or <LF> in authentication exchange",
+                           "auth");
+      case line_status::need_more: return s;
+    }
+  }
+  switch (status) {
+    case line_status::need_more: return s;
+    case line_status::line: break;
+    case line_status::too_long:
+      return error_reply(std::move(s), "command_too_long", 500, "5.5.2", "Line too long", "command");
+    case line_status::bad_line_ending:
+      // Never split a line at a bare CR or LF into two commands (command smuggling).
+      return error_reply(std::move(s), "syntax", 500, "5.5.2", "Bare <CR> or <LF> in command line", "command");
+    case line_status::overflow:
+      s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Line too long, closing connection"));
+      add_event(s, "reject", {{"stage", "command"}, {"code", 421}, {"rule", "command_too_long"}});
+      s.action = action::close;
+      state_ = state::closed;
+      return s;
+  }
+  command cmd = parse_command(line);
+  // Only AUTH lines may use the SASL line length (RFC 4954 4); everything else keeps 512 octets.
+  if (line.size() + 2 > cfg_.limits.command_line && cmd.verb != verb::auth) {
+    return error_reply(std::move(s), "command_too_long", 500, "5.5.2", "Line too long", "command");
+  }
+  return dispatch(cmd);
+}
+
+step session::dispatch(const command& cmd) {
+  step s;
+  switch (cmd.verb) {
+    case verb::ehlo: return do_helo(cmd, true);
+    case verb::helo: return do_helo(cmd, false);
+    case verb::mail: return do_mail(cmd);
+    case verb::rcpt: return do_rcpt(cmd);
+    case verb::data: return do_data(cmd);
+    case verb::auth: return do_auth(cmd);
+    case verb::starttls: return do_starttls(cmd);
+    case verb::rset:
+      if (!trim(cmd.args).empty())
+        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: RSET", "command");
+      reset_transaction();
+      s.replies.push_back(make_reply(250, "2.0.0", "Ok"));
+      return junk(std::move(s));
+    case verb::noop:
+      s.replies.push_back(make_reply(250, "2.0.0", "Ok"));
+      return junk(std::move(s));
+    case verb::quit:
+      s.replies.push_back(make_reply(221, "2.0.0", "Bye"));
+      s.action = action::close;
+      state_ = state::closed;
+      return s;
+    case verb::help:
+      s.replies.push_back(make_reply(214, "2.0.0", "See RFC 5321"));
+      return junk(std::move(s));
+    case verb::vrfy:
+      // Never confirm or deny a mailbox (RFC 5321 7.3): address harvesting.
+      s.replies.push_back(
+          make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
+      add_event(s, "vrfy", {{"rule", "vrfy_refused"}});
+      return junk(std::move(s));
+    case verb::expn:
+      s = error_reply(std::move(s), "expn_refused", 502, "5.5.1", "EXPN not available", "command");
+      return junk(std::move(s));
+    case verb::bdat:
+      // CHUNKING is not advertised; refuse and close rather than risk reading a chunk as commands.
+      s.replies.push_back(make_reply(502, "5.5.1", "BDAT not supported"));
+      add_event(s, "reject", {{"stage", "command"}, {"code", 502}, {"rule", "bad_sequence"}});
+      ++errors_;
+      s.count_error = true;
+      s.action = action::close;
+      state_ = state::closed;
+      return s;
+    case verb::xclient:
+    case verb::proxy:
+      return error_reply(std::move(s), "xclient_denied", 550, "5.7.0", "Error: insufficient authorization",
+                         "command");
+    case verb::http:
+      // An HTTP or POP/IMAP client: a cross-protocol attack (ALPACA) or a scanner. Drop it.
+      s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " This is an SMTP server; closing"));
+      add_event(s, "reject", {{"stage", "command"}, {"code", 421}, {"rule", "non_smtp_command"},
+                              {"command", common::printable(cmd.name, 40)}});
+      ++errors_;
+      s.count_error = true;
+      s.action = action::close;
+      state_ = state::closed;
+      return s;
+    case verb::unknown:
+      return error_reply(std::move(s), "syntax", 500, "5.5.2", "Error: command not recognized", "command");
+    case verb::invalid:
+      return error_reply(std::move(s), "syntax", 500, "5.5.2", "Error: invalid characters in command", "command");
+  }
+  return error_reply(std::move(s), "syntax", 500, "5.5.2", "Error: command not recognized", "command");
+}
+
+step session::do_helo(const command& cmd, bool extended) {
+  step s;
+  std::string name = trim(cmd.args);
+  if (name.empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: EHLO hostname", "helo");
+  if (name.size() > 255) return error_reply(std::move(s), "syntax", 501, "5.5.4", "HELO name too long", "helo");
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7e) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid HELO name", "helo");
+  }
+  helo_ = name;
+  helo_done_ = true;
+  extended_ = extended;
+  reset_transaction();
+  if (!extended) {
+    s.replies.push_back(make_reply(250, "", cfg_.hostname));
+    return s;
+  }
+  reply r;
+  r.code = 250;
+  r.lines.push_back(cfg_.hostname);
+  r.lines.push_back("PIPELINING");
+  r.lines.push_back("SIZE " + std::to_string(cfg_.limits.message_size));
+  r.lines.push_back("8BITMIME");
+  r.lines.push_back("SMTPUTF8");
+  r.lines.push_back("ENHANCEDSTATUSCODES");
+  if (!tls_active_ && cfg_.tls_available && cfg_.kind != listener_kind::submissions) r.lines.push_back("STARTTLS");
+  // AUTH only inside TLS and only on submission ports: never expose passwords in plaintext, and MX
+  // has nothing to authenticate (brute-force surface).
+  if (needs_auth() && tls_active_ && auth_user_.empty()) r.lines.push_back("AUTH PLAIN LOGIN");
+  s.replies.push_back(std::move(r));
+  return s;
+}
+
+step session::do_starttls(const command& cmd) {
+  step s;
+  if (!trim(cmd.args).empty())
+    return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: STARTTLS", "starttls");
+  if (tls_active_)
+    return error_reply(std::move(s), "bad_sequence", 554, "5.5.1", "Error: TLS already active", "starttls");
+  if (!cfg_.tls_available || cfg_.kind == listener_kind::submissions)
+    return error_reply(std::move(s), "bad_sequence", 502, "5.5.1", "STARTTLS not available", "starttls");
+  if (!helo_done_)
+    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send EHLO first", "starttls");
+  s.replies.push_back(make_reply(220, "2.0.0", "Ready to start TLS"));
+  s.action = action::start_tls;
+  return s;
+}
+
+void session::on_tls_established(std::string version, std::string cipher) {
+  // RFC 3207 4.2: forget everything learned before TLS.
+  tls_active_ = true;
+  tls_version_ = std::move(version);
+  tls_cipher_ = std::move(cipher);
+  helo_done_ = false;
+  extended_ = false;
+  helo_.clear();
+  auth_user_.clear();
+  creds_ = {};
+  reset_transaction();
+  if (state_ != state::closed && state_ != state::connected) state_ = state::greeted;
+}
+
+step session::on_starttls_pipelined() {
+  step s;
+  s.replies.push_back(make_reply(554, "5.5.0", "Error: command pipelined after STARTTLS, closing"));
+  add_event(s, "reject", {{"stage", "starttls"}, {"code", 554}, {"rule", "starttls_pipelining"}});
+  ++errors_;
+  s.count_error = true;
+  s.action = action::close;
+  state_ = state::closed;
+  return s;
+}
+
+step session::on_data_pipelined() {
+  step s;
+  s.replies.push_back(make_reply(554, "5.5.0", "Error: message content sent before 354, closing"));
+  add_event(s, "reject", {{"stage", "data"}, {"code", 554}, {"rule", "pipelining_violation"}});
+  ++errors_;
+  s.count_error = true;
+  s.action = action::close;
+  state_ = state::closed;
+  reset_transaction();
+  return s;
+}
+
+step session::do_auth(const command& cmd) {
+  step s;
+  if (cfg_.kind == listener_kind::mx)
+    return error_reply(std::move(s), "auth_not_offered", 502, "5.5.1", "Error: authentication not enabled", "auth");
+  if (!tls_active_) {
+    // Credentials are never looked at before TLS.
+    return error_reply(std::move(s), "auth_before_tls", 530, "5.7.0", "Must issue a STARTTLS command first", "auth");
+  }
+  if (!helo_done_) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send EHLO first", "auth");
+  if (!auth_user_.empty())
+    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: already authenticated", "auth");
+  if (tx_.active)
+    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: AUTH not allowed during a mail transaction",
+                       "auth");
+  std::string args = trim(cmd.args);
+  auto sp = args.find(' ');
+  std::string mech = common::to_lower(sp == std::string::npos ? args : args.substr(0, sp));
+  std::string initial = sp == std::string::npos ? std::string() : trim(std::string_view(args).substr(sp + 1));
+  creds_ = {};
+  if (mech == "plain") {
+    creds_.mechanism = "PLAIN";
+    if (initial.empty()) {
+      state_ = state::auth_plain;
+      s.replies.push_back(make_reply(334, "", ""));
+      return s;
+    }
+    if (initial == "=") initial.clear();
+    state_ = state::auth_plain;
+    return do_sasl_line(initial);
+  }
+  if (mech == "login") {
+    creds_.mechanism = "LOGIN";
+    if (initial.empty()) {
+      state_ = state::auth_login_user;
+      s.replies.push_back(make_reply(334, "", "VXNlcm5hbWU6"));  // "Username:"
+      return s;
+    }
+    state_ = state::auth_login_user;
+    return do_sasl_line(initial);
+  }
+  if (mech.empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: AUTH mechanism", "auth");
+  return error_reply(std::move(s), "syntax", 504, "5.5.4", "Unrecognized authentication mechanism", "auth");
+}
+
+step session::do_sasl_line(std::string_view line) {
+  step s;
+  std::string text = trim(line);
+  if (text == "*") {
+    state_ = state::greeted;
+    creds_ = {};
+    return error_reply(std::move(s), "auth_cancelled", 501, "5.7.0", "Authentication cancelled", "auth");
+  }
+  if (state_ == state::auth_plain) {
+    state_ = state::greeted;
+    auto r = sasl::decode_plain(text);
+    if (r.error == sasl::plain_error::bad_base64)
+      return error_reply(std::move(s), "syntax", 501, "5.5.2", "Cannot decode response", "auth");
+    if (r.error != sasl::plain_error::ok)
+      return error_reply(std::move(s), "syntax", 501, "5.5.2", "Invalid PLAIN response", "auth");
+    creds_.authzid = std::move(r.creds.authzid);
+    creds_.authcid = std::move(r.creds.authcid);
+    creds_.password = std::move(r.creds.password);
+    s.action = action::verify_auth;
+    return s;
+  }
+  auto decoded = sasl::base64_decode(text);
+  if (!decoded) {
+    state_ = state::greeted;
+    creds_ = {};
+    return error_reply(std::move(s), "syntax", 501, "5.5.2", "Cannot decode response", "auth");
+  }
+  if (state_ == state::auth_login_user) {
+    if (decoded->empty() || decoded->size() > 320 || decoded->find('\0') != std::string::npos) {
+      state_ = state::greeted;
+      return error_reply(std::move(s), "syntax", 501, "5.5.2", "Invalid user name", "auth");
+    }
+    creds_.authcid = std::move(*decoded);
+    state_ = state::auth_login_pass;
+    s.replies.push_back(make_reply(334, "", "UGFzc3dvcmQ6"));  // "Password:"
+    return s;
+  }
+  // auth_login_pass
+  state_ = state::greeted;
+  if (decoded->size() > 1024 || decoded->find('\0') != std::string::npos) {
+    creds_ = {};
+    return error_reply(std::move(s), "syntax", 501, "5.5.2", "Invalid password", "auth");
+  }
+  creds_.password = std::move(*decoded);
+  s.action = action::verify_auth;
+  return s;
+}
+
+step session::on_auth_result(bool ok) {
+  step s;
+  std::string user = lower(creds_.authcid);
+  // authzid must be empty or the same identity: no acting as another user (bad-input 20).
+  bool authz_ok = creds_.authzid.empty() || lower(creds_.authzid) == user;
+  if (ok && authz_ok) {
+    auth_user_ = user;
+    add_event(s, "auth", {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}});
+    s.replies.push_back(make_reply(235, "2.7.0", "Authentication successful"));
+  } else {
+    ++auth_failures_;
+    add_event(s, "auth", {{"result", "failure"}, {"mechanism", creds_.mechanism},
+                          {"user", common::printable(user, 320)},
+                          {"reason", ok ? "authzid_mismatch" : "bad_credentials"}});
+    creds_ = {};
+    return error_reply(std::move(s), "auth_failed", 535, "5.7.8", "Authentication credentials invalid", "auth");
+  }
+  creds_ = {};
+  return s;
+}
+
+step session::do_mail(const command& cmd) {
+  step s;
+  if (!helo_done_) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send HELO/EHLO first", "mail");
+  if (tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: nested MAIL command", "mail");
+  if (needs_auth() && auth_user_.empty()) {
+    if (!tls_active_)
+      return error_reply(std::move(s), "auth_required", 530, "5.7.0", "Must issue a STARTTLS command first", "mail");
+    return error_reply(std::move(s), "auth_required", 530, "5.7.0", "Authentication required", "mail");
+  }
+  if (messages_ >= cfg_.limits.messages_per_connection) {
+    s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many messages in one connection, closing"));
+    add_event(s, "reject", {{"stage", "mail"}, {"code", 421}, {"rule", "messages_per_connection"}});
+    s.action = action::close;
+    state_ = state::closed;
+    return s;
+  }
+  auto r = parse_mail_from(cmd.args);
+  switch (r.error) {
+    case addr_error::ok: break;
+    case addr_error::local_too_long:
+    case addr_error::domain_too_long:
+    case addr_error::path_too_long:
+      return error_reply(std::move(s), "syntax", 501, "5.1.7", "Path too long", "mail");
+    case addr_error::needs_smtputf8:
+      return error_reply(std::move(s), "needs_smtputf8", 553, "5.6.7", "Must declare SMTPUTF8 to send unicode address",
+                         "mail");
+    case addr_error::invalid_utf8:
+      return error_reply(std::move(s), "syntax", 553, "5.6.7", "Invalid UTF-8 in address", "mail");
+    case addr_error::bad_parameter:
+    case addr_error::parameter_too_long:
+      return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid parameter syntax", "mail");
+    case addr_error::syntax:
+    case addr_error::multiple_at:
+      return error_reply(std::move(s), "syntax", 501, "5.1.7", "Bad sender address syntax", "mail");
+  }
+  transaction tx;
+  bool seen_size = false, seen_body = false, seen_utf8 = false, seen_auth = false;
+  for (const auto& p : r.value.params) {
+    if (p.keyword == "SIZE" && !seen_size) {
+      seen_size = true;
+      if (!p.has_value || !parse_size(p.value, tx.declared_size))
+        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad SIZE parameter", "mail");
+      if (tx.declared_size > cfg_.limits.message_size)
+        return error_reply(std::move(s), "message_too_large", 552, "5.3.4", "Message size exceeds fixed limit", "mail");
+    } else if (p.keyword == "BODY" && !seen_body) {
+      seen_body = true;
+      if (iequals(p.value, "8BITMIME")) tx.eight_bit_mime = true;
+      else if (!iequals(p.value, "7BIT"))
+        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad BODY parameter", "mail");
+    } else if (p.keyword == "SMTPUTF8" && !seen_utf8 && !p.has_value) {
+      seen_utf8 = true;
+      tx.smtputf8 = true;
+    } else if (p.keyword == "AUTH" && !seen_auth) {
+      // RFC 4954 5: accepted and ignored (we never relay it onward), but it must be valid xtext.
+      seen_auth = true;
+      if (!p.has_value || p.value.size() > 500 || !valid_xtext(p.value))
+        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad AUTH parameter", "mail");
+    } else if (p.keyword == "SIZE" || p.keyword == "BODY" || p.keyword == "SMTPUTF8" || p.keyword == "AUTH") {
+      return error_reply(std::move(s), "syntax", 501, "5.5.4", "Duplicate or malformed parameter", "mail");
+    } else {
+      return error_reply(std::move(s), "syntax", 555, "5.5.4", "Unsupported parameter", "mail");
+    }
+  }
+  tx.sender = r.value.null ? std::string() : r.value.box.address();
+  if (!auth_user_.empty() && !r.value.null && !env_.may_send_as(auth_user_, tx.sender)) {
+    return error_reply(std::move(s), "sender_not_owned", 553, "5.7.1",
+                       "Sender address rejected: not owned by the authenticated user", "mail");
+  }
+  tx.active = true;
+  tx_ = std::move(tx);
+  junk_ = 0;
+  add_event(s, "mail", {{"from", tx_.sender}, {"size", tx_.declared_size}});
+  s.replies.push_back(make_reply(250, "2.1.0", "Ok"));
+  return s;
+}
+
+step session::do_rcpt(const command& cmd) {
+  step s;
+  if (!tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: need MAIL command", "rcpt");
+  auto r = parse_rcpt_to(cmd.args, tx_.smtputf8);
+  switch (r.error) {
+    case addr_error::ok: break;
+    case addr_error::local_too_long:
+    case addr_error::domain_too_long:
+    case addr_error::path_too_long:
+      return error_reply(std::move(s), "syntax", 501, "5.1.3", "Path too long", "rcpt");
+    case addr_error::needs_smtputf8:
+      return error_reply(std::move(s), "needs_smtputf8", 553, "5.6.7", "Must declare SMTPUTF8 to send unicode address",
+                         "rcpt");
+    case addr_error::invalid_utf8:
+      return error_reply(std::move(s), "syntax", 553, "5.6.7", "Invalid UTF-8 in address", "rcpt");
+    case addr_error::multiple_at:
+      return error_reply(std::move(s), "relay_denied", 550, "5.7.1", "Relay access denied", "rcpt");
+    case addr_error::bad_parameter:
+    case addr_error::parameter_too_long:
+      return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid parameter syntax", "rcpt");
+    case addr_error::syntax:
+      return error_reply(std::move(s), "syntax", 501, "5.1.3", "Bad recipient address syntax", "rcpt");
+  }
+  if (!r.value.params.empty())
+    return error_reply(std::move(s), "syntax", 555, "5.5.4", "Unsupported parameter", "rcpt");
+  if (tx_.recipients.size() >= cfg_.limits.recipients) {
+    // RFC 5321 4.5.3.1.8: temporary, earlier recipients stay accepted.
+    s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients"));
+    add_event(s, "reject", {{"stage", "rcpt"}, {"code", 452}, {"rule", "too_many_recipients"}});
+    return s;
+  }
+  std::string rcpt;
+  const mailbox& box = r.value.box;
+  if (r.value.postmaster) {
+    rcpt = "postmaster@" + lower(cfg_.primary_domain);
+  } else {
+    bool local = !box.address_literal && !box.trailing_dot && env_.is_local_domain(box.domain);
+    std::string full = box.address();
+    if (local) {
+      // Relay tricks aimed at a local domain (percent hack, bang path, quoted "@"): a local MTA that
+      // re-parses them would forward the mail elsewhere. Refuse them as relay attempts.
+      if (box.has_percent || box.has_bang || box.has_quoted_at)
+        return error_reply(std::move(s), "relay_denied", 550, "5.7.1", "Relay access denied", "rcpt");
+      rcpt = lower(box.local) + "@" + lower(box.domain);
+      bool is_postmaster = lower(box.local) == "postmaster";
+      if (!is_postmaster && (box.quoted || box.has_8bit || !env_.local_user_exists(rcpt))) {
+        ++unknown_rcpts_;
+        s = error_reply(std::move(s), "unknown_user", 550, "5.1.1", "Recipient address rejected: User unknown", "rcpt");
+        s.events.back().fields["to"] = common::printable(full, 320);
+        if (unknown_rcpts_ >= cfg_.limits.unknown_recipients && s.action != action::close) {
+          s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many unknown recipients, closing"));
+          add_event(s, "reject", {{"stage", "rcpt"}, {"code", 421}, {"rule", "too_many_unknown_recipients"}});
+          s.action = action::close;
+          state_ = state::closed;
+        }
+        return s;
+      }
+    } else {
+      if (!may_relay() || box.address_literal || box.trailing_dot) {
+        s = error_reply(std::move(s), "relay_denied", cfg_.kind == listener_kind::mx ? 554 : 550, "5.7.1",
+                        "Relay access denied", "rcpt");
+        s.events.back().fields["to"] = common::printable(full, 320);
+        return s;
+      }
+      rcpt = full;
+    }
+  }
+  tx_.recipients.push_back(rcpt);
+  add_event(s, "rcpt", {{"to", rcpt}});
+  s.replies.push_back(make_reply(250, "2.1.5", "Ok"));
+  return s;
+}
+
+step session::do_data(const command& cmd) {
+  step s;
+  if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: DATA", "data");
+  if (!tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: need MAIL command", "data");
+  if (tx_.recipients.empty())
+    return error_reply(std::move(s), "bad_sequence", 554, "5.5.1", "Error: no valid recipients", "data");
+  state_ = state::data;
+  s.replies.push_back(make_reply(354, "", "End data with <CR><LF>.<CR><LF>"));
+  s.action = action::begin_data;
+  return s;
+}
+
+data_limits session::data_limits_for_message() const {
+  data_limits l;
+  l.max_bytes = static_cast<std::size_t>(cfg_.limits.message_size);
+  l.max_line = cfg_.limits.text_line;
+  l.max_header = cfg_.limits.header_section;
+  l.max_hops = cfg_.limits.max_hops;
+  return l;
+}
+
+step session::on_data_end(const data_reader& reader, std::size_t content_bytes) {
+  step s;
+  state_ = state::greeted;
+  auto fail = [&](std::string_view rule, int code, std::string_view enh, std::string_view text) {
+    reset_transaction();
+    return error_reply(std::move(s), rule, code, enh, text, "data");
+  };
+  switch (reader.error()) {
+    case data_error::none: break;
+    case data_error::bare_lf: {
+      auto r = fail("bare_lf", 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
+      r.events.back().fields["smuggling"] = true;
+      return r;
+    }
+    case data_error::bare_cr: {
+      auto r = fail("bare_cr", 550, "5.5.2", "Message rejected: bare <CR> received (SMTP smuggling)");
+      r.events.back().fields["smuggling"] = true;
+      return r;
+    }
+    case data_error::line_too_long: return fail("line_too_long", 500, "5.5.0", "Message rejected: line too long");
+    case data_error::header_too_large:
+      return fail("header_too_large", 552, "5.3.4", "Message header section exceeds fixed limit");
+    case data_error::too_large: return fail("message_too_large", 552, "5.3.4", "Message size exceeds fixed limit");
+    case data_error::too_many_hops: return fail("too_many_hops", 554, "5.4.6", "Too many hops (mail loop?)");
+  }
+  (void)content_bytes;
+  s.action = action::spool;
+  return s;
+}
+
+step session::on_spooled(int errc, const std::string& queue_id) {
+  step s;
+  if (errc == 0) {
+    ++messages_;
+    s.replies.push_back(make_reply(250, "2.0.0", "Ok: queued as " + queue_id));
+  } else if (errc == ENOSPC || errc == EDQUOT) {
+    s.replies.push_back(make_reply(452, "4.3.1", "Insufficient system storage"));
+    add_event(s, "reject", {{"stage", "data"}, {"code", 452}, {"rule", "queue_full"}, {"errno", errc}});
+  } else {
+    s.replies.push_back(make_reply(451, "4.3.0", "Local error in processing, try again later"));
+    add_event(s, "reject", {{"stage", "data"}, {"code", 451}, {"rule", "queue_error"}, {"errno", errc}});
+  }
+  reset_transaction();
+  return s;
+}
+
+step session::on_timeout(bool in_data) {
+  step s;
+  s.replies.push_back(make_reply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded"));
+  add_event(s, "reject", {{"stage", in_data ? "data" : "command"}, {"code", 421}, {"rule", "timeout"}});
+  s.action = action::close;
+  state_ = state::closed;
+  reset_transaction();
+  return s;
+}
+
+std::string session::received_header(const std::string& queue_id, std::int64_t unix_time) const {
+  // RFC 3848 protocol names: ESMTP + S (TLS) + A (authenticated).
+  std::string proto = extended_ ? "ESMTP" : "SMTP";
+  if (extended_ && tls_active_) proto += "S";
+  if (extended_ && !auth_user_.empty()) proto += "A";
+  char date[64];
+  std::time_t t = static_cast<std::time_t>(unix_time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::string h = "Received: from " + common::printable(helo_, 255) + " ([" + client_ip_ + "])\r\n\tby " +
+                  cfg_.hostname + " (mailfort) with " + proto + " id " + queue_id;
+  if (tls_active_) h += "\r\n\t(using " + tls_version_ + " with cipher " + tls_cipher_ + ")";
+  if (tx_.recipients.size() == 1) h += "\r\n\tfor <" + common::printable(tx_.recipients[0], 320) + ">";
+  h += "; ";
+  h += date;
+  h += "\r\n";
+  return h;
+}
+
+}  // namespace mailfort::smtp

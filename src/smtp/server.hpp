@@ -1,0 +1,87 @@
+// smtp/server.hpp: the listeners (MX 25, submission 587, submissions 465) and their connections.
+// SPDX-License-Identifier: MIT
+// SECURITY: this is the network edge. Connection caps (total and per IP) are enforced at accept, before
+// any TLS work or session state is allocated. Each connection is one coroutine (server_connection.cpp)
+// that only moves bytes between the socket, the pure parsers and the session state machine.
+#pragma once
+#include "config/config.hpp"
+#include "smtp/session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mailfort::tls { class context_holder; }
+namespace mailfort::sasl { class user_db; }
+namespace mailfort::queue { class spool; }
+
+namespace mailfort::smtp {
+
+// An IPv4/IPv6 network in CIDR form, for trusted_networks.
+struct cidr {
+  boost::asio::ip::address net;
+  unsigned prefix = 0;
+  static bool parse(const std::string& text, cidr& out);
+  bool contains(const boost::asio::ip::address& a) const;
+};
+
+// Counts live connections, in total and per client address.
+class connection_tracker {
+ public:
+  connection_tracker(std::size_t max_total, std::size_t max_per_ip) : max_total_(max_total), max_per_ip_(max_per_ip) {}
+  enum class verdict { ok, too_many_total, too_many_per_ip };
+  verdict acquire(const std::string& ip);
+  void release(const std::string& ip);
+  std::size_t total() const { return total_.load(); }
+
+ private:
+  std::size_t max_total_, max_per_ip_;
+  std::mutex mu_;
+  std::map<std::string, std::size_t> per_ip_;
+  std::atomic<std::size_t> total_{0};
+};
+
+struct server_deps {
+  const config::config* cfg = nullptr;
+  tls::context_holder* tls = nullptr;
+  sasl::user_db* users = nullptr;
+  queue::spool* spool = nullptr;
+  const session_env* env = nullptr;
+  boost::asio::thread_pool* cpu_pool = nullptr;  // argon2id verification runs here, off the event loops
+  std::function<void()> on_queued;               // wakes the delivery worker
+  std::vector<cidr> trusted_networks;
+};
+
+class server {
+ public:
+  explicit server(server_deps deps);
+  // Binds every configured listener once per event loop (SO_REUSEPORT spreads connections over loops).
+  // Throws std::runtime_error("cannot listen on mx 127.0.0.1:2525: Address already in use") on failure.
+  void start(const std::vector<boost::asio::io_context*>& loops);
+  // Stops accepting; live sessions finish on their own timeouts or when the loops stop.
+  void stop();
+
+  const server_deps& deps() const { return deps_; }
+  connection_tracker& tracker() { return tracker_; }
+
+ private:
+  server_deps deps_;
+  connection_tracker tracker_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+};
+
+// Parse "host:port" / "[v6]:port". Throws std::invalid_argument.
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text);
+
+// The per-connection coroutine (server_connection.cpp).
+void spawn_connection(server& srv, boost::asio::ip::tcp::socket sock, listener_kind kind);
+
+}  // namespace mailfort::smtp
