@@ -1,1 +1,237 @@
-// queue/envelope.cpp: placeholder, being written.
+// queue/envelope.cpp: the queue file format (see envelope.hpp).
+// SPDX-License-Identifier: MIT
+//
+// Layout (all lengths decimal, every value length-prefixed so any byte can appear in it):
+//   "MAILFORT-QUEUE 1\n"
+//   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U N W R (R = one recipient)
+//   M<len>:\n                   length of the message that follows the checksum
+//   K<64 hex>\n                 SHA-256 over everything before "K" plus the message
+//   <message bytes>
+#include "queue/envelope.hpp"
+
+#include <openssl/evp.h>
+
+#include <charconv>
+
+namespace mailfort::queue {
+
+namespace {
+
+constexpr std::string_view k_magic = "MAILFORT-QUEUE 1\n";
+constexpr std::string_view k_magic_prefix = "MAILFORT-QUEUE ";
+constexpr std::size_t k_max_field = 1u << 20;   // no envelope field is anywhere near 1 MiB
+constexpr std::size_t k_max_recipients = 100000;
+
+void put(std::string& out, char tag, std::string_view v) {
+  out.push_back(tag);
+  out += std::to_string(v.size());
+  out.push_back(':');
+  out.append(v);
+  out.push_back('\n');
+}
+
+std::string sha256_hex(std::string_view a, std::string_view b) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, a.data(), a.size());
+  EVP_DigestUpdate(ctx, b.data(), b.size());
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string r;
+  for (unsigned i = 0; i < len; ++i) {
+    r.push_back(hex[md[i] >> 4]);
+    r.push_back(hex[md[i] & 15]);
+  }
+  return r;
+}
+
+template <class T>
+bool parse_int(std::string_view s, T& out) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string encode(const envelope& env, std::string_view message) {
+  std::string h(k_magic);
+  put(h, 'I', env.id);
+  put(h, 'S', env.sender);
+  put(h, 'T', std::to_string(env.received_at));
+  put(h, 'Z', env.session_id);
+  put(h, 'C', env.client_ip);
+  put(h, 'P', std::to_string(env.client_port));
+  put(h, 'H', env.helo);
+  put(h, 'L', env.listener);
+  put(h, 'A', env.auth_user);
+  put(h, 'X', env.tls);
+  put(h, 'B', env.body_type);
+  put(h, 'U', env.smtputf8 ? "1" : "0");
+  put(h, 'N', std::to_string(env.attempts));
+  put(h, 'W', std::to_string(env.next_attempt));
+  for (const auto& r : env.recipients) {
+    std::string v;
+    v.push_back(static_cast<char>('0' + static_cast<int>(r.status)));
+    v += std::to_string(r.orcpt.size());
+    v.push_back(':');
+    v += r.orcpt;
+    v += r.address;
+    put(h, 'R', v);
+  }
+  h += "M" + std::to_string(message.size()) + ":\n";
+  std::string sum = sha256_hex(h, message);
+  std::string out;
+  out.reserve(h.size() + 66 + message.size());
+  out += h;
+  out += "K" + sum + "\n";
+  out.append(message);
+  return out;
+}
+
+decoded decode(std::string_view file) {
+  decoded d;
+  if (file.size() < k_magic.size()) {
+    d.error = k_magic_prefix.substr(0, file.size()) == file.substr(0, k_magic_prefix.size()) ? decode_error::truncated
+                                                                                          : decode_error::bad_magic;
+    return d;
+  }
+  if (file.substr(0, k_magic_prefix.size()) != k_magic_prefix) {
+    d.error = decode_error::bad_magic;
+    return d;
+  }
+  if (file.substr(0, k_magic.size()) != k_magic) {
+    d.error = decode_error::bad_version;
+    return d;
+  }
+  std::size_t pos = k_magic.size();
+  std::size_t message_len = 0;
+  bool have_m = false;
+  envelope& e = d.env;
+  e.version = 1;
+  while (!have_m) {
+    if (pos >= file.size()) {
+      d.error = decode_error::truncated;
+      return d;
+    }
+    char tag = file[pos++];
+    std::size_t colon = file.find(':', pos);
+    if (colon == std::string_view::npos || colon - pos > 20) {
+      d.error = colon == std::string_view::npos ? decode_error::truncated : decode_error::malformed;
+      return d;
+    }
+    std::size_t len = 0;
+    if (!parse_int(file.substr(pos, colon - pos), len)) {
+      d.error = decode_error::malformed;
+      return d;
+    }
+    pos = colon + 1;
+    if (tag == 'M') {
+      if (pos >= file.size()) {
+        d.error = decode_error::truncated;
+        return d;
+      }
+      if (file[pos] != '\n') {
+        d.error = decode_error::malformed;
+        return d;
+      }
+      ++pos;
+      message_len = len;
+      have_m = true;
+      break;
+    }
+    if (len > k_max_field) {
+      d.error = decode_error::malformed;
+      return d;
+    }
+    if (file.size() - pos < len + 1) {
+      d.error = decode_error::truncated;
+      return d;
+    }
+    std::string_view v = file.substr(pos, len);
+    if (file[pos + len] != '\n') {
+      d.error = decode_error::malformed;
+      return d;
+    }
+    pos += len + 1;
+    bool ok = true;
+    switch (tag) {
+      case 'I': e.id = std::string(v); break;
+      case 'S': e.sender = std::string(v); break;
+      case 'T': ok = parse_int(v, e.received_at); break;
+      case 'Z': e.session_id = std::string(v); break;
+      case 'C': e.client_ip = std::string(v); break;
+      case 'P': ok = parse_int(v, e.client_port); break;
+      case 'H': e.helo = std::string(v); break;
+      case 'L': e.listener = std::string(v); break;
+      case 'A': e.auth_user = std::string(v); break;
+      case 'X': e.tls = std::string(v); break;
+      case 'B': e.body_type = std::string(v); break;
+      case 'U': ok = v == "0" || v == "1"; e.smtputf8 = v == "1"; break;
+      case 'N': ok = parse_int(v, e.attempts); break;
+      case 'W': ok = parse_int(v, e.next_attempt); break;
+      case 'R': {
+        if (v.size() < 3 || v[0] < '0' || v[0] > '2' || e.recipients.size() >= k_max_recipients) {
+          ok = false;
+          break;
+        }
+        recipient r;
+        r.status = static_cast<recipient::state>(v[0] - '0');
+        std::size_t c2 = v.find(':', 1);
+        std::size_t olen = 0;
+        if (c2 == std::string_view::npos || !parse_int(v.substr(1, c2 - 1), olen) || v.size() - c2 - 1 < olen) {
+          ok = false;
+          break;
+        }
+        r.orcpt = std::string(v.substr(c2 + 1, olen));
+        r.address = std::string(v.substr(c2 + 1 + olen));
+        e.recipients.push_back(std::move(r));
+        break;
+      }
+      default: ok = false;
+    }
+    if (!ok) {
+      d.error = decode_error::malformed;
+      return d;
+    }
+  }
+  std::size_t header_end = pos;
+  if (file.size() - pos < 66) {
+    d.error = decode_error::truncated;
+    return d;
+  }
+  if (file[pos] != 'K' || file[pos + 65] != '\n') {
+    d.error = decode_error::malformed;
+    return d;
+  }
+  std::string_view sum = file.substr(pos + 1, 64);
+  pos += 66;
+  if (file.size() - pos != message_len) {
+    d.error = file.size() - pos < message_len ? decode_error::truncated : decode_error::malformed;
+    return d;
+  }
+  d.message = file.substr(pos);
+  if (sha256_hex(file.substr(0, header_end), d.message) != sum) {
+    d.error = decode_error::bad_checksum;
+    d.message = {};
+    return d;
+  }
+  return d;
+}
+
+const char* decode_error_name(decode_error e) {
+  switch (e) {
+    case decode_error::ok: return "ok";
+    case decode_error::truncated: return "truncated";
+    case decode_error::bad_magic: return "bad_magic";
+    case decode_error::bad_version: return "bad_version";
+    case decode_error::bad_checksum: return "bad_checksum";
+    case decode_error::malformed: return "malformed";
+  }
+  return "malformed";
+}
+
+}  // namespace mailfort::queue

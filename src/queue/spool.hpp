@@ -8,7 +8,9 @@
 #pragma once
 #include "queue/envelope.hpp"
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -52,6 +54,8 @@ class spool {
   std::size_t clean_tmp();
 
   const std::filesystem::path& dir() const { return dir_; }
+  // Directory fsyncs done by the commit thread (fewer than messages under concurrency: group commit).
+  std::uint64_t dir_fsyncs() const { return dir_fsyncs_.load(); }
 
  private:
   struct request {
@@ -66,7 +70,7 @@ class spool {
   std::deque<request> pending_;
   bool stopping_ = false;
   std::thread thread_;
-  int active_fd_ = -1;  // open directory handle of active/, for fsync
+  std::atomic<std::uint64_t> dir_fsyncs_{0};
 };
 
 }  // namespace mailfort::queue

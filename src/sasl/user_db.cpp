@@ -1,1 +1,170 @@
-// sasl/user_db.cpp: placeholder, being written.
+// sasl/user_db.cpp: users and argon2id hashes in SQLite (see user_db.hpp).
+// SPDX-License-Identifier: MIT
+#include "sasl/user_db.hpp"
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include <ctime>
+#include <stdexcept>
+
+namespace mailfort::sasl {
+
+namespace {
+
+struct stmt {
+  sqlite3_stmt* s = nullptr;
+  stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+  }
+  ~stmt() { sqlite3_finalize(s); }
+  void bind(int i, std::string_view v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, long long v) { sqlite3_bind_int64(s, i, v); }
+  int step() { return sqlite3_step(s); }
+  std::string text(int col) {
+    auto* p = sqlite3_column_text(s, col);
+    return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+  }
+};
+
+std::string hash_password(std::string_view password) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    throw std::runtime_error("password hashing failed (out of memory?)");
+  return out;
+}
+
+bool safe_local(std::string_view l) {
+  if (l.empty() || l.size() > 64 || l.front() == '.' || l.back() == '.' || l.find("..") != std::string_view::npos)
+    return false;
+  for (char c : l)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' || c == '-'))
+      return false;
+  return true;
+}
+
+bool safe_domain(std::string_view d) {
+  if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.' || d.find("..") != std::string_view::npos)
+    return false;
+  for (char c : d)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> normalise_address(std::string_view address) {
+  while (!address.empty() && (address.front() == ' ' || address.front() == '\t')) address.remove_prefix(1);
+  while (!address.empty() && (address.back() == ' ' || address.back() == '\t')) address.remove_suffix(1);
+  std::string a;
+  for (char c : address) a.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+  auto at = a.find('@');
+  if (at == std::string::npos || a.find('@', at + 1) != std::string::npos) return std::nullopt;
+  if (!safe_local(std::string_view(a).substr(0, at)) || !safe_domain(std::string_view(a).substr(at + 1)))
+    return std::nullopt;
+  return a;
+}
+
+user_db::user_db(const std::string& db_path) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium initialisation failed");
+  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open state database " + db_path + ": " + err);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  char* err = nullptr;
+  const char* schema =
+      "PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=FULL;"
+      "CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);";
+  if (sqlite3_exec(db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string e = err ? err : "unknown";
+    sqlite3_free(err);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot initialise state database " + db_path + ": " + e);
+  }
+  // Verified for unknown users, so a failure costs the same time whether or not the account exists.
+  dummy_hash_ = hash_password("mailfort-dummy-password-for-timing");
+}
+
+user_db::~user_db() {
+  if (db_) sqlite3_close(db_);
+}
+
+void user_db::add(std::string_view address, std::string_view password) {
+  auto a = normalise_address(address);
+  if (!a) throw std::invalid_argument("invalid address '" + std::string(address) + "' (want local@domain, local part of a-z 0-9 . _ + -)");
+  std::string h = hash_password(password);
+  std::lock_guard lk(mu_);
+  stmt s(db_, "INSERT INTO users(address, hash, created) VALUES(?1, ?2, ?3)");
+  s.bind(1, *a);
+  s.bind(2, h);
+  s.bind(3, static_cast<long long>(std::time(nullptr)));
+  int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT) throw std::runtime_error("user " + *a + " already exists");
+  if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot add user: ") + sqlite3_errmsg(db_));
+}
+
+void user_db::set_password(std::string_view address, std::string_view password) {
+  auto a = normalise_address(address);
+  if (!a) throw std::invalid_argument("invalid address '" + std::string(address) + "'");
+  std::string h = hash_password(password);
+  std::lock_guard lk(mu_);
+  stmt s(db_, "UPDATE users SET hash=?2 WHERE address=?1");
+  s.bind(1, *a);
+  s.bind(2, h);
+  if (s.step() != SQLITE_DONE) throw std::runtime_error(std::string("cannot update user: ") + sqlite3_errmsg(db_));
+  if (sqlite3_changes(db_) == 0) throw std::runtime_error("no such user " + *a);
+}
+
+bool user_db::remove(std::string_view address) {
+  auto a = normalise_address(address);
+  if (!a) return false;
+  std::lock_guard lk(mu_);
+  stmt s(db_, "DELETE FROM users WHERE address=?1");
+  s.bind(1, *a);
+  if (s.step() != SQLITE_DONE) throw std::runtime_error(std::string("cannot delete user: ") + sqlite3_errmsg(db_));
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<std::string> user_db::list() {
+  std::lock_guard lk(mu_);
+  stmt s(db_, "SELECT address FROM users ORDER BY address");
+  std::vector<std::string> out;
+  while (s.step() == SQLITE_ROW) out.push_back(s.text(0));
+  return out;
+}
+
+bool user_db::exists(std::string_view address) {
+  auto a = normalise_address(address);
+  if (!a) return false;
+  std::lock_guard lk(mu_);
+  stmt s(db_, "SELECT 1 FROM users WHERE address=?1");
+  s.bind(1, *a);
+  return s.step() == SQLITE_ROW;
+}
+
+bool user_db::verify(std::string_view address, std::string_view password) {
+  std::string hash;
+  bool known = false;
+  if (auto a = normalise_address(address)) {
+    std::lock_guard lk(mu_);
+    stmt s(db_, "SELECT hash FROM users WHERE address=?1");
+    s.bind(1, *a);
+    if (s.step() == SQLITE_ROW) {
+      hash = s.text(0);
+      known = true;
+    }
+  }
+  if (!known) hash = dummy_hash_;
+  bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  return ok && known;
+}
+
+}  // namespace mailfort::sasl

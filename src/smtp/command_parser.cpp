@@ -1,1 +1,153 @@
-// smtp/command_parser.cpp: placeholder, being written.
+// smtp/command_parser.cpp: CRLF-only line splitting and verb recognition (see command_parser.hpp).
+// SPDX-License-Identifier: MIT
+#include "smtp/command_parser.hpp"
+
+#include "common/ascii.hpp"
+
+namespace mailfort::smtp {
+
+line_reader::line_reader(std::size_t max_line, std::size_t max_discard)
+    : max_line_(max_line < 3 ? 3 : max_line), max_discard_(max_discard) {}
+
+void line_reader::reset() {
+  line_.clear();
+  complete_ = false;
+  pending_cr_ = false;
+  bad_ = false;
+  discarding_ = false;
+  discarded_ = 0;
+}
+
+line_reader::result line_reader::feed(std::string_view in) {
+  if (complete_) {
+    // The previous line was handed out; start a new one.
+    line_.clear();
+    complete_ = false;
+    bad_ = false;
+  }
+  std::size_t i = 0;
+  while (i < in.size()) {
+    char c = in[i++];
+    if (discarding_) {
+      if (c == '\n') {
+        discarding_ = false;
+        discarded_ = 0;
+        pending_cr_ = false;
+        line_.clear();
+        bad_ = false;
+        continue;  // too_long was already reported when the limit was crossed
+      }
+      if (++discarded_ > max_discard_) {
+        discarding_ = false;
+        discarded_ = 0;
+        return {line_status::overflow, i};
+      }
+      continue;
+    }
+    if (c == '\n') {
+      bool crlf = pending_cr_;
+      pending_cr_ = false;
+      complete_ = true;
+      if (!crlf || bad_) {
+        line_.clear();
+        return {line_status::bad_line_ending, i};
+      }
+      return {line_status::line, i};
+    }
+    if (pending_cr_) {
+      // A CR not followed by LF: the line is poisoned but still ends only at LF.
+      bad_ = true;
+      line_.push_back('\r');
+    }
+    if (c == '\r') {
+      pending_cr_ = true;
+    } else {
+      pending_cr_ = false;
+      line_.push_back(c);
+    }
+    // max_line_ counts the CRLF that must still come.
+    if (line_.size() + 2 > max_line_) {
+      discarding_ = true;
+      discarded_ = 0;
+      line_.clear();
+      pending_cr_ = false;
+      bad_ = false;
+      return {line_status::too_long, i};
+    }
+  }
+  return {line_status::need_more, i};
+}
+
+namespace {
+struct verb_entry {
+  const char* name;
+  verb v;
+};
+constexpr verb_entry k_verbs[] = {
+    {"HELO", verb::helo},         {"EHLO", verb::ehlo},         {"MAIL", verb::mail},   {"RCPT", verb::rcpt},
+    {"DATA", verb::data},         {"BDAT", verb::bdat},         {"RSET", verb::rset},   {"NOOP", verb::noop},
+    {"QUIT", verb::quit},         {"HELP", verb::help},         {"VRFY", verb::vrfy},   {"EXPN", verb::expn},
+    {"STARTTLS", verb::starttls}, {"AUTH", verb::auth},         {"XCLIENT", verb::xclient},
+    {"XFORWARD", verb::xclient},  {"PROXY", verb::proxy},       {"GET", verb::http},    {"POST", verb::http},
+    {"HEAD", verb::http},         {"PUT", verb::http},          {"CONNECT", verb::http}, {"OPTIONS", verb::http},
+    {"DELETE", verb::http},       {"USER", verb::http},         {"PASS", verb::http},
+};
+}  // namespace
+
+command parse_command(std::string_view line) {
+  command c;
+  if (line.empty()) return c;  // invalid
+  for (char ch : line)
+    if (ch == '\0') return c;  // never truncate at a NUL and act on the prefix
+  std::size_t sp = line.find(' ');
+  std::string_view name = line.substr(0, sp);
+  c.name = name;
+  c.args = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+  if (name.empty()) return c;
+  for (char ch : name) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x21 || u >= 0x7f) {
+      c.verb = verb::invalid;
+      return c;
+    }
+  }
+  if (name.back() == ':') {  // "Host: x", "User-Agent: y": an HTTP request's header lines
+    c.verb = verb::http;
+    return c;
+  }
+  for (const auto& e : k_verbs) {
+    if (common::iequals(name, e.name)) {
+      c.verb = e.v;
+      return c;
+    }
+  }
+  c.verb = verb::unknown;
+  return c;
+}
+
+const char* verb_name(verb v) {
+  switch (v) {
+    case verb::helo: return "HELO";
+    case verb::ehlo: return "EHLO";
+    case verb::mail: return "MAIL";
+    case verb::rcpt: return "RCPT";
+    case verb::data: return "DATA";
+    case verb::bdat: return "BDAT";
+    case verb::rset: return "RSET";
+    case verb::noop: return "NOOP";
+    case verb::quit: return "QUIT";
+    case verb::help: return "HELP";
+    case verb::vrfy: return "VRFY";
+    case verb::expn: return "EXPN";
+    case verb::starttls: return "STARTTLS";
+    case verb::auth: return "AUTH";
+    case verb::xclient: return "XCLIENT";
+    case verb::proxy: return "PROXY";
+    case verb::http: return "HTTP";
+    case verb::unknown: return "UNKNOWN";
+    case verb::invalid: return "INVALID";
+  }
+  return "INVALID";
+}
+
+}  // namespace mailfort::smtp

@@ -36,7 +36,7 @@ class line_reader {
   // Forget any partial line (used after STARTTLS: nothing buffered before the handshake survives).
   void reset();
   // True when a partial line is buffered (bytes received but no line end yet).
-  bool has_partial() const { return !line_.empty() || discarding_ || pending_cr_; }
+  bool has_partial() const { return (!complete_ && !line_.empty()) || discarding_ || pending_cr_; }
 
  private:
   std::size_t max_line_;

@@ -1,1 +1,151 @@
-// smtp/data_reader.cpp: placeholder, being written.
+// smtp/data_reader.cpp: strict DATA framing (see data_reader.hpp for the contract).
+// SPDX-License-Identifier: MIT
+#include "smtp/data_reader.hpp"
+
+#include "common/ascii.hpp"
+
+namespace mailfort::smtp {
+
+namespace {
+enum st : int {
+  line_start = 0,  // just after CRLF (or at the very beginning)
+  in_line = 1,
+  cr = 2,          // CR seen inside a line; only LF may follow
+  dot = 3,         // '.' at line start (removed: dot-unstuffing or the terminator)
+  dot_cr = 4,      // ".\r" at line start: LF ends the data
+};
+
+bool is_received(const std::string& head) {
+  static constexpr std::string_view name = "received";
+  if (head.size() < name.size() || !common::iequals(std::string_view(head).substr(0, name.size()), name))
+    return false;
+  for (size_t i = name.size(); i < head.size(); ++i) {
+    if (head[i] == ':') return true;
+    if (head[i] != ' ' && head[i] != '\t') return false;
+  }
+  return false;
+}
+}  // namespace
+
+data_reader::data_reader(data_limits limits) : limits_(limits) {}
+
+void data_reader::fail(data_error e) {
+  if (error_ == data_error::none) error_ = e;
+}
+
+data_reader::result data_reader::feed(std::string_view in, std::string& out) {
+  auto store = [&](char c) {
+    if (error_ != data_error::none) return;
+    if (stored_ >= limits_.max_bytes) {
+      fail(data_error::too_large);
+      return;
+    }
+    out.push_back(c);
+    ++stored_;
+  };
+  auto end_of_line = [&]() {
+    // Called after a CRLF: header accounting, then reset per-line state.
+    if (in_header_) {
+      if (line_len_ == 0) {
+        in_header_ = false;
+      } else {
+        header_bytes_ += line_len_ + 2;
+        if (header_bytes_ > limits_.max_header) fail(data_error::header_too_large);
+        if (is_received(header_name_) && ++received_ >= limits_.max_hops) fail(data_error::too_many_hops);
+      }
+    }
+    line_len_ = 0;
+    header_name_.clear();
+  };
+  auto content_byte = [&](char c) {
+    ++line_len_;
+    if (line_len_ + 2 > limits_.max_line) fail(data_error::line_too_long);
+    if (in_header_ && header_name_.size() < 16) header_name_.push_back(c);
+    store(c);
+  };
+
+  std::size_t i = 0;
+  while (i < in.size()) {
+    char c = in[i++];
+    switch (state_) {
+      case line_start:
+        if (c == '.') {
+          ++line_len_;  // the dot is on the wire even though it is not stored
+          state_ = dot;
+        } else if (c == '\r') {
+          state_ = cr;
+        } else if (c == '\n') {
+          fail(data_error::bare_lf);
+          state_ = in_line;
+        } else {
+          content_byte(c);
+          state_ = in_line;
+        }
+        break;
+      case in_line:
+        if (c == '\r') {
+          state_ = cr;
+        } else if (c == '\n') {
+          fail(data_error::bare_lf);
+        } else {
+          content_byte(c);
+        }
+        break;
+      case cr:
+        if (c == '\n') {
+          store('\r');
+          store('\n');
+          end_of_line();
+          state_ = line_start;
+        } else {
+          // A CR not followed by LF. The byte after it is processed as ordinary line content
+          // (a second CR may still begin a real CRLF).
+          fail(data_error::bare_cr);
+          state_ = in_line;
+          --i;
+        }
+        break;
+      case dot:
+        if (c == '\r') {
+          state_ = dot_cr;
+        } else if (c == '\n') {
+          fail(data_error::bare_lf);
+          state_ = in_line;
+        } else {
+          content_byte(c);  // dot-unstuffing: "..x" -> ".x", ".x" -> "x"
+          state_ = in_line;
+        }
+        break;
+      case dot_cr:
+        if (c == '\n') {
+          state_ = line_start;
+          line_len_ = 0;
+          header_name_.clear();
+          return {data_status::done, i};
+        }
+        fail(data_error::bare_cr);
+        state_ = in_line;
+        --i;
+        break;
+      default:
+        state_ = in_line;
+        break;
+    }
+  }
+  return {data_status::need_more, i};
+}
+
+const char* data_error_name(data_error e) {
+  switch (e) {
+    case data_error::none: return "none";
+    case data_error::bare_lf: return "bare_lf";
+    case data_error::bare_cr: return "bare_cr";
+    case data_error::line_too_long: return "line_too_long";
+    case data_error::header_too_large: return "header_too_large";
+    case data_error::too_large: return "too_large";
+    case data_error::too_many_hops: return "too_many_hops";
+  }
+  return "none";
+}
+
+}  // namespace mailfort::smtp

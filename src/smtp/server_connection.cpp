@@ -42,6 +42,15 @@ namespace {
 
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
 
+// Runs on the CPU pool: argon2id takes tens of milliseconds.
+asio::awaitable<bool> verify_password(sasl::user_db* users, std::string user, std::string password) {
+  try {
+    co_return users->verify(user, password);
+  } catch (const std::exception&) {
+    co_return false;
+  }
+}
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(server& srv, tcp::socket sock, listener_kind kind)
@@ -149,16 +158,10 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<step> do_verify_auth(session& sess) {
     auto creds = sess.pending_auth();
     auto* users = srv_.deps().users;
-    bool ok = co_await asio::co_spawn(
-        *srv_.deps().cpu_pool,
-        [users, creds]() -> asio::awaitable<bool> {
-          try {
-            co_return users->verify(creds.authcid, creds.password);
-          } catch (const std::exception&) {
-            co_return false;
-          }
-        },
-        asio::use_awaitable);
+    // A coroutine function, not a capturing lambda: a lambda coroutine's captures die with the lambda
+    // object, while parameters are copied into the coroutine frame.
+    bool ok = co_await asio::co_spawn(*srv_.deps().cpu_pool, verify_password(users, creds.authcid, creds.password),
+                                      asio::use_awaitable);
     if (!ok) {
       // A constant pause after every failure, known user or not (argon2id already costs the same).
       co_await sleep_ms(cfg_.limits.error_delay_ms);
@@ -191,14 +194,27 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t size = message.size();
     auto* sp = srv_.deps().spool;
     auto ex = sock_.get_executor();
-    auto [ec, id] = co_await asio::async_initiate<decltype(k_tuple), void(std::error_code, std::string)>(
-        [sp, ex, env = std::move(env), message = std::move(message)](auto handler) mutable {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          sp->store_async(std::move(env), std::move(message), [h, ex](std::error_code ec, const std::string& id) {
-            asio::post(ex, [h, ec, id]() mutable { (*h)(ec, id); });
-          });
-        },
-        k_tuple);
+    // Wait for the commit thread: it completes `done` on its own thread, which posts back to this
+    // connection's executor and wakes the coroutine by cancelling a timer (no shared state raced).
+    struct waiter {
+      explicit waiter(asio::any_io_executor e) : timer(std::move(e), steady::time_point::max()) {}
+      asio::steady_timer timer;
+      std::error_code ec;
+      std::string id;
+      bool done = false;
+    };
+    auto w = std::make_shared<waiter>(ex);
+    sp->store_async(std::move(env), std::move(message), [w](std::error_code e, const std::string& qid) {
+      asio::post(w->timer.get_executor(), [w, e, qid] {
+        w->ec = e;
+        w->id = qid;
+        w->done = true;
+        w->timer.cancel();
+      });
+    });
+    while (!w->done) co_await w->timer.async_wait(k_tuple);
+    std::error_code ec = w->ec;
+    std::string id = w->id;
     if (!ec) {
       log::info("queued", base_fields({{"queue_id", id}, {"size", size}, {"from", tx.sender},
                                        {"rcpts", tx.recipients.size()}}));
