@@ -333,6 +333,7 @@ asio::awaitable<void> connection::run() {
           // refuse them, without the 220.
           s = sess.on_starttls_pipelined();
         }
+        const std::size_t reply_mark = out_.size();
         action act = absorb(s);
         if (s.count_error && sess.errors() > sess.soft_error_limit() && act != action::close) {
           if (!co_await flush()) break;
@@ -366,7 +367,7 @@ asio::awaitable<void> connection::run() {
             if (!pending.empty()) {
               // DATA must be the last command of a pipelined group (RFC 2920 3.1): content that
               // arrives before our 354 is a synchronisation error (bad-input 5).
-              out_.clear();
+              out_.resize(reply_mark);  // earlier replies stand; the 354 is withdrawn
               auto v = sess.on_data_pipelined();
               absorb(v);
               break;
