@@ -121,7 +121,7 @@ int run(const config::config& cfg) {
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 
-    asio::signal_set signals(*loops[0], SIGTERM, SIGINT, SIGHUP);
+    auto signals = std::make_unique<asio::signal_set>(*loops[0], SIGTERM, SIGINT, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal;
     on_signal = [&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -131,14 +131,14 @@ int run(const config::config& cfg) {
           log::info("tls_reloaded", {{"certificate", tset.certificate}});
         else
           log::error("tls_reload_failed", {{"error", err}});
-        signals.async_wait(on_signal);
+        signals->async_wait(on_signal);
         return;
       }
       log::info("stopping", {{"signal", sig}});
       srv.stop();
       for (auto& l : loops) l->stop();
     };
-    signals.async_wait(on_signal);
+    signals->async_wait(on_signal);
     ::signal(SIGPIPE, SIG_IGN);
 
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
@@ -148,6 +148,11 @@ int run(const config::config& cfg) {
     for (auto& l : loops) l->stop();
     for (auto& t : threads) t.join();
     cpu_pool.join();
+    // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
+    // and still reference the server (connection counts) and the spool, so those must outlive them.
+    signals.reset();
+    srv.release_acceptors();
+    loops.clear();
     runner.stop();
     spool.stop();
     log::info("stopped");

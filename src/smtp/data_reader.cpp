@@ -58,6 +58,7 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
     header_name_.clear();
   };
   auto content_byte = [&](char c) {
+    if (c == '\0') fail(data_error::nul);
     ++line_len_;
     if (line_len_ + 2 > limits_.max_line) fail(data_error::line_too_long);
     if (in_header_ && header_name_.size() < 16) header_name_.push_back(c);
@@ -140,6 +141,7 @@ const char* data_error_name(data_error e) {
     case data_error::none: return "none";
     case data_error::bare_lf: return "bare_lf";
     case data_error::bare_cr: return "bare_cr";
+    case data_error::nul: return "nul";
     case data_error::line_too_long: return "line_too_long";
     case data_error::header_too_large: return "header_too_large";
     case data_error::too_large: return "too_large";

@@ -18,6 +18,7 @@ enum class data_error : std::uint8_t {
   none,
   bare_lf,          // LF not preceded by CR (550 5.5.2)
   bare_cr,          // CR not followed by LF (550 5.5.2)
+  nul,              // a NUL byte: never valid in SMTP text (RFC 5321 2.3.8); used in smuggling variants (550 5.5.2)
   line_too_long,    // a text line over max_line octets incl. CRLF (500 5.5.0 / 554 5.6.0, RFC 5321 4.5.3.1.6)
   header_too_large, // header section over max_header bytes, or one header line over 998 octets (552 5.3.4 / 554 5.6.0)
   too_large,        // content over max_bytes (552 5.3.4)

@@ -68,6 +68,8 @@ class server {
   void start(const std::vector<boost::asio::io_context*>& loops);
   // Stops accepting; live sessions finish on their own timeouts or when the loops stop.
   void stop();
+  // Drops the acceptors (call after the loops stopped, before they are destroyed).
+  void release_acceptors() { acceptors_.clear(); }
 
   const server_deps& deps() const { return deps_; }
   connection_tracker& tracker() { return tracker_; }

@@ -615,6 +615,11 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
       r.events.back().fields["smuggling"] = true;
       return r;
     }
+    case data_error::nul: {
+      auto r = fail("nul", 550, "5.5.2", "Message rejected: NUL byte received");
+      r.events.back().fields["smuggling"] = true;
+      return r;
+    }
     case data_error::line_too_long: return fail("line_too_long", 500, "5.5.0", "Message rejected: line too long");
     case data_error::header_too_large:
       return fail("header_too_large", 552, "5.3.4", "Message header section exceeds fixed limit");
