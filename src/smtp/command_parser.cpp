@@ -29,7 +29,11 @@ line_reader::result line_reader::feed(std::string_view in) {
   while (i < in.size()) {
     char c = in[i++];
     if (discarding_) {
-      if (c == '\n') {
+      // An over-long line is thrown away up to its CRLF (not a bare LF: that would let the tail of
+      // a long line become a command).
+      bool crlf = c == '\n' && pending_cr_;
+      pending_cr_ = c == '\r';
+      if (crlf) {
         discarding_ = false;
         discarded_ = 0;
         pending_cr_ = false;
@@ -47,23 +51,31 @@ line_reader::result line_reader::feed(std::string_view in) {
     if (c == '\n') {
       bool crlf = pending_cr_;
       pending_cr_ = false;
-      complete_ = true;
-      if (!crlf || bad_) {
-        line_.clear();
-        return {line_status::bad_line_ending, i};
+      if (!crlf) {
+        // A bare LF does not end a line (CRLF framing only): the line is poisoned and still ends at
+        // the next CRLF, so "MAIL ...\nRCPT ...\r\n" is one bad line, never two commands.
+        bad_ = true;
+        line_.push_back('\n');
+      } else {
+        complete_ = true;
+        if (bad_) {
+          line_.clear();
+          return {line_status::bad_line_ending, i};
+        }
+        return {line_status::line, i};
       }
-      return {line_status::line, i};
-    }
-    if (pending_cr_) {
-      // A CR not followed by LF: the line is poisoned but still ends only at LF.
-      bad_ = true;
-      line_.push_back('\r');
-    }
-    if (c == '\r') {
-      pending_cr_ = true;
     } else {
-      pending_cr_ = false;
-      line_.push_back(c);
+      if (pending_cr_) {
+        // A CR not followed by LF: the line is poisoned but still ends only at CRLF.
+        bad_ = true;
+        line_.push_back('\r');
+      }
+      if (c == '\r') {
+        pending_cr_ = true;
+      } else {
+        pending_cr_ = false;
+        line_.push_back(c);
+      }
     }
     // max_line_ counts the CRLF that must still come.
     if (line_.size() + 2 > max_line_) {

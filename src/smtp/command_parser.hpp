@@ -1,8 +1,8 @@
 // smtp/command_parser.hpp: [pure] split untrusted bytes into command lines and recognise the verb.
 // SPDX-License-Identifier: MIT
 // Untrusted input: every byte a client sends outside DATA. RFC 5321 2.3.8 and 4.1.1: a line ends only with
-// CRLF. A bare LF or a CR not followed by LF inside a command line rejects the whole line (never two
-// commands out of one line: SMTP smuggling and command injection). Lines over the limit are reported once
+// CRLF. A bare LF or a CR not followed by LF inside a command line rejects the whole line, which still
+// ends only at the next CRLF (never two commands out of one line: SMTP smuggling and command injection). Lines over the limit are reported once
 // and then discarded up to the next LF, within a byte budget. Never throws, never allocates past the limits.
 #pragma once
 #include <cstddef>
@@ -15,7 +15,7 @@ namespace mailfort::smtp {
 enum class line_status : std::uint8_t {
   need_more,         // all input consumed, no complete line yet
   line,              // a complete CRLF-terminated line is available in line() (CRLF stripped)
-  bad_line_ending,   // a line terminated by bare LF, or containing a bare CR, was consumed whole; reply 500
+  bad_line_ending,   // a line containing a bare LF or bare CR was consumed up to its CRLF; reply 500
   too_long,          // the line passed max_line octets; reported once, rest discarded to the next LF; reply 500
   overflow,          // more than max_discard bytes without any LF: caller replies 421 and closes
 };
