@@ -74,7 +74,9 @@ std::string trim(std::string_view s) {
 }  // namespace
 
 session::session(session_config cfg, const session_env& env, std::string client_ip, std::uint16_t client_port)
-    : cfg_(std::move(cfg)), env_(env), client_ip_(std::move(client_ip)), client_port_(client_port) {}
+    : cfg_(std::move(cfg)), env_(env), client_ip_(std::move(client_ip)) {
+  (void)client_port;  // part of the interface for later policy (per-connection limits); unused today
+}
 
 void session::add_event(step& s, std::string name, nlohmann::json fields) const {
   s.events.push_back(log_event{std::move(name), std::move(fields)});

@@ -165,7 +165,6 @@ class session {
   session_config cfg_;
   const session_env& env_;
   std::string client_ip_;
-  std::uint16_t client_port_;
   state state_ = state::connected;
   bool helo_done_ = false;
   bool extended_ = false;
