@@ -198,7 +198,8 @@ addr_error parse_mailbox(std::string_view s, mailbox& box) {
   }
   // s[i] == '@'
   std::string_view domain = s.substr(i + 1);
-  if (local.size() > k_max_local) return addr_error::local_too_long;
+  // RFC 5321 4.5.3.1.1 limits the Local-part as sent (quotes and backslashes included): s[0, i).
+  if (i > k_max_local) return addr_error::local_too_long;
   if (domain.empty()) return addr_error::syntax;
   if (domain.front() == '[') {
     if (domain.back() != ']') return addr_error::syntax;
@@ -317,6 +318,7 @@ path_result parse_cmd(std::string_view args, std::string_view keyword, bool is_m
 
 std::string mailbox::address() const {
   if (local.empty() && domain.empty()) return {};
+  if (domain.empty()) return local;  // "<postmaster>" (RCPT only): no domain to append
   bool needs_quotes = quoted;
   if (quoted) {
     // Re-quote only when the local part is not a valid dot-string.

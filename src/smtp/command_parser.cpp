@@ -42,8 +42,8 @@ line_reader::result line_reader::feed(std::string_view in) {
         continue;  // too_long was already reported when the limit was crossed
       }
       if (++discarded_ > max_discard_) {
-        discarding_ = false;
-        discarded_ = 0;
+        // The caller replies 421 and closes; start clean in case it does not.
+        reset();
         return {line_status::overflow, i};
       }
       continue;
@@ -117,8 +117,10 @@ command parse_command(std::string_view line) {
   c.args = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
   if (name.empty()) return c;
   for (char ch : name) {
+    // Commands are ASCII (RFC 5321 2.4): control bytes, DEL and 8-bit bytes in the verb make the line
+    // invalid. A tab is tolerated here only in the sense that it makes an unknown verb ("NOOP\tx").
     auto u = static_cast<unsigned char>(ch);
-    if (u < 0x21 || u >= 0x7f) {
+    if ((u < 0x20 && u != '\t') || u >= 0x7f) {
       c.verb = verb::invalid;
       return c;
     }

@@ -7,6 +7,9 @@
 namespace mailfort::smtp {
 
 namespace {
+// RFC 5322 2.1.1: a header line is at most 998 characters plus CRLF.
+constexpr std::size_t k_max_header_line = 1000;
+
 enum st : int {
   line_start = 0,  // just after CRLF (or at the very beginning)
   in_line = 1,
@@ -34,13 +37,14 @@ void data_reader::fail(data_error e) {
 }
 
 data_reader::result data_reader::feed(std::string_view in, std::string& out) {
+  // stored_ counts every content byte (so content_bytes() reports the real size for the log even after
+  // an error); only bytes before the first error, and never more than max_bytes, reach `out`.
   auto store = [&](char c) {
-    if (error_ != data_error::none) return;
     if (stored_ >= limits_.max_bytes) {
       fail(data_error::too_large);
-      return;
+    } else if (error_ == data_error::none) {
+      out.push_back(c);
     }
-    out.push_back(c);
     ++stored_;
   };
   auto end_of_line = [&]() {
@@ -49,7 +53,7 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
       if (line_len_ == 0) {
         in_header_ = false;
       } else {
-        header_bytes_ += line_len_ + 2;
+        header_bytes_ += 2;  // the line's bytes were counted as they arrived; add its CRLF
         if (header_bytes_ > limits_.max_header) fail(data_error::header_too_large);
         if (is_received(header_name_) && ++received_ >= limits_.max_hops) fail(data_error::too_many_hops);
       }
@@ -60,8 +64,14 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
   auto content_byte = [&](char c) {
     if (c == '\0') fail(data_error::nul);
     ++line_len_;
+    if (in_header_) {
+      // Counted as it arrives, so a huge header section is flagged without waiting for a line end.
+      ++header_bytes_;
+      if (line_len_ + 2 > k_max_header_line || header_bytes_ > limits_.max_header)
+        fail(data_error::header_too_large);
+      if (header_name_.size() < 16) header_name_.push_back(c);
+    }
     if (line_len_ + 2 > limits_.max_line) fail(data_error::line_too_long);
-    if (in_header_ && header_name_.size() < 16) header_name_.push_back(c);
     store(c);
   };
 

@@ -132,6 +132,12 @@ class Server:
             time.sleep(0.02)
         raise AssertionError(f"no log event {event} {fields}; last lines: {''.join(self.raw[-20:])}")
 
+    def wait_count(self, event, n, timeout=10, **fields):
+        end = time.time() + timeout * SLOW
+        while time.time() < end and len(self.logs(event, **fields)) < n:
+            time.sleep(0.02)
+        return self.logs(event, **fields)
+
     # ---- mail ------------------------------------------------------------------------------
     def maildir(self, user, domain="localhost"):
         d = self.data / "mail" / domain / user / "new"

@@ -119,7 +119,7 @@ def test_unknown_verbs_hit_error_limit(make_server):
     code, text = r.reply()
     assert code == 421 and "4.7.0" in text
     assert r.expect_closed()
-    assert s.logs("reject", rule="too_many_errors")
+    s.wait_log("reject", rule="too_many_errors")
 
 
 def test_junk_command_limit(make_server):
@@ -143,7 +143,7 @@ def test_dictionary_attack(make_server):
     assert codes == [550] * 10
     code, text = r.reply()
     assert code == 421
-    assert s.logs("reject", rule="too_many_unknown_recipients")
+    s.wait_log("reject", rule="too_many_unknown_recipients")
 
 
 def test_idle_timeout(make_server):
@@ -219,7 +219,7 @@ def test_connection_caps(make_server):
     time.sleep(0.3)
     again = s.raw_client()
     assert again.reply()[0] == 220
-    assert s.logs("reject", rule="too_many_connections_per_ip")
+    s.wait_log("reject", rule="too_many_connections_per_ip")
 
 
 def test_too_many_hops(server):

@@ -40,7 +40,7 @@ def test_submission_starttls_auth_plain_and_login(server):
                                                                     to="bob@localhost"))
     msgs = server.wait_mail("bob", 2)
     assert all(b"with ESMTPSA id" in m and b"(using TLSv1.3 with cipher " in m for m in msgs)
-    auths = server.logs("auth", result="success")
+    auths = server.wait_count("auth", 2, result="success")
     assert {a["mechanism"] for a in auths} == {"PLAIN", "LOGIN"}
     assert all("password" not in a and "alice-pw" not in str(a) for a in server.logs())
 
@@ -127,4 +127,4 @@ def test_case_insensitive_local_user_and_unknown_user(server):
         assert c.rcpt("ALICE@LocalHost")[0] == 250
         code, text = c.rcpt("nobody@localhost")
         assert code == 550 and b"5.1.1" in text
-    assert server.logs("reject", rule="unknown_user")
+    server.wait_log("reject", rule="unknown_user")

@@ -80,7 +80,7 @@ def test_starttls_injection_refused(server):
         code, text = r.reply()
         assert code == 554 and "5.5.0" in text, (injected, code, text)
         assert r.expect_closed()
-    assert len(server.logs("reject", rule="starttls_pipelining")) == 3
+    assert len(server.wait_count("reject", 3, rule="starttls_pipelining")) == 3
 
 
 def test_starttls_argument_and_twice(server):
