@@ -1,7 +1,10 @@
 // fuzz/data_reader_fuzzer.cpp: the DATA reader with random chunking.
 // SPDX-License-Identifier: MIT
-// Invariants: stored bytes <= max_bytes; done only right after CRLF.CRLF (or "." CRLF at the start);
-// content with no error never holds a bare CR or LF; chunking never changes the result.
+// Input layout: byte 0 picks max_bytes and the chunk size, byte 1 max_line, the rest is the client's stream.
+// Invariants: stored bytes <= max_bytes and <= content_bytes(); consumed <= input size; done exactly at the
+// first real <CRLF>.<CRLF> (or "." CRLF at the very start) and nowhere else, so nothing behind a fake
+// terminator is ever handed back as commands; an error-free content holds no bare CR or LF and no NUL;
+// chunking never changes anything; after an error, the content is a prefix of the error-free reading.
 #include "smtp/data_reader.hpp"
 
 #include <cstdint>
@@ -11,11 +14,18 @@
 using namespace mailfort::smtp;
 
 namespace {
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
 struct outcome {
   bool done = false;
   std::size_t consumed = 0;
   data_error error = data_error::none;
   std::string content;
+  std::size_t content_bytes = 0;
+  std::size_t received = 0;
+  bool operator==(const outcome&) const = default;
 };
 
 outcome run(std::string_view in, std::size_t chunk, data_limits lim) {
@@ -25,14 +35,25 @@ outcome run(std::string_view in, std::size_t chunk, data_limits lim) {
   while (pos < in.size() && !o.done) {
     auto piece = in.substr(pos, chunk);
     auto res = r.feed(piece, o.content);
-    if (res.consumed > piece.size()) std::abort();
+    check(res.consumed <= piece.size());
     pos += res.consumed;
     o.done = res.status == data_status::done;
-    if (!o.done && res.consumed != piece.size()) std::abort();
+    check(o.done || res.consumed == piece.size());
+    check(o.content.size() <= lim.max_bytes);
   }
   o.consumed = pos;
   o.error = r.error();
+  o.content_bytes = r.content_bytes();
+  o.received = r.received_count();
   return o;
+}
+
+// Where the real end of data must be: every CRLF in the stream is a real line end (a bare CR before it is
+// its own error), so the first "\r\n.\r\n", or ".\r\n" at the start, is the terminator.
+std::size_t expected_end(std::string_view in) {
+  if (in.substr(0, 3) == ".\r\n") return 3;
+  auto p = in.find("\r\n.\r\n");
+  return p == std::string_view::npos ? std::string_view::npos : p + 5;
 }
 }  // namespace
 
@@ -46,18 +67,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data + 2), size - 2);
   auto a = run(in, in.size() + 1, lim);
   auto b = run(in, 1 + data[0] % 7, lim);
-  if (a.done != b.done || a.consumed != b.consumed || a.error != b.error || a.content != b.content) std::abort();
-  if (a.content.size() > lim.max_bytes) std::abort();
-  if (a.done) {
-    std::string_view seen = in.substr(0, a.consumed);
-    bool at_start = seen == ".\r\n";
-    if (!at_start && (seen.size() < 5 || seen.substr(seen.size() - 5) != "\r\n.\r\n")) std::abort();
-  }
+  check(a == b);
+  check(a.consumed <= in.size());
+  check(a.content.size() <= lim.max_bytes && a.content.size() <= a.content_bytes);
+
+  auto end = expected_end(in);
+  check(a.done == (end != std::string_view::npos));
+  if (a.done) check(a.consumed == end);
+
   if (a.error == data_error::none) {
+    check(a.content.size() == a.content_bytes);
     for (std::size_t i = 0; i < a.content.size(); ++i) {
-      if (a.content[i] == '\n' && (i == 0 || a.content[i - 1] != '\r')) std::abort();
-      if (a.content[i] == '\r' && (i + 1 >= a.content.size() || a.content[i + 1] != '\n')) std::abort();
+      check(a.content[i] != '\0');
+      if (a.content[i] == '\n') check(i > 0 && a.content[i - 1] == '\r');
+      if (a.content[i] == '\r') check(i + 1 < a.content.size() && a.content[i + 1] == '\n');
     }
   }
+
+  // With limits out of the way the reader ends at the same place, and the limited content is a prefix.
+  data_limits big{1 << 20, 1 << 20, 1 << 20, 1 << 20};
+  auto u = run(in, in.size() + 1, big);
+  check(u.done == a.done && u.consumed == a.consumed && u.content_bytes == a.content_bytes);
+  check(u.content.compare(0, a.content.size(), a.content) == 0);
   return 0;
 }

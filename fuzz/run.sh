@@ -1,37 +1,59 @@
 #!/usr/bin/env bash
 # fuzz/run.sh BUILD_DIR SECONDS: run every built *_fuzzer for SECONDS each, with its seed corpus and the
-# SMTP dictionary; exits non-zero if any target crashes (the reproducer lands in fuzz/artifacts/).
+# SMTP dictionary; exits 1 if any target crashes (the reproducer lands in fuzz/artifacts/).
+# The committed seeds are copied to a scratch directory first, so a run never grows the committed corpus.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
 build=${1:-build-fuzz}
 secs=${2:-20}
-here=$(cd "$(dirname "$0")" && pwd)
+# BUILD_DIR may be absolute, relative to the current directory, or relative to the repository root.
+if [ ! -d "$build" ] && [ -d "$root/$build" ]; then build="$root/$build"; fi
+if ! [[ "$secs" =~ ^[0-9]+$ ]]; then
+  echo "usage: fuzz/run.sh BUILD_DIR SECONDS" >&2
+  exit 2
+fi
 mkdir -p "$here/artifacts"
-status=0
 shopt -s nullglob
 targets=("$build"/fuzz/*_fuzzer)
 if ((${#targets[@]} == 0)); then
-  echo "fuzz/run.sh: no fuzz targets in $build/fuzz" >&2
+  echo "fuzz/run.sh: no fuzz targets in $build/fuzz (configure with CC=clang CXX=clang++ -DMAILFORT_FUZZ=ON)" >&2
   exit 1
 fi
+
+# Longest input per target: enough to cross every limit the target sets, small enough to stay fast.
+max_len_for() {
+  case "$1" in
+    address_fuzzer) echo 1200 ;;         # paths are <= 256 octets; parameter values up to 1000
+    command_parser_fuzzer) echo 4096 ;;  # line limit up to 518 plus a 1024-byte discard budget
+    data_reader_fuzzer) echo 8192 ;;     # max_bytes up to 4081, header cap 512
+    *) echo 4096 ;;
+  esac
+}
+
+status=0
 passed=0
 failed=0
 for t in "${targets[@]}"; do
+  [ -x "$t" ] || continue
   name=$(basename "$t")
   seeds="$here/corpus/$name"
   work=$(mktemp -d)
-  [ -d "$seeds" ] && cp -r "$seeds/." "$work/" 2>/dev/null || true
+  log=$(mktemp)
+  if [ -d "$seeds" ]; then cp -r "$seeds/." "$work/"; fi
   echo "== $name: ${secs}s"
-  if "$t" "$work" -dict="$here/dict/smtp.dict" -max_total_time="$secs" -max_len=4096 -timeout=10 \
-       -rss_limit_mb=2048 -artifact_prefix="$here/artifacts/$name-" -print_final_stats=1 >"$work.log" 2>&1; then
-    grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "$work.log" | tail -1 || true
+  if "$t" "$work" -dict="$here/dict/smtp.dict" -max_total_time="$secs" -max_len="$(max_len_for "$name")" \
+       -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$here/artifacts/$name-" -print_final_stats=1 \
+       >"$log" 2>&1; then
+    grep -E "stat::number_of_executed_units" "$log" | tail -1 || true
     passed=$((passed + 1))
   else
     echo "!! $name failed:"
-    tail -40 "$work.log"
+    tail -40 "$log"
     failed=$((failed + 1))
     status=1
   fi
-  rm -rf "$work" "$work.log"
+  rm -rf "$work" "$log"
 done
 echo "fuzz: $passed passed, $failed failed"
 exit $status

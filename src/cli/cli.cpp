@@ -18,6 +18,7 @@ int run(int argc, char** argv) {
   register_user(app, opts, exit_code);
   register_config(app, opts, exit_code);
   register_queue(app, opts, exit_code);
+  register_ban(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

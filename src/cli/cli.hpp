@@ -20,6 +20,7 @@ void register_serve(CLI::App& app, common_options& opts, int& exit_code);
 void register_user(CLI::App& app, common_options& opts, int& exit_code);
 void register_config(CLI::App& app, common_options& opts, int& exit_code);
 void register_queue(CLI::App& app, common_options& opts, int& exit_code);
+void register_ban(CLI::App& app, common_options& opts, int& exit_code);
 
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.

@@ -243,6 +243,62 @@ void load_table(const toml::table& root, loader& L) {
                  {"error_delay_ms", in(l.error_delay_ms, 0, 60000)},
                  {"max_connections", sz(l.max_connections, 1, 1000000)},
                  {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)}});
+    } else if (key == "greeting") {
+      L.section(v, "greeting",
+                {{"delay_ms", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, c.greeting.delay_ms, 0, 60000); }},
+                 {"remember_s", [&](const toml::node& n, const std::string& k2) {
+                    L.integer(n, k2, c.greeting.remember_s, 0, 365 * 86400);
+                  }}});
+    } else if (key == "ratelimit") {
+      auto& r = c.ratelimit;
+      auto rate = [&L](double& dst) {
+        return [&L, &dst](const toml::node& n, const std::string& k2) {
+          if (n.is_integer() || n.is_floating_point()) {
+            double v = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
+            if (v < 0 || v > 1e9) L.error(n, k2, "must be between 0 (off) and 1e9");
+            else dst = v;
+          } else {
+            L.error(n, k2, "must be a number (0 disables the limit)");
+          }
+        };
+      };
+      L.section(v, "ratelimit",
+                {{"connections_per_minute_per_ip", rate(r.connections_per_minute_per_ip)},
+                 {"messages_per_hour_per_ip", rate(r.messages_per_hour_per_ip)},
+                 {"recipients_per_hour_per_ip", rate(r.recipients_per_hour_per_ip)},
+                 {"messages_per_hour_per_user", rate(r.messages_per_hour_per_user)},
+                 {"recipients_per_hour_per_user", rate(r.recipients_per_hour_per_user)},
+                 {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)}});
+    } else if (key == "ban") {
+      auto& b = c.ban;
+      L.section(v, "ban",
+                {{"enabled",
+                  [&](const toml::node& n, const std::string& k2) {
+                    if (n.is_boolean()) b.enabled = n.as_boolean()->get();
+                    else L.error(n, k2, "must be true or false");
+                  }},
+                 {"threshold",
+                  [&](const toml::node& n, const std::string& k2) {
+                    if (n.is_integer() || n.is_floating_point()) {
+                      double t = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
+                      if (t < 1 || t > 10000) L.error(n, k2, "must be between 1 and 10000");
+                      else b.threshold = t;
+                    } else {
+                      L.error(n, k2, "must be a number");
+                    }
+                  }},
+                 {"window_s", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.window_s, 1, 30 * 86400); }},
+                 {"duration_s", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.duration_s, 1, 365 * 86400); }},
+                 {"max_duration_s", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
+                 {"ipv4_prefix", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
+                 {"ipv6_prefix", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
+                 {"allowlist", [&](const toml::node& n, const std::string& k2) {
+                    if (!L.strings(n, k2, b.allowlist)) return;
+                    for (const auto& s2 : b.allowlist) {
+                      parsed_cidr pc;
+                      if (!parse_cidr(s2, pc)) L.error(n, k2, "'" + s2 + "' is not an IPv4 or IPv6 network");
+                    }
+                  }}});
     } else if (key == "server") {
       L.section(v, "server", {{"threads", [&](const toml::node& n, const std::string& k2) {
                                  L.integer(n, k2, c.server.threads, 0, 256);
@@ -329,6 +385,13 @@ std::vector<diagnostic> check_security(const config& c) {
     add("low", "limits.command_timeout_s", "long command timeouts let idle clients hold connections; RFC 5321 suggests 5 minutes.");
   if (c.limits.max_connections_per_ip > 100)
     add("low", "limits.max_connections_per_ip", "over 100 connections per client address lets one host exhaust the server.");
+  if (!c.ban.enabled)
+    add("medium", "ban.enabled", "automatic bans are off: brute-force logins and scanners are only slowed, never "
+        "stopped. Keep ban.enabled = true (trusted networks and ban.allowlist are never banned).");
+  if (c.ban.enabled && c.ban.threshold > 20)
+    add("low", "ban.threshold", "a ban threshold over 20 lets a password guesser try that many times per window.");
+  if (c.ratelimit.auth_per_minute_per_ip == 0 || c.ratelimit.auth_per_minute_per_ip > 60)
+    add("low", "ratelimit.auth_per_minute_per_ip", "unlimited or very high AUTH attempt rates help password guessing.");
   if (c.limits.hard_errors > 100)
     add("low", "limits.hard_errors", "a high error limit lets scanners probe at length; Postfix uses 20.");
   return f;
@@ -384,6 +447,28 @@ min_data_rate = 500             # bytes/s a client must sustain in DATA
 error_delay_ms = 1000           # tarpit per error past soft_errors, and after each failed AUTH
 max_connections = 1000          # total; 421 4.7.0 at connect above it
 max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above it
+
+[greeting]                      # MX only: postscreen-style pause before the 220 banner
+delay_ms = 3000                 # spam tools that talk first are refused (554 5.5.0) and scored; 0 disables
+remember_s = 86400              # a client that waited once is not delayed again for this long
+
+[ratelimit]                     # token buckets; 0 disables one
+connections_per_minute_per_ip = 60
+messages_per_hour_per_ip = 1000         # unauthenticated (MX) mail per client address; 450 4.7.1
+recipients_per_hour_per_ip = 5000       # 452 4.5.3
+messages_per_hour_per_user = 500        # authenticated users (outbound); a hijacked account is capped
+recipients_per_hour_per_user = 2000
+auth_per_minute_per_ip = 10             # AUTH attempts; 421 4.7.0 above it
+
+[ban]                           # built-in fail2ban: the source address is banned, never the account
+enabled = true
+threshold = 5                   # points within window_s: a failed AUTH is 1, early talking 2.5,
+window_s = 600                  # smuggling or HTTP on the SMTP port 5, an unknown recipient 0.25
+duration_s = 3600               # first ban; doubles for each repeat, up to max_duration_s
+max_duration_s = 604800
+ipv4_prefix = 32                # one IPv4 host
+ipv6_prefix = 64                # one IPv6 /64 (a single customer's network)
+allowlist = []                  # never banned (relay.trusted_networks are never banned either)
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core

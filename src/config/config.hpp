@@ -58,6 +58,37 @@ struct limits {
   std::size_t max_connections_per_ip = 20;            // 421 4.7.0 at connect
 };
 
+// Greeting delay on the MX listener (postscreen-style): clients that talk before the banner are early
+// talkers (554 5.5.0, close, ban score). Clients that waited once are remembered and not delayed again.
+struct greeting {
+  int delay_ms = 3000;      // 0 disables; submission ports are never delayed
+  int remember_s = 86400;
+};
+
+// Token-bucket rate limits (0 disables one). Over a limit: 450 4.7.1 (MAIL), 452 4.5.3 (RCPT),
+// 421 4.7.0 (connections, AUTH attempts).
+struct ratelimit {
+  double connections_per_minute_per_ip = 60;
+  double messages_per_hour_per_ip = 1000;
+  double recipients_per_hour_per_ip = 5000;
+  double messages_per_hour_per_user = 500;
+  double recipients_per_hour_per_user = 2000;
+  double auth_per_minute_per_ip = 10;
+};
+
+// Built-in fail2ban: points per offence inside `window_s`; reaching `threshold` bans the source
+// prefix for `duration_s`, doubling for repeat offenders up to `max_duration_s`.
+struct ban {
+  bool enabled = true;
+  double threshold = 5;                 // 5 failed logins in 10 minutes
+  int window_s = 600;
+  int duration_s = 3600;
+  int max_duration_s = 7 * 86400;
+  unsigned ipv4_prefix = 32;
+  unsigned ipv6_prefix = 64;
+  std::vector<std::string> allowlist;   // CIDRs never banned (trusted_networks are never banned either)
+};
+
 struct server {
   int threads = 0;  // event loops; 0: one per core
 };
@@ -73,6 +104,9 @@ struct config {
   struct state state;
   struct limits limits;
   struct server server;
+  struct greeting greeting;
+  struct ratelimit ratelimit;
+  struct ban ban;
   std::string source_file;  // where it was loaded from, empty for embedded defaults
 };
 

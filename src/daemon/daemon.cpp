@@ -7,6 +7,7 @@
 
 #include "common/ascii.hpp"
 #include "log/logger.hpp"
+#include "policy/guard.hpp"
 #include "queue/runner.hpp"
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
@@ -15,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <sys/stat.h>
 
@@ -30,7 +32,7 @@ namespace {
 
 class env_impl final : public smtp::session_env {
  public:
-  env_impl(const config::config& cfg, sasl::user_db& users) : users_(users) {
+  env_impl(const config::config& cfg, sasl::user_db& users, policy::guard& guard) : users_(users), guard_(guard) {
     for (const auto& d : cfg.domains) domains_.push_back(common::to_lower(d));
   }
   bool is_local_domain(std::string_view domain) const override {
@@ -48,13 +50,54 @@ class env_impl final : public smtp::session_env {
   bool may_send_as(std::string_view login, std::string_view sender) const override {
     return common::iequals(login, sender);
   }
+  std::string check_limit(limit_kind k, std::string_view client_ip, std::string_view user) const override {
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(std::string(client_ip), ec);
+    if (ec) return {};
+    std::string rule;
+    switch (k) {
+      case limit_kind::message:
+        if (!guard_.allow_message(a, std::string(user), rule)) return rule;
+        break;
+      case limit_kind::recipient:
+        if (!guard_.allow_recipient(a, std::string(user), rule)) return rule;
+        break;
+      case limit_kind::auth:
+        if (!guard_.allow_auth(a)) return "auth_per_minute_per_ip";
+        break;
+    }
+    return {};
+  }
 
  private:
   sasl::user_db& users_;
+  policy::guard& guard_;
   std::vector<std::string> domains_;
 };
 
 }  // namespace
+
+std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const common::clock& clock) {
+  policy::ban_settings b;
+  b.threshold = cfg.ban.enabled ? cfg.ban.threshold : 1e300;
+  b.window = std::chrono::seconds(cfg.ban.window_s);
+  b.base_duration = std::chrono::seconds(cfg.ban.duration_s);
+  b.max_duration = std::chrono::seconds(cfg.ban.max_duration_s);
+  b.ipv4_prefix = cfg.ban.ipv4_prefix;
+  b.ipv6_prefix = cfg.ban.ipv6_prefix;
+  policy::limits_settings l;
+  l.connections_per_minute_per_ip = cfg.ratelimit.connections_per_minute_per_ip;
+  l.messages_per_hour_per_ip = cfg.ratelimit.messages_per_hour_per_ip;
+  l.recipients_per_hour_per_ip = cfg.ratelimit.recipients_per_hour_per_ip;
+  l.messages_per_hour_per_user = cfg.ratelimit.messages_per_hour_per_user;
+  l.recipients_per_hour_per_user = cfg.ratelimit.recipients_per_hour_per_user;
+  l.auth_per_minute_per_ip = cfg.ratelimit.auth_per_minute_per_ip;
+  l.greeting_memory = std::chrono::seconds(cfg.greeting.remember_s);
+  std::vector<std::string> allow = cfg.ban.allowlist;
+  allow.insert(allow.end(), cfg.relay.trusted_networks.begin(), cfg.relay.trusted_networks.end());
+  fs::create_directories(cfg.data_dir);
+  return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock);
+}
 
 int run(const config::config& cfg) {
   try {
@@ -86,7 +129,9 @@ int run(const config::config& cfg) {
     }
 
     sasl::user_db users((data / "state.db").string());
-    env_impl env(cfg, users);
+    common::system_clock clock;
+    auto guard = make_guard(cfg, clock);
+    env_impl env(cfg, users, *guard);
 
     queue::spool spool(data / "queue");
     if (auto n = spool.clean_tmp(); n > 0) log::info("queue_tmp_cleaned", {{"files", n}});
@@ -118,6 +163,7 @@ int run(const config::config& cfg) {
       if (!smtp::cidr::parse(n, c)) throw std::runtime_error("bad trusted network '" + n + "'");
       deps.trusted_networks.push_back(c);
     }
+    deps.guard = guard.get();
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 
@@ -141,6 +187,21 @@ int run(const config::config& cfg) {
     signals->async_wait(on_signal);
     ::signal(SIGPIPE, SIG_IGN);
 
+    // Bans added or removed by `mailfort ban` (another process) take effect within a second.
+    asio::steady_timer refresh(*loops[0]);
+    std::function<void(const boost::system::error_code&)> on_refresh = [&](const boost::system::error_code& ec) {
+      if (ec) return;
+      try {
+        guard->refresh();
+      } catch (const std::exception& e) {
+        log::error("state_error", {{"error", e.what()}});
+      }
+      refresh.expires_after(std::chrono::seconds(1));
+      refresh.async_wait(on_refresh);
+    };
+    refresh.expires_after(std::chrono::seconds(1));
+    refresh.async_wait(on_refresh);
+
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < nthreads; ++i) threads.emplace_back([&, i] { loops[i]->run(); });
@@ -151,6 +212,7 @@ int run(const config::config& cfg) {
     // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();
+    refresh.cancel();
     srv.release_acceptors();
     loops.clear();
     runner.stop();

@@ -1,11 +1,19 @@
 // daemon/daemon.hpp: wires the modules together and runs `mailfort serve` until SIGTERM/SIGINT.
 // SPDX-License-Identifier: MIT
 #pragma once
+#include "common/clock.hpp"
 #include "config/config.hpp"
+
+#include <memory>
+
+namespace mailfort::policy { class guard; }
 
 namespace mailfort::daemon {
 
 // Returns the process exit code: 0 after a clean stop, 1 when startup failed (logged).
 int run(const config::config& cfg);
+
+// The policy guard for this config (also used by `mailfort ban`).
+std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const common::clock& clock);
 
 }  // namespace mailfort::daemon

@@ -22,6 +22,7 @@
 namespace mailfort::tls { class context_holder; }
 namespace mailfort::sasl { class user_db; }
 namespace mailfort::queue { class spool; }
+namespace mailfort::policy { class guard; }
 
 namespace mailfort::smtp {
 
@@ -58,6 +59,7 @@ struct server_deps {
   boost::asio::thread_pool* cpu_pool = nullptr;  // argon2id verification runs here, off the event loops
   std::function<void()> on_queued;               // wakes the delivery worker
   std::vector<cidr> trusted_networks;
+  policy::guard* guard = nullptr;                // bans and rate limits; null: none (tests of the core)
 };
 
 class server {

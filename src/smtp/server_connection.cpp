@@ -9,6 +9,7 @@
 // client that never reads cannot pin a coroutine.
 #include "common/ids.hpp"
 #include "log/logger.hpp"
+#include "policy/guard.hpp"
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
 #include "smtp/server.hpp"
@@ -140,9 +141,40 @@ class connection : public std::enable_shared_from_this<connection> {
     return extra;
   }
 
+  // Which rejections count towards a ban, and how (policy/ban_score.hpp has the weights).
+  static std::optional<policy::offence> offence_of(const log_event& e) {
+    if (e.name == "auth") {
+      if (e.fields.value("result", "") == "failure") return policy::offence::auth_failure;
+      return std::nullopt;
+    }
+    if (e.name != "reject") return std::nullopt;
+    std::string rule = e.fields.value("rule", "");
+    if (rule == "bare_lf" || rule == "bare_cr" || rule == "nul" || rule == "starttls_pipelining" ||
+        rule == "pipelining_violation")
+      return policy::offence::smuggling;
+    if (rule == "unknown_user") return policy::offence::unknown_recipient;
+    if (rule == "non_smtp_command" || rule == "xclient_denied") return policy::offence::non_smtp;
+    if (rule == "too_many_errors" || rule == "too_many_unknown_recipients") return policy::offence::protocol_errors;
+    if (rule == "auth_per_minute_per_ip") return policy::offence::rate_limited;
+    return std::nullopt;
+  }
+
+  // Count an offence; when it bans the source, say so and close after the pending replies.
+  void score(policy::offence o) {
+    auto* g = srv_.deps().guard;
+    if (!g || banned_now_) return;
+    if (auto ban = g->record(addr_, o)) {
+      banned_now_ = true;
+      log::warning("ban", base_fields({{"source", ban->source}, {"reason", ban->reason}, {"until", ban->until},
+                                       {"duration_s", ban->until - ban->created}, {"count", ban->count}}));
+      ban_notice_pending_ = !closing_;
+    }
+  }
+
   // Log the session's events and queue its replies. Returns the action.
   action absorb(step& s) {
     for (auto& e : s.events) {
+      if (auto o = offence_of(e)) score(*o);
       auto fields = base_fields(std::move(e.fields));
       if (!queue_id_.empty() && (e.name == "reject" || e.name == "queued")) fields["queue_id"] = queue_id_;
       if (e.name == "reject" || (e.name == "auth" && fields.value("result", "") == "failure"))
@@ -151,6 +183,14 @@ class connection : public std::enable_shared_from_this<connection> {
         log::info(e.name, std::move(fields));
     }
     for (auto& r : s.replies) append_formatted(r, out_);
+    if (banned_now_) {
+      // The replies of this step stand (the client learns why), then the ban ends the session.
+      if (ban_notice_pending_ && s.action != action::close)
+        out_ += "421 4.7.0 " + cfg_.hostname + " Too many errors from your address; you are banned\r\n";
+      ban_notice_pending_ = false;
+      closing_ = true;
+      return action::close;
+    }
     if (s.action == action::close) closing_ = true;
     return s.action;
   }
@@ -243,6 +283,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool timed_out_ = false;
   bool broken_ = false;
   bool closing_ = false;
+  bool banned_now_ = false;
+  bool ban_notice_pending_ = false;
+  asio::ip::address addr_;
 };
 
 asio::awaitable<void> connection::run() {
@@ -258,6 +301,22 @@ asio::awaitable<void> connection::run() {
   client_ = (addr.is_v6() ? "[" + client_ip_ + "]" : client_ip_) + ":" + std::to_string(client_port_);
   sock_.set_option(tcp::no_delay(true), ec);
 
+  addr_ = addr;
+  // Bans and connection rate, before any TLS work: a banned source costs one accept and one write.
+  if (auto* g = srv_.deps().guard) {
+    auto v = g->on_connect(addr);
+    if (!v.allowed) {
+      log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", v.rule}, {"until", v.until}}));
+      if (kind_ != listener_kind::submissions) {
+        out_ = v.rule == "banned" ? "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; try later\r\n"
+                                  : "421 4.7.0 " + cfg_.hostname + " Too many connections from you; slow down\r\n";
+        timer_.expires_after(std::chrono::seconds(5));
+        co_await (asio::async_write(sock_, asio::buffer(out_), k_tuple) || timer_.async_wait(k_tuple));
+      }
+      sock_.close(ec);
+      co_return;
+    }
+  }
   // Connection caps, before any TLS work (bad-input 45).
   auto verdict = srv_.tracker().acquire(client_ip_);
   if (verdict != connection_tracker::verdict::ok) {
@@ -301,6 +360,28 @@ asio::awaitable<void> connection::run() {
       goto done;
     }
     sess.on_tls_established(tls_version_, tls_cipher_);
+  }
+  if (kind_ == listener_kind::mx && cfg_.greeting.delay_ms > 0 && srv_.deps().guard &&
+      !srv_.deps().guard->exempt(addr) && !srv_.deps().guard->greeting_passed(addr)) {
+    // postscreen-style pause: a real MTA waits for the banner (RFC 5321 3.1); spam tools that talk
+    // first reveal themselves.
+    timer_.expires_after(std::chrono::milliseconds(cfg_.greeting.delay_ms));
+    auto r = co_await (sock_.async_wait(tcp::socket::wait_read, k_tuple) || timer_.async_wait(k_tuple));
+    if (r.index() == 0) {
+      char c;
+      std::size_t peeked = sock_.receive(asio::buffer(&c, 1), tcp::socket::message_peek, ec);
+      if (ec || peeked == 0) {
+        reason = "client_closed";
+        goto done;
+      }
+      log::warning("reject", base_fields({{"stage", "greeting"}, {"code", 554}, {"rule", "early_talker"}}));
+      out_ = "554 5.5.0 " + cfg_.hostname + " Protocol error: talking before the greeting\r\n";
+      score(policy::offence::early_talker);
+      co_await flush();
+      reason = "early_talker";
+      goto done;
+    }
+    srv_.deps().guard->mark_greeting_passed(addr);
   }
   {
     auto g = sess.greeting();

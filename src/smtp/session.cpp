@@ -329,6 +329,13 @@ step session::do_auth(const command& cmd) {
   if (tx_.active)
     return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: AUTH not allowed during a mail transaction",
                        "auth");
+  if (auto lim = env_.check_limit(session_env::limit_kind::auth, client_ip_, ""); !lim.empty()) {
+    s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many authentication attempts, closing"));
+    add_event(s, "reject", {{"stage", "auth"}, {"code", 421}, {"rule", lim}});
+    s.action = action::close;
+    state_ = state::closed;
+    return s;
+  }
   std::string args = trim(cmd.args);
   auto sp = args.find(' ');
   std::string mech = common::to_lower(sp == std::string::npos ? args : args.substr(0, sp));
@@ -496,6 +503,11 @@ step session::do_mail(const command& cmd) {
     return error_reply(std::move(s), "sender_not_owned", 553, "5.7.1",
                        "Sender address rejected: not owned by the authenticated user", "mail");
   }
+  if (auto lim = env_.check_limit(session_env::limit_kind::message, client_ip_, auth_user_); !lim.empty()) {
+    s.replies.push_back(make_reply(450, "4.7.1", "Too much mail from you; try again later"));
+    add_event(s, "reject", {{"stage", "mail"}, {"code", 450}, {"rule", lim}});
+    return s;
+  }
   tx.active = true;
   tx_ = std::move(tx);
   junk_ = 0;
@@ -570,6 +582,11 @@ step session::do_rcpt(const command& cmd) {
       }
       rcpt = full;
     }
+  }
+  if (auto lim = env_.check_limit(session_env::limit_kind::recipient, client_ip_, auth_user_); !lim.empty()) {
+    s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients from you this hour; try again later"));
+    add_event(s, "reject", {{"stage", "rcpt"}, {"code", 452}, {"rule", lim}});
+    return s;
   }
   tx_.recipients.push_back(rcpt);
   add_event(s, "rcpt", {{"to", rcpt}});

@@ -54,6 +54,14 @@ class session_env {
   virtual bool local_user_exists(std::string_view address) const = 0;
   // May this login use this envelope sender? (default policy: only its own address, or <>)
   virtual bool may_send_as(std::string_view login, std::string_view sender) const = 0;
+  // Rate limits (policy::guard): spend one unit; returns "" when allowed, else the name of the limit
+  // that fired. user is the authenticated login or empty.
+  enum class limit_kind : std::uint8_t { message, recipient, auth };
+  virtual std::string check_limit(limit_kind, std::string_view client_ip, std::string_view user) const {
+    (void)client_ip;
+    (void)user;
+    return {};
+  }
 };
 
 struct session_config {

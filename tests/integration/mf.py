@@ -36,10 +36,21 @@ def toml_value(v):
 class Server:
     """One mailfort process with its own data dir and ports."""
 
-    def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None):
+    # Abuse-resistance defaults are relaxed for the suite (every test talks from 127.0.0.1 and many
+    # misbehave on purpose); test_abuse.py turns them back on with their real values.
+    RELAXED = {
+        "greeting": {"delay_ms": 0},
+        "ratelimit": {"connections_per_minute_per_ip": 0, "messages_per_hour_per_ip": 0,
+                      "recipients_per_hour_per_ip": 0, "auth_per_minute_per_ip": 0},
+        "ban": {"enabled": False},
+    }
+
+    def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
+                 relaxed=True):
         self.root = Path(root)
         self.data = self.root / "data"
         self.ports = {"mx": free_port(), "submission": free_port(), "submissions": free_port()}
+        sections_extra = sections
         sections = {"listeners": {k: f"127.0.0.1:{p}" for k, p in self.ports.items()}}
         if listeners:
             sections["listeners"].update(listeners)
@@ -49,6 +60,10 @@ class Server:
             sections["tls"] = tls
         if relay:
             sections["relay"] = relay
+        extra = {k: dict(v) for k, v in (self.RELAXED.items() if relaxed else [])}
+        for k, v in (sections_extra or {}).items():
+            extra.setdefault(k, {}).update(v)
+        sections.update(extra)
         lines = [f'hostname = "mx.test"', 'domains = ["localhost"]', f"data_dir = {toml_value(self.data)}"]
         for k, v in (top or {}).items():
             lines.append(f"{k} = {toml_value(v)}")
@@ -168,21 +183,22 @@ class Server:
             setattr(ctx, k, v)
         return ctx
 
-    def smtp(self, listener="mx", timeout=10):
+    def smtp(self, listener="mx", timeout=10, source="127.0.0.1"):
         port = self.ports[listener]
         if listener == "submissions":
-            return smtplib.SMTP_SSL("127.0.0.1", port, timeout=timeout * SLOW, context=self.tls_context())
-        return smtplib.SMTP("127.0.0.1", port, timeout=timeout * SLOW)
+            return smtplib.SMTP_SSL("127.0.0.1", port, timeout=timeout * SLOW, context=self.tls_context(),
+                                    source_address=(source, 0))
+        return smtplib.SMTP("127.0.0.1", port, timeout=timeout * SLOW, source_address=(source, 0))
 
-    def raw_client(self, listener="mx"):
-        return Raw(self.ports[listener])
+    def raw_client(self, listener="mx", source="127.0.0.1"):
+        return Raw(self.ports[listener], source=source)
 
 
 class Raw:
     """A byte-level SMTP client: send exactly what a test says, read replies as they come."""
 
-    def __init__(self, port, timeout=5):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW)
+    def __init__(self, port, timeout=5, source="127.0.0.1"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW, source_address=(source, 0))
         self.buf = b""
         self.closed = False
 

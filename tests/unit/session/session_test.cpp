@@ -186,7 +186,7 @@ TEST(session, data_errors) {
   h.cmd("MAIL FROM:<a@example.org>");
   h.cmd("RCPT TO:<alice@localhost>");
   h.cmd("DATA");
-  auto e = finish_data(h, std::string(1200, 'x') + "\r\n.\r\n");
+  auto e = finish_data(h, "Subject: long body line\r\n\r\n" + std::string(1200, 'x') + "\r\n.\r\n");
   EXPECT_EQ(e.replies.at(0).code, 500);
   EXPECT_EQ(rule_of(e), "line_too_long");
   auto smug = [&] {
