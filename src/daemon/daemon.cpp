@@ -96,7 +96,8 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   std::vector<std::string> allow = cfg.ban.allowlist;
   allow.insert(allow.end(), cfg.relay.trusted_networks.begin(), cfg.relay.trusted_networks.end());
   fs::create_directories(cfg.data_dir);
-  return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock);
+  return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock,
+                                         cfg.state.backend == "redis" ? cfg.state.redis_url : std::string());
 }
 
 int run(const config::config& cfg) {

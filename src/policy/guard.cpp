@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "policy/guard.hpp"
 
+#include "log/logger.hpp"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -46,7 +48,7 @@ void exec(sqlite3* db, const char* sql) {
 }  // namespace
 
 guard::guard(const std::string& db_path, ban_settings bans, limits_settings limits, std::vector<std::string> allow,
-             const common::clock& clk)
+             const common::clock& clk, const std::string& redis_url)
     : ban_settings_(bans),
       limits_(limits),
       clock_(clk),
@@ -76,6 +78,66 @@ guard::guard(const std::string& db_path, ban_settings bans, limits_settings limi
             " count INTEGER NOT NULL, reason TEXT NOT NULL);");
   std::lock_guard lk(mu_);
   load_locked();
+  if (!redis_url.empty()) {
+    redis_ = std::make_unique<redis_store>(redis_url);
+    sync_redis_locked();
+  }
+}
+
+std::chrono::seconds guard::duration_for(unsigned count) const {
+  auto d = ban_settings_.base_duration;
+  for (unsigned i = 1; i < count && d < ban_settings_.max_duration; ++i) d *= 2;
+  return std::min(d, ban_settings_.max_duration);
+}
+
+void guard::redis_down_locked() {
+  if (redis_was_up_ || !redis_->last_error().empty()) {
+    if (redis_was_up_)
+      log::error("redis_unavailable", {{"error", redis_->last_error()},
+                                       {"note", "bans and scores continue on this node's local state"}});
+    redis_was_up_ = false;
+  }
+}
+
+// Pull every shared ban into the local table; after an outage, push local bans back first.
+void guard::sync_redis_locked() {
+  if (!redis_) return;
+  bool was_up = redis_was_up_;
+  if (!redis_->ensure()) {
+    if (was_up) redis_down_locked();
+    else if (!logged_redis_down_) {
+      log::error("redis_unavailable", {{"error", redis_->last_error()},
+                                       {"note", "bans and scores continue on this node's local state"}});
+      logged_redis_down_ = true;
+    }
+    return;
+  }
+  auto now = now_s();
+  if (!was_up) {
+    for (const auto& [src, r] : bans_)
+      if (r.until > now) redis_->set_ban(src, r.until, r.count, r.reason);
+  }
+  auto remote = redis_->bans();
+  if (!remote) {
+    redis_down_locked();
+    return;
+  }
+  if (!was_up) {
+    log::info(logged_redis_down_ ? "redis_restored" : "redis_connected", {{"bans", remote->size()}});
+    logged_redis_down_ = false;
+  }
+  redis_was_up_ = true;
+  for (const auto& b : *remote) {
+    auto& r = bans_[b.source];
+    if (r.until < b.until) {
+      r.source = b.source;
+      r.until = b.until;
+      r.count = b.count;
+      r.reason = b.reason;
+      if (r.created == 0) r.created = now;
+      scores_.set_previous_bans(b.source, b.count);
+    }
+  }
 }
 
 guard::~guard() {
@@ -115,6 +177,7 @@ void guard::load_locked() {
 void guard::refresh() {
   std::lock_guard lk(mu_);
   load_locked();
+  sync_redis_locked();
 }
 
 void guard::store_locked(const ban_record& r) {
@@ -231,14 +294,31 @@ std::optional<ban_record> guard::record(const asio::ip::address& a, offence o, d
   if (exempt(a)) return std::nullopt;
   auto src = source_of(a);
   if (banned_addr_locked(a, nullptr)) return std::nullopt;
-  auto v = scores_.add(src, o, clock_.now(), count);
-  if (!v.ban) return std::nullopt;
   ban_record r;
   r.source = src;
   r.created = now_s();
+  r.reason = offence_name(o);
+  if (redis_ && redis_was_up_) {
+    // Shared score: the threshold counts offences seen by every node.
+    double pts = ban_settings_.weight[static_cast<int>(o)] * count;
+    auto total = redis_->add_score(src, pts, ban_settings_.window);
+    if (total) {
+      if (*total + 1e-9 < ban_settings_.threshold) return std::nullopt;
+      auto n = redis_->next_ban_count(src);
+      r.count = n ? *n : scores_.previous_bans(src) + 1;
+      r.until = r.created + duration_for(r.count).count();
+      redis_->set_ban(src, r.until, r.count, r.reason);
+      scores_.set_previous_bans(src, r.count);
+      store_locked(r);
+      bans_[src] = r;
+      return r;
+    }
+    redis_down_locked();
+  }
+  auto v = scores_.add(src, o, clock_.now(), count);
+  if (!v.ban) return std::nullopt;
   r.until = r.created + v.duration.count();
   r.count = v.previous_bans + 1;
-  r.reason = offence_name(o);
   store_locked(r);
   bans_[src] = r;
   return r;
@@ -255,6 +335,7 @@ ban_record guard::ban(const std::string& source, std::chrono::seconds duration, 
   store_locked(r);
   scores_.set_previous_bans(source, r.count);
   bans_[source] = r;
+  if (redis_ && redis_->ensure()) redis_->set_ban(source, r.until, r.count, r.reason);
   return r;
 }
 
@@ -271,7 +352,9 @@ bool guard::unban(const std::string& source) {
   sqlite3_finalize(st);
   bool changed = sqlite3_changes(db_) > 0;
   scores_.forget(source);
+  if (redis_ && redis_->ensure()) changed = redis_->unban(source) || changed;
   load_locked();
+  bans_.erase(source);
   return changed;
 }
 

@@ -9,11 +9,17 @@
 // Thread-safe (one mutex; every call is O(1) map work). Bans written by `mailfort ban add/del` in
 // another process are picked up within a second (refresh()).
 //
-// NOT YET: the Redis backend for clusters (state.backend = "redis") is not built; see README.
+// Cluster mode (state.backend = "redis"): ban scores and bans live in Redis, so an attack spread over
+// nodes reaches the same threshold, and a ban made anywhere is enforced everywhere within a second.
+// Rate limits stay per node. If Redis is unreachable the guard keeps working on local state, logs it
+// (redis_unavailable), reconnects, and pushes its local bans back (redis_restored).
 #pragma once
 #include "common/clock.hpp"
 #include "policy/ban_score.hpp"
 #include "policy/rate_limiter.hpp"
+#include "policy/redis_store.hpp"
+
+#include <memory>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -49,8 +55,9 @@ struct ban_record {
 class guard {
  public:
   // db_path: the SQLite state database (bans table). allow: CIDRs never banned (trusted + allowlist).
+  // redis_url non-empty: ban scores and bans are shared through Redis (state.backend = "redis").
   guard(const std::string& db_path, ban_settings bans, limits_settings limits, std::vector<std::string> allow,
-        const common::clock& clk);
+        const common::clock& clk, const std::string& redis_url = "");
   ~guard();
   guard(const guard&) = delete;
   guard& operator=(const guard&) = delete;
@@ -89,6 +96,9 @@ class guard {
 
  private:
   void load_locked();
+  void sync_redis_locked();
+  void redis_down_locked();
+  std::chrono::seconds duration_for(unsigned count) const;
   bool banned_addr_locked(const boost::asio::ip::address& a, std::int64_t* until);
   void store_locked(const ban_record& r);
   std::int64_t now_s() const { return common::unix_seconds(clock_.now()); }
@@ -103,6 +113,9 @@ class guard {
   rate_limiter conn_rate_, msg_ip_, rcpt_ip_, msg_user_, rcpt_user_, auth_ip_;
   std::unordered_map<std::string, ban_record> bans_;
   std::unordered_map<std::string, common::time_point> greeted_;
+  std::unique_ptr<redis_store> redis_;
+  bool redis_was_up_ = false;
+  bool logged_redis_down_ = false;
 };
 
 }  // namespace mailfort::policy
