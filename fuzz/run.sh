@@ -2,6 +2,7 @@
 # fuzz/run.sh BUILD_DIR SECONDS: run every built *_fuzzer for SECONDS each, with its seed corpus and the
 # SMTP dictionary; exits 1 if any target crashes (the reproducer lands in fuzz/artifacts/).
 # The committed seeds are copied to a scratch directory first, so a run never grows the committed corpus.
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
