@@ -238,3 +238,27 @@ def test_client_disconnect_mid_data_queues_nothing(server):
     server.wait_log("reject", rule="incomplete_data")
     assert server.queue_files() == [] and not server.logs("queued")
     assert list((server.data / "queue" / "tmp").iterdir()) == []
+
+
+def test_messages_per_connection_cap(make_server):
+    # bad-input 46: more MAIL transactions than the per-connection cap -> 421 and close
+    s = make_server(limits={"messages_per_connection": 2})
+    r = session(s)
+    for i in range(2):
+        start_data(r)
+        r.send(f"Subject: {i}\r\n\r\nx\r\n.\r\n")
+        assert r.reply()[0] == 250
+    code, text = r.cmd("MAIL FROM:<a@example.org>")
+    assert code == 421 and "4.7.0" in text
+    assert r.expect_closed()
+    s.wait_log("reject", rule="messages_per_connection")
+
+
+def test_total_connection_cap(make_server):
+    s = make_server(limits={"max_connections": 3, "max_connections_per_ip": 100})
+    held = [s.raw_client(source=f"127.0.0.{30 + i}") for i in range(3)]
+    for h in held:
+        assert h.reply()[0] == 220
+    extra = s.raw_client(source="127.0.0.40")
+    assert extra.reply()[0] == 421
+    s.wait_log("reject", rule="too_many_connections")
