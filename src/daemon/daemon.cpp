@@ -189,7 +189,7 @@ int run(const config::config& cfg) {
     ::signal(SIGPIPE, SIG_IGN);
 
     // Bans added or removed by `mailfort ban` (another process) take effect within a second.
-    asio::steady_timer refresh(*loops[0]);
+    auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
     std::function<void(const boost::system::error_code&)> on_refresh = [&](const boost::system::error_code& ec) {
       if (ec) return;
       try {
@@ -197,11 +197,11 @@ int run(const config::config& cfg) {
       } catch (const std::exception& e) {
         log::error("state_error", {{"error", e.what()}});
       }
-      refresh.expires_after(std::chrono::seconds(1));
-      refresh.async_wait(on_refresh);
+      refresh->expires_after(std::chrono::seconds(1));
+      refresh->async_wait(on_refresh);
     };
-    refresh.expires_after(std::chrono::seconds(1));
-    refresh.async_wait(on_refresh);
+    refresh->expires_after(std::chrono::seconds(1));
+    refresh->async_wait(on_refresh);
 
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
     std::vector<std::thread> threads;
@@ -213,7 +213,7 @@ int run(const config::config& cfg) {
     // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();
-    refresh.cancel();
+    refresh.reset();  // timers must die before their io_context
     srv.release_acceptors();
     loops.clear();
     runner.stop();
