@@ -542,10 +542,9 @@ step session::do_rcpt(const command& cmd) {
   if (!r.value.params.empty())
     return error_reply(std::move(s), "syntax", 555, "5.5.4", "Unsupported parameter", "rcpt");
   if (tx_.recipients.size() >= cfg_.limits.recipients) {
-    // RFC 5321 4.5.3.1.8: temporary, earlier recipients stay accepted.
-    s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients"));
-    add_event(s, "reject", {{"stage", "rcpt"}, {"code", 452}, {"rule", "too_many_recipients"}});
-    return s;
+    // RFC 5321 4.5.3.1.8: temporary, earlier recipients stay accepted. Counted as an error, so a
+    // client that keeps going is disconnected at the hard limit (bad-input 36).
+    return error_reply(std::move(s), "too_many_recipients", 452, "4.5.3", "Too many recipients", "rcpt");
   }
   std::string rcpt;
   const mailbox& box = r.value.box;
