@@ -26,14 +26,6 @@ long long parse_duration(const std::string& s) {
   return 0;
 }
 
-std::string fmt(std::int64_t t) {
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 }  // namespace
 
 void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
@@ -47,7 +39,7 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
     auto g = daemon::make_guard(cfg, clock);
     auto bans = g->list();
     for (const auto& r : bans)
-      std::cout << r.source << "  until " << fmt(r.until) << "  reason=" << r.reason << "  count=" << r.count << "\n";
+      std::cout << r.source << "  until " << utc_time(r.until) << "  reason=" << r.reason << "  count=" << r.count << "\n";
     std::cout << bans.size() << " active ban(s)\n";
     exit_code = 0;
   });
@@ -68,7 +60,7 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
     }
     auto g = daemon::make_guard(cfg, clock);
     auto r = g->ban(*key, std::chrono::seconds(secs), reason);
-    std::cout << "banned " << r.source << " until " << fmt(r.until) << "\n";
+    std::cout << "banned " << r.source << " until " << utc_time(r.until) << "\n";
     exit_code = 0;
   });
 

@@ -2,9 +2,19 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 
+#include <ctime>
 #include <iostream>
 
 namespace mailfort::cli {
+
+std::string utc_time(long long unix_seconds) {
+  char buf[32];
+  std::time_t tt = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"mailfort: a secure-by-default mail server that audits itself and others", "mailfort"};

@@ -26,6 +26,9 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code);
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.
 config::config load_config_or_exit(const common_options& opts);
 
+// "2026-11-22T17:00:00Z" for a unix time (queue and ban listings).
+std::string utc_time(long long unix_seconds);
+
 // Runs the CLI; returns the process exit code.
 int run(int argc, char** argv);
 

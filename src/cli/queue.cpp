@@ -22,14 +22,6 @@ std::optional<queue::decoded> read_entry(const queue::spool& sp, const std::stri
   storage = ss.str();
   return queue::decode(storage);
 }
-std::string fmt_time(std::int64_t t) {
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 }  // namespace
 
 void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
@@ -50,7 +42,7 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
       }
       std::size_t pending = 0;
       for (auto& r : d->env.recipients) pending += r.status == queue::recipient::state::pending;
-      std::cout << id << "  " << fmt_time(d->env.received_at) << "  " << d->message.size() << " bytes  <"
+      std::cout << id << "  " << utc_time(d->env.received_at) << "  " << d->message.size() << " bytes  <"
                 << d->env.sender << ">  " << pending << "/" << d->env.recipients.size() << " pending\n";
       ++n;
     }
@@ -82,7 +74,7 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
       return;
     }
     const auto& e = d->env;
-    std::cout << "id: " << e.id << "\nreceived: " << fmt_time(e.received_at) << "\nsender: <" << e.sender
+    std::cout << "id: " << e.id << "\nreceived: " << utc_time(e.received_at) << "\nsender: <" << e.sender
               << ">\nclient: " << e.client_ip << ":" << e.client_port << " helo=" << e.helo
               << "\nlistener: " << e.listener << "\nauth_user: " << e.auth_user << "\ntls: " << e.tls << "\n";
     for (const auto& r : e.recipients)

@@ -21,24 +21,29 @@ const char* offence_name(offence o) {
   return "unknown";
 }
 
+namespace {
+// Keep the first `prefix` bits of an address, zero the rest.
+template <class Bytes>
+void mask(Bytes& b, unsigned prefix) {
+  for (unsigned i = 0; i < b.size(); ++i) {
+    unsigned keep = prefix > i * 8 ? std::min(8u, prefix - i * 8) : 0;
+    b[i] = static_cast<unsigned char>(b[i] & (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff));
+  }
+}
+}  // namespace
+
 std::string source_key(const asio::ip::address& a0, unsigned v4_prefix, unsigned v6_prefix) {
   asio::ip::address a = a0;
   if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   if (a.is_v4()) {
     auto b = a.to_v4().to_bytes();
     unsigned p = std::min(v4_prefix, 32u);
-    for (unsigned i = 0; i < 4; ++i) {
-      unsigned keep = p > i * 8 ? std::min(8u, p - i * 8) : 0;
-      b[i] = static_cast<unsigned char>(b[i] & (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff));
-    }
+    mask(b, p);
     return asio::ip::address_v4(b).to_string() + "/" + std::to_string(p);
   }
   auto b = a.to_v6().to_bytes();
   unsigned p = std::min(v6_prefix, 128u);
-  for (unsigned i = 0; i < 16; ++i) {
-    unsigned keep = p > i * 8 ? std::min(8u, p - i * 8) : 0;
-    b[i] = static_cast<unsigned char>(b[i] & (keep == 0 ? 0 : (0xff << (8 - keep)) & 0xff));
-  }
+  mask(b, p);
   return asio::ip::address_v6(b).to_string() + "/" + std::to_string(p);
 }
 

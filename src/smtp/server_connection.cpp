@@ -63,25 +63,21 @@ class connection : public std::enable_shared_from_this<connection> {
   // ---- byte movement with deadlines ------------------------------------------------------------
   asio::awaitable<std::size_t> read_some(steady::time_point deadline) {
     timer_.expires_at(deadline);
-    auto buf = asio::buffer(inbuf_);
-    if (tls_) {
-      auto r = co_await (tls_->async_read_some(buf, k_tuple) || timer_.async_wait(k_tuple));
-      if (r.index() == 1) {
-        timed_out_ = true;
-        co_return 0;
-      }
-      auto [ec, n] = std::get<0>(r);
-      if (ec) co_return 0;
-      co_return n;
-    }
-    auto r = co_await (sock_.async_read_some(buf, k_tuple) || timer_.async_wait(k_tuple));
+    // (if/else, not ?: : GCC 12 miscompiles co_await inside a conditional expression)
+    if (tls_) co_return co_await read_from(*tls_);
+    co_return co_await read_from(sock_);
+  }
+
+  // Returns 0 on EOF, error or deadline (timed_out_ tells which).
+  template <class Stream>
+  asio::awaitable<std::size_t> read_from(Stream& stream) {
+    auto r = co_await (stream.async_read_some(asio::buffer(inbuf_), k_tuple) || timer_.async_wait(k_tuple));
     if (r.index() == 1) {
       timed_out_ = true;
       co_return 0;
     }
     auto [ec, n] = std::get<0>(r);
-    if (ec) co_return 0;
-    co_return n;
+    co_return ec ? 0 : n;
   }
 
   asio::awaitable<bool> write_all(const std::string& data) {

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# bench/peer.sh: mailfort against Postfix on the same machine, in one run, driven by Postfix's own
+# smtp-source on loopback. Both accept mail for a local domain and deliver it to a Maildir, fsynced;
+# same size limit; no TLS. Alternating runs (mailfort, postfix, mailfort, postfix, ...), medians.
+# Also the protocol ceiling (smtp-sink) and an fsync probe, to read the figures against the machine.
+# Loopback only; every load is bounded (N messages). Needs root (Postfix runs its own instance).
+# SPDX-License-Identifier: MIT
+#
+# N=20000 SESSIONS="1 10 50" ROUNDS=3 bench/peer.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+BIN=${MAILFORT_BIN:-$root/build/mailfort}
+N=${N:-20000}
+SESSIONS=${SESSIONS:-"1 10 50"}
+ROUNDS=${ROUNDS:-3}
+SIZE=${SIZE:-5000}
+
+if ! command -v smtp-source >/dev/null && [ ! -x /usr/sbin/smtp-source ]; then
+  echo "installing postfix (peer only: it is configured in a private directory and stopped afterwards)" >&2
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+  systemctl disable --now postfix >/dev/null 2>&1 || true
+fi
+PATH=$PATH:/usr/sbin
+command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
+
+work=$(mktemp -d /tmp/mailfort-bench.XXXXXX)
+cleanup() {
+  [ -n "${mf_pid:-}" ] && kill "$mf_pid" 2>/dev/null || true
+  postfix -c "$work/pf" stop >/dev/null 2>&1 || true
+  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+MF_PORT=$(port); PF_PORT=$(port); SINK_PORT=$(port)
+
+# ---- mailfort: MX for bench.test, one user, shield relaxed for a single-source load ----
+mkdir -p "$work/mf"
+cat >"$work/mf/mailfort.toml" <<TOML
+hostname = "mx.bench.test"
+domains = ["bench.test"]
+data_dir = "$work/mf/data"
+[listeners]
+mx = "127.0.0.1:$MF_PORT"
+submission = ""
+submissions = ""
+[limits]
+max_connections_per_ip = 1000
+messages_per_connection = 100000
+[greeting]
+delay_ms = 0
+[ratelimit]
+connections_per_minute_per_ip = 0
+messages_per_hour_per_ip = 0
+recipients_per_hour_per_ip = 0
+TOML
+echo user-pw | "$BIN" user add user@bench.test --password-stdin --config "$work/mf/mailfort.toml" >/dev/null
+"$BIN" serve --config "$work/mf/mailfort.toml" >"$work/mf/log" 2>&1 &
+mf_pid=$!
+
+# ---- postfix: private config directory, Maildir delivery through virtual(8) ----
+pf=$work/pf
+mkdir -p "$pf" "$work/pfmail"
+chown postfix:postfix "$work/pfmail" 2>/dev/null || true
+cp /etc/postfix/master.cf "$pf/master.cf"
+sed -i "s/^smtp      inet.*/127.0.0.1:$PF_PORT inet n - n - - smtpd/" "$pf/master.cf"
+cat >"$pf/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $work/pfspool
+data_directory = $work/pfdata
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = pf.bench.test
+mydestination =
+mynetworks = 127.0.0.0/8
+virtual_mailbox_domains = bench.test
+virtual_mailbox_base = $work/pfmail
+virtual_mailbox_maps = static:user/
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+virtual_transport = virtual
+default_transport = error:
+relay_transport = error:
+local_transport = error:
+message_size_limit = 26214400
+maillog_file = $work/pf.log
+smtpd_tls_security_level = none
+CF
+mkdir -p "$work/pfspool" "$work/pfdata"
+chown postfix "$work/pfdata"
+postfix -c "$pf" check >/dev/null 2>&1 || true
+postfix -c "$pf" start >/dev/null 2>&1
+
+sleep 2
+maildir_count() { find "$1" -path '*/new/*' -type f 2>/dev/null | wc -l; }
+
+# one run: prints "msgs/s cpu_us_per_msg" for N messages at S sessions
+run_one() {
+  local which=$1 s=$2 p mailroot before t0 t1 cpu0 cpu1 pids
+  if [ "$which" = mailfort ]; then p=$MF_PORT; mailroot=$work/mf/data/mail; pids=$mf_pid
+  else p=$PF_PORT; mailroot=$work/pfmail; pids=$(pgrep -d, -f "$pf" || true); fi
+  before=$(maildir_count "$mailroot")
+  cpu0=$(awk '{print $14+$15}' /proc/"$mf_pid"/stat)
+  t0=$(date +%s.%N)
+  smtp-source -s "$s" -m "$N" -l "$SIZE" -f sender@client.test -t user@bench.test -M client.test "127.0.0.1:$p"
+  # end to end: until every message is in the Maildir (bounded wait)
+  local want=$((before + N)) deadline=$(( $(date +%s) + 600 ))
+  while [ "$(maildir_count "$mailroot")" -lt "$want" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
+  t1=$(date +%s.%N)
+  cpu1=$(awk '{print $14+$15}' /proc/"$mf_pid"/stat)
+  local rate cpu
+  rate=$(echo "$N / ($t1 - $t0)" | bc -l)
+  if [ "$which" = mailfort ]; then cpu=$(echo "($cpu1 - $cpu0) * 10000 / $N" | bc -l); else cpu=nan; fi
+  printf '%.0f %s\n' "$rate" "$cpu"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "mailfort vs postfix $(postconf -d -h mail_version 2>/dev/null): $N messages of $SIZE bytes, one per connection,"
+echo "Maildir delivery fsynced, end to end (smtp-source start until the last file is in new/), medians of $ROUNDS"
+printf '%-9s %12s %12s %8s %18s\n' sessions mailfort/s postfix/s ratio "mailfort CPU us/msg"
+for s in $SESSIONS; do
+  mf=(); pfr=(); cpu=()
+  for ((r = 0; r < ROUNDS; r++)); do
+    read -r a c < <(run_one mailfort "$s"); mf+=("$a"); cpu+=("$c")
+    read -r b _ < <(run_one postfix "$s"); pfr+=("$b")
+  done
+  m=$(printf '%s\n' "${mf[@]}" | median); p=$(printf '%s\n' "${pfr[@]}" | median); c=$(printf '%s\n' "${cpu[@]}" | median)
+  printf '%-9s %12.0f %12.0f %8.2f %18.0f\n' "$s" "$m" "$p" "$(echo "$m / $p" | bc -l)" "$c"
+done
+
+# protocol ceiling
+smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1024 &
+sink_pid=$!
+sleep 0.5
+t0=$(date +%s.%N); smtp-source -s 50 -m "$N" -l "$SIZE" -f s@c.test -t u@bench.test "127.0.0.1:$SINK_PORT"; t1=$(date +%s.%N)
+printf 'protocol ceiling (smtp-sink, 50 sessions): %.0f msg/s\n' "$(echo "$N / ($t1 - $t0)" | bc -l)"
