@@ -216,6 +216,17 @@ bool guard::banned_addr_locked(const asio::ip::address& a0, std::int64_t* until)
   return false;
 }
 
+bool guard::spend_locked(rate_limiter& local, const char* name, const std::string& key, double capacity,
+                         std::chrono::seconds window) {
+  if (capacity <= 0) return true;
+  if (redis_ && redis_was_up_) {
+    if (auto n = redis_->count_in_window(std::string(name) + ":" + key, window, now_s()))
+      return static_cast<double>(*n) <= capacity;
+    redis_down_locked();
+  }
+  return local.allow(key, clock_.now());
+}
+
 guard::connect_verdict guard::on_connect(const asio::ip::address& a) {
   std::lock_guard lk(mu_);
   connect_verdict v;
@@ -226,7 +237,7 @@ guard::connect_verdict guard::on_connect(const asio::ip::address& a) {
     v.rule = "banned";
     return v;
   }
-  if (!conn_rate_.allow(src, clock_.now())) {
+  if (!spend_locked(conn_rate_, "conn", src, limits_.connections_per_minute_per_ip, seconds(60))) {
     v.allowed = false;
     v.rule = "connection_rate";
   }
@@ -235,15 +246,14 @@ guard::connect_verdict guard::on_connect(const asio::ip::address& a) {
 
 bool guard::allow_message(const asio::ip::address& a, const std::string& user, std::string& rule) {
   std::lock_guard lk(mu_);
-  auto now = clock_.now();
   if (!user.empty()) {
-    if (!msg_user_.allow(user, now)) {
+    if (!spend_locked(msg_user_, "msg_user", user, limits_.messages_per_hour_per_user, seconds(3600))) {
       rule = "messages_per_hour_per_user";
       return false;
     }
     return true;  // authenticated mail is limited per user, not per shared office IP
   }
-  if (!msg_ip_.allow(source_of(a), now)) {
+  if (!spend_locked(msg_ip_, "msg_ip", source_of(a), limits_.messages_per_hour_per_ip, seconds(3600))) {
     rule = "messages_per_hour_per_ip";
     return false;
   }
@@ -252,15 +262,14 @@ bool guard::allow_message(const asio::ip::address& a, const std::string& user, s
 
 bool guard::allow_recipient(const asio::ip::address& a, const std::string& user, std::string& rule) {
   std::lock_guard lk(mu_);
-  auto now = clock_.now();
   if (!user.empty()) {
-    if (!rcpt_user_.allow(user, now)) {
+    if (!spend_locked(rcpt_user_, "rcpt_user", user, limits_.recipients_per_hour_per_user, seconds(3600))) {
       rule = "recipients_per_hour_per_user";
       return false;
     }
     return true;
   }
-  if (!rcpt_ip_.allow(source_of(a), now)) {
+  if (!spend_locked(rcpt_ip_, "rcpt_ip", source_of(a), limits_.recipients_per_hour_per_ip, seconds(3600))) {
     rule = "recipients_per_hour_per_ip";
     return false;
   }
@@ -269,7 +278,7 @@ bool guard::allow_recipient(const asio::ip::address& a, const std::string& user,
 
 bool guard::allow_auth(const asio::ip::address& a) {
   std::lock_guard lk(mu_);
-  return auth_ip_.allow(source_of(a), clock_.now());
+  return spend_locked(auth_ip_, "auth_ip", source_of(a), limits_.auth_per_minute_per_ip, seconds(60));
 }
 
 bool guard::greeting_passed(const asio::ip::address& a) {

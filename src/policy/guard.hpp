@@ -11,7 +11,7 @@
 //
 // Cluster mode (state.backend = "redis"): ban scores and bans live in Redis, so an attack spread over
 // nodes reaches the same threshold, and a ban made anywhere is enforced everywhere within a second.
-// Rate limits stay per node. If Redis is unreachable the guard keeps working on local state, logs it
+// Rate limits use shared fixed-window counters there. If Redis is unreachable the guard keeps working on local state, logs it
 // (redis_unavailable), reconnects, and pushes its local bans back (redis_restored).
 #pragma once
 #include "common/clock.hpp"
@@ -99,6 +99,9 @@ class guard {
   void sync_redis_locked();
   void redis_down_locked();
   std::chrono::seconds duration_for(unsigned count) const;
+  // One unit of a rate limit: shared through Redis in cluster mode (fixed windows), else the local bucket.
+  bool spend_locked(rate_limiter& local, const char* name, const std::string& key, double capacity,
+                    std::chrono::seconds window);
   bool banned_addr_locked(const boost::asio::ip::address& a, std::int64_t* until);
   void store_locked(const ban_record& r);
   std::int64_t now_s() const { return common::unix_seconds(clock_.now()); }

@@ -84,6 +84,27 @@ std::optional<double> redis_store::add_score(const std::string& source, double p
   return total;
 }
 
+std::optional<long long> redis_store::count_in_window(const std::string& key, std::chrono::seconds window,
+                                                     std::int64_t now) {
+  if (!ensure()) return std::nullopt;
+  auto w = std::max<std::int64_t>(1, window.count());
+  std::string k = "mf:rl:" + key + ":" + std::to_string(now / w);
+  reply_ptr r(redisCommand(ctx_, "INCR %b", k.data(), k.size()));
+  if (!r || r->type != REDIS_REPLY_INTEGER) {
+    fail("redis INCR failed");
+    return std::nullopt;
+  }
+  if (r->integer == 1) {
+    std::string secs = std::to_string(w * 2);
+    reply_ptr e(redisCommand(ctx_, "EXPIRE %b %b", k.data(), k.size(), secs.data(), secs.size()));
+    if (!e) {
+      fail("redis EXPIRE failed");
+      return std::nullopt;
+    }
+  }
+  return r->integer;
+}
+
 void redis_store::clear_score(const std::string& source) {
   if (!ensure()) return;
   std::string key = "mf:score:" + source;

@@ -32,6 +32,9 @@ class redis_store {
   // Adds points to a source's shared score; returns the new total, or nullopt when Redis failed.
   std::optional<double> add_score(const std::string& source, double points, std::chrono::seconds window);
   void clear_score(const std::string& source);
+  // Shared fixed-window counter for rate limits: increments mf:rl:<key>:<window number> and returns the
+  // count in the current window, or nullopt when Redis failed.
+  std::optional<long long> count_in_window(const std::string& key, std::chrono::seconds window, std::int64_t now);
   // Counts one more ban of this source across the cluster; returns the count (1 for a first ban).
   std::optional<unsigned> next_ban_count(const std::string& source);
   bool set_ban(const std::string& source, std::int64_t until, unsigned count, const std::string& reason);

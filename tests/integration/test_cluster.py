@@ -99,3 +99,21 @@ def test_redis_outage_keeps_nodes_working_and_resyncs(make_server, redis):
     finally:
         restarted.terminate()
         restarted.wait(10)
+
+
+def test_rate_limits_are_shared_across_nodes(make_server, redis):
+    port, _ = redis
+    sections = {"greeting": {"delay_ms": 0}, "ratelimit": {"messages_per_hour_per_ip": 3},
+                "state": {"backend": "redis", "redis_url": f"redis://127.0.0.1:{port}"}}
+    a = make_server(relaxed=False, sections=sections)
+    b = make_server(relaxed=False, sections=sections)
+    a.wait_log("redis_connected")
+    b.wait_log("redis_connected")
+    codes = []
+    for srv in (a, b, a, b):
+        r = srv.raw_client(source="127.0.0.26")
+        r.reply()
+        r.cmd("EHLO x")
+        codes.append(r.cmd("MAIL FROM:<x@example.org>")[0])
+        r.close()
+    assert codes == [250, 250, 250, 450]  # the fourth message counts against one shared limit
