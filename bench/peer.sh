@@ -26,6 +26,7 @@ PATH=$PATH:/usr/sbin
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
 
 work=$(mktemp -d /tmp/mailfort-bench.XXXXXX)
+chmod 755 "$work"  # postfix runs its daemons as the postfix user
 cleanup() {
   [ -n "${mf_pid:-}" ] && kill "$mf_pid" 2>/dev/null || true
   postfix -c "$work/pf" stop >/dev/null 2>&1 || true
@@ -89,16 +90,17 @@ default_transport = error:
 relay_transport = error:
 local_transport = error:
 message_size_limit = 26214400
+maillog_file_prefixes = /var, /dev/stdout, /tmp
 maillog_file = $work/pf.log
 smtpd_tls_security_level = none
 CF
 mkdir -p "$work/pfspool" "$work/pfdata"
 chown postfix "$work/pfdata"
 postfix -c "$pf" check >/dev/null 2>&1 || true
-postfix -c "$pf" start >/dev/null 2>&1
+postfix -c "$pf" start || { echo "bench: postfix did not start" >&2; exit 1; }
 
 sleep 2
-maildir_count() { find "$1" -path '*/new/*' -type f 2>/dev/null | wc -l; }
+maildir_count() { { find "$1" -path '*/new/*' -type f 2>/dev/null || true; } | wc -l; }
 
 # one run: prints "msgs/s cpu_us_per_msg" for N messages at S sessions
 run_one() {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -65,12 +66,8 @@ std::optional<fs::path> mailbox_path(const fs::path& mail_root, std::string_view
   return mail_root / *d / *l;
 }
 
-std::error_code deliver_maildir(const fs::path& maildir, std::string_view message, std::string* final_name) {
-  std::error_code ec;
-  for (const char* sub : {"tmp", "new", "cur"}) {
-    fs::create_directories(maildir / sub, ec);
-    if (ec) return ec;
-  }
+namespace {
+std::string unique_name(std::size_t size) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
   auto usec = std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000;
@@ -78,12 +75,15 @@ std::error_code deliver_maildir(const fs::path& maildir, std::string_view messag
   RAND_bytes(rnd, sizeof rnd);
   char rhex[9];
   snprintf(rhex, sizeof rhex, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-  std::string name = std::to_string(secs) + ".M" + std::to_string(usec) + "P" + std::to_string(::getpid()) + "Q" +
-                     std::to_string(++g_counter) + "R" + rhex + "." + hostname_for_maildir() +
-                     ",S=" + std::to_string(message.size());
-  fs::path tmp = maildir / "tmp" / name;
-  int fd = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  static const std::string host = hostname_for_maildir();
+  return std::to_string(secs) + ".M" + std::to_string(usec) + "P" + std::to_string(::getpid()) + "Q" +
+         std::to_string(++g_counter) + "R" + rhex + "." + host + ",S=" + std::to_string(size);
+}
+
+std::error_code write_file(const fs::path& path, std::string_view message, bool sync) {
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return last_error();
+  std::error_code ec;
   const char* p = message.data();
   std::size_t left = message.size();
   while (left > 0) {
@@ -96,12 +96,28 @@ std::error_code deliver_maildir(const fs::path& maildir, std::string_view messag
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (!ec && ::fsync(fd) != 0) ec = last_error();
+  if (!ec && sync && ::fsync(fd) != 0) ec = last_error();
   if (::close(fd) != 0 && !ec) ec = last_error();
-  if (ec) {
-    ::unlink(tmp.c_str());
-    return ec;
+  if (ec) ::unlink(path.c_str());
+  return ec;
+}
+
+std::error_code make_dirs(const fs::path& maildir) {
+  std::error_code ec;
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    fs::create_directories(maildir / sub, ec);
+    if (ec) return ec;
   }
+  return ec;
+}
+}  // namespace
+
+std::error_code deliver_maildir(const fs::path& maildir, std::string_view message, std::string* final_name) {
+  if (auto ec = make_dirs(maildir); ec) return ec;
+  std::string name = unique_name(message.size());
+  fs::path tmp = maildir / "tmp" / name;
+  if (auto ec = write_file(tmp, message, true); ec) return ec;
+  std::error_code ec;
   fs::rename(tmp, maildir / "new" / name, ec);
   if (ec) {
     ::unlink(tmp.c_str());
@@ -110,6 +126,47 @@ std::error_code deliver_maildir(const fs::path& maildir, std::string_view messag
   if (auto e = fsync_path(maildir / "new", O_RDONLY | O_DIRECTORY); e) return e;
   if (final_name) *final_name = name;
   return {};
+}
+
+std::error_code stage_maildir(const fs::path& maildir, std::string_view message, staged_file& out) {
+  if (auto ec = make_dirs(maildir); ec) return ec;
+  out.name = unique_name(message.size());
+  out.tmp = maildir / "tmp" / out.name;
+  out.final_path = maildir / "new" / out.name;
+  return write_file(out.tmp, message, false);
+}
+
+std::vector<std::error_code> commit_maildir(std::vector<staged_file>& files) {
+  std::vector<std::error_code> result(files.size());
+  if (files.empty()) return result;
+  // One flush of the filesystem's dirty data and journal covers every staged file.
+  std::error_code sync_ec;
+  int fd = ::open(files.front().tmp.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::syncfs(fd) != 0) sync_ec = last_error();
+  if (fd >= 0) ::close(fd);
+  std::vector<fs::path> dirs;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (sync_ec) {
+      result[i] = sync_ec;
+      ::unlink(files[i].tmp.c_str());
+      continue;
+    }
+    std::error_code ec;
+    fs::rename(files[i].tmp, files[i].final_path, ec);
+    if (ec) {
+      ::unlink(files[i].tmp.c_str());
+      result[i] = ec;
+      continue;
+    }
+    auto d = files[i].final_path.parent_path();
+    if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+  }
+  for (const auto& d : dirs) {
+    if (auto e = fsync_path(d, O_RDONLY | O_DIRECTORY); e)
+      for (std::size_t i = 0; i < files.size(); ++i)
+        if (!result[i] && files[i].final_path.parent_path() == d) result[i] = e;
+  }
+  return result;
 }
 
 }  // namespace mailfort::delivery

@@ -48,6 +48,8 @@ class spool {
   void rewrite(const envelope& env, std::string_view message);
   // Remove a delivered message (unlink + fsync dir).
   void remove(const std::string& id);
+  // Remove several delivered messages with one directory fsync.
+  void remove_many(const std::vector<std::string>& ids);
   // Move a file that failed to decode into quarantine/ (logged by the caller).
   void quarantine(const std::string& id);
   // Startup recovery: delete leftovers in tmp/ (never acknowledged), return the count removed.
