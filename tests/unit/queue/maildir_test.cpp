@@ -36,3 +36,25 @@ TEST(maildir, delivers_into_new) {
   EXPECT_NE(name.find(",S=18"), std::string::npos);
   fs::remove_all(root);
 }
+
+TEST(maildir, staged_batch_commit) {
+  char tmpl[] = "/tmp/mailfort-md-XXXXXX";
+  fs::path root = mkdtemp(tmpl);
+  std::vector<staged_file> files(3);
+  ASSERT_FALSE(stage_maildir(root / "a", "one", files[0]));
+  ASSERT_FALSE(stage_maildir(root / "b", "two", files[1]));
+  ASSERT_FALSE(stage_maildir(root / "a", "three", files[2]));
+  EXPECT_TRUE(fs::is_empty(root / "a" / "new"));  // nothing visible before the commit
+  auto res = commit_maildir(files);
+  ASSERT_EQ(res.size(), 3u);
+  for (const auto& e : res) EXPECT_FALSE(e);
+  EXPECT_TRUE(fs::is_empty(root / "a" / "tmp"));
+  EXPECT_TRUE(fs::exists(files[0].final_path) && fs::exists(files[1].final_path) && fs::exists(files[2].final_path));
+  std::vector<staged_file> lost(1);
+  ASSERT_FALSE(stage_maildir(root / "c", "gone", lost[0]));
+  fs::remove_all(root / "c" / "new");  // the rename fails: the error is reported, tmp/ is cleaned
+  auto r2 = commit_maildir(lost);
+  EXPECT_TRUE(r2[0]);
+  EXPECT_TRUE(fs::is_empty(root / "c" / "tmp"));
+  fs::remove_all(root);
+}
