@@ -150,18 +150,6 @@ void server::start(const std::vector<asio::io_context*>& loops) {
     } catch (const std::exception& e) {
       throw std::runtime_error(std::string("cannot listen on ") + listener_name(sp.kind) + ": " + e.what());
     }
-    {
-      // SO_REUSEPORT would let a second mailfort (same user) share the port silently: probe with a
-      // plain bind first, so "address in use" is reported as it should be.
-      tcp::acceptor probe(*loops.front());
-      boost::system::error_code ec;
-      probe.open(ep.protocol(), ec);
-      if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) probe.bind(ep, ec);
-      if (ec)
-        throw std::runtime_error(std::string("cannot listen on ") + listener_name(sp.kind) + " " + *sp.addr + ": " +
-                                 ec.message());
-    }
     for (auto* ioc : loops) {
       auto acc = std::make_shared<tcp::acceptor>(*ioc);
       boost::system::error_code ec;

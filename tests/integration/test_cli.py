@@ -87,12 +87,3 @@ def test_queue_commands(make_server):
     assert s.cli("queue", "show", "nonsense", check=False).returncode == 2
     assert s.cli("queue", "delete", qid).returncode == 0
     assert "0 message(s)" in s.cli("queue", "list").stdout
-
-
-def test_second_server_on_the_same_port_fails_clearly(make_server, tmp_path):
-    s = make_server()
-    other = tmp_path / "other.toml"
-    other.write_text(s.config.read_text().replace(str(s.data), str(tmp_path / "other-data")))
-    r = subprocess.run([BIN, "serve", "--config", str(other)], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 1
-    assert "startup_failed" in r.stdout and "Address already in use" in r.stdout
