@@ -1,6 +1,7 @@
 // fuzz/sasl_fuzzer.cpp: strict base64 and AUTH PLAIN decoding.
 // SPDX-License-Identifier: MIT
-// Invariants: decode(encode(x)) == x; a decoded PLAIN response has exactly the three fields it came from.
+// Invariants: decode(encode(x)) == x; strict decoding accepts only the canonical encoding; a decoded PLAIN
+// response has exactly the three fields it came from, a non-empty authcid, and fits the length cap.
 #include "sasl/sasl_decode.hpp"
 
 #include <cstdint>
@@ -20,5 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto joined = p.creds.authzid + '\0' + p.creds.authcid + '\0' + p.creds.password;
     if (base64_encode(joined) != in) std::abort();
   }
+  // A small cap drives the length checks; whatever comes back ok must fit it.
+  std::size_t cap = size % 64;
+  auto q = decode_plain(in, cap);
+  if (q.error == plain_error::ok &&
+      q.creds.authzid.size() + q.creds.authcid.size() + q.creds.password.size() + 2 > cap)
+    std::abort();
+  if (q.error == plain_error::ok && q.creds.authcid.empty()) std::abort();
   return 0;
 }

@@ -13,7 +13,7 @@ pkgs=(
   libsqlite3-dev sqlite3 libsodium-dev libhiredis-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
-  redis-server nsd ldnsutils
+  redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev
 )
 
 missing=()

@@ -7,6 +7,16 @@
 
 namespace mailfort::cli {
 
+dns::resolver_options resolver_options_for(const config::config& cfg, const common_options& opts) {
+  dns::resolver_options o;
+  o.servers = opts.dns_servers.empty() ? cfg.dns.servers : opts.dns_servers;
+  o.root_anchor_file = cfg.dns.root_anchor;
+  o.trust_anchor_file = cfg.dns.trust_anchor;
+  o.resolve_special_zones = cfg.dns.special_zones;
+  o.timeout = std::chrono::milliseconds(cfg.dns.timeout_ms);
+  return o;
+}
+
 std::string utc_time(long long unix_seconds) {
   char buf[32];
   std::time_t tt = static_cast<std::time_t>(unix_seconds);
@@ -24,11 +34,16 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   app.add_option("--config", opts.config_file, "TOML config file (default: embedded secure defaults)");
   app.add_option("--data-dir", opts.data_dir, "data directory (queue, state, Maildirs); overrides data_dir");
+  app.add_option("--dns-server", opts.dns_servers, "DNS server ADDR[:PORT] to query (repeatable); overrides dns.servers")
+      ->allow_extra_args(false);
   register_serve(app, opts, exit_code);
   register_user(app, opts, exit_code);
   register_config(app, opts, exit_code);
   register_queue(app, opts, exit_code);
   register_ban(app, opts, exit_code);
+  register_spf(app, opts, exit_code);
+  register_dkim(app, opts, exit_code);
+  register_dmarc(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

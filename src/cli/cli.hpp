@@ -2,10 +2,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "config/config.hpp"
+#include "dns/resolver.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace mailfort::cli {
 
@@ -13,7 +15,11 @@ namespace mailfort::cli {
 struct common_options {
   std::string config_file;  // empty: embedded defaults
   std::string data_dir;     // empty: from config (default ./var)
+  std::vector<std::string> dns_servers;  // --dns-server ADDR[:PORT] (repeatable); overrides dns.servers
 };
+
+// The resolver settings for CLI verbs that look things up: config [dns] plus --dns-server. cli/cli.cpp.
+dns::resolver_options resolver_options_for(const config::config& cfg, const common_options& opts);
 
 // Each adds its subcommand(s) to `app`; the callback sets `exit_code` (0 ok, 1 findings/failure, 2 usage).
 void register_serve(CLI::App& app, common_options& opts, int& exit_code);
@@ -21,6 +27,9 @@ void register_user(CLI::App& app, common_options& opts, int& exit_code);
 void register_config(CLI::App& app, common_options& opts, int& exit_code);
 void register_queue(CLI::App& app, common_options& opts, int& exit_code);
 void register_ban(CLI::App& app, common_options& opts, int& exit_code);
+void register_spf(CLI::App& app, common_options& opts, int& exit_code);    // cli/spf.cpp
+void register_dkim(CLI::App& app, common_options& opts, int& exit_code);   // cli/dkim.cpp
+void register_dmarc(CLI::App& app, common_options& opts, int& exit_code);  // cli/dmarc.cpp
 
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.

@@ -1,37 +1,78 @@
 // config/config.cpp: TOML loading with file:line diagnostics, security findings, annotated defaults.
 // SPDX-License-Identifier: MIT
 // Unknown keys are errors, not warnings: a typo such as `trusted_network` must never silently leave
-// a default in place the admin believes changed.
+// a default in place the admin believes changed. The file is the admin's, not the network's, but it is
+// still read with a size cap and every value is range-checked: a bad value fails at load, with its
+// line, instead of misbehaving at 3 a.m.
 #include "config/config.hpp"
 
 #include <toml++/toml.h>
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 namespace mailfort::config {
 
 namespace {
 
+// A config file is a few KiB; anything far larger is a mistake (wrong file), not a config.
+constexpr std::size_t k_max_file_size = 1024 * 1024;
+
+// Settings other servers have that mailfort refuses to have: naming one is an error (as any unknown key
+// is), and the message says why there is no such switch instead of only "unknown".
+const char* refused_setting(std::string_view leaf) {
+  static constexpr std::string_view auth[] = {"auth_without_tls",    "allow_plaintext_auth", "plaintext_auth",
+                                              "allow_insecure_auth", "auth_plaintext",       "insecure_auth",
+                                              "disable_plaintext_auth", "smtpd_tls_auth_only"};
+  for (auto a : auth)
+    if (leaf == a)
+      return "mailfort offers AUTH only inside TLS (STARTTLS or implicit TLS); passwords in clear text cannot be "
+             "enabled, so there is no such setting";
+  static constexpr std::string_view enum_keys[] = {"vrfy", "expn", "enable_vrfy", "enable_expn", "allow_vrfy"};
+  for (auto a : enum_keys)
+    if (leaf == a) return "VRFY and EXPN are never answered (they let anyone enumerate accounts), so there is no such setting";
+  return nullptr;
+}
+
 struct loader {
   load_result& out;
   std::string file;
 
+  static int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
   void error(const toml::node& n, const std::string& key, const std::string& msg) {
-    out.diagnostics.push_back({diagnostic::kind::error, "", file, static_cast<int>(n.source().begin.line), key, msg});
+    out.diagnostics.push_back({diagnostic::kind::error, "", file, line_of(n), key, msg});
+  }
+
+  void unknown(const toml::node& n, const std::string& key, std::string_view leaf, const std::string& where) {
+    std::string msg = "unknown key '" + std::string(leaf) + "'" + where;
+    if (const char* why = refused_setting(leaf))
+      msg += ": " + std::string(why);
+    else
+      msg += " (misspelt, or not supported by this version; `mailfort config defaults` lists every key)";
+    error(n, key, msg);
   }
 
   bool str(const toml::node& n, const std::string& key, std::string& dst) {
-    if (auto v = n.value<std::string>(); v && n.is_string()) {
-      dst = *v;
-      return true;
+    const auto* v = n.as_string();
+    if (!v) {
+      error(n, key, "must be a string");
+      return false;
     }
-    error(n, key, "must be a string");
-    return false;
+    // TOML allows "\u0000"; a NUL would silently truncate a path at the C library boundary.
+    if (v->get().find('\0') != std::string::npos) {
+      error(n, key, "must not contain NUL characters");
+      return false;
+    }
+    dst = v->get();
+    return true;
   }
 
   template <class T>
@@ -49,6 +90,35 @@ struct loader {
     return true;
   }
 
+  bool number(const toml::node& n, const std::string& key, double& dst, double min, double max) {
+    double v = 0;
+    if (n.is_integer())
+      v = static_cast<double>(n.as_integer()->get());
+    else if (n.is_floating_point())
+      v = n.as_floating_point()->get();
+    else {
+      error(n, key, "must be a number");
+      return false;
+    }
+    if (!(v >= min && v <= max)) {  // also refuses nan
+      std::ostringstream m;
+      m << "must be between " << min << " and " << max;
+      error(n, key, m.str());
+      return false;
+    }
+    dst = v;
+    return true;
+  }
+
+  bool boolean(const toml::node& n, const std::string& key, bool& dst) {
+    if (!n.is_boolean()) {
+      error(n, key, "must be true or false");
+      return false;
+    }
+    dst = n.as_boolean()->get();
+    return true;
+  }
+
   bool strings(const toml::node& n, const std::string& key, std::vector<std::string>& dst) {
     const auto* arr = n.as_array();
     if (!arr) {
@@ -57,11 +127,13 @@ struct loader {
     }
     std::vector<std::string> v;
     for (const auto& e : *arr) {
+      std::string s;
       if (!e.is_string()) {
         error(e, key, "must be an array of strings");
         return false;
       }
-      v.push_back(*e.value<std::string>());
+      if (!str(e, key, s)) return false;
+      v.push_back(std::move(s));
     }
     dst = std::move(v);
     return true;
@@ -76,34 +148,20 @@ struct loader {
       return;
     }
     for (const auto& [k, v] : *t) {
-      std::string key = name + "." + std::string(k.str());
-      auto it = keys.find(std::string(k.str()));
+      std::string leaf(k.str());
+      std::string key = name + "." + leaf;
+      auto it = keys.find(leaf);
       if (it == keys.end()) {
-        error(v, key, "unknown key '" + std::string(k.str()) + "' in [" + name + "]");
+        unknown(v, key, leaf, " in [" + name + "]");
         continue;
       }
+      out.key_lines[key] = line_of(v);
       it->second(v, key);
     }
   }
 };
 
-bool valid_host_port(const std::string& s) {
-  std::string host, port;
-  if (!s.empty() && s[0] == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-    unsigned char buf[16];
-    if (inet_pton(AF_INET6, host.c_str(), buf) != 1) return false;
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string::npos) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-    unsigned char buf[16];
-    if (inet_pton(AF_INET, host.c_str(), buf) != 1) return false;
-  }
+bool valid_port(std::string_view port) {
   if (port.empty() || port.size() > 5) return false;
   unsigned long p = 0;
   for (char c : port) {
@@ -111,6 +169,68 @@ bool valid_host_port(const std::string& s) {
     p = p * 10 + static_cast<unsigned long>(c - '0');
   }
   return p >= 1 && p <= 65535;
+}
+
+bool is_ipv4(const std::string& s) {
+  unsigned char buf[4];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1;
+}
+
+bool is_ipv6(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1..63 each, 253 in all.
+bool valid_domain_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// "host:port" or "[v6]:port" -> host (brackets removed) and port; false on syntax errors.
+bool split_host_port(const std::string& s, std::string& host, std::string& port, bool& bracketed) {
+  bracketed = !s.empty() && s[0] == '[';
+  if (bracketed) {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  return valid_port(port);
+}
+
+// Listener addresses are IP literals: the server binds them before any resolver exists, and a name that
+// resolves differently later would move a listener without anyone noticing.
+bool valid_ip_port(const std::string& s) {
+  std::string host, port;
+  bool br = false;
+  if (!split_host_port(s, host, port, br)) return false;
+  return br ? is_ipv6(host) : is_ipv4(host);
+}
+
+// dns.servers: "IP", "IP:port" or "[v6]:port".
+bool valid_dns_server(const std::string& s) { return is_ipv4(s) || is_ipv6(s) || valid_ip_port(s); }
+
+// relay.smarthost: "name:port", "IPv4:port" or "[v6]:port".
+bool valid_smarthost(const std::string& s) {
+  std::string host, port;
+  bool br = false;
+  if (!split_host_port(s, host, port, br)) return false;
+  return br ? is_ipv6(host) : (is_ipv4(host) || valid_domain_name(host));
 }
 
 struct parsed_cidr {
@@ -140,93 +260,159 @@ bool parse_cidr(const std::string& s, parsed_cidr& out) {
   return true;
 }
 
+// ::ffff:a.b.c.d/96+n is the IPv4 network a.b.c.d/n as a dual-stack socket sees it: judge it as IPv4, or
+// "::ffff:0.0.0.0/96" would slip past the open-relay check while trusting every IPv4 client.
+parsed_cidr effective(const parsed_cidr& c) {
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!c.v6 || c.prefix < 96 || !std::equal(c.addr, c.addr + 12, mapped)) return c;
+  parsed_cidr v4;
+  v4.v6 = false;
+  v4.prefix = c.prefix - 96;
+  std::copy(c.addr + 12, c.addr + 16, v4.addr);
+  return v4;
+}
+
 bool is_loopback_or_private(const parsed_cidr& c) {
   const unsigned char* a = c.addr;
   if (!c.v6) {
-    if (a[0] == 127 && c.prefix >= 8) return true;
-    if (a[0] == 10 && c.prefix >= 8) return true;
-    if (a[0] == 172 && (a[1] & 0xf0) == 16 && c.prefix >= 12) return true;
-    if (a[0] == 192 && a[1] == 168 && c.prefix >= 16) return true;
+    if (a[0] == 127 && c.prefix >= 8) return true;                            // loopback
+    if (a[0] == 10 && c.prefix >= 8) return true;                             // RFC 1918
+    if (a[0] == 172 && (a[1] & 0xf0) == 16 && c.prefix >= 12) return true;    // RFC 1918
+    if (a[0] == 192 && a[1] == 168 && c.prefix >= 16) return true;            // RFC 1918
     return false;
   }
   static const unsigned char loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   if (c.prefix == 128 && std::equal(a, a + 16, loop)) return true;
-  if ((a[0] & 0xfe) == 0xfc && c.prefix >= 7) return true;  // fc00::/7 unique local
+  if ((a[0] & 0xfe) == 0xfc && c.prefix >= 7) return true;                   // fc00::/7 unique local
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80 && c.prefix >= 10) return true;  // fe80::/10 link local
   return false;
 }
 
+bool too_wide(const parsed_cidr& c) { return c.v6 ? c.prefix < 32 : c.prefix < 8; }
+
 bool is_public_listener(const std::string& addr) {
-  if (addr.empty()) return false;
-  return !(addr.rfind("127.", 0) == 0 || addr.rfind("[::1]", 0) == 0);
+  std::string host, port;
+  bool br = false;
+  if (addr.empty() || !split_host_port(addr, host, port, br)) return false;
+  parsed_cidr pc;
+  if (!parse_cidr(host, pc)) return false;
+  pc = effective(pc);
+  if (!pc.v6) return pc.addr[0] != 127;
+  static const unsigned char loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return !std::equal(pc.addr, pc.addr + 16, loop);
+}
+
+void check_cidrs(loader& L, const toml::node& n, const std::string& key, const std::vector<std::string>& nets) {
+  for (const auto& s : nets) {
+    parsed_cidr pc;
+    if (!parse_cidr(s, pc))
+      L.error(n, key, "'" + s + "' is not an IPv4 or IPv6 network (a.b.c.d/len or x:y::/len)");
+  }
 }
 
 void load_table(const toml::table& root, loader& L) {
   config& c = L.out.cfg;
+  using node = toml::node;
+  using key_t = std::string;
   for (const auto& [k, v] : root) {
     std::string key(k.str());
+    L.out.key_lines[key] = loader::line_of(v);
     if (key == "hostname") {
-      L.str(v, key, c.hostname);
-      if (c.hostname.empty() || c.hostname.size() > 253) L.error(v, key, "must be a host name of 1..253 characters");
+      if (L.str(v, key, c.hostname) && !valid_domain_name(c.hostname))
+        L.error(v, key, "'" + c.hostname + "' is not a host name (letters, digits, hyphens, dots; at most 253)");
     } else if (key == "domains") {
-      L.strings(v, key, c.domains);
+      if (L.strings(v, key, c.domains))
+        for (const auto& d : c.domains)
+          if (!valid_domain_name(d)) L.error(v, key, "'" + d + "' is not a domain name");
     } else if (key == "data_dir") {
-      L.str(v, key, c.data_dir);
+      if (L.str(v, key, c.data_dir) && c.data_dir.empty()) L.error(v, key, "must not be empty (use \".\" for here)");
     } else if (key == "listeners") {
       auto lst = [&L](std::string& dst) {
-        return [&L, &dst](const toml::node& n, const std::string& k2) {
-          if (L.str(n, k2, dst) && !dst.empty() && !valid_host_port(dst))
-            L.error(n, k2, "'" + dst + "' is not IP:port or [IPv6]:port (use \"\" to disable the listener)");
+        return [&L, &dst](const node& n, const key_t& k2) {
+          if (L.str(n, k2, dst) && !dst.empty() && !valid_ip_port(dst))
+            L.error(n, k2, "'" + dst + "' is not IPv4:port or [IPv6]:port (use \"\" to disable the listener)");
         };
       };
-      L.section(v, "listeners", {{"mx", lst(c.listeners.mx)},
-                                 {"submission", lst(c.listeners.submission)},
-                                 {"submissions", lst(c.listeners.submissions)},
-                                 {"admin", lst(c.listeners.admin)}});
+      L.section(v, key, {{"mx", lst(c.listeners.mx)},
+                         {"submission", lst(c.listeners.submission)},
+                         {"submissions", lst(c.listeners.submissions)},
+                         {"admin", lst(c.listeners.admin)}});
     } else if (key == "tls") {
-      L.section(v, "tls",
-                {{"certificate", [&](const toml::node& n, const std::string& k2) { L.str(n, k2, c.tls.certificate); }},
-                 {"key", [&](const toml::node& n, const std::string& k2) { L.str(n, k2, c.tls.key); }},
+      auto& t = c.tls;
+      L.section(v, key,
+                {{"certificate", [&](const node& n, const key_t& k2) { L.str(n, k2, t.certificate); }},
+                 {"key", [&](const node& n, const key_t& k2) { L.str(n, k2, t.key); }},
                  {"min_version",
-                  [&](const toml::node& n, const std::string& k2) {
-                    if (L.str(n, k2, c.tls.min_version) && c.tls.min_version != "1.0" && c.tls.min_version != "1.1" &&
-                        c.tls.min_version != "1.2" && c.tls.min_version != "1.3")
-                      L.error(n, k2, "must be \"1.2\" or \"1.3\"");
+                  [&](const node& n, const key_t& k2) {
+                    // 1.0 and 1.1 load (config check flags them) so an old file still parses; the server
+                    // itself never goes below 1.2.
+                    if (L.str(n, k2, t.min_version) && t.min_version != "1.0" && t.min_version != "1.1" &&
+                        t.min_version != "1.2" && t.min_version != "1.3")
+                      L.error(n, k2, "'" + t.min_version + "' is not a TLS version: use \"1.2\" or \"1.3\"");
                   }},
-                 {"handshake_timeout_s", [&](const toml::node& n, const std::string& k2) {
-                    L.integer(n, k2, c.tls.handshake_timeout_s, 1, 300);
-                  }}});
+                 {"handshake_timeout_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, t.handshake_timeout_s, 1, 300); }}});
+      if (t.certificate.empty() != t.key.empty())
+        L.error(v, "tls", "tls.certificate and tls.key must be set together (or both left out for a self-signed "
+                          "certificate)");
     } else if (key == "dns") {
-      L.section(v, "dns", {{"servers", [&](const toml::node& n, const std::string& k2) { L.strings(n, k2, c.dns.servers); }}});
+      L.section(v, key, {{"servers", [&](const node& n, const key_t& k2) {
+                           if (L.strings(n, k2, c.dns.servers))
+                             for (const auto& s : c.dns.servers)
+                               if (!valid_dns_server(s))
+                                 L.error(n, k2, "'" + s + "' is not IP, IPv4:port or [IPv6]:port");
+                         }},
+                         {"root_anchor", [&](const node& n, const key_t& k2) { L.str(n, k2, c.dns.root_anchor); }},
+                         {"trust_anchor", [&](const node& n, const key_t& k2) { L.str(n, k2, c.dns.trust_anchor); }},
+                         {"special_zones",
+                          [&](const node& n, const key_t& k2) {
+                            if (L.strings(n, k2, c.dns.special_zones))
+                              for (const auto& z : c.dns.special_zones)
+                                if (!valid_domain_name(z)) L.error(n, k2, "'" + z + "' is not a zone name");
+                          }},
+                         {"timeout_ms", [&](const node& n, const key_t& k2) {
+                            L.integer(n, k2, c.dns.timeout_ms, 100, 60000);
+                          }}});
     } else if (key == "relay") {
-      L.section(v, "relay",
+      L.section(v, key,
                 {{"trusted_networks",
-                  [&](const toml::node& n, const std::string& k2) {
-                    if (!L.strings(n, k2, c.relay.trusted_networks)) return;
-                    for (const auto& s : c.relay.trusted_networks) {
-                      parsed_cidr pc;
-                      if (!parse_cidr(s, pc)) L.error(n, k2, "'" + s + "' is not an IPv4 or IPv6 network (a.b.c.d/len)");
-                    }
+                  [&](const node& n, const key_t& k2) {
+                    if (L.strings(n, k2, c.relay.trusted_networks)) check_cidrs(L, n, k2, c.relay.trusted_networks);
                   }},
-                 {"smarthost", [&](const toml::node& n, const std::string& k2) { L.str(n, k2, c.relay.smarthost); }}});
+                 {"smarthost", [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, c.relay.smarthost) && !c.relay.smarthost.empty() &&
+                        !valid_smarthost(c.relay.smarthost))
+                      L.error(n, k2, "'" + c.relay.smarthost + "' is not host:port or [IPv6]:port (\"\" delivers by MX)");
+                  }}});
     } else if (key == "state") {
-      L.section(v, "state",
+      L.section(v, key,
                 {{"backend",
-                  [&](const toml::node& n, const std::string& k2) {
+                  [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, c.state.backend) && c.state.backend != "sqlite" && c.state.backend != "redis")
-                      L.error(n, k2, "must be \"sqlite\" or \"redis\"");
+                      L.error(n, k2, "'" + c.state.backend + "' is not a backend: use \"sqlite\" or \"redis\"");
                   }},
-                 {"redis_url", [&](const toml::node& n, const std::string& k2) { L.str(n, k2, c.state.redis_url); }}});
+                 {"redis_url", [&](const node& n, const key_t& k2) {
+                    if (!L.str(n, k2, c.state.redis_url)) return;
+                    const std::string& u = c.state.redis_url;
+                    if (u.rfind("redis://", 0) != 0 || u.size() == 8)
+                      L.error(n, k2, "'" + u + "' is not redis://host[:port][/db]");
+                    else if (u.find('@') != std::string::npos)
+                      L.error(n, k2, "credentials in redis_url are not supported (keep Redis on loopback or a "
+                                     "private network)");
+                  }}});
     } else if (key == "limits") {
       auto& l = c.limits;
       constexpr long long big = 1LL << 40;
       auto sz = [&L](std::size_t& dst, long long min, long long max) {
-        return [&L, &dst, min, max](const toml::node& n, const std::string& k2) { L.integer(n, k2, dst, min, max); };
+        return [&L, &dst, min, max](const node& n, const key_t& k2) { L.integer(n, k2, dst, min, max); };
       };
       auto in = [&L](int& dst, long long min, long long max) {
-        return [&L, &dst, min, max](const toml::node& n, const std::string& k2) { L.integer(n, k2, dst, min, max); };
+        return [&L, &dst, min, max](const node& n, const key_t& k2) { L.integer(n, k2, dst, min, max); };
       };
-      L.section(v, "limits",
-                {{"message_size", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, l.message_size, 1024, big); }},
+      // Lower bounds keep RFC minimums (512-octet command lines, 1000-octet text lines, 100 recipients
+      // may be lowered but not below 1); upper bounds stop a typo from disabling a limit altogether.
+      L.section(v, key,
+                {{"message_size", [&](const node& n, const key_t& k2) { L.integer(n, k2, l.message_size, 1024, big); }},
                  {"command_line", sz(l.command_line, 512, 4096)},
                  {"text_line", sz(l.text_line, 1000, 1000000)},
                  {"header_section", sz(l.header_section, 1024, 64 << 20)},
@@ -244,25 +430,16 @@ void load_table(const toml::table& root, loader& L) {
                  {"max_connections", sz(l.max_connections, 1, 1000000)},
                  {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)}});
     } else if (key == "greeting") {
-      L.section(v, "greeting",
-                {{"delay_ms", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, c.greeting.delay_ms, 0, 60000); }},
-                 {"remember_s", [&](const toml::node& n, const std::string& k2) {
-                    L.integer(n, k2, c.greeting.remember_s, 0, 365 * 86400);
-                  }}});
+      L.section(v, key,
+                {{"delay_ms", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.greeting.delay_ms, 0, 60000); }},
+                 {"remember_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, c.greeting.remember_s, 0, 365 * 86400); }}});
     } else if (key == "ratelimit") {
       auto& r = c.ratelimit;
       auto rate = [&L](double& dst) {
-        return [&L, &dst](const toml::node& n, const std::string& k2) {
-          if (n.is_integer() || n.is_floating_point()) {
-            double v = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
-            if (v < 0 || v > 1e9) L.error(n, k2, "must be between 0 (off) and 1e9");
-            else dst = v;
-          } else {
-            L.error(n, k2, "must be a number (0 disables the limit)");
-          }
-        };
+        return [&L, &dst](const node& n, const key_t& k2) { L.number(n, k2, dst, 0, 1e9); };
       };
-      L.section(v, "ratelimit",
+      L.section(v, key,
                 {{"connections_per_minute_per_ip", rate(r.connections_per_minute_per_ip)},
                  {"messages_per_hour_per_ip", rate(r.messages_per_hour_per_ip)},
                  {"recipients_per_hour_per_ip", rate(r.recipients_per_hour_per_ip)},
@@ -271,40 +448,25 @@ void load_table(const toml::table& root, loader& L) {
                  {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)}});
     } else if (key == "ban") {
       auto& b = c.ban;
-      L.section(v, "ban",
-                {{"enabled",
-                  [&](const toml::node& n, const std::string& k2) {
-                    if (n.is_boolean()) b.enabled = n.as_boolean()->get();
-                    else L.error(n, k2, "must be true or false");
-                  }},
-                 {"threshold",
-                  [&](const toml::node& n, const std::string& k2) {
-                    if (n.is_integer() || n.is_floating_point()) {
-                      double t = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
-                      if (t < 1 || t > 10000) L.error(n, k2, "must be between 1 and 10000");
-                      else b.threshold = t;
-                    } else {
-                      L.error(n, k2, "must be a number");
-                    }
-                  }},
-                 {"window_s", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.window_s, 1, 30 * 86400); }},
-                 {"duration_s", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.duration_s, 1, 365 * 86400); }},
-                 {"max_duration_s", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
-                 {"ipv4_prefix", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
-                 {"ipv6_prefix", [&](const toml::node& n, const std::string& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
-                 {"allowlist", [&](const toml::node& n, const std::string& k2) {
-                    if (!L.strings(n, k2, b.allowlist)) return;
-                    for (const auto& s2 : b.allowlist) {
-                      parsed_cidr pc;
-                      if (!parse_cidr(s2, pc)) L.error(n, k2, "'" + s2 + "' is not an IPv4 or IPv6 network");
-                    }
+      L.section(v, key,
+                {{"enabled", [&](const node& n, const key_t& k2) { L.boolean(n, k2, b.enabled); }},
+                 {"threshold", [&](const node& n, const key_t& k2) { L.number(n, k2, b.threshold, 1, 10000); }},
+                 {"window_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.window_s, 1, 30 * 86400); }},
+                 {"duration_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.duration_s, 1, 365 * 86400); }},
+                 {"max_duration_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
+                 {"ipv4_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
+                 {"ipv6_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
+                 {"allowlist", [&](const node& n, const key_t& k2) {
+                    if (L.strings(n, k2, b.allowlist)) check_cidrs(L, n, k2, b.allowlist);
                   }}});
+      if (b.duration_s > b.max_duration_s) L.error(v, "ban", "ban.duration_s must not exceed ban.max_duration_s");
     } else if (key == "server") {
-      L.section(v, "server", {{"threads", [&](const toml::node& n, const std::string& k2) {
-                                 L.integer(n, k2, c.server.threads, 0, 256);
-                               }}});
+      L.section(v, key, {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
     } else {
-      L.error(v, key, "unknown key '" + key + "'");
+      // Includes sections of features not built yet ([dkim], [monitor], [audit]): accepting them silently
+      // would let an admin believe DKIM signing is on.
+      L.unknown(v, key, key, "");
     }
   }
 }
@@ -312,13 +474,20 @@ void load_table(const toml::table& root, loader& L) {
 load_result load_impl(const std::string& text, const std::string& name) {
   load_result r;
   r.cfg.source_file = name;
+  if (text.size() > k_max_file_size) {
+    r.diagnostics.push_back({diagnostic::kind::error, "", name, 0, "",
+                             "file is larger than " + std::to_string(k_max_file_size) + " bytes; not a mailfort config"});
+    return r;
+  }
   loader L{r, name};
   try {
     toml::table t = toml::parse(text, name);
     load_table(t, L);
   } catch (const toml::parse_error& e) {
-    r.diagnostics.push_back({diagnostic::kind::error, "", name, static_cast<int>(e.source().begin.line), "",
-                             "TOML syntax: " + std::string(e.description())});
+    const auto& b = e.source().begin;
+    r.diagnostics.push_back({diagnostic::kind::error, "", name, static_cast<int>(b.line), "",
+                             "TOML syntax error at line " + std::to_string(b.line) + ", column " +
+                                 std::to_string(b.column) + ": " + std::string(e.description())});
   }
   return r;
 }
@@ -328,15 +497,25 @@ load_result load_impl(const std::string& text, const std::string& name) {
 load_result load_string(const std::string& text, const std::string& name) { return load_impl(text, name); }
 
 load_result load_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    load_result r;
+    r.cfg.source_file = path;
+    r.diagnostics.push_back({diagnostic::kind::error, "", path, 0, "", "is a directory, not a config file"});
+    return r;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     load_result r;
+    r.cfg.source_file = path;
     r.diagnostics.push_back({diagnostic::kind::error, "", path, 0, "", "cannot read file"});
     return r;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_impl(ss.str(), path);
+  // Read one byte past the cap so an oversized file is reported rather than silently truncated.
+  std::string text(k_max_file_size + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return load_impl(text, path);
 }
 
 std::vector<diagnostic> check_security(const config& c) {
@@ -346,133 +525,206 @@ std::vector<diagnostic> check_security(const config& c) {
   };
   for (const auto& n : c.relay.trusted_networks) {
     parsed_cidr pc;
-    if (!parse_cidr(n, pc)) continue;
-    if ((!pc.v6 && pc.prefix < 8) || (pc.v6 && pc.prefix < 32)) {
+    if (!parse_cidr(n, pc)) continue;  // a load error already
+    pc = effective(pc);
+    // Inside private space first: fd00::/8 is wider than /32 but unreachable from the Internet, so it
+    // is no open relay (for IPv4 no private range is wider than /8, so the order changes nothing there).
+    if (too_wide(pc) && is_loopback_or_private(pc)) {
+      add("low", "relay.trusted_networks",
+          "'" + n + "' is private but far wider than one site (an IPv6 site is a /48): every host in it may relay "
+          "without authentication. Narrow it to the networks you run.");
+    } else if (too_wide(pc)) {
       add("critical", "relay.trusted_networks",
-          "'" + n + "' makes this an open relay: anyone in it may send mail anywhere through this server, and spammers "
-          "find open relays within hours. Remove it; let users authenticate on the submission port instead.");
+          "open relay: '" + n + "' trusts a large part of the Internet to relay without authentication, so anyone "
+          "in it may send mail anywhere through this server; spammers find open relays within hours and the "
+          "server's address ends up on every blocklist. Remove it, and let users authenticate on the submission "
+          "port instead.");
     } else if (!is_loopback_or_private(pc)) {
       add("high", "relay.trusted_networks",
-          "'" + n + "' is a public network allowed to relay without authentication. Trust only hosts you run (a "
-          "single /32 for a web server), or make them authenticate.");
+          "'" + n + "' is a public network allowed to relay without authentication: any host there that is "
+          "compromised or shared becomes a spam source under your name. Trust only hosts you run (e.g. one /32 "
+          "for a web server), or give them an account and use submission.");
     }
+  }
+  for (const auto& n : c.ban.allowlist) {
+    parsed_cidr pc;
+    if (parse_cidr(n, pc) && too_wide(effective(pc)))
+      add("high", "ban.allowlist",
+          "'" + n + "' exempts a large part of the Internet from automatic bans, so password guessers there are "
+          "never stopped. List only your own networks.");
   }
   if (c.tls.min_version == "1.0" || c.tls.min_version == "1.1") {
     add("high", "tls.min_version",
-        "TLS " + c.tls.min_version + " is deprecated (RFC 8996) and has known weaknesses. mailfort never accepts "
-        "less than 1.2 whatever this says; set min_version = \"1.2\" so the config says what the server does.");
+        "TLS " + c.tls.min_version + " is deprecated (RFC 8996) and has known weaknesses (BEAST, SHA-1 "
+        "handshakes). mailfort never accepts less than 1.2 whatever this says, so the file misdescribes the "
+        "server; set min_version = \"1.2\".");
   }
-  bool self_signed = c.tls.certificate.empty();
-  if (self_signed) {
+  if (c.tls.certificate.empty()) {
     add("medium", "tls.certificate",
-        "no certificate configured: a self-signed one is generated, which clients and MTA-STS/DANE-checking "
-        "senders cannot verify. Set tls.certificate and tls.key (e.g. from Let's Encrypt).");
-    for (const auto* l : {&c.listeners.mx, &c.listeners.submission, &c.listeners.submissions})
+        "self-signed certificate: clients cannot verify it, so mail clients show warnings and senders that "
+        "check certificates (MTA-STS, DANE) cannot deliver securely; set tls.certificate/tls.key (e.g. from "
+        "Let's Encrypt).");
+    const std::pair<const char*, const std::string*> ls[] = {
+        {"listeners.mx", &c.listeners.mx},
+        {"listeners.submission", &c.listeners.submission},
+        {"listeners.submissions", &c.listeners.submissions}};
+    for (const auto& [name, l] : ls)
       if (is_public_listener(*l)) {
-        add("high", "tls.certificate",
-            "listener " + *l + " is on a public address with a self-signed certificate: submission clients will "
-            "either fail or be taught to accept any certificate. Install a real certificate.");
+        add("high", name,
+            "listener " + *l + " is on a public address with the self-signed certificate: sending servers that "
+            "check certificates (MTA-STS, DANE) will not deliver to it, and users' mail clients either fail or get "
+            "taught to accept any certificate, which lets an attacker in the middle read their passwords. Install "
+            "a real certificate with tls.certificate/tls.key.");
         break;
       }
   }
-  if (!c.tls.certificate.empty() && c.tls.key.empty())
-    add("high", "tls.key", "tls.certificate is set but tls.key is not: the server cannot start TLS.");
+  if (c.state.backend == "redis") {
+    std::string rest = c.state.redis_url.size() > 8 ? c.state.redis_url.substr(8) : std::string();
+    rest = rest.substr(0, rest.find('/'));
+    std::string host = rest, port;
+    bool br = false;
+    if (!split_host_port(rest, host, port, br)) host = rest;
+    parsed_cidr pc;
+    bool local = host == "localhost" || (parse_cidr(host, pc) && is_loopback_or_private(effective(pc)));
+    if (!local)
+      add("medium", "state.redis_url",
+          "Redis at " + host + " is reached without TLS or a password, so anyone on the path can read and forge "
+          "bans and rate counters. Keep Redis on loopback or a private network.");
+  }
   if (c.limits.message_size > 100ull * 1024 * 1024)
-    add("low", "limits.message_size", "messages over 100 MiB invite disk-filling abuse; 25-50 MiB is usual.");
+    add("low", "limits.message_size",
+        "messages over 100 MiB let one sender fill the disk and tie up delivery; most providers accept 25-50 MiB. "
+        "Lower limits.message_size.");
   if (c.limits.recipients > 1000)
-    add("low", "limits.recipients", "more than 1000 recipients per message helps spammers; 100 is the RFC minimum.");
+    add("low", "limits.recipients",
+        "more than 1000 recipients per message mostly helps bulk senders and spammers; RFC 5321 requires 100. "
+        "Lower limits.recipients.");
   if (c.limits.command_timeout_s > 600)
-    add("low", "limits.command_timeout_s", "long command timeouts let idle clients hold connections; RFC 5321 suggests 5 minutes.");
+    add("low", "limits.command_timeout_s",
+        "command timeouts over 10 minutes let idle clients hold connections open (slowloris); RFC 5321 suggests "
+        "5 minutes. Lower limits.command_timeout_s.");
   if (c.limits.max_connections_per_ip > 100)
-    add("low", "limits.max_connections_per_ip", "over 100 connections per client address lets one host exhaust the server.");
-  if (!c.ban.enabled)
-    add("medium", "ban.enabled", "automatic bans are off: brute-force logins and scanners are only slowed, never "
-        "stopped. Keep ban.enabled = true (trusted networks and ban.allowlist are never banned).");
-  if (c.ban.enabled && c.ban.threshold > 20)
-    add("low", "ban.threshold", "a ban threshold over 20 lets a password guesser try that many times per window.");
-  if (c.ratelimit.auth_per_minute_per_ip == 0 || c.ratelimit.auth_per_minute_per_ip > 60)
-    add("low", "ratelimit.auth_per_minute_per_ip", "unlimited or very high AUTH attempt rates help password guessing.");
+    add("low", "limits.max_connections_per_ip",
+        "over 100 connections per client address lets one host exhaust the connection limit for everyone; "
+        "lower limits.max_connections_per_ip.");
   if (c.limits.hard_errors > 100)
-    add("low", "limits.hard_errors", "a high error limit lets scanners probe at length; Postfix uses 20.");
+    add("low", "limits.hard_errors",
+        "a client may make over 100 errors before being disconnected, so scanners can probe at length; Postfix "
+        "uses 20. Lower limits.hard_errors.");
+  if (!c.ban.enabled)
+    add("medium", "ban.enabled",
+        "automatic bans are off: password guessers and scanners are only slowed, never stopped. Set "
+        "ban.enabled = true (trusted networks and ban.allowlist are never banned).");
+  else if (c.ban.threshold > 20)
+    add("low", "ban.threshold",
+        "a ban threshold over 20 lets a password guesser try that many times per window; lower ban.threshold.");
+  if (c.ratelimit.auth_per_minute_per_ip == 0 || c.ratelimit.auth_per_minute_per_ip > 60)
+    add("low", "ratelimit.auth_per_minute_per_ip",
+        "unlimited or very high AUTH attempt rates make password guessing fast; keep it at 10 or so.");
   return f;
 }
 
+std::vector<diagnostic> check_security(const load_result& loaded) {
+  auto f = check_security(loaded.cfg);
+  for (auto& d : f) {
+    // Point at the key when the file set it, else at its section, else leave 0: the default was used.
+    auto it = loaded.key_lines.find(d.key);
+    if (it == loaded.key_lines.end()) it = loaded.key_lines.find(d.key.substr(0, d.key.find('.')));
+    if (it != loaded.key_lines.end()) d.line = it->second;
+  }
+  return f;
+}
+
+// Kept byte-identical to etc/mailfort.toml (a unit test compares them).
 std::string annotated_defaults() {
-  return R"(# mailfort.toml: the embedded defaults, annotated. A config file overrides only the keys it names;
-# everything it leaves out keeps the value shown here. `mailfort config check FILE` validates a file.
-# There is no key to allow AUTH without TLS, VRFY, EXPN or TLS below 1.2: those are not options.
+  return R"toml(# mailfort.toml: the embedded defaults, annotated (`mailfort config defaults` prints this text).
+# A config file overrides only the keys it names; everything it leaves out keeps the value shown here.
+# `mailfort config check FILE` reports errors with file:line and every insecure choice as a finding.
+# Unknown keys are errors, so a misspelt key cannot silently leave a default in place.
+# Some switches do not exist on purpose: AUTH is offered only inside TLS (a key such as
+# `auth_without_tls` or `allow_plaintext_auth` is rejected as unknown), VRFY/EXPN never answer, and
+# TLS below 1.2 is never negotiated.
 
-hostname = "localhost"          # HELO name and Received: "by"; set it to the MX host name
-domains = ["localhost"]         # local domains: mail for them is delivered to local Maildirs
-data_dir = "./var"              # queue/, state.db (users), mail/<domain>/<user>/, tls/
+hostname = "localhost"          # HELO name and Received: "by"; set it to the name the MX record points at
+domains = ["localhost"]         # local domains: mail for them goes to local Maildirs, anything else needs AUTH
+data_dir = "./var"              # queue/, state.db (users, bans), mail/<domain>/<user>/, tls/; created 0700
 
-[listeners]                     # "" disables a listener
-mx = "127.0.0.1:2525"           # inbound mail from the world: no AUTH offered, relay refused
+[listeners]                     # IPv4:port or [IPv6]:port; "" disables a listener. Loopback only by default,
+                                # so a fresh install is not reachable from the network until you decide so.
+mx = "127.0.0.1:2525"           # inbound mail from the world: AUTH not offered, relaying refused
 submission = "127.0.0.1:2587"   # STARTTLS, then AUTH required before MAIL
 submissions = "127.0.0.1:2465"  # implicit TLS, AUTH required before MAIL
-admin = "127.0.0.1:9025"        # reserved for the admin HTTP listener (metrics issue); not bound yet
+admin = "127.0.0.1:9025"        # reserved for the admin HTTP listener; keep it on loopback
 
 [tls]
-certificate = ""                # empty: a self-signed certificate is generated in data_dir/tls/
-key = ""
-min_version = "1.2"             # "1.2" or "1.3"; nothing older is ever accepted
+certificate = ""                # PEM chain; empty: a self-signed certificate is generated in data_dir/tls/
+key = ""                        # PEM private key, set together with certificate; read before privileges drop
+min_version = "1.2"             # "1.2" or "1.3"; 1.0 and 1.1 are broken (RFC 8996) and never negotiated
 handshake_timeout_s = 30        # a client that connects and never finishes the handshake is dropped
 
 [dns]
-servers = []                    # empty: the system resolver (used by later features)
+servers = []                    # "IP" or "IP:port"; empty: the system resolver. Answers are DNSSEC-validated
+                                # here (libunbound), whatever the upstream does
+root_anchor = "/usr/share/dns/root.key"  # DNSSEC root trust anchor (Debian dns-root-data); "" turns off
+                                # validation from the root: DANE then never applies (secure answers needed)
+trust_anchor = ""               # extra DS/DNSKEY file, for private or test zones
+special_zones = []              # RFC 6761 zones (e.g. "test") to resolve upstream instead of refusing them
+timeout_ms = 5000               # per lookup; SPF, DKIM and DMARC turn a timeout into temperror
 
 [relay]
-trusted_networks = []           # nothing relays without AUTH, not even loopback
-smarthost = ""                  # reserved for outbound delivery (not built yet)
+trusted_networks = []           # CIDRs that may relay without AUTH; none, not even loopback, so a local
+                                # web app or a hijacked process cannot send as you without a password
+smarthost = ""                  # "host:port" to send all outbound mail through; empty: deliver by MX
 
 [state]
-backend = "sqlite"              # users (and later bans, counters) in data_dir/state.db
-redis_url = "redis://127.0.0.1:6379"
+backend = "sqlite"              # "sqlite": state.db in data_dir, nothing listens; "redis" only for clusters
+redis_url = "redis://127.0.0.1:6379"  # used only with backend = "redis"; no TLS, so keep it on loopback/LAN
 
-[limits]
-message_size = 26214400         # 25 MiB, advertised in SIZE; 552 5.3.4 above it
+[limits]                        # every limit is on by default; RFC minimums are kept where the RFC sets one
+message_size = 26214400         # 25 MiB, advertised in SIZE; 552 5.3.4 above it (disk-filling abuse)
 command_line = 512              # octets incl. CRLF (RFC 5321 4.5.3.1.4); 500 5.5.2 above it
 text_line = 1000                # octets incl. CRLF in DATA (RFC 5321 4.5.3.1.6)
-header_section = 262144         # bytes of message header; 552 5.3.4 above it
+header_section = 262144         # bytes of message header; 552 5.3.4 above it (parser memory bound)
 recipients = 100                # per message (RFC 5321 minimum); 452 4.5.3 above it
 max_hops = 100                  # Received: fields before 554 5.4.6 (mail loop, RFC 5321 6.3)
-soft_errors = 10                # client errors after which each reply is delayed
+soft_errors = 10                # client errors after which each reply is delayed (slows scanners)
 hard_errors = 20                # client errors after which 421 4.7.0 and close
-junk_commands = 100             # NOOP/RSET/VRFY/HELP without mail before 421
+junk_commands = 100             # NOOP/RSET/VRFY/HELP without mail before 421 (idle connection holders)
 unknown_recipients = 20         # 550 5.1.1 replies before 421 (dictionary attack)
-messages_per_connection = 100   # MAIL transactions per connection
-command_timeout_s = 300         # per command line, not extended by trickled bytes (slowloris)
+messages_per_connection = 100   # MAIL transactions per connection before 421
+command_timeout_s = 300         # per command line, not extended by trickled bytes (slowloris; RFC 5321 4.5.3.2.7)
 data_timeout_s = 3600           # absolute cap on one DATA phase
-min_data_rate = 500             # bytes/s a client must sustain in DATA
+min_data_rate = 500             # bytes/s a client must sustain in DATA, so a trickle cannot hold a slot
 error_delay_ms = 1000           # tarpit per error past soft_errors, and after each failed AUTH
-max_connections = 1000          # total; 421 4.7.0 at connect above it
-max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above it
+max_connections = 1000          # total; 421 4.7.0 at connect above it (memory and file descriptors stay bounded)
+max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above it (one host cannot take all)
 
 [greeting]                      # MX only: postscreen-style pause before the 220 banner
 delay_ms = 3000                 # spam tools that talk first are refused (554 5.5.0) and scored; 0 disables
 remember_s = 86400              # a client that waited once is not delayed again for this long
 
-[ratelimit]                     # token buckets; 0 disables one
-connections_per_minute_per_ip = 60
+[ratelimit]                     # token buckets per client address or user; 0 disables one
+connections_per_minute_per_ip = 60      # new connections; 421 4.7.0 above it (connection floods)
 messages_per_hour_per_ip = 1000         # unauthenticated (MX) mail per client address; 450 4.7.1
-recipients_per_hour_per_ip = 5000       # 452 4.5.3
-messages_per_hour_per_user = 500        # authenticated users (outbound); a hijacked account is capped
-recipients_per_hour_per_user = 2000
-auth_per_minute_per_ip = 10             # AUTH attempts; 421 4.7.0 above it
+recipients_per_hour_per_ip = 5000       # 452 4.5.3 above it
+messages_per_hour_per_user = 500        # authenticated users (outbound): a hijacked account is capped
+recipients_per_hour_per_user = 2000     # same, counted per recipient
+auth_per_minute_per_ip = 10             # AUTH attempts; 421 4.7.0 above it (password guessing)
 
-[ban]                           # built-in fail2ban: the source address is banned, never the account
-enabled = true
+[ban]                           # built-in fail2ban: the source address is banned, never the account,
+                                # so an attacker cannot lock a user out
+enabled = true                  # off only leaves rate limits against password guessers
 threshold = 5                   # points within window_s: a failed AUTH is 1, early talking 2.5,
 window_s = 600                  # smuggling or HTTP on the SMTP port 5, an unknown recipient 0.25
 duration_s = 3600               # first ban; doubles for each repeat, up to max_duration_s
-max_duration_s = 604800
+max_duration_s = 604800         # one week: long enough to stop a botnet node, short enough for reassigned IPs
 ipv4_prefix = 32                # one IPv4 host
-ipv6_prefix = 64                # one IPv6 /64 (a single customer's network)
-allowlist = []                  # never banned (relay.trusted_networks are never banned either)
+ipv6_prefix = 64                # one IPv6 /64 (a single customer's network; an attacker holds all of it)
+allowlist = []                  # CIDRs never banned (relay.trusted_networks are never banned either)
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core
-)";
+)toml";
 }
 
 }  // namespace mailfort::config

@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct tls {
 
 struct dns {
   std::vector<std::string> servers;  // empty: the system resolver
+  std::string root_anchor = "/usr/share/dns/root.key";  // DNSSEC root trust anchor (dns-root-data); "" = none
+  std::string trust_anchor;          // extra DS/DNSKEY file (private or test zones)
+  std::vector<std::string> special_zones;  // RFC 6761 zones ("test") to resolve upstream instead of refusing
+  int timeout_ms = 5000;
 };
 
 struct relay {
@@ -123,6 +128,8 @@ struct diagnostic {
 struct load_result {
   config cfg;
   std::vector<diagnostic> diagnostics;
+  // Where the file set each key ("relay.trusted_networks") or section ("tls"), so findings can point at it.
+  std::map<std::string, int> key_lines;
   bool ok() const {
     for (auto& d : diagnostics)
       if (d.kind == diagnostic::kind::error) return false;
@@ -137,6 +144,8 @@ load_result load_string(const std::string& text, const std::string& name);
 
 // Security findings on a loaded config: open relay networks, TLS < 1.2, AUTH without TLS, etc.
 std::vector<diagnostic> check_security(const config& cfg);
+// Same, with each finding's line set to where the loaded file set that key (0 when it kept the default).
+std::vector<diagnostic> check_security(const load_result& loaded);
 
 // The annotated embedded defaults, as valid TOML (what `mailfort config defaults` prints and etc/mailfort.toml holds).
 std::string annotated_defaults();

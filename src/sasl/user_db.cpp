@@ -1,10 +1,17 @@
 // sasl/user_db.cpp: users and argon2id hashes in SQLite (see user_db.hpp).
 // SPDX-License-Identifier: MIT
+// Only the hash is stored; the comparison is libsodium's (constant time). Nothing else about the user is
+// compared, so a login can fail in exactly one way and always after the same work.
 #include "sasl/user_db.hpp"
 
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -45,19 +52,37 @@ bool safe_local(std::string_view l) {
   return true;
 }
 
+// Labels of [a-z0-9-] (1..63, the DNS limit) joined by single dots, 255 in all. The domain becomes a
+// Maildir path component, so nothing else (no '/', no "..", no NUL) may pass.
 bool safe_domain(std::string_view d) {
   if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.' || d.find("..") != std::string_view::npos)
     return false;
-  for (char c : d)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+  std::size_t label = 0;
+  for (char c : d) {
+    if (c == '.') {
+      label = 0;
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    if (++label > 63) return false;
+  }
   return true;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+// sodium_init() is thread-safe and idempotent, but once is all it needs.
+void init_sodium() {
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) throw std::runtime_error("libsodium initialisation failed");
 }
 
 }  // namespace
 
 std::optional<std::string> normalise_address(std::string_view address) {
-  while (!address.empty() && (address.front() == ' ' || address.front() == '\t')) address.remove_prefix(1);
-  while (!address.empty() && (address.back() == ' ' || address.back() == '\t')) address.remove_suffix(1);
+  while (!address.empty() && is_space(address.front())) address.remove_prefix(1);
+  while (!address.empty() && is_space(address.back())) address.remove_suffix(1);
+  if (address.size() > 64 + 1 + 255) return std::nullopt;
   std::string a;
   for (char c : address) a.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
   auto at = a.find('@');
@@ -68,8 +93,13 @@ std::optional<std::string> normalise_address(std::string_view address) {
 }
 
 user_db::user_db(const std::string& db_path) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium initialisation failed");
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+  init_sodium();
+  // The file holds password hashes: create it 0600 before SQLite does (SQLite would use 0644 & ~umask);
+  // its -wal and -shm files copy this mode.
+  int fd = ::open(db_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot open state database " + db_path + ": " + std::strerror(errno));
+  ::close(fd);
+  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
                       nullptr) != SQLITE_OK) {
     std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);

@@ -5,6 +5,7 @@
 #include "common/ascii.hpp"
 #include "sasl/sasl_decode.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -581,6 +582,13 @@ step session::do_rcpt(const command& cmd) {
       }
       rcpt = full;
     }
+  }
+  // The same mailbox twice in one transaction gets one copy (Postfix's duplicate_filter_limit does the
+  // same): the second RCPT is acknowledged, not counted against the rate limit, and not stored.
+  if (std::find(tx_.recipients.begin(), tx_.recipients.end(), rcpt) != tx_.recipients.end()) {
+    add_event(s, "rcpt", {{"to", rcpt}, {"duplicate", true}});
+    s.replies.push_back(make_reply(250, "2.1.5", "Ok (duplicate recipient, one copy delivered)"));
+    return s;
   }
   if (auto lim = env_.check_limit(session_env::limit_kind::recipient, client_ip_, auth_user_); !lim.empty()) {
     s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients from you this hour; try again later"));

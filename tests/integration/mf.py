@@ -1,6 +1,7 @@
 # tests/integration/mf.py: start the real `mailfort serve` on loopback in a temp dir, talk to it, read its logs.
 # SPDX-License-Identifier: MIT
 import json
+import re
 import os
 import signal
 import smtplib
@@ -15,6 +16,9 @@ BIN = os.environ.get("MAILFORT_BIN", str(Path(__file__).resolve().parents[2] / "
 SANITIZED = os.environ.get("MAILFORT_SANITIZED") == "1"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SLOW = 3 if SANITIZED else 1
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "ThreadSanitizer",
+                     "runtime error:")
+PKI_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gen-test-pki.sh"
 
 
 def free_port():
@@ -46,8 +50,9 @@ class Server:
     }
 
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
-                 relaxed=True):
+                 relaxed=True, cafile=None):
         self.root = Path(root)
+        self.cafile = cafile  # None: trust the self-signed certificate the server generates in DATA/tls/
         self.data = self.root / "data"
         self.ports = {"mx": free_port(), "submission": free_port(), "submissions": free_port()}
         sections_extra = sections
@@ -119,15 +124,22 @@ class Server:
         time.sleep(0.05)
         rc = self.proc.returncode
         self.proc = None
-        text = "".join(self.raw)
-        assert "AddressSanitizer" not in text and "runtime error:" not in text, text[-5000:]
+        self.check_output()
         if sig == signal.SIGTERM:
-            assert rc == 0, f"mailfort exited with {rc}: {text[-3000:]}"
+            text = "".join(self.raw)
+            assert rc == 0, f"mailfort exited with {rc} (negative: killed by that signal): {text[-3000:]}"
+
+    def check_output(self):
+        """Fail on any sanitizer report, whatever the exit code (ASan may be told not to abort)."""
+        text = "".join(self.raw)
+        for marker in SANITIZER_MARKERS:
+            assert marker not in text, f"sanitizer report ({marker}): {text[-5000:]}"
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
         self.proc = None
+        self.check_output()
 
     # ---- logs ------------------------------------------------------------------------------
     def logs(self, event=None, **fields):
@@ -154,6 +166,10 @@ class Server:
         return self.logs(event, **fields)
 
     # ---- mail ------------------------------------------------------------------------------
+    def maildir_messages(self, user, domain="localhost"):
+        """Every message delivered to user@domain (files in new/), oldest name first."""
+        return self.maildir(user, domain)
+
     def maildir(self, user, domain="localhost"):
         d = self.data / "mail" / domain / user / "new"
         if not d.is_dir():
@@ -173,12 +189,20 @@ class Server:
         d = self.data / "queue" / "active"
         return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
 
-    def cert(self):
-        return str(self.data / "tls" / "cert.pem")
+    def wait_queue_empty(self, timeout=10):
+        """Delivery removes queue files asynchronously (batched): poll until active/ is empty."""
+        end = time.time() + timeout * SLOW
+        while time.time() < end and self.queue_files():
+            time.sleep(0.02)
+        return self.queue_files()
 
-    def tls_context(self, **kw):
+    def cert(self):
+        return str(self.cafile or self.data / "tls" / "cert.pem")
+
+    def tls_context(self, check_hostname=False, **kw):
+        """A client context that trusts only this server's certificate (or the test CA when one is used)."""
         ctx = ssl.create_default_context(cafile=self.cert())
-        ctx.check_hostname = False
+        ctx.check_hostname = check_hostname
         for k, v in kw.items():
             setattr(ctx, k, v)
         return ctx
@@ -190,8 +214,20 @@ class Server:
                                     source_address=(source, 0))
         return smtplib.SMTP("127.0.0.1", port, timeout=timeout * SLOW, source_address=(source, 0))
 
-    def raw_client(self, listener="mx", source="127.0.0.1"):
-        return Raw(self.ports[listener], source=source)
+    smtp_client = smtp
+    ssl_context = tls_context
+
+    def raw_client(self, listener="mx", source="127.0.0.1", timeout=5):
+        return Raw(self.ports[listener], source=source, timeout=timeout)
+
+    def session(self, listener="mx", helo="client.example"):
+        """A raw client past the banner and EHLO."""
+        r = self.raw_client(listener)
+        code, text = r.reply()
+        assert code == 220, text
+        code, text = r.cmd(f"EHLO {helo}")
+        assert code == 250, text
+        return r
 
 
 class Raw:
@@ -238,8 +274,11 @@ class Raw:
                 return int(line[:3]), "\n".join(lines)
 
     def cmd(self, line, timeout=5):
-        self.send(line + "\r\n")
+        self.send(line + ("\r\n" if isinstance(line, str) else b"\r\n"))  # str is sent as UTF-8
         return self.reply(timeout)
+
+    def replies(self, n, timeout=5):
+        return [self.reply(timeout) for _ in range(n)]
 
     def expect_closed(self, timeout=5):
         end = time.time() + timeout * SLOW
@@ -257,3 +296,82 @@ class Raw:
 def message(subject="test", body="hello", sender="someone@example.org", to="alice@localhost", extra=""):
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n{extra}\r\n"
             f"{body}\r\n")
+
+
+def gen_pki(outdir):
+    """Run scripts/gen-test-pki.sh; returns a dict of paths (ca, cert, key, chain, expired, expired_key)."""
+    out = Path(outdir)
+    subprocess.run(["bash", str(PKI_SCRIPT), str(out)], check=True, capture_output=True, timeout=60)
+    return {"dir": out, "ca": out / "ca.pem", "cert": out / "localhost.pem", "key": out / "localhost.key",
+            "chain": out / "chain.pem", "expired": out / "expired.pem", "expired_key": out / "expired.key"}
+
+
+# ---- scripted dialogs (format: tests/dialogs/README.md) ------------------------------------------------------------
+DIALOG_DIR = Path(__file__).resolve().parents[1] / "dialogs"
+
+
+def unescape(text):
+    """Decode the dialog escapes \\r \\n \\t \\\\ \\xHH; every other character stands for its latin-1 byte."""
+    return re.sub(rb"\\(x[0-9a-fA-F]{2}|r|n|t|\\)",
+                  lambda m: {b"r": b"\r", b"n": b"\n", b"t": b"\t", b"\\": b"\\"}.get(m.group(1))
+                  or bytes([int(m.group(1)[1:], 16)]),
+                  text.encode("latin1"))
+
+
+def expand(text):
+    """`{A*600}` or `{X-a: b\\r\\n*100}` repeats a text: long inputs stay readable in a dialog file."""
+    return re.sub(r"\{([^{}*]+)\*(\d+)\}", lambda m: m.group(1) * int(m.group(2)), text)
+
+
+def code_matches(pattern, code):
+    return code is not None and any(re.fullmatch(p.replace("x", r"\d"), str(code)) for p in pattern.split("|"))
+
+
+def run_dialog(server, text, name="dialog"):
+    """Play one dialog against a running server; AssertionError names the failing line."""
+    lines = text.splitlines()
+    listener = "mx"
+    for l in lines:
+        if l.startswith("@ "):
+            words = l[2:].split()
+            listener = words[-1]  # `@ mx` or `@ port mx`
+    r = server.raw_client(listener)
+    timeout = 5
+    try:
+        code, reply = r.reply()
+        assert code == 220, f"{name}: banner {reply!r}"
+        for n, l in enumerate(lines, 1):
+            where = f"{name}:{n}: {l[:80]}"
+            if l.startswith(">> "):
+                try:
+                    r.send(unescape(expand(l[3:])))
+                except OSError as e:
+                    raise AssertionError(f"{where}: send failed: {e}")
+            elif l.startswith("> "):
+                try:
+                    r.send(unescape(expand(l[2:])) + b"\r\n")
+                except OSError as e:
+                    raise AssertionError(f"{where}: send failed: {e}")
+            elif l.startswith("<< closed"):
+                assert r.expect_closed(timeout), f"{where}: still open"
+            elif l.startswith("< "):
+                want = l[2:].split(None, 1)
+                code, reply = r.reply(timeout)
+                assert code is not None, f"{where}: connection closed or no reply"
+                assert code_matches(want[0], code), f"{where}: got {reply!r}"
+                if len(want) > 1:
+                    texts = [x[4:] for x in reply.split("\n")]  # any line of a multi-line reply may match
+                    assert any(re.match(want[1], t) for t in texts), f"{where}: got {reply!r}"
+            elif l.startswith("~ timeout "):
+                timeout = float(l.split()[2])
+        for n, l in enumerate(lines, 1):
+            where = f"{name}:{n}: {l[:80]}"
+            if l.startswith("! rule "):
+                server.wait_log("reject", rule=l[7:].strip())
+            elif l.startswith("! queued "):
+                assert len(server.logs("queued")) == int(l[9:]), f"{where}: {len(server.logs('queued'))} queued"
+            elif l.startswith("! log "):
+                event, *kv = l[6:].split()
+                server.wait_log(event, **dict(x.split("=", 1) for x in kv))
+    finally:
+        r.close()

@@ -27,6 +27,15 @@ TEST(base64, strict) {
   // Found by sasl_fuzzer: non-zero bits under the padding gave a second encoding of the same bytes.
   EXPECT_FALSE(base64_decode("AGFsaWNlQGxvY2FsaG4zdABwdv=="));
   EXPECT_FALSE(base64_decode("Zh=="));
+  EXPECT_FALSE(base64_decode("Zm8"));         // padding required
+  EXPECT_FALSE(base64_decode("Zm9v\r\n"));    // no whitespace, not even a line end
+  EXPECT_FALSE(base64_decode("\tZm9v"));
+  EXPECT_FALSE(base64_decode("Zm9v-_=="));    // base64url alphabet is not base64
+  EXPECT_FALSE(base64_decode("===="));
+  EXPECT_FALSE(base64_decode("Zg==Zg=="));    // padding only at the very end
+  EXPECT_FALSE(base64_decode(std::string("Zm9\0", 4)));
+  EXPECT_FALSE(base64_decode("Zm9\xff"));
+  EXPECT_EQ(*base64_decode(""), "");
 }
 
 TEST(plain, fields) {
@@ -46,4 +55,21 @@ TEST(plain, errors) {
   EXPECT_EQ(decode_plain(base64_encode(std::string("a\0b\0c\0d", 7))).error, plain_error::wrong_nul_count);
   EXPECT_EQ(decode_plain(base64_encode(std::string("\0\0pw", 4))).error, plain_error::empty_authcid);
   EXPECT_EQ(decode_plain(base64_encode(std::string(5000, 'a')), 4096).error, plain_error::too_long);
+  EXPECT_EQ(decode_plain("").error, plain_error::wrong_nul_count);
+  EXPECT_EQ(decode_plain("=").error, plain_error::bad_base64);
+  EXPECT_EQ(decode_plain("*").error, plain_error::bad_base64);
+  EXPECT_EQ(decode_plain(base64_encode(std::string("\0alice\0pw", 10)) + "\r\n").error, plain_error::bad_base64);
+}
+
+TEST(plain, length_cap_is_on_decoded_bytes) {
+  std::string body = std::string("\0", 1) + "user" + std::string("\0", 1);
+  std::string at_cap = body + std::string(100 - body.size(), 'p');
+  EXPECT_EQ(decode_plain(base64_encode(at_cap), 100).error, plain_error::ok);
+  EXPECT_EQ(decode_plain(base64_encode(at_cap + "p"), 100).error, plain_error::too_long);
+  // A huge blob is refused on its length alone, before any decoding work.
+  EXPECT_EQ(decode_plain(std::string(1 << 20, '%'), 4096).error, plain_error::too_long);
+  // Passwords are binary-safe apart from NUL, including 8-bit bytes.
+  auto r = decode_plain(base64_encode(std::string("\0u\0p\xc3\xa4ss w", 10)));
+  ASSERT_EQ(r.error, plain_error::ok);
+  EXPECT_EQ(r.creds.password, "p\xc3\xa4ss w");
 }

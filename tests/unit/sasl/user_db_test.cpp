@@ -3,6 +3,8 @@
 #include "sasl/user_db.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -41,6 +43,13 @@ TEST(user_db, lifecycle_and_verify) {
     EXPECT_EQ(db.list(), std::vector<std::string>{"alice@localhost"});
   }
   {
+    // argon2id with libsodium's interactive limits (64 MiB, 2 passes), in the $argon2id$ form Dovecot reads.
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    EXPECT_NE(ss.str().find("$argon2id$v=19$m=65536,t=2,p=1$"), std::string::npos);
+  }
+  {
     user_db db(path);  // persisted
     EXPECT_TRUE(db.verify("alice@localhost", "new"));
     EXPECT_TRUE(db.remove("alice@localhost"));
@@ -61,4 +70,40 @@ TEST(user_db, normalise) {
   EXPECT_FALSE(normalise_address("a@b..c"));
   EXPECT_FALSE(normalise_address(std::string("a\0b@c", 5)));
   EXPECT_FALSE(normalise_address("j\xc3\xb6rg@x.org"));
+  EXPECT_EQ(*normalise_address("\tbob@localhost\r\n"), "bob@localhost");
+  EXPECT_FALSE(normalise_address("bob@"));
+  EXPECT_FALSE(normalise_address("@localhost"));
+  EXPECT_FALSE(normalise_address("bob"));
+  EXPECT_FALSE(normalise_address("a.@b"));
+  EXPECT_FALSE(normalise_address("a@.b"));
+  EXPECT_FALSE(normalise_address("a@b."));
+  EXPECT_FALSE(normalise_address("a b@c"));
+  EXPECT_FALSE(normalise_address("a@b/c"));
+  EXPECT_FALSE(normalise_address("a@b_c"));
+  EXPECT_FALSE(normalise_address("\"a\"@b"));
+  EXPECT_TRUE(normalise_address(std::string(64, 'a') + "@b"));
+  EXPECT_FALSE(normalise_address(std::string(65, 'a') + "@b"));
+  EXPECT_TRUE(normalise_address("a@" + std::string(63, 'b') + ".org"));
+  EXPECT_FALSE(normalise_address("a@" + std::string(64, 'b') + ".org"));
+  EXPECT_FALSE(normalise_address("a@" + std::string(300, 'b')));
+  EXPECT_TRUE(normalise_address("first.last_x-y+z@mail-1.example.org"));
+}
+
+TEST(user_db, wal_and_private_file) {
+  temp_dir d;
+  auto path = (d.p / "state.db").string();
+  { user_db db(path); }
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  sqlite3_finalize(s);
+  sqlite3_close(raw);
+  // A path that cannot be opened is reported, not crashed on.
+  EXPECT_THROW(user_db((d.p / "missing" / "state.db").string()), std::runtime_error);
 }

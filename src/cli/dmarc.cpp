@@ -1,0 +1,9 @@
+// cli/dmarc.cpp: the `mailfort dmarc` verbs (being written; registers nothing yet).
+// SPDX-License-Identifier: MIT
+#include "cli/cli.hpp"
+
+namespace mailfort::cli {
+
+void register_dmarc(CLI::App& /*app*/, common_options& /*opts*/, int& /*exit_code*/) {}
+
+}  // namespace mailfort::cli
