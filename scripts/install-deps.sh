@@ -13,7 +13,7 @@ pkgs=(
   libsqlite3-dev sqlite3 libsodium-dev libhiredis-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
-  redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev
+  redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev libbenchmark-dev prometheus
 )
 
 missing=()
@@ -33,7 +33,8 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts redis-server and nsd as system services on install; tests start their own on loopback.
-for svc in redis-server nsd; do
+# Debian starts redis-server, nsd and prometheus as system services on install; tests start their own on
+# loopback (prometheus is installed only for promtool).
+for svc in redis-server nsd prometheus; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

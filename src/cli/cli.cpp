@@ -2,18 +2,16 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 
+#include "daemon/daemon.hpp"
+
 #include <ctime>
 #include <iostream>
 
 namespace mailfort::cli {
 
 dns::resolver_options resolver_options_for(const config::config& cfg, const common_options& opts) {
-  dns::resolver_options o;
-  o.servers = opts.dns_servers.empty() ? cfg.dns.servers : opts.dns_servers;
-  o.root_anchor_file = cfg.dns.root_anchor;
-  o.trust_anchor_file = cfg.dns.trust_anchor;
-  o.resolve_special_zones = cfg.dns.special_zones;
-  o.timeout = std::chrono::milliseconds(cfg.dns.timeout_ms);
+  dns::resolver_options o = daemon::resolver_options(cfg);
+  if (!opts.dns_servers.empty()) o.servers = opts.dns_servers;
   return o;
 }
 
@@ -44,6 +42,7 @@ int run(int argc, char** argv) {
   register_spf(app, opts, exit_code);
   register_dkim(app, opts, exit_code);
   register_dmarc(app, opts, exit_code);
+  register_status(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

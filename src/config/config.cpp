@@ -336,7 +336,13 @@ void load_table(const toml::table& root, loader& L) {
       L.section(v, key, {{"mx", lst(c.listeners.mx)},
                          {"submission", lst(c.listeners.submission)},
                          {"submissions", lst(c.listeners.submissions)},
-                         {"admin", lst(c.listeners.admin)}});
+                         {"admin", [&](const node& n, const key_t& k2) {
+                            lst(c.listeners.admin)(n, k2);
+                            if (is_public_listener(c.listeners.admin))
+                              L.error(n, k2, "the admin HTTP listener has no TLS yet, so it must stay on loopback "
+                                             "(127.0.0.1:9025 or [::1]:9025); scrape it through an SSH tunnel or a "
+                                             "local Prometheus");
+                          }}});
     } else if (key == "tls") {
       auto& t = c.tls;
       L.section(v, key,
@@ -429,6 +435,95 @@ void load_table(const toml::table& root, loader& L) {
                  {"error_delay_ms", in(l.error_delay_ms, 0, 60000)},
                  {"max_connections", sz(l.max_connections, 1, 1000000)},
                  {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)}});
+    } else if (key == "auth") {
+      auto& a = c.auth;
+      auto flag = [&L](bool& dst) { return [&L, &dst](const node& n, const key_t& k2) { L.boolean(n, k2, dst); }; };
+      L.section(v, key,
+                {{"authserv_id",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, a.authserv_id) && !a.authserv_id.empty() && !valid_domain_name(a.authserv_id))
+                      L.error(n, k2, "'" + a.authserv_id + "' is not a host name (\"\" uses hostname)");
+                  }},
+                 {"spf", flag(a.spf)},
+                 {"dkim", flag(a.dkim)},
+                 {"dmarc", flag(a.dmarc)},
+                 {"dmarc_enforce", flag(a.dmarc_enforce)},
+                 {"dmarc_override",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.strings(n, k2, a.dmarc_override))
+                      for (const auto& d : a.dmarc_override)
+                        if (!valid_domain_name(d)) L.error(n, k2, "'" + d + "' is not a domain name");
+                  }},
+                 {"max_dkim_signatures",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, a.max_dkim_signatures, 1, 50); }},
+                 {"dmarc_reports", flag(a.dmarc_reports)}});
+    } else if (key == "dkim") {
+      auto& d = c.dkim;
+      L.section(v, key,
+                {{"sign", [&](const node& n, const key_t& k2) { L.boolean(n, k2, d.sign); }},
+                 {"keys", [&](const node& n, const key_t& k2) {
+                    const auto* arr = n.as_array();
+                    if (!arr) {
+                      L.error(n, k2, "must be an array of tables {domain = \"...\", selector = \"...\", key = \"FILE\"}");
+                      return;
+                    }
+                    d.keys.clear();
+                    for (const auto& e : *arr) {
+                      const auto* t = e.as_table();
+                      if (!t) {
+                        L.error(e, k2, "each entry must be {domain = \"...\", selector = \"...\", key = \"FILE\"}");
+                        continue;
+                      }
+                      dkim_key dk;
+                      for (const auto& [tk, tv] : *t) {
+                        const std::string leaf(tk.str());
+                        if (leaf == "domain") L.str(tv, k2 + ".domain", dk.domain);
+                        else if (leaf == "selector") L.str(tv, k2 + ".selector", dk.selector);
+                        else if (leaf == "key") L.str(tv, k2 + ".key", dk.key);
+                        else L.unknown(tv, k2 + "." + leaf, leaf, " in dkim.keys");
+                      }
+                      if (!valid_domain_name(dk.domain)) L.error(e, k2, "domain '" + dk.domain + "' is not a domain name");
+                      if (dk.selector.empty() || !valid_domain_name(dk.selector))
+                        L.error(e, k2, "selector '" + dk.selector + "' is not a DNS label sequence");
+                      if (dk.key.empty()) L.error(e, k2, "key (a PEM private key file) is required");
+                      d.keys.push_back(std::move(dk));
+                    }
+                  }}});
+    } else if (key == "monitor") {
+      auto& m = c.monitor;
+      L.section(v, key,
+                {{"token",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, m.token) && !m.token.empty() && m.token.size() < 16)
+                      L.error(n, k2, "a bearer token shorter than 16 characters is guessable; use `openssl rand -hex 32`");
+                  }},
+                 {"auth_failures_per_ip", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_per_ip, 0, 1000000); }},
+                 {"auth_failures_total", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_total, 0, 1000000); }},
+                 {"queue_size_alert", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_size_alert, 0, 100000000); }},
+                 {"queue_growth_alert", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_alert, 0, 100000000); }},
+                 {"webhook",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, m.webhook) && !m.webhook.empty() && m.webhook.rfind("http://", 0) != 0)
+                      L.error(n, k2, "must be an http://host[:port]/path URL (send it to a local relay for HTTPS)");
+                  }},
+                 {"blocklist_zones",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.strings(n, k2, m.blocklist_zones))
+                      for (const auto& z : m.blocklist_zones)
+                        if (!valid_domain_name(z)) L.error(n, k2, "'" + z + "' is not a DNS zone name");
+                  }},
+                 {"public_ip",
+                  [&](const node& n, const key_t& k2) {
+                    parsed_cidr pc;
+                    if (L.str(n, k2, m.public_ip) && !m.public_ip.empty() &&
+                        (!parse_cidr(m.public_ip, pc) || m.public_ip.find('/') != std::string::npos))
+                      L.error(n, k2, "'" + m.public_ip + "' is not an IP address");
+                  }},
+                 {"log_format",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, m.log_format) && m.log_format != "json" && m.log_format != "syslog")
+                      L.error(n, k2, "must be \"json\" or \"syslog\"");
+                  }}});
     } else if (key == "greeting") {
       L.section(v, key,
                 {{"delay_ms", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.greeting.delay_ms, 0, 60000); }},
@@ -618,6 +713,14 @@ std::vector<diagnostic> check_security(const config& c) {
   else if (c.ban.threshold > 20)
     add("low", "ban.threshold",
         "a ban threshold over 20 lets a password guesser try that many times per window; lower ban.threshold.");
+  if (!c.auth.dmarc || !c.auth.spf || !c.auth.dkim)
+    add("medium", "auth",
+        "inbound sender authentication is partly off (auth.spf / auth.dkim / auth.dmarc): forged mail from "
+        "domains that publish SPF, DKIM and DMARC will be accepted. Turn all three on.");
+  else if (!c.auth.dmarc_enforce)
+    add("medium", "auth.dmarc_enforce",
+        "DMARC policies are evaluated but not enforced: mail failing a p=reject domain's checks is delivered. "
+        "Set auth.dmarc_enforce = true and use auth.dmarc_override for the few senders that need it.");
   if (c.ratelimit.auth_per_minute_per_ip == 0 || c.ratelimit.auth_per_minute_per_ip > 60)
     add("low", "ratelimit.auth_per_minute_per_ip",
         "unlimited or very high AUTH attempt rates make password guessing fast; keep it at 10 or so.");
@@ -654,7 +757,7 @@ data_dir = "./var"              # queue/, state.db (users, bans), mail/<domain>/
 mx = "127.0.0.1:2525"           # inbound mail from the world: AUTH not offered, relaying refused
 submission = "127.0.0.1:2587"   # STARTTLS, then AUTH required before MAIL
 submissions = "127.0.0.1:2465"  # implicit TLS, AUTH required before MAIL
-admin = "127.0.0.1:9025"        # reserved for the admin HTTP listener; keep it on loopback
+admin = "127.0.0.1:9025"        # admin HTTP: /metrics, /healthz, /readyz, /api/*; loopback only (no TLS yet)
 
 [tls]
 certificate = ""                # PEM chain; empty: a self-signed certificate is generated in data_dir/tls/
@@ -702,6 +805,31 @@ max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above
 [greeting]                      # MX only: postscreen-style pause before the 220 banner
 delay_ms = 3000                 # spam tools that talk first are refused (554 5.5.0) and scored; 0 disables
 remember_s = 86400              # a client that waited once is not delayed again for this long
+
+[auth]                          # sender authentication of inbound mail (MX listener)
+authserv_id = ""                # "" = hostname; Authentication-Results claiming it are stripped from inbound mail
+spf = true                      # RFC 7208, MAIL FROM and HELO identities
+dkim = true                     # RFC 6376/8463; rsa-sha1 and RSA keys under 1024 bits never pass
+dmarc = true                    # RFC 7489 with the Public Suffix List
+dmarc_enforce = true            # p=reject: 550 5.7.1 at end of data; p=quarantine: delivered to Junk
+dmarc_override = []             # From domains whose DMARC policy is only recorded (e.g. a trusted list host)
+max_dkim_signatures = 5         # verified per message; more are reported as not checked (CPU bound)
+dmarc_reports = true            # keep aggregate-report data (source IP, results, disposition) in state.db
+
+[dkim]                          # signing of mail from authenticated users, before it is queued
+sign = true                     # sign with every key whose domain is the From: domain
+keys = []                       # [{domain = "example.org", selector = "mf1", key = "/etc/mailfort/dkim/example.org.mf1.key"}]
+
+[monitor]                       # the admin HTTP listener (listeners.admin): /metrics, /healthz, /readyz, /api/*
+token = ""                      # bearer token required for /metrics and /api/* when set (>= 16 characters)
+auth_failures_per_ip = 10       # AUTH failures per minute from one address that raise auth_failure_burst
+auth_failures_total = 100       # AUTH failures per minute from everywhere that raise auth_failure_burst ("*")
+queue_size_alert = 10000        # messages in the queue that raise queue_size_high
+queue_growth_alert = 1000       # queue growth within 10 minutes that raises queue_growth
+webhook = ""                    # http://host:port/path: each alert raised/cleared is POSTed as JSON (empty: log only)
+blocklist_zones = ["zen.spamhaus.org", "b.barracudacentral.org"]  # DNSBLs checked for our address at start and daily
+public_ip = ""                  # the address checked on them; empty: the source address of the default route
+log_format = "json"             # "json": one object per line; "syslog": RFC 5424 lines carrying the same JSON
 
 [ratelimit]                     # token buckets per client address or user; 0 disables one
 connections_per_minute_per_ip = 60      # new connections; 421 4.7.0 above it (connection floods)

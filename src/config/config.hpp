@@ -70,6 +70,43 @@ struct greeting {
   int remember_s = 86400;
 };
 
+// Sender authentication of inbound mail on the MX listener (SPF, DKIM, DMARC; RFC 8601 results header).
+struct auth {
+  std::string authserv_id;        // empty: the hostname. Inbound Authentication-Results claiming it are removed
+  bool spf = true;
+  bool dkim = true;
+  bool dmarc = true;
+  bool dmarc_enforce = true;      // p=reject -> 550 5.7.1 at end of data; p=quarantine -> the Junk folder
+  std::vector<std::string> dmarc_override;  // From domains whose DMARC policy is recorded but not enforced
+  int max_dkim_signatures = 5;    // signatures verified per message; the rest are reported, not checked
+  bool dmarc_reports = true;      // record aggregate-report data (per source IP, disposition) in state.db
+};
+
+// DKIM signing of mail from authenticated users: one entry per (domain, selector); two selectors for one
+// domain sign twice (e.g. Ed25519 and RSA).
+struct dkim_key {
+  std::string domain;
+  std::string selector;
+  std::string key;  // PEM private key file (`mailfort dkim keygen` writes one)
+};
+struct dkim {
+  bool sign = true;
+  std::vector<dkim_key> keys;
+};
+
+// Watching: the admin HTTP listener (listeners.admin) and the alert thresholds.
+struct monitor {
+  std::string token;                 // bearer token for /metrics and /api/* (empty: none; loopback only anyway)
+  int auth_failures_per_ip = 10;     // per minute from one address -> alert auth_failure_burst (0 disables)
+  int auth_failures_total = 100;     // per minute from everywhere -> alert auth_failure_burst, subject "*"
+  int queue_size_alert = 10000;      // messages in the queue -> alert queue_size_high (0 disables)
+  int queue_growth_alert = 1000;     // queue growth within 10 minutes -> alert queue_growth (0 disables)
+  std::string webhook;               // http://host[:port]/path: every alert raised or cleared is POSTed as JSON
+  std::vector<std::string> blocklist_zones = {"zen.spamhaus.org", "b.barracudacentral.org"};
+  std::string public_ip;             // address checked on the DNSBLs; empty: the source address of the default route
+  std::string log_format = "json";   // "json" (one object per line) or "syslog" (RFC 5424 lines carrying the JSON)
+};
+
 // Token-bucket rate limits (0 disables one). Over a limit: 450 4.7.1 (MAIL), 452 4.5.3 (RCPT),
 // 421 4.7.0 (connections, AUTH attempts).
 struct ratelimit {
@@ -110,6 +147,9 @@ struct config {
   struct limits limits;
   struct server server;
   struct greeting greeting;
+  struct auth auth;
+  struct dkim dkim;
+  struct monitor monitor;
   struct ratelimit ratelimit;
   struct ban ban;
   std::string source_file;  // where it was loaded from, empty for embedded defaults

@@ -5,7 +5,11 @@
 // NOT YET: privilege drop after binding (mailfort runs as the user that starts it; see docs/security.md).
 #include "daemon/daemon.hpp"
 
+#include "daemon/watch.hpp"
+
 #include "common/ascii.hpp"
+#include "inbound/checker.hpp"
+#include "inbound/report_store.hpp"
 #include "log/logger.hpp"
 #include "policy/guard.hpp"
 #include "queue/runner.hpp"
@@ -100,7 +104,18 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
                                          cfg.state.backend == "redis" ? cfg.state.redis_url : std::string());
 }
 
+dns::resolver_options resolver_options(const config::config& cfg) {
+  dns::resolver_options o;
+  o.servers = cfg.dns.servers;
+  o.root_anchor_file = cfg.dns.root_anchor;
+  o.trust_anchor_file = cfg.dns.trust_anchor;
+  o.resolve_special_zones = cfg.dns.special_zones;
+  o.timeout = std::chrono::milliseconds(cfg.dns.timeout_ms);
+  return o;
+}
+
 int run(const config::config& cfg) {
+  log::set_format(cfg.monitor.log_format == "syslog" ? log::format::syslog : log::format::json, cfg.hostname);
   try {
     fs::path data = cfg.data_dir;
     fs::create_directories(data);
@@ -151,6 +166,34 @@ int run(const config::config& cfg) {
     }
     asio::thread_pool cpu_pool(2);
 
+    // One validating resolver per event loop (a resolver belongs to one thread), then the inbound checks.
+    std::vector<std::unique_ptr<dns::resolver>> resolvers;
+    const auto ropts = resolver_options(cfg);
+    for (auto& l : loops) resolvers.push_back(std::make_unique<dns::resolver>(l->get_executor(), ropts));
+    if (ropts.root_anchor_file.empty() && ropts.trust_anchor_file.empty())
+      log::warning("dnssec_disabled", {{"note", "dns.root_anchor is empty: no answer can be DNSSEC-secure"}});
+    std::unique_ptr<inbound::report_store> reports;
+    if (cfg.auth.dmarc && cfg.auth.dmarc_reports)
+      reports = std::make_unique<inbound::report_store>((data / "state.db").string());
+    inbound::checker checker(cfg, reports.get(), cpu_pool.get_executor());
+    for (std::size_t i = 0; i < loops.size(); ++i) checker.add_loop(*loops[i], *resolvers[i]);
+
+    // Watching: metrics and alerts derived from the log event stream, served on the admin listener.
+    watch_inputs wi;
+    wi.queue_size = [&spool] { return spool.list().size(); };
+    wi.queue = [&spool] {
+      auto ids = spool.list();
+      return nlohmann::json{{"messages", ids.size()}, {"ids", ids}};
+    };
+    wi.bans_active = [&guard] { return guard->list().size(); };
+    wi.bans = [&guard] {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& b : guard->list()) arr.push_back({{"source", b.source}, {"until", b.until}, {"reason", b.reason}});
+      return arr;
+    };
+    wi.certificate = tset.certificate;
+    watch watcher(cfg, clock, *loops[0], *resolvers[0], std::move(wi));
+
     smtp::server_deps deps;
     deps.cfg = &cfg;
     deps.tls = &tls_ctx;
@@ -165,8 +208,11 @@ int run(const config::config& cfg) {
       deps.trusted_networks.push_back(c);
     }
     deps.guard = guard.get();
+    deps.inbound = &checker;
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
+
+    watcher.start();
 
     auto signals = std::make_unique<asio::signal_set>(*loops[0], SIGTERM, SIGINT, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -182,6 +228,7 @@ int run(const config::config& cfg) {
         return;
       }
       log::info("stopping", {{"signal", sig}});
+      watcher.stop();
       srv.stop();
       for (auto& l : loops) l->stop();
     };
@@ -197,6 +244,7 @@ int run(const config::config& cfg) {
       } catch (const std::exception& e) {
         log::error("state_error", {{"error", e.what()}});
       }
+      watcher.tick();
       refresh->expires_after(std::chrono::seconds(1));
       refresh->async_wait(on_refresh);
     };
@@ -215,6 +263,8 @@ int run(const config::config& cfg) {
     signals.reset();
     refresh.reset();  // timers must die before their io_context
     srv.release_acceptors();
+    watcher.release();
+    resolvers.clear();  // their descriptors belong to the loops; lookups still suspended are orphaned safely
     loops.clear();
     runner.stop();
     spool.stop();

@@ -3,6 +3,7 @@
 #pragma once
 #include "common/clock.hpp"
 #include "config/config.hpp"
+#include "dns/resolver.hpp"
 
 #include <memory>
 
@@ -12,6 +13,9 @@ namespace mailfort::daemon {
 
 // Returns the process exit code: 0 after a clean stop, 1 when startup failed (logged).
 int run(const config::config& cfg);
+
+// The resolver settings of a config ([dns]); the CLI adds --dns-server on top.
+dns::resolver_options resolver_options(const config::config& cfg);
 
 // The policy guard for this config (also used by `mailfort ban`).
 std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const common::clock& clock);

@@ -3,11 +3,16 @@
 //
 // Layout (all lengths decimal, every value length-prefixed so any byte can appear in it):
 //   "MAILFORT-QUEUE 1\n"
-//   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U N W R (R = one recipient)
+//   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U F N W R (R = one recipient;
+//                               F = Maildir folder, written only when set)
 //   M<len>:\n                   length of the message that follows the checksum
 //   K<64 hex>\n                 SHA-256 over everything before "K" plus the message
 //   <message bytes>
 #include "queue/envelope.hpp"
+
+#include "common/ascii.hpp"
+
+#include <algorithm>
 
 #include <openssl/evp.h>
 
@@ -71,6 +76,7 @@ std::string encode(const envelope& env, std::string_view message) {
   put(h, 'X', env.tls);
   put(h, 'B', env.body_type);
   put(h, 'U', env.smtputf8 ? "1" : "0");
+  if (!env.folder.empty()) put(h, 'F', env.folder);  // absent in files from before the field existed
   put(h, 'N', std::to_string(env.attempts));
   put(h, 'W', std::to_string(env.next_attempt));
   for (const auto& r : env.recipients) {
@@ -171,6 +177,12 @@ decoded decode(std::string_view file) {
       case 'X': e.tls = std::string(v); break;
       case 'B': e.body_type = std::string(v); break;
       case 'U': ok = v == "0" || v == "1"; e.smtputf8 = v == "1"; break;
+      case 'F':
+        // A folder name becomes a path component: letters and digits only, so no file can name "../x".
+        ok = !v.empty() && v.size() <= 64 &&
+             std::all_of(v.begin(), v.end(), [](char ch) { return common::is_alnum(ch); });
+        e.folder = std::string(v);
+        break;
       case 'N': ok = parse_int(v, e.attempts); break;
       case 'W': ok = parse_int(v, e.next_attempt); break;
       case 'R': {

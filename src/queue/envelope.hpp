@@ -33,6 +33,7 @@ struct envelope {
   std::string tls;              // e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", empty if plaintext
   std::string body_type;        // "7BIT" / "8BITMIME"
   bool smtputf8 = false;
+  std::string folder;           // Maildir++ folder for local delivery ("Junk" for DMARC quarantine); empty = INBOX
   std::uint32_t attempts = 0;
   std::int64_t next_attempt = 0;
 };

@@ -116,6 +116,7 @@ void runner::run_once() {
           log::error("delivery_failed", {{"queue_id", id}, {"rcpt", r.address}, {"reason", "unsafe mailbox name"}});
           continue;
         }
+        if (!jb.env.folder.empty()) *box /= "." + jb.env.folder;  // Maildir++ folder, e.g. .Junk
         delivery::staged_file f;
         if (auto ec = delivery::stage_maildir(*box, jb.message, f); ec) {
           jb.pending = true;

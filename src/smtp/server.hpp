@@ -26,6 +26,8 @@ namespace mailfort::policy { class guard; }
 
 namespace mailfort::smtp {
 
+class inbound_checker;  // smtp/inbound.hpp
+
 // An IPv4/IPv6 network in CIDR form, for trusted_networks.
 struct cidr {
   boost::asio::ip::address net;
@@ -60,6 +62,7 @@ struct server_deps {
   std::function<void()> on_queued;               // wakes the delivery worker
   std::vector<cidr> trusted_networks;
   policy::guard* guard = nullptr;                // bans and rate limits; null: none (tests of the core)
+  inbound_checker* inbound = nullptr;            // SPF/DKIM/DMARC at end of data, DKIM signing; null: none
 };
 
 class server {

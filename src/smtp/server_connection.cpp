@@ -12,6 +12,7 @@
 #include "policy/guard.hpp"
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
+#include "smtp/inbound.hpp"
 #include "smtp/server.hpp"
 #include "tls/server_context.hpp"
 
@@ -133,6 +134,7 @@ class connection : public std::enable_shared_from_this<connection> {
   nlohmann::json base_fields(nlohmann::json extra = nlohmann::json::object()) const {
     extra["session"] = sid_;
     extra["client"] = client_;
+    extra["client_ip"] = client_ip_;
     extra["listener"] = listener_name(kind_);
     return extra;
   }
@@ -205,7 +207,7 @@ class connection : public std::enable_shared_from_this<connection> {
     co_return sess.on_auth_result(ok);
   }
 
-  asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, std::string content) {
+  asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, std::string content, std::string folder) {
     const auto& tx = sess.current_transaction();
     queue::envelope env;
     env.id = queue_id_;
@@ -223,6 +225,7 @@ class connection : public std::enable_shared_from_this<connection> {
     if (sess.tls_active()) env.tls = tls_version_ + " " + tls_cipher_;
     env.body_type = tx.eight_bit_mime ? "8BITMIME" : "7BIT";
     env.smtputf8 = tx.smtputf8;
+    env.folder = std::move(folder);
     std::string message = sess.received_header(queue_id_, env.received_at);
     message += content;
     content.clear();
@@ -252,8 +255,9 @@ class connection : public std::enable_shared_from_this<connection> {
     std::error_code ec = w->ec;
     std::string id = w->id;
     if (!ec) {
-      log::info("queued", base_fields({{"queue_id", id}, {"size", size}, {"from", tx.sender},
-                                       {"rcpts", tx.recipients.size()}}));
+      auto f = base_fields({{"queue_id", id}, {"size", size}, {"from", tx.sender}, {"rcpts", tx.recipients.size()}});
+      if (!sess.auth_user().empty()) f["user"] = sess.auth_user();
+      log::info("queued", std::move(f));
       if (srv_.deps().on_queued) srv_.deps().on_queued();
     } else {
       log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", ec.message()}}));
@@ -490,9 +494,30 @@ asio::awaitable<void> connection::run() {
             auto e = sess.on_data_end(reader, content.size());
             if (e.action == action::spool) {
               absorb(e);
-              auto [err, id] = co_await do_spool(sess, std::move(content));
-              auto q = sess.on_spooled(err, id);
-              absorb(q);
+              std::string folder;
+              std::optional<step> refused;
+              if (auto* checker = srv_.deps().inbound) {
+                const auto& tx = sess.current_transaction();
+                inbound_message im{client_ip_, sess.helo(), tx.sender, &tx.recipients, queue_id_, sid_,
+                                   sess.auth_user()};
+                if (!sess.auth_user().empty()) {
+                  checker->sign(im, content);  // outbound: DKIM-sign what our users send
+                } else if (kind_ == listener_kind::mx) {
+                  inbound_verdict v = co_await checker->check(sock_.get_executor(), im, content);
+                  if (v.action == inbound_verdict::kind::reject || v.action == inbound_verdict::kind::tempfail)
+                    refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);
+                  else if (v.action == inbound_verdict::kind::quarantine)
+                    folder = v.folder;
+                }
+              }
+              if (refused) {
+                content.clear();
+                absorb(*refused);
+              } else {
+                auto [err, id] = co_await do_spool(sess, std::move(content), folder);
+                auto q = sess.on_spooled(err, id);
+                absorb(q);
+              }
             } else {
               content.clear();
               absorb(e);

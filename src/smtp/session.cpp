@@ -673,6 +673,15 @@ step session::on_spooled(int errc, const std::string& queue_id) {
   return s;
 }
 
+step session::on_policy_reject(int code, const std::string& enhanced, const std::string& text,
+                               const std::string& rule) {
+  step s;
+  s.replies.push_back(make_reply(code, enhanced, text));
+  add_event(s, "reject", {{"stage", "data"}, {"code", code}, {"rule", rule}, {"text", text}});
+  reset_transaction();
+  return s;
+}
+
 step session::on_timeout(bool in_data) {
   step s;
   s.replies.push_back(make_reply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded"));

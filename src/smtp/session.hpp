@@ -131,6 +131,9 @@ class session {
   step on_data_end(const data_reader& reader, std::size_t content_bytes);
   // After action::spool. errc: 0 ok; ENOSPC -> 452 4.3.1; other -> 451 4.3.0.
   step on_spooled(int errc, const std::string& queue_id);
+  // End of data refused by the inbound checks (DMARC p=reject, temporary DNS failure): `code` is 5xx or 4xx;
+  // the transaction is reset and nothing is queued. Not counted as a client error.
+  step on_policy_reject(int code, const std::string& enhanced, const std::string& text, const std::string& rule);
   // The I/O layer timed out waiting (command or data): returns the 421 4.4.2.
   step on_timeout(bool in_data);
 

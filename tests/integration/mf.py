@@ -34,6 +34,8 @@ def toml_value(v):
         return str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
     return json.dumps(str(v))
 
 
@@ -49,12 +51,20 @@ class Server:
         "ban": {"enabled": False},
     }
 
+    # Tests never send DNS queries off the machine (network rule): unless a test passes its own [dns] (a test
+    # nsd on loopback), lookups go to a closed loopback port and sender authentication is off.
+    HERMETIC = {
+        "dns": {"servers": ["127.0.0.1:9"], "root_anchor": ""},
+        "auth": {"spf": False, "dkim": False, "dmarc": False},
+        "monitor": {"blocklist_zones": []},
+    }
+
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
                  relaxed=True, cafile=None):
         self.root = Path(root)
         self.cafile = cafile  # None: trust the self-signed certificate the server generates in DATA/tls/
         self.data = self.root / "data"
-        self.ports = {"mx": free_port(), "submission": free_port(), "submissions": free_port()}
+        self.ports = {"mx": free_port(), "submission": free_port(), "submissions": free_port(), "admin": free_port()}
         sections_extra = sections
         sections = {"listeners": {k: f"127.0.0.1:{p}" for k, p in self.ports.items()}}
         if listeners:
@@ -65,13 +75,14 @@ class Server:
             sections["tls"] = tls
         if relay:
             sections["relay"] = relay
-        extra = {k: dict(v) for k, v in (self.RELAXED.items() if relaxed else [])}
+        extra = {k: dict(v) for k, v in self.HERMETIC.items()}
+        for k, v in (self.RELAXED.items() if relaxed else []):
+            extra.setdefault(k, {}).update(v)
         for k, v in (sections_extra or {}).items():
             extra.setdefault(k, {}).update(v)
         sections.update(extra)
-        lines = [f'hostname = "mx.test"', 'domains = ["localhost"]', f"data_dir = {toml_value(self.data)}"]
-        for k, v in (top or {}).items():
-            lines.append(f"{k} = {toml_value(v)}")
+        top = {"hostname": "mx.test", "domains": ["localhost"], "data_dir": str(self.data), **(top or {})}
+        lines = [f"{k} = {toml_value(v)}" for k, v in top.items()]
         for name, kv in sections.items():
             lines.append(f"[{name}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in kv.items()]
@@ -169,6 +180,16 @@ class Server:
     def maildir_messages(self, user, domain="localhost"):
         """Every message delivered to user@domain (files in new/), oldest name first."""
         return self.maildir(user, domain)
+
+    def wait_maildir(self, user, n=1, domain="localhost", timeout=10):
+        """The messages in user's inbox once there are at least n (delivery is asynchronous)."""
+        end = time.time() + timeout * SLOW
+        msgs = self.maildir(user, domain)
+        while len(msgs) < n and time.time() < end:
+            time.sleep(0.02)
+            msgs = self.maildir(user, domain)
+        assert len(msgs) >= n, f"{len(msgs)} message(s) in {user}@{domain}'s inbox, expected {n}"
+        return msgs
 
     def maildir(self, user, domain="localhost"):
         d = self.data / "mail" / domain / user / "new"

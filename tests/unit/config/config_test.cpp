@@ -164,22 +164,22 @@ auth_per_minute_per_ip = 5
 }
 
 TEST(config, unknown_keys_reported_with_line) {
-  auto r = load_string("hostname = \"x\"\n\n[relay]\ntrusted_network = []\n[limits]\nrecipients = 5\n[dkim]\nselector = \"s\"\n",
+  auto r = load_string("hostname = \"x\"\n\n[relay]\ntrusted_network = []\n[limits]\nrecipients = 5\n[webmail]\nport = 8080\n",
                        "t.toml");
   EXPECT_FALSE(r.ok());
   const auto* typo = find(r.diagnostics, dkind::error, "relay.trusted_network", 4);
   ASSERT_NE(typo, nullptr) << dump(r.diagnostics);
   EXPECT_EQ(typo->file, "t.toml");
   EXPECT_NE(typo->message.find("unknown key 'trusted_network'"), std::string::npos) << typo->message;
-  // Sections of features not built yet are refused, not silently ignored.
-  const auto* dkim = find(r.diagnostics, dkind::error, "dkim", 7);
-  ASSERT_NE(dkim, nullptr) << dump(r.diagnostics);
-  EXPECT_NE(dkim->message.find("unknown key 'dkim'"), std::string::npos);
+  // Sections of features that do not exist are refused, not silently ignored.
+  const auto* webmail = find(r.diagnostics, dkind::error, "webmail", 7);
+  ASSERT_NE(webmail, nullptr) << dump(r.diagnostics);
+  EXPECT_NE(webmail->message.find("unknown key 'webmail'"), std::string::npos);
   EXPECT_EQ(r.diagnostics.size(), 2u) << dump(r.diagnostics);
   // A top-level typo.
   auto t = load_string("\nhostnme = \"x\"\n", "t.toml");
   EXPECT_TRUE(has(t.diagnostics, dkind::error, "hostnme", 2));
-  for (const char* s : {"[monitor]\n", "[audit]\nx = 1\n", "[tls.extra]\n", "[[limits]]\n"})
+  for (const char* s : {"[monitor]\nx = 1\n", "[audit]\nx = 1\n", "[tls.extra]\n", "[[limits]]\n"})
     EXPECT_FALSE(loads(s)) << s;
 }
 
@@ -325,6 +325,12 @@ TEST(config, other_findings) {
   EXPECT_TRUE(has(findings_of("[state]\nbackend = \"redis\"\nredis_url = \"redis://203.0.113.5:6379\"\n"),
                   dkind::finding, "state.redis_url", -1, "medium"));
   EXPECT_FALSE(has(findings_of("[state]\nbackend = \"redis\"\n"), dkind::finding, "state.redis_url"));
+  EXPECT_FALSE(load_string("[listeners]\nadmin = \"0.0.0.0:9025\"\n", "t.toml").ok());
+  EXPECT_FALSE(load_string("[listeners]\nadmin = \"192.0.2.1:9025\"\n", "t.toml").ok());
+  EXPECT_TRUE(load_string("[listeners]\nadmin = \"[::1]:9025\"\n", "t.toml").ok());
+  EXPECT_TRUE(has(findings_of("[auth]\ndmarc = false\n"), dkind::finding, "auth", 1, "medium"));
+  EXPECT_TRUE(has(findings_of("[auth]\ndmarc_enforce = false\n"), dkind::finding, "auth.dmarc_enforce", 2, "medium"));
+  EXPECT_FALSE(has(check_security(config{}), dkind::finding, "auth"));
 }
 
 TEST(config, every_finding_explains_and_fixes) {

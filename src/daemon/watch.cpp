@@ -1,0 +1,240 @@
+// daemon/watch.cpp: monitoring wiring (see watch.hpp).
+// SPDX-License-Identifier: MIT
+#include "daemon/watch.hpp"
+
+#include "log/logger.hpp"
+#include "monitor/blocklist.hpp"
+#include "smtp/server.hpp"
+#include "tls/server_context.hpp"
+
+#include <arpa/inet.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+namespace mailfort::daemon {
+namespace asio = boost::asio;
+
+namespace {
+constexpr int rr_a = 1;
+
+const char* severity_name(monitor::severity s) { return monitor::to_string(s); }
+
+bool is_public_address(const asio::ip::address& a) {
+  if (a.is_unspecified() || a.is_loopback() || a.is_multicast()) return false;
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    if (b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168)) return false;
+    if (b[0] == 100 && (b[1] & 0xc0) == 64) return false;  // CGNAT
+    if (b[0] == 169 && b[1] == 254) return false;
+    return true;
+  }
+  auto v6 = a.to_v6();
+  if (v6.is_link_local() || v6.is_v4_mapped()) return false;
+  auto b = v6.to_bytes();
+  return (b[0] & 0xfe) != 0xfc;  // fc00::/7 unique local
+}
+}  // namespace
+
+std::string watch::own_public_ip(const config::config& cfg) {
+  if (!cfg.monitor.public_ip.empty()) return cfg.monitor.public_ip;
+  // connect() on a UDP socket sends nothing: it only asks the kernel which source address the default route
+  // would use (192.0.2.1 is TEST-NET-1, never contacted).
+  try {
+    asio::io_context io;
+    asio::ip::udp::socket s(io);
+    s.connect({asio::ip::make_address("192.0.2.1"), 9});
+    auto a = s.local_endpoint().address();
+    if (is_public_address(a)) return a.to_string();
+  } catch (const std::exception&) {
+  }
+  return {};
+}
+
+watch::watch(const config::config& cfg, const common::clock& clock, asio::io_context& loop0, dns::source& dns0,
+             watch_inputs in)
+    : cfg_(cfg), clock_(clock), loop0_(loop0), dns0_(dns0), in_(std::move(in)) {
+  monitor::standard_sources src;
+  src.queue_messages = [this] { return static_cast<double>(in_.queue_size ? in_.queue_size() : 0); };
+  src.bans_active = [this] { return static_cast<double>(in_.bans_active ? in_.bans_active() : 0); };
+  src.alerts_active = [this] { return static_cast<double>(alerts_.active().size()); };
+  src.certificate_expiry_seconds = [this] {
+    std::vector<monitor::sample> out;
+    try {
+      out.push_back({{in_.certificate}, static_cast<double>(tls::seconds_to_expiry(in_.certificate))});
+    } catch (const std::exception&) {
+    }
+    return out;
+  };
+  src.blocklist_listed = [this] {
+    std::lock_guard lk(bl_mu_);
+    std::vector<monitor::sample> out;
+    for (const auto& [zone, v] : blocklist_state_) out.push_back({{zone}, v});
+    return out;
+  };
+  metrics_ = std::make_unique<monitor::standard_metrics>(registry_, MAILFORT_VERSION_STRING, std::move(src));
+
+  monitor::rate_settings rs;
+  rs.per_subject = static_cast<std::size_t>(cfg.monitor.auth_failures_per_ip);
+  rs.total = static_cast<std::size_t>(cfg.monitor.auth_failures_total);
+  auth_failures_ = std::make_unique<monitor::rate_alert>(alerts_, rs);
+  monitor::threshold_settings qs;
+  qs.raise_at = cfg.monitor.queue_size_alert > 0 ? cfg.monitor.queue_size_alert : 1e300;
+  queue_size_ = std::make_unique<monitor::threshold_alert>(alerts_, qs);
+  monitor::growth_settings gs;
+  gs.raise_growth = cfg.monitor.queue_growth_alert > 0 ? cfg.monitor.queue_growth_alert : 1e300;
+  queue_growth_ = std::make_unique<monitor::growth_alert>(alerts_, gs);
+  cert_ = std::make_unique<monitor::cert_expiry_alert>(alerts_);
+  monitor::flag_settings fs;
+  fs.name = "blocklist_listed";
+  fs.sev = monitor::severity::critical;
+  fs.message = "our sending address is listed on DNS blocklist";
+  blocklisted_ = std::make_unique<monitor::flag_alert>(alerts_, fs);
+  events_ = std::make_unique<monitor::event_metrics>(*metrics_, clock_, auth_failures_.get(), nullptr);
+  if (!cfg.monitor.webhook.empty())
+    webhook_ = std::make_unique<monitor::webhook>(loop0_.get_executor(), cfg.monitor.webhook);
+  alerts_.on_change([this](const monitor::alert& a, monitor::transition t) { on_alert(a, t); });
+}
+
+watch::~watch() {
+  if (observing_) log::set_observer(nullptr, nullptr);
+}
+
+void watch::on_alert(const monitor::alert& a, monitor::transition t) {
+  if (t == monitor::transition::none) return;
+  // alert_raised / alert_cleared are themselves log events (and so reach a SIEM).
+  nlohmann::json f = {{"name", a.name}, {"subject", a.subject}, {"message", a.message},
+                      {"severity", severity_name(a.sev)}};
+  if (webhook_) {
+    nlohmann::json body = f;
+    body["state"] = t == monitor::transition::raised ? "raised" : "cleared";
+    body["host"] = cfg_.hostname;
+    body["since"] = std::chrono::duration_cast<std::chrono::seconds>(a.since.time_since_epoch()).count();
+    webhook_->post(std::move(body));
+  }
+  if (t == monitor::transition::raised) {
+    metrics_->alerts_raised.with({a.name}).inc();
+    log::warning("alert_raised", std::move(f));
+  }
+  else
+    log::info("alert_cleared", std::move(f));
+}
+
+void watch::start() {
+  log::set_observer(
+      [](void* ctx, log::level, std::string_view event, const nlohmann::json& line) {
+        static_cast<monitor::event_metrics*>(ctx)->observe(event, line);
+      },
+      events_.get());
+  observing_ = true;
+
+  if (!cfg_.listeners.admin.empty()) {
+    monitor::admin_options ao;
+    ao.endpoint = smtp::parse_endpoint(cfg_.listeners.admin);
+    ao.bearer_token = cfg_.monitor.token;
+    monitor::admin_handlers h;
+    h.metrics = [this] { return registry_.expose(); };
+    h.status = [this] {
+      nlohmann::json cert = {{"path", in_.certificate}};
+      try {
+        auto secs = tls::seconds_to_expiry(in_.certificate);
+        cert["seconds_to_expiry"] = secs;
+        cert["days_to_expiry"] = secs / 86400;
+      } catch (const std::exception& e) {
+        cert["error"] = e.what();
+      }
+      nlohmann::json bl = nlohmann::json::object();
+      {
+        std::lock_guard lk(bl_mu_);
+        for (const auto& [zone, v] : blocklist_state_) bl[zone] = v > 0 ? "listed" : "not_listed";
+      }
+      return nlohmann::json{{"hostname", cfg_.hostname},
+                            {"version", MAILFORT_VERSION_STRING},
+                            {"listeners", {{"mx", cfg_.listeners.mx},
+                                           {"submission", cfg_.listeners.submission},
+                                           {"submissions", cfg_.listeners.submissions},
+                                           {"admin", cfg_.listeners.admin}}},
+                            {"queue", in_.queue_size ? in_.queue_size() : 0},
+                            {"bans", in_.bans_active ? in_.bans_active() : 0},
+                            {"alerts", monitor::to_json(alerts_.active())},
+                            {"certificate", cert},
+                            {"public_ip", public_ip_},
+                            {"blocklists", bl}};
+    };
+    h.queue = in_.queue;
+    h.bans = in_.bans;
+    h.alerts = [this] { return monitor::to_json(alerts_.active()); };
+    admin_ = std::make_unique<monitor::admin_server>(loop0_.get_executor(), ao, std::move(h));
+    admin_->start();  // logs `listen` itself
+  }
+  check_certificate();
+  public_ip_ = own_public_ip(cfg_);
+  if (!cfg_.monitor.blocklist_zones.empty()) {
+    if (public_ip_.empty())
+      log::info("blocklist_check_skipped",
+                {{"note", "no public address to check (behind NAT?): set monitor.public_ip to the address your mail "
+                          "leaves from"}});
+    else
+      check_blocklists();
+  }
+}
+
+void watch::check_certificate() {
+  try {
+    auto secs = tls::seconds_to_expiry(in_.certificate);
+    cert_->sample(in_.certificate, clock_.now() + std::chrono::seconds(secs), clock_.now());
+  } catch (const std::exception&) {
+  }
+}
+
+void watch::check_blocklists() {
+  for (const auto& zone : cfg_.monitor.blocklist_zones) {
+    auto name = monitor::dnsbl_query_name(public_ip_, zone);
+    if (!name) continue;
+    asio::co_spawn(
+        loop0_,
+        [this, zone, q = *name]() -> asio::awaitable<void> {
+          auto r = co_await dns0_.lookup(q, rr_a);
+          auto v = monitor::dnsbl_classify(r.st == dns::status::nxdomain,
+                                           r.st == dns::status::ok || r.st == dns::status::nodata, r.records);
+          log::info("blocklist_check", {{"zone", zone}, {"address", public_ip_}, {"result", monitor::to_string(v)},
+                                        {"dns", dns::to_string(r.st)}});
+          if (v == monitor::dnsbl_verdict::unknown) co_return;  // keep the last known state
+          {
+            std::lock_guard lk(bl_mu_);
+            blocklist_state_[zone] = v == monitor::dnsbl_verdict::listed ? 1 : 0;
+          }
+          blocklisted_->set(zone, v == monitor::dnsbl_verdict::listed, clock_.now());
+        },
+        asio::detached);
+  }
+}
+
+void watch::tick() {
+  ++ticks_;
+  // Alert inputs that are sampled: every 10 s the queue and the auth-failure windows; daily the certificate and
+  // the blocklists (the first checks ran at start).
+  if (ticks_ % 10 == 0) {
+    auto now = clock_.now();
+    auth_failures_->tick(now);
+    double q = static_cast<double>(in_.queue_size ? in_.queue_size() : 0);
+    queue_size_->sample(q, now);
+    queue_growth_->sample(q, now);
+  }
+  if (ticks_ % 86400 == 0) {
+    check_certificate();
+    if (!public_ip_.empty()) check_blocklists();
+  }
+}
+
+void watch::stop() {
+  if (admin_) admin_->stop();
+  if (webhook_) webhook_->stop();
+}
+
+void watch::release() {
+  admin_.reset();
+  webhook_.reset();
+}
+
+}  // namespace mailfort::daemon

@@ -1,0 +1,83 @@
+// daemon/watch.hpp: the server's own monitoring, wired together: metrics derived from the log stream, the
+// alert helpers, the webhook, the DNSBL and certificate checks, and the admin HTTP listener (issue 8).
+// SPDX-License-Identifier: MIT
+// Everything here runs on loop 0 (the admin listener, the webhook, the DNSBL lookups) or on the thread that
+// logs (the event observer, which only counts). tick() is called once a second from loop 0's timer.
+#pragma once
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "dns/source.hpp"
+#include "monitor/admin_http.hpp"
+#include "monitor/alerts.hpp"
+#include "monitor/event_metrics.hpp"
+#include "monitor/metrics.hpp"
+#include "monitor/standard_metrics.hpp"
+#include "monitor/webhook.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace mailfort::daemon {
+
+struct watch_inputs {
+  std::function<std::size_t()> queue_size;
+  std::function<nlohmann::json()> queue;  // /api/queue
+  std::function<nlohmann::json()> bans;   // /api/bans
+  std::function<std::size_t()> bans_active;
+  std::string certificate;                // the serving certificate's PEM file
+};
+
+class watch {
+ public:
+  watch(const config::config& cfg, const common::clock& clock, boost::asio::io_context& loop0, dns::source& dns0,
+        watch_inputs in);
+  ~watch();
+  watch(const watch&) = delete;
+  watch& operator=(const watch&) = delete;
+
+  // Start observing the log, bind the admin listener (throws if it cannot), run the first certificate and
+  // blocklist checks.
+  void start();
+  void tick();  // once a second, on loop 0
+  void stop();  // on loop 0, before the loops stop
+  // After the loops stopped, before they are destroyed: the admin acceptor and the webhook belong to loop 0.
+  void release();
+
+  // The address checked on the DNSBLs: monitor.public_ip, else the default route's source address when it
+  // is public; empty when there is none (checks are then skipped, and logged so).
+  static std::string own_public_ip(const config::config& cfg);
+
+ private:
+  void on_alert(const monitor::alert& a, monitor::transition t);
+  void check_certificate();
+  void check_blocklists();
+
+  const config::config& cfg_;
+  const common::clock& clock_;
+  boost::asio::io_context& loop0_;
+  dns::source& dns0_;
+  watch_inputs in_;
+  monitor::registry registry_;
+  monitor::alert_manager alerts_;
+  std::unique_ptr<monitor::standard_metrics> metrics_;
+  std::unique_ptr<monitor::rate_alert> auth_failures_;
+  std::unique_ptr<monitor::threshold_alert> queue_size_;
+  std::unique_ptr<monitor::growth_alert> queue_growth_;
+  std::unique_ptr<monitor::cert_expiry_alert> cert_;
+  std::unique_ptr<monitor::flag_alert> blocklisted_;
+  std::unique_ptr<monitor::event_metrics> events_;
+  std::unique_ptr<monitor::webhook> webhook_;
+  std::unique_ptr<monitor::admin_server> admin_;
+  std::string public_ip_;
+  mutable std::mutex bl_mu_;
+  std::map<std::string, double> blocklist_state_;  // zone -> 1 listed, 0 not (unknown: absent)
+  std::uint64_t ticks_ = 0;
+  bool observing_ = false;
+};
+
+}  // namespace mailfort::daemon

@@ -1,0 +1,43 @@
+// inbound/report_store.hpp: DMARC aggregate-report data (RFC 7489 7.2) kept in state.db, one row per
+// (day, policy domain, header From, source IP, disposition, DKIM result, SPF result) with a message count,
+// for a report sender to read later.
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace mailfort::inbound {
+
+struct report_row {
+  std::string day;            // "2026-11-22" (UTC)
+  std::string policy_domain;  // where the DMARC record was found
+  std::string header_from;    // author domain
+  std::string source_ip;
+  std::string disposition;    // none | quarantine | reject (what we did)
+  std::string dkim;           // aligned DKIM result: pass | fail
+  std::string spf;            // aligned SPF result: pass | fail
+  std::int64_t count = 0;
+};
+
+class report_store {
+ public:
+  explicit report_store(const std::string& db_path);  // throws std::runtime_error on a database error
+  ~report_store();
+  report_store(const report_store&) = delete;
+  report_store& operator=(const report_store&) = delete;
+
+  // Adds one message to its row (count + 1). Thread-safe; blocking (a small SQLite write).
+  void record(const report_row& row);
+  // Every row, oldest day first (for `mailfort dmarc report` and tests).
+  std::vector<report_row> rows();
+
+ private:
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace mailfort::inbound

@@ -1,0 +1,65 @@
+// monitor/event_metrics.cpp: log events -> counters and alert inputs (see event_metrics.hpp).
+// SPDX-License-Identifier: MIT
+#include "monitor/event_metrics.hpp"
+
+#include <string>
+
+namespace mailfort::monitor {
+
+namespace {
+
+std::string field(const nlohmann::json& line, const char* key, const char* fallback = "") {
+  auto it = line.find(key);
+  if (it == line.end()) return fallback;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<long long>());
+  if (it->is_boolean()) return it->get<bool>() ? "true" : "false";
+  return fallback;
+}
+
+}  // namespace
+
+void event_metrics::observe(std::string_view event, const nlohmann::json& line) {
+  if (event == "disconnect") {
+    m_.smtp_connections.with({field(line, "listener", "unknown"), field(line, "reason", "unknown")}).inc();
+  } else if (event == "tls") {
+    m_.tls_handshakes.with({field(line, "listener", "unknown"), field(line, "version"), field(line, "cipher")}).inc();
+  } else if (event == "tls_error") {
+    m_.tls_handshake_failures.with({field(line, "listener", "unknown")}).inc();
+  } else if (event == "auth") {
+    const std::string result = field(line, "result");
+    m_.smtp_auth.with({field(line, "listener", "unknown"), field(line, "mechanism"), result}).inc();
+    if (result == "failure" && auth_failures_) auth_failures_->record(field(line, "client_ip", "unknown"), clock_.now());
+  } else if (event == "reject") {
+    m_.smtp_rejections.with({field(line, "rule", "unknown")}).inc();
+  } else if (event == "queued") {
+    m_.messages_accepted.with({field(line, "listener", "unknown")}).inc();
+    const std::string user = field(line, "user");
+    if (!user.empty()) {
+      const auto rcpts = static_cast<std::uint64_t>(line.value("rcpts", 0));
+      m_.outbound_messages.with({user}).inc();
+      m_.outbound_recipients.with({user}).inc(rcpts);
+      if (outbound_) outbound_->record(user, rcpts, clock_.now());
+    }
+  } else if (event == "delivered") {
+    m_.messages_delivered.with({field(line, "transport", "maildir")}).inc();
+  } else if (event == "deferred") {
+    m_.messages_deferred.with({field(line, "transport", "maildir")}).inc();
+  } else if (event == "bounced") {
+    m_.messages_bounced.with({field(line, "transport", "maildir")}).inc();
+  } else if (event == "sender_auth") {
+    if (line.contains("spf")) m_.spf_results.with({field(line, "spf")}).inc();
+    if (auto it = line.find("dkim"); it != line.end() && it->is_array()) {
+      if (it->empty()) m_.dkim_results.with({"none"}).inc();
+      for (const auto& d : *it) {
+        // "domain=result"
+        const std::string s = d.is_string() ? d.get<std::string>() : std::string();
+        const auto eq = s.rfind('=');
+        m_.dkim_results.with({eq == std::string::npos ? std::string("unknown") : s.substr(eq + 1)}).inc();
+      }
+    }
+    if (line.contains("dmarc")) m_.dmarc_results.with({field(line, "dmarc"), field(line, "action", "none")}).inc();
+  }
+}
+
+}  // namespace mailfort::monitor
