@@ -14,6 +14,7 @@ pkgs=(
   googletest libgtest-dev libgmock-dev
   python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
   redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev libbenchmark-dev prometheus
+  postfix  # a peer for tests (the auditor's, started privately on high ports); never the system MTA
 )
 
 missing=()
@@ -31,10 +32,12 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Postfix must not configure itself as the system MTA on port 25: "No configuration" leaves it unstarted.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts redis-server, nsd and prometheus as system services on install; tests start their own on
 # loopback (prometheus is installed only for promtool).
-for svc in redis-server nsd prometheus; do
+for svc in redis-server nsd prometheus postfix; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -43,6 +43,9 @@ int run(int argc, char** argv) {
   register_dkim(app, opts, exit_code);
   register_dmarc(app, opts, exit_code);
   register_status(app, opts, exit_code);
+#ifdef MAILFORT_HAVE_AUDIT
+  register_audit(app, opts, exit_code);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

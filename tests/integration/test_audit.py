@@ -1,0 +1,502 @@
+# tests/integration/test_audit.py: `mailfort audit` against real servers on loopback: mailfort on its defaults,
+# a badly configured and a hardened Postfix (Debian's, started here in its own config directory on high ports),
+# domain checks against a real nsd with test zones, and `audit config`. Traffic goes to 127.0.0.1 only.
+# SPDX-License-Identifier: MIT
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import dnsserver
+import mf
+
+pytestmark = pytest.mark.skipif(not os.path.exists(mf.BIN), reason=f"mailfort not built at {mf.BIN}")
+
+POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
+SERIOUS = ("high", "critical")
+
+
+def audit(*args, timeout=180):
+    """Runs `mailfort audit ... --format json`; returns (exit code, report dict)."""
+    p = subprocess.run([mf.BIN, "audit", *args, "--format", "json"], capture_output=True, text=True,
+                       timeout=timeout * mf.SLOW)
+    try:
+        rep = json.loads(p.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON report (exit {p.returncode}): {p.stdout[-2000:]} {p.stderr[-2000:]}")
+    for marker in mf.SANITIZER_MARKERS:
+        assert marker not in p.stderr, p.stderr[-5000:]
+    return p.returncode, rep
+
+
+def ids(rep):
+    return {f["id"]: f["severity"] for f in rep["findings"]}
+
+
+def serious(rep):
+    return [(f["id"], f["severity"], f["evidence"]) for f in rep["findings"] if f["severity"] in SERIOUS]
+
+
+# ---- test PKI --------------------------------------------------------------------------------------------------
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """A CA (400 days), a leaf for localhost and the test MX names signed by it (365 days), a self-signed
+    certificate for the wrong name, and gen-test-pki.sh's expired leaf. Files are world-readable (Postfix's
+    daemons read them) in a directory outside pytest's private tree."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    d = Path(tempfile.mkdtemp(prefix="mf-audit-pki-"))
+    os.chmod(d, 0o755)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "400", "-subj", "/CN=audit test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", cwd=d)
+    (d / "leaf.ext").write_text("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"
+                                "subjectAltName=DNS:localhost,DNS:mx.clean.test,DNS:mta-sts.clean.test,"
+                                "DNS:mx.good.test,IP:127.0.0.1\n")
+    openssl("req", "-new", *ec, "-keyout", "good.key", "-out", "good.csr", "-subj", "/CN=localhost", cwd=d)
+    openssl("x509", "-req", "-in", "good.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
+            "-extfile", "leaf.ext", "-out", "good.pem", cwd=d)
+    (d / "chain.pem").write_text((d / "good.pem").read_text() + (d / "ca.pem").read_text())
+    openssl("req", "-x509", *ec, "-keyout", "wrong.key", "-out", "wrong.pem", "-days", "365",
+            "-subj", "/CN=wrong.example", "-addext", "subjectAltName=DNS:wrong.example", cwd=d)
+    old = mf.gen_pki(d / "old")
+    shutil.copy(old["expired"], d / "expired.pem")
+    shutil.copy(old["expired_key"], d / "expired.key")
+    for f in d.rglob("*"):
+        os.chmod(f, 0o755 if f.is_dir() else 0o644)
+    yield {"dir": d, "ca": d / "ca.pem", "chain": d / "chain.pem", "key": d / "good.key", "cert": d / "good.pem",
+           "wrong": d / "wrong.pem", "wrong_key": d / "wrong.key", "expired": d / "expired.pem",
+           "expired_key": d / "expired.key"}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- (a) mailfort itself on its defaults -----------------------------------------------------------------------
+def test_mailfort_defaults_have_no_serious_finding(make_server):
+    # relaxed=False: the real greeting delay, rate limits and bans; the probes a hardened server punishes
+    # run last, so a ban shows as incomplete checks, never as a finding.
+    s = make_server(relaxed=False)
+    rc, rep = audit("smtp", f"127.0.0.1:{s.ports['mx']}", "--tls-name", "localhost",
+                    "--submission-port", str(s.ports["submission"]), "--smtps-port", str(s.ports["submissions"]))
+    assert rep["schema"] == "mailfort-audit/1" and rep["completed"], rep
+    assert serious(rep) == [], rep["findings"]
+    assert rc == 0
+    found = ids(rep)
+    for bad in ("relay.open", "disclosure.vrfy", "auth.before_tls", "tls.version.tls1_0", "tls.version.tls1_1",
+                "tls.starttls.injection", "auth.submission.plaintext", "protocol.early_talker"):
+        assert bad not in found, (bad, rep["findings"])
+    checks = {c["id"]: c["status"] for c in rep["checks"]}
+    assert checks["smtp.open_relay"] == "ran" and checks["smtp.tls_versions"] == "ran", checks
+
+
+def test_mailfort_rejects_every_smuggling_variant(make_server):
+    s = make_server()  # relaxed: no ban, so each variant gets its own verdict
+    rc, rep = audit("smtp", f"127.0.0.1:{s.ports['mx']}", "--smuggling", "--smuggling-rcpt", "alice@localhost",
+                    "--smuggling-wait", "1.5", "--no-tls-versions", "--fail-on", "low")
+    found = ids(rep)
+    assert "protocol.smuggling.end_of_data" not in found and "protocol.smuggling.kept_as_content" not in found, \
+        rep["findings"]
+    checks = {c["id"]: c for c in rep["checks"]}
+    assert checks["smtp.smuggling"]["status"] == "ran", checks["smtp.smuggling"]
+    assert rc in (0, 1)
+
+
+def test_unreachable_server_exit_2():
+    port = mf.free_port()  # nothing listens there
+    rc, rep = audit("smtp", f"127.0.0.1:{port}", "--timeout", "3")
+    assert rc == 2 and not rep["completed"]
+
+
+def test_bad_target_is_usage_error():
+    p = subprocess.run([mf.BIN, "audit", "smtp", "127.0.0.1:notaport"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2
+
+
+# ---- (b) Postfix, badly configured and hardened ------------------------------------------------------------------
+class DovecotAuthStub:
+    """Answers Postfix's Dovecot SASL handshake (mechanisms PLAIN and LOGIN) on a unix socket, so Postfix
+    advertises AUTH; every authentication attempt fails. Enough to show where AUTH is offered."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.sock.listen(16)
+        self.stopped = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def _conn(self, c):
+        try:
+            c.sendall(b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t1\n"
+                      b"COOKIE\t00112233445566778899aabbccddeeff\nDONE\n")
+            buf = b""
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    return
+                buf += d
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    parts = line.split(b"\t")
+                    if parts[0] == b"AUTH" and len(parts) > 1:
+                        c.sendall(b"FAIL\t" + parts[1] + b"\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+
+
+class Postfix:
+    """A private Postfix instance: its own config, queue and data directories, smtpd services on loopback high
+    ports, every transport `discard` so nothing leaves. Never the system MTA, never port 25."""
+
+    def __init__(self, name, main, services):
+        self.dir = Path(tempfile.mkdtemp(prefix=f"mf-postfix-{name}-"))
+        os.chmod(self.dir, 0o755)
+        (self.dir / "queue").mkdir()
+        (self.dir / "data").mkdir()
+        shutil.chown(self.dir / "data", "postfix", "postfix")
+        self.sasl = DovecotAuthStub(self.dir / "auth")
+        base = {
+            "compatibility_level": "3.6",
+            "queue_directory": str(self.dir / "queue"),
+            "data_directory": str(self.dir / "data"),
+            "maillog_file": str(self.dir / "maillog"),
+            "maillog_file_prefixes": str(self.dir),
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "myhostname": f"mx.{name}.test",
+            "mydomain": f"{name}.test",
+            "mydestination": "$myhostname, localhost",
+            "alias_maps": "",
+            "alias_database": "",
+            "local_recipient_maps": "inline:{postmaster=ok, alice=ok}",
+            "default_transport": "discard",
+            "local_transport": "discard",
+            "relay_transport": "discard",
+            "smtpd_sasl_type": "dovecot",
+            "smtpd_sasl_path": str(self.dir / "auth"),
+            "smtpd_tls_security_level": "may",
+            "biff": "no",
+        }
+        base.update(main)
+        (self.dir / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in base.items()))
+        lines, keep = [], True
+        for line in Path("/etc/postfix/master.cf.proto").read_text().splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            if not line[0].isspace():
+                f = line.split()
+                keep = f[0] not in ("smtp", "maildrop", "uucp", "ifmail", "bsmtp", "scalemail-backend", "mailman",
+                                    "submission", "submissions", "smtps", "relay", "lmtp", "virtual") or f[1] == "unix"
+                if keep and len(f) >= 5:
+                    f[4] = "n"  # no chroot: the private instance lives in /tmp
+                    line = " ".join(f)
+            if keep:
+                lines.append(line)
+        self.ports = {}
+        for svc, opts in services.items():
+            port = mf.free_port()
+            self.ports[svc] = port
+            lines.append(f"127.0.0.1:{port} inet n - n - - smtpd")
+            lines += [f"  -o {k}={v}" for k, v in opts.items()]
+        (self.dir / "master.cf").write_text("\n".join(lines) + "\n")
+
+    def postfix(self, *args):
+        return subprocess.run([POSTFIX, "-c", str(self.dir), *args], capture_output=True, text=True, timeout=60)
+
+    def start(self):
+        r = self.postfix("start")
+        assert r.returncode == 0, f"postfix start: {r.stdout} {r.stderr} {self.log()}"
+        deadline = time.monotonic() + 20
+        for port in self.ports.values():
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                        s.settimeout(5)
+                        if s.recv(100).startswith(b"220"):
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, f"postfix not answering on {port}: {self.log()}"
+                time.sleep(0.2)
+        return self
+
+    def log(self):
+        p = self.dir / "maillog"
+        return p.read_text()[-4000:] if p.exists() else ""
+
+    def stop(self):
+        self.postfix("stop")
+        self.sasl.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+need_postfix = pytest.mark.skipif(not os.path.exists(POSTFIX) or os.geteuid() != 0,
+                                  reason="postfix not installed (scripts/install-deps.sh) or not root")
+
+
+@pytest.fixture(scope="module")
+def bad_postfix(certs):
+    p = Postfix("bad", {
+        "mynetworks": "0.0.0.0/0",                          # open relay
+        "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination",
+        "disable_vrfy_command": "no",                       # VRFY on
+        "smtpd_tls_protocols": ">=TLSv1",                   # TLS 1.0 allowed ...
+        "smtpd_tls_mandatory_protocols": ">=TLSv1",
+        "tls_medium_cipherlist": "DEFAULT:@SECLEVEL=0",     # ... which OpenSSL 3 refuses at its default level
+        "smtpd_forbid_bare_newline": "no",                  # SMTP smuggling
+        "smtpd_sasl_auth_enable": "yes",                    # AUTH ...
+        "smtpd_tls_auth_only": "no",                        # ... in cleartext
+        "smtpd_tls_chain_files": f"{certs['expired_key']}, {certs['expired']}",  # expired certificate
+        "smtpd_banner": "$myhostname ESMTP Postfix 3.7.11",  # version disclosure
+    }, {
+        "mx": {},
+        "wrongname": {"smtpd_tls_chain_files": f"{certs['wrong_key']},{certs['wrong']}"},  # self-signed, wrong name
+        "submission": {"smtpd_tls_security_level": "may"},
+    })
+    try:
+        yield p.start()
+    finally:
+        p.stop()
+
+
+@pytest.fixture(scope="module")
+def good_postfix(certs):
+    p = Postfix("good", {
+        "mynetworks": "192.0.2.1/32",  # not us: loopback must not relay either
+        "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination",
+        "disable_vrfy_command": "yes",
+        "smtpd_tls_protocols": ">=TLSv1.2",
+        "smtpd_tls_mandatory_protocols": ">=TLSv1.2",
+        "smtpd_forbid_bare_newline": "reject",
+        "smtpd_forbid_unauth_pipelining": "yes",
+        "smtpd_tls_chain_files": f"{certs['key']}, {certs['chain']}",
+        "smtpd_banner": "$myhostname ESMTP",
+    }, {
+        "mx": {},
+        "submission": {"smtpd_tls_security_level": "encrypt", "smtpd_sasl_auth_enable": "yes",
+                       "smtpd_tls_auth_only": "yes"},
+    })
+    try:
+        yield p.start()
+    finally:
+        p.stop()
+
+
+@need_postfix
+def test_bad_postfix_every_fault_found(bad_postfix, certs):
+    rc, rep = audit("smtp", f"127.0.0.1:{bad_postfix.ports['mx']}", "--tls-name", "localhost",
+                    "--ca-file", str(certs["ca"]), "--submission-port", str(bad_postfix.ports["submission"]),
+                    "--smuggling", "--smuggling-wait", "1.5")
+    found = ids(rep)
+    expect = {
+        "relay.open": "critical",
+        "disclosure.vrfy": "medium",
+        "tls.version.tls1_0": "medium",
+        "auth.before_tls": "high",
+        "certificate.expired": "critical",
+        "protocol.smuggling.end_of_data": "critical",
+        "auth.submission.plaintext": "high",
+        "disclosure.banner.version": "low",
+    }
+    for i, sev in expect.items():
+        assert found.get(i) == sev, (i, sev, rep["findings"], bad_postfix.log())
+    assert rc == 1
+
+
+@need_postfix
+def test_bad_postfix_wrong_name_self_signed(bad_postfix, certs):
+    rc, rep = audit("smtp", f"127.0.0.1:{bad_postfix.ports['wrongname']}", "--tls-name", "mx.bad.test",
+                    "--ca-file", str(certs["ca"]), "--no-tls-versions", "--fail-on", "medium")
+    found = ids(rep)
+    assert found.get("certificate.self_signed") == "medium", rep["findings"]
+    assert found.get("certificate.name_mismatch") == "medium", rep["findings"]
+    assert rc == 1
+
+
+@need_postfix
+def test_hardened_postfix_has_no_serious_finding(good_postfix, certs):
+    rc, rep = audit("smtp", f"127.0.0.1:{good_postfix.ports['mx']}", "--tls-name", "localhost",
+                    "--ca-file", str(certs["ca"]), "--submission-port", str(good_postfix.ports["submission"]),
+                    "--smuggling", "--smuggling-rcpt", "postmaster@mx.good.test", "--smuggling-wait", "1.5")
+    assert serious(rep) == [], (rep["findings"], good_postfix.log())
+    assert rc == 0
+    found = ids(rep)
+    for bad in ("relay.open", "disclosure.vrfy", "tls.version.tls1_0", "tls.version.tls1_1", "auth.before_tls",
+                "certificate.expired", "certificate.self_signed", "certificate.name_mismatch",
+                "certificate.untrusted", "protocol.smuggling.end_of_data", "auth.submission.plaintext"):
+        assert bad not in found, (bad, rep["findings"])
+    assert {c["id"]: c["status"] for c in rep["checks"]}["smtp.smuggling"] == "ran"
+
+
+# ---- (c) domain checks against nsd -----------------------------------------------------------------------------
+SOA = """@ 3600 IN SOA ns.{z}. hostmaster.{z}. 1 3600 600 86400 300
+@ 3600 IN NS ns.{z}.
+ns 3600 IN A 127.0.0.1
+"""
+
+
+@pytest.fixture(scope="module")
+def zones(tmp_path_factory):
+    if not dnsserver.have_nsd():
+        pytest.skip("nsd not installed")
+    ns = dnsserver.DnsServer(tmp_path_factory.mktemp("audit-dns"))
+    common = """
+_dmarc 300 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{z}"
+_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{z}"
+"""
+    ns.add_zone("clean.test", SOA.format(z="clean.test") + """
+@ 300 IN MX 10 mx.clean.test.
+@ 300 IN TXT "v=spf1 mx -all"
+mx 300 IN A 127.0.0.1
+""" + common.format(z="clean.test"))
+    spf11 = " ".join(f"a:h{i}.spf11.test" for i in range(1, 12))
+    hosts = "\n".join(f"h{i} 300 IN A 127.0.0.1" for i in range(1, 12))
+    ns.add_zone("spf11.test", SOA.format(z="spf11.test") + f"""
+@ 300 IN MX 10 mx.clean.test.
+@ 300 IN TXT "v=spf1 {spf11} -all"
+{hosts}
+""" + common.format(z="spf11.test"))
+    ns.add_zone("nonedmarc.test", SOA.format(z="nonedmarc.test") + """
+@ 300 IN MX 10 mx.clean.test.
+@ 300 IN TXT "v=spf1 mx -all"
+_dmarc 300 IN TXT "v=DMARC1; p=none; rua=mailto:d@nonedmarc.test"
+""")
+    ns.add_zone("nodmarc.test", SOA.format(z="nodmarc.test") + """
+@ 300 IN MX 10 mx.clean.test.
+@ 300 IN TXT "v=spf1 mx -all"
+""")
+    ns.add_zone("listed.test", SOA.format(z="listed.test") + """
+@ 300 IN MX 10 mx.listed.test.
+@ 300 IN TXT "v=spf1 mx -all"
+mx 300 IN A 127.0.0.2
+""" + common.format(z="listed.test"))
+    ns.add_zone("bl.test", SOA.format(z="bl.test") + """
+2.0.0.127 300 IN A 127.0.0.2
+""")
+    ns.add_zone("127.in-addr.arpa", SOA.format(z="127.in-addr.arpa") + """
+1.0.0 300 IN PTR mx.clean.test.
+""")
+    ns.start()
+    yield ns
+    ns.stop()
+
+
+@pytest.fixture(scope="module")
+def dns_config(tmp_path_factory, zones):
+    p = tmp_path_factory.mktemp("audit-cfg") / "mailfort.toml"
+    p.write_text(f'[dns]\nservers = ["{zones.address}"]\nroot_anchor = ""\ntimeout_ms = 3000\n'
+                 'special_zones = ["test", "127.in-addr.arpa"]\n')
+    return str(p)
+
+
+def _audit_domain(dns_config, domain, *args):
+    p = subprocess.run([mf.BIN, "--config", dns_config, "audit", "domain", domain, "--dnsbl", "bl.test",
+                        "--format", "json", *args], capture_output=True, text=True, timeout=120 * mf.SLOW)
+    try:
+        return p.returncode, json.loads(p.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON (exit {p.returncode}): {p.stdout[-2000:]} {p.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def mx_server(tmp_path_factory, certs):
+    s = mf.Server(tmp_path_factory.mktemp("audit-mx"), tls={"certificate": str(certs["chain"]),
+                                                           "key": str(certs["key"])})
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_domain_clean_zone(dns_config, mx_server, certs):
+    rc, rep = _audit_domain(dns_config, "clean.test", "--mx-port", str(mx_server.ports["mx"]),
+                            "--ca-file", str(certs["ca"]), "--fail-on", "medium")
+    assert rep["completed"], rep
+    # Only MTA-STS is missing (low): no policy host is served for the clean zone.
+    assert [f["id"] for f in rep["findings"] if f["severity"] != "low"] == [], rep["findings"]
+    assert set(ids(rep)) <= {"mta_sts.missing"}, rep["findings"]
+    assert rc == 0
+    checks = {c["id"]: c["status"] for c in rep["checks"]}
+    assert checks.get("domain.mx_smtp.mx.clean.test") == "ran", checks
+
+
+def test_domain_spf_with_11_lookups(dns_config):
+    rc, rep = _audit_domain(dns_config, "spf11.test", "--no-smtp")
+    assert ids(rep).get("spf.too_many_lookups") == "high", rep["findings"]
+    assert "11 DNS-querying terms" in next(f["evidence"] for f in rep["findings"] if f["id"] == "spf.too_many_lookups")
+    assert rc == 1
+
+
+def test_domain_dmarc_none_and_missing(dns_config):
+    rc, rep = _audit_domain(dns_config, "nonedmarc.test", "--no-smtp")
+    assert ids(rep).get("dmarc.policy.none") == "medium", rep["findings"]
+    assert rc == 0  # medium is below the default --fail-on high
+    rc, rep = _audit_domain(dns_config, "nodmarc.test", "--no-smtp")
+    assert ids(rep).get("dmarc.missing") == "high", rep["findings"]
+    assert rc == 1
+
+
+def test_domain_dnsbl_listing_and_missing_ptr(dns_config):
+    rc, rep = _audit_domain(dns_config, "listed.test", "--no-smtp")
+    found = ids(rep)
+    assert found.get("dns.dnsbl.listed") == "high", rep["findings"]
+    assert found.get("dns.ptr.missing") == "medium", rep["findings"]
+    assert "bl.test" in next(f["evidence"] for f in rep["findings"] if f["id"] == "dns.dnsbl.listed")
+    assert rc == 1
+
+
+def test_domain_nxdomain_cannot_run(dns_config):
+    rc, rep = _audit_domain(dns_config, "nonexistent.clean.test", "--no-smtp")
+    assert rc == 2 and not rep["completed"]
+
+
+# ---- audit config and output formats ----------------------------------------------------------------------------
+def test_audit_config_defaults_and_open_relay(tmp_path):
+    rc, rep = audit("config")
+    assert rep["kind"] == "config" and rc == 0 and serious(rep) == [], rep
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[relay]\ntrusted_networks = ["0.0.0.0/0"]\n[tls]\nmin_version = "1.0"\n')
+    rc, rep = audit("config", str(bad))
+    assert rc == 1, rep
+    assert any(f["id"] == "config.relay.trusted_networks" and f["severity"] in SERIOUS for f in rep["findings"])
+    broken = tmp_path / "broken.toml"
+    broken.write_text("no_such_key = 1\n")
+    rc, rep = audit("config", str(broken))
+    assert rc == 2 and not rep["completed"]
+
+
+def test_text_and_html_formats(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[relay]\ntrusted_networks = ["0.0.0.0/0"]\n')
+    p = subprocess.run([mf.BIN, "audit", "config", str(bad)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "score by control area" in p.stdout and "\x1b[" not in p.stdout, p.stdout
+    out = tmp_path / "report.html"
+    p = subprocess.run([mf.BIN, "audit", "config", str(bad), "--format", "html", "--output", str(out)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and p.stdout == ""
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and 'id="summary"' in html and "Overall score" in html
