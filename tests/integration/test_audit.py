@@ -2,10 +2,13 @@
 # a badly configured and a hardened Postfix (Debian's, started here in its own config directory on high ports),
 # domain checks against a real nsd with test zones, and `audit config`. Traffic goes to 127.0.0.1 only.
 # SPDX-License-Identifier: MIT
+import hashlib
+import http.server
 import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -63,7 +66,8 @@ def certs(tmp_path_factory):
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", cwd=d)
     (d / "leaf.ext").write_text("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"
                                 "subjectAltName=DNS:localhost,DNS:mx.clean.test,DNS:mta-sts.clean.test,"
-                                "DNS:mx.good.test,IP:127.0.0.1\n")
+                                "DNS:mx.good.test,DNS:mta-sts.sts.test,DNS:mx.dane.test,DNS:mx.danegood.test,"
+                                "IP:127.0.0.1\n")
     openssl("req", "-new", *ec, "-keyout", "good.key", "-out", "good.csr", "-subj", "/CN=localhost", cwd=d)
     openssl("x509", "-req", "-in", "good.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
             "-extfile", "leaf.ext", "-out", "good.pem", cwd=d)
@@ -75,9 +79,13 @@ def certs(tmp_path_factory):
     shutil.copy(old["expired_key"], d / "expired.key")
     for f in d.rglob("*"):
         os.chmod(f, 0o755 if f.is_dir() else 0o644)
+    spki = subprocess.run(["openssl", "x509", "-in", str(d / "good.pem"), "-pubkey", "-noout"], check=True,
+                          capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=spki, check=True,
+                         capture_output=True).stdout
     yield {"dir": d, "ca": d / "ca.pem", "chain": d / "chain.pem", "key": d / "good.key", "cert": d / "good.pem",
            "wrong": d / "wrong.pem", "wrong_key": d / "wrong.key", "expired": d / "expired.pem",
-           "expired_key": d / "expired.key"}
+           "expired_key": d / "expired.key", "tlsa": hashlib.sha256(der).hexdigest()}
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -361,7 +369,7 @@ ns 3600 IN A 127.0.0.1
 
 
 @pytest.fixture(scope="module")
-def zones(tmp_path_factory):
+def zones(tmp_path_factory, certs):
     if not dnsserver.have_nsd():
         pytest.skip("nsd not installed")
     ns = dnsserver.DnsServer(tmp_path_factory.mktemp("audit-dns"))
@@ -373,7 +381,28 @@ _smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{z}"
 @ 300 IN MX 10 mx.clean.test.
 @ 300 IN TXT "v=spf1 mx -all"
 mx 300 IN A 127.0.0.1
+_mta-sts 300 IN TXT "v=STSv1; id=20261204"
+mta-sts 300 IN A 127.0.0.1
 """ + common.format(z="clean.test"))
+    # MTA-STS whose policy names another MX than the real one.
+    ns.add_zone("sts.test", SOA.format(z="sts.test") + """
+@ 300 IN MX 10 mx.clean.test.
+@ 300 IN TXT "v=spf1 mx -all"
+_mta-sts 300 IN TXT "v=STSv1; id=1"
+mta-sts 300 IN A 127.0.0.1
+""" + common.format(z="sts.test"))
+    # DANE: signed zones, one TLSA that does not match the served key and one that does.
+    anchors = []
+    for zone, digest in (("dane.test", "00" * 32), ("danegood.test", certs["tlsa"])):
+        anchors.append(ns.add_zone(zone, SOA.format(z=zone) + f"""
+@ 300 IN MX 10 mx.{zone}.
+@ 300 IN TXT "v=spf1 mx -all"
+mx 300 IN A 127.0.0.1
+_25._tcp.mx 300 IN TLSA 3 1 1 {digest}
+""" + common.format(z=zone), sign=True))
+    anchor_file = tmp_path_factory.mktemp("audit-anchors") / "anchors.ds"
+    anchor_file.write_text("".join(Path(a).read_text() for a in anchors))
+    ns.anchor_file = str(anchor_file)
     spf11 = " ".join(f"a:h{i}.spf11.test" for i in range(1, 12))
     hosts = "\n".join(f"h{i} 300 IN A 127.0.0.1" for i in range(1, 12))
     ns.add_zone("spf11.test", SOA.format(z="spf11.test") + f"""
@@ -410,7 +439,7 @@ mx 300 IN A 127.0.0.2
 def dns_config(tmp_path_factory, zones):
     p = tmp_path_factory.mktemp("audit-cfg") / "mailfort.toml"
     p.write_text(f'[dns]\nservers = ["{zones.address}"]\nroot_anchor = ""\ntimeout_ms = 3000\n'
-                 'special_zones = ["test", "127.in-addr.arpa"]\n')
+                 f'trust_anchor = "{zones.anchor_file}"\nspecial_zones = ["test", "127.in-addr.arpa"]\n')
     return str(p)
 
 
@@ -432,13 +461,59 @@ def mx_server(tmp_path_factory, certs):
     s.stop()
 
 
-def test_domain_clean_zone(dns_config, mx_server, certs):
+class PolicyServer:
+    """HTTPS on loopback serving /.well-known/mta-sts.txt per Host header (the test CA's certificate)."""
+
+    POLICIES = {
+        "mta-sts.clean.test": "version: STSv1\r\nmode: enforce\r\nmx: mx.clean.test\r\nmax_age: 86400\r\n",
+        "mta-sts.sts.test": "version: STSv1\r\nmode: enforce\r\nmx: mx.other.test\r\nmax_age: 86400\r\n",
+    }
+
+    def __init__(self, certs):
+        policies = self.POLICIES
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                host = (self.headers.get("Host") or "").split(":")[0]
+                body = policies.get(host)
+                if self.path != "/.well-known/mta-sts.txt" or body is None:
+                    self.send_error(404)
+                    return
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(certs["chain"]), str(certs["key"]))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def policy_server(certs):
+    s = PolicyServer(certs)
+    yield s
+    s.stop()
+
+
+def test_domain_clean_zone(dns_config, mx_server, certs, policy_server):
     rc, rep = _audit_domain(dns_config, "clean.test", "--mx-port", str(mx_server.ports["mx"]),
-                            "--ca-file", str(certs["ca"]), "--fail-on", "medium")
+                            "--ca-file", str(certs["ca"]), "--https-port", str(policy_server.port),
+                            "--fail-on", "low")
     assert rep["completed"], rep
-    # Only MTA-STS is missing (low): no policy host is served for the clean zone.
-    assert [f["id"] for f in rep["findings"] if f["severity"] != "low"] == [], rep["findings"]
-    assert set(ids(rep)) <= {"mta_sts.missing"}, rep["findings"]
+    assert rep["findings"] == [], rep["findings"]
     assert rc == 0
     checks = {c["id"]: c["status"] for c in rep["checks"]}
     assert checks.get("domain.mx_smtp.mx.clean.test") == "ran", checks
@@ -467,6 +542,30 @@ def test_domain_dnsbl_listing_and_missing_ptr(dns_config):
     assert found.get("dns.ptr.missing") == "medium", rep["findings"]
     assert "bl.test" in next(f["evidence"] for f in rep["findings"] if f["id"] == "dns.dnsbl.listed")
     assert rc == 1
+
+
+def test_domain_mta_sts_policy_not_matching_mx(dns_config, certs, policy_server):
+    rc, rep = _audit_domain(dns_config, "sts.test", "--no-smtp", "--ca-file", str(certs["ca"]),
+                            "--https-port", str(policy_server.port))
+    assert ids(rep).get("mta_sts.mx_mismatch") == "critical", rep["findings"]
+    assert rc == 1
+
+
+def test_domain_mta_sts_fetch_needs_a_valid_certificate(dns_config, policy_server):
+    # Without the test CA the policy host's certificate does not verify: the policy cannot be used.
+    rc, rep = _audit_domain(dns_config, "clean.test", "--no-smtp", "--https-port", str(policy_server.port))
+    assert ids(rep).get("mta_sts.fetch_failed") == "high", rep["findings"]
+
+
+def test_domain_dane_tlsa_mismatch_and_match(dns_config, mx_server, certs):
+    rc, rep = _audit_domain(dns_config, "dane.test", "--mx-port", str(mx_server.ports["mx"]),
+                            "--ca-file", str(certs["ca"]))
+    assert ids(rep).get("dane.mismatch") == "critical", rep["findings"]
+    assert rc == 1
+    rc, rep = _audit_domain(dns_config, "danegood.test", "--mx-port", str(mx_server.ports["mx"]),
+                            "--ca-file", str(certs["ca"]))
+    assert "dane.mismatch" not in ids(rep) and "dane.insecure" not in ids(rep), rep["findings"]
+    assert {c["id"]: c["status"] for c in rep["checks"]}.get("domain.dane.mx.danegood.test") == "ran", rep["checks"]
 
 
 def test_domain_nxdomain_cannot_run(dns_config):
