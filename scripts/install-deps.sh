@@ -15,6 +15,7 @@ pkgs=(
   python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
   redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev libbenchmark-dev prometheus
   postfix  # a peer for tests (the auditor's, started privately on high ports); never the system MTA
+  chromium  # headless, renders the auditor's HTML report in a test
 )
 
 missing=()

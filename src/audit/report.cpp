@@ -338,6 +338,7 @@ std::string render_html(const report& r) {
        ".sev{display:inline-block;min-width:5em;font-weight:bold;text-transform:uppercase}\n"
        "code,pre{background:#f0f0f0;padding:.1em .3em;white-space:pre-wrap;word-break:break-all}\n"
        "#overall{font-size:2.5em;font-weight:bold}\n"
+       "#summary{background:#eef3ff;border:3px solid #3a5bd9;padding:.2em 1em;margin-bottom:1.5em}\n"
        "</style></head><body>\n";
   o += "<h1>mailfort audit: " + esc(r.kind) + " <code>" + esc(r.target) + "</code></h1>\n";
   o += "<p>" + utc(r.started_at) + " &middot; " + std::to_string(r.duration_ms) + " ms &middot; mailfort " +

@@ -599,3 +599,72 @@ def test_text_and_html_formats(tmp_path):
     assert p.returncode == 1 and p.stdout == ""
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") and 'id="summary"' in html and "Overall score" in html
+
+
+# ---- (d) the HTML report in headless Chromium --------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium")
+
+
+def png_pixels(path):
+    """(width, height, rows of (r, g, b)) for an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes)."""
+    import struct
+    import zlib
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and ctype in (2, 6) and interlace == 0, (depth, ctype, interlace)
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, rows, prev, stride = zlib.decompress(idat), [], bytearray(w * bpp), w * bpp
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 0xFF
+            elif f == 2:
+                line[x] = (line[x] + b) & 0xFF
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
+        prev = line
+    return w, h, rows
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="chromium not installed (Debian package chromium)")
+def test_html_report_renders_in_chromium(tmp_path, make_server):
+    s = make_server()
+    html = tmp_path / "report.html"
+    p = subprocess.run([mf.BIN, "audit", "smtp", f"127.0.0.1:{s.ports['mx']}", "--tls-name", "localhost",
+                        "--no-tls-versions", "--format", "html", "--output", str(html)],
+                       capture_output=True, text=True, timeout=120 * mf.SLOW)
+    assert p.returncode in (0, 1), p.stderr
+    shot = tmp_path / "report.png"
+    # --no-sandbox: the test runs as root; --user-data-dir keeps the profile in the test's temp directory.
+    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900",
+                        f"--screenshot={shot}", html.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shot.exists(), r.stderr[-3000:]
+    w, h, rows = png_pixels(shot)
+    assert (w, h) == (1200, 900)
+    # The summary box (#summary: border #3a5bd9, background #eef3ff) is on screen without scrolling, in the top
+    # half, and is not empty: the overall score is drawn inside it (dark text pixels on the light background).
+    border = [(x, y) for y in range(0, h // 2) for x in range(0, w, 2) if rows[y][x] == (0x3a, 0x5b, 0xd9)]
+    assert len(border) > 500, "summary box not visible"
+    top = min(y for _, y in border)
+    bottom = max(y for _, y in border)
+    inside = [rows[y][x] for y in range(top + 5, bottom - 5) for x in range(60, 600, 3)]
+    assert sum(1 for px in inside if px == (0xee, 0xf3, 0xff)) > 1000, "summary background missing"
+    assert sum(1 for px in inside if max(px) < 120) > 200, "nothing written in the summary"

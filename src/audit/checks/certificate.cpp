@@ -45,7 +45,7 @@ void check_certificate(const smtp_observations& o, const smtp_check_options& opt
     out.push_back({"certificate.self_signed", severity::medium, control_area::certificate,
                    "The certificate is self-signed: senders that authenticate (MTA-STS, DANE-TA) cannot verify it",
                    subj, who, k_cert_fix});
-  } else if (!o.chain_trusted) {
+  } else if (!o.chain_trusted && leaf->not_after > opt.now) {  // an expired chain fails for that reason alone
     out.push_back({"certificate.untrusted", severity::medium, control_area::certificate,
                    "The certificate chain does not verify against the trusted roots", subj,
                    who + (o.verify_error.empty() ? "" : ": " + o.verify_error), k_cert_fix});
