@@ -50,6 +50,7 @@ mx = "127.0.0.1:$MF_PORT"
 submission = ""
 submissions = ""
 [limits]
+max_connections = 12000
 max_connections_per_ip = 1000
 messages_per_connection = 100000
 [greeting]
@@ -60,6 +61,7 @@ messages_per_hour_per_ip = 0
 recipients_per_hour_per_ip = 0
 TOML
 echo user-pw | "$BIN" user add user@bench.test --password-stdin --config "$work/mf/mailfort.toml" >/dev/null
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 "$BIN" serve --config "$work/mf/mailfort.toml" >"$work/mf/log" 2>&1 &
 mf_pid=$!
 
@@ -93,6 +95,7 @@ message_size_limit = 26214400
 maillog_file_prefixes = /var, /dev/stdout, /tmp
 maillog_file = $work/pf.log
 smtpd_tls_security_level = none
+default_process_limit = 1100
 CF
 mkdir -p "$work/pfspool" "$work/pfdata"
 chown postfix "$work/pfdata"
@@ -143,3 +146,30 @@ sink_pid=$!
 sleep 0.5
 t0=$(date +%s.%N); smtp-source -s 50 -m "$N" -l "$SIZE" -f s@c.test -t u@bench.test "127.0.0.1:$SINK_PORT"; t1=$(date +%s.%N)
 printf 'protocol ceiling (smtp-sink, 50 sessions): %.0f msg/s\n' "$(echo "$N / ($t1 - $t0)" | bc -l)"
+
+# ---- latency per transaction (same Python client for both), alternating, medians ----
+LAT_N=${LAT_N:-2000}
+echo
+echo "latency per transaction (connect..QUIT, $SIZE bytes, $LAT_N transactions; bench/latency.py), medians of $ROUNDS"
+printf '%-9s %14s %14s %14s %14s\n' sessions "mailfort p50" "postfix p50" "mailfort p99" "postfix p99"
+for s in 1 10; do
+  m50=(); m99=(); p50=(); p99=()
+  for ((r = 0; r < ROUNDS; r++)); do
+    read -r a b _ < <(/usr/bin/python3 "$here/latency.py" --machine --port "$MF_PORT" --to user@bench.test --count "$LAT_N" --sessions "$s" --size "$SIZE")
+    m50+=("$a"); m99+=("$b")
+    read -r a b _ < <(/usr/bin/python3 "$here/latency.py" --machine --port "$PF_PORT" --to user@bench.test --count "$LAT_N" --sessions "$s" --size "$SIZE")
+    p50+=("$a"); p99+=("$b")
+  done
+  printf '%-9s %11.2f ms %11.2f ms %11.2f ms %11.2f ms\n' "$s" "$(printf '%s\n' "${m50[@]}" | median)" \
+    "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${m99[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)"
+done
+
+# ---- memory per idle connection: one event-driven process vs a process per session ----
+echo
+echo "memory per idle connection (bench/idle_conns.py; Postfix: master + one smtpd per session, PSS counts shared pages once)"
+ulimit -n 65536 2>/dev/null || true
+for k in ${IDLE_COUNTS:-1000 10000}; do
+  /usr/bin/python3 "$here/idle_conns.py" --port "$MF_PORT" --pids-cmd "echo $mf_pid" --count "$k" --label mailfort
+done
+# Postfix forks one smtpd per session (default_process_limit here: 1100), so 10,000 would be 10,000 processes.
+/usr/bin/python3 "$here/idle_conns.py" --port "$PF_PORT" --pids-cmd "pgrep -f '$pf' ; pgrep -x smtpd" --count 1000 --label postfix

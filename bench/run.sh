@@ -7,5 +7,10 @@ export MAILFORT_BIN=${MAILFORT_BIN:-$here/../build/mailfort}
 echo "== abuse shield overhead on the accept path"
 /usr/bin/python3 "$here/accept_rate.py"
 echo
-echo "The side-by-side comparison with Postfix (smtp-source, 1/10/50 sessions, RSS per idle connection)"
-echo "is not built yet: see the benchmark issue and bench/README.md."
+echo "== mailfort vs Postfix (smtp-source 1/10/50 sessions, latency, memory per idle connection)"
+bash "$here/peer.sh"
+if [ -x "$here/../build/bench/dkim_bench" ]; then
+  echo
+  echo "== DKIM sign/verify vs raw OpenSSL on the same digest"
+  "$here/../build/bench/dkim_bench" --benchmark_min_time=0.2
+fi
