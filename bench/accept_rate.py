@@ -29,7 +29,9 @@ def start(tmp, shield):
     port = free_port()
     cfg = Path(tmp) / ("on.toml" if shield else "off.toml")
     lines = [f'data_dir = "{tmp}/data-{"on" if shield else "off"}"', "[listeners]", f'mx = "127.0.0.1:{port}"',
-             'submission = ""', 'submissions = ""', "[greeting]", "delay_ms = 0",
+             'submission = ""', 'submissions = ""', 'admin = ""', "[greeting]", "delay_ms = 0",
+             # no DNS query may leave the machine: a closed loopback port, no DNSBL checks
+             "[dns]", 'servers = ["127.0.0.1:9"]', 'root_anchor = ""', "[monitor]", "blocklist_zones = []",
              "[limits]", "max_connections_per_ip = 1000"]
     if shield:  # the shipped ban settings and limits, with the connection rate high enough not to refuse
         lines += ["[ratelimit]", "connections_per_minute_per_ip = 1000000000"]

@@ -22,7 +22,9 @@ def main():
     ap.add_argument("--size", type=int, default=5000)
     ap.add_argument("--machine", action="store_true", help="print only: p50_ms p99_ms msgs_per_s")
     a = ap.parse_args()
-    body = ("Subject: latency\r\n\r\n" + ("x" * 76 + "\r\n") * (a.size // 78)).encode()
+    head = (f"From: <sender@client.test>\r\nTo: <{a.to}>\r\nSubject: latency\r\n"
+            "Date: Fri, 04 Dec 2026 12:00:00 +0000\r\nMessage-ID: <latency@client.test>\r\n\r\n")
+    body = (head + ("x" * 76 + "\r\n") * (a.size // 78)).encode()
     lat, errors = [], [0]
     lock = threading.Lock()
     left = [a.count]
