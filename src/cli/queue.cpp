@@ -6,6 +6,7 @@
 #include "queue/runner.hpp"
 #include "queue/spool.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -21,6 +22,20 @@ std::optional<queue::decoded> read_entry(const queue::spool& sp, const std::stri
   ss << in.rdbuf();
   storage = ss.str();
   return queue::decode(storage);
+}
+
+const char* state_name(queue::recipient::state s) {
+  switch (s) {
+    case queue::recipient::state::pending: return "pending";
+    case queue::recipient::state::delivered: return "delivered";
+    case queue::recipient::state::failed: return "failed";
+  }
+  return "pending";
+}
+
+// "now" for a due recipient, else the UTC time of the next attempt.
+std::string next_text(std::int64_t at) {
+  return at <= static_cast<std::int64_t>(std::time(nullptr)) ? std::string("now") : utc_time(at);
 }
 }  // namespace
 
@@ -41,9 +56,19 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
         continue;
       }
       std::size_t pending = 0;
-      for (auto& r : d->env.recipients) pending += r.status == queue::recipient::state::pending;
+      std::int64_t next = INT64_MAX;
+      std::string first_error;
+      for (auto& r : d->env.recipients) {
+        if (r.status != queue::recipient::state::pending) continue;
+        ++pending;
+        next = std::min(next, r.next_attempt);
+        if (first_error.empty()) first_error = r.last_error;
+      }
       std::cout << id << "  " << utc_time(d->env.received_at) << "  " << d->message.size() << " bytes  <"
-                << d->env.sender << ">  " << pending << "/" << d->env.recipients.size() << " pending\n";
+                << d->env.sender << ">  " << pending << "/" << d->env.recipients.size() << " pending";
+      if (pending) std::cout << "  next: " << next_text(next);
+      if (!first_error.empty()) std::cout << "  (" << first_error.substr(0, 100) << ")";
+      std::cout << "\n";
       ++n;
     }
     std::cout << n << " message(s) in queue\n";
@@ -51,7 +76,7 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
   });
 
   static std::string show_id;
-  auto* show = q->add_subcommand("show", "show one message's envelope and headers");
+  auto* show = q->add_subcommand("show", "show one message's envelope, recipient states and headers");
   show->add_option("ID", show_id, "queue id")->required();
   show->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
@@ -76,22 +101,48 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
     const auto& e = d->env;
     std::cout << "id: " << e.id << "\nreceived: " << utc_time(e.received_at) << "\nsender: <" << e.sender
               << ">\nclient: " << e.client_ip << ":" << e.client_port << " helo=" << e.helo
-              << "\nlistener: " << e.listener << "\nauth_user: " << e.auth_user << "\ntls: " << e.tls << "\n";
-    for (const auto& r : e.recipients)
-      std::cout << "recipient: <" << r.address << "> "
-                << (r.status == queue::recipient::state::pending     ? "pending"
-                    : r.status == queue::recipient::state::delivered ? "delivered"
-                                                                     : "failed")
-                << "\n";
+              << "\nlistener: " << e.listener << "\nauth_user: " << e.auth_user << "\ntls: " << e.tls
+              << "\nattempts: " << e.attempts << "\n";
+    for (const auto& r : e.recipients) {
+      std::cout << "recipient: <" << r.address << "> " << state_name(r.status);
+      if (r.attempts) std::cout << " attempts=" << r.attempts;
+      if (r.status == queue::recipient::state::pending) std::cout << " next=" << next_text(r.next_attempt);
+      if (!r.last_error.empty()) std::cout << " last_error=\"" << r.last_error << "\"";
+      std::cout << "\n";
+    }
     auto hdr_end = d->message.find("\r\n\r\n");
     std::cout << "\n" << d->message.substr(0, hdr_end == std::string_view::npos ? d->message.size() : hdr_end + 2);
     exit_code = 0;
   });
 
-  auto* flush = q->add_subcommand("flush", "attempt delivery of every queued message now");
+  auto* flush = q->add_subcommand(
+      "flush", "deliver local mail now and make every deferred remote recipient due (a running server retries it "
+               "within seconds)");
   flush->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     queue::spool sp(std::filesystem::path(cfg.data_dir) / "queue");
+    sp.start();  // a local failure may queue a DSN
+    // Make deferred recipients due: the running server sees the rewritten file and retries it.
+    std::size_t made_due = 0;
+    for (const auto& id : sp.list()) {
+      std::string buf;
+      auto d = read_entry(sp, id, buf);
+      if (!d || d->error != queue::decode_error::ok) continue;
+      auto env = d->env;
+      bool changed = false;
+      for (auto& r : env.recipients)
+        if (r.status == queue::recipient::state::pending && r.next_attempt != 0) {
+          r.next_attempt = 0;
+          changed = true;
+        }
+      if (!changed) continue;
+      try {
+        sp.rewrite(env, d->message);
+        ++made_due;
+      } catch (const std::exception& ex) {
+        std::cerr << "mailfort: " << id << ": " << ex.what() << "\n";
+      }
+    }
     auto domains = cfg.domains;
     queue::runner r(sp, std::filesystem::path(cfg.data_dir) / "mail", [domains](const std::string& d) {
       for (const auto& x : domains)
@@ -102,7 +153,8 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
       return false;
     });
     r.run_once();
-    std::cout << sp.list().size() << " message(s) left in queue\n";
+    sp.stop();
+    std::cout << made_due << " deferred message(s) made due; " << sp.list().size() << " message(s) left in queue\n";
     exit_code = 0;
   });
 

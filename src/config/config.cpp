@@ -389,7 +389,51 @@ void load_table(const toml::table& root, loader& L) {
                     if (L.str(n, k2, c.relay.smarthost) && !c.relay.smarthost.empty() &&
                         !valid_smarthost(c.relay.smarthost))
                       L.error(n, k2, "'" + c.relay.smarthost + "' is not host:port or [IPv6]:port (\"\" delivers by MX)");
-                  }}});
+                  }},
+                 {"smarthost_user", [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_user); }},
+                 {"smarthost_password_file",
+                  [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }}});
+      if (!c.relay.smarthost_user.empty() && (c.relay.smarthost.empty() || c.relay.smarthost_password_file.empty()))
+        L.error(v, "relay", "relay.smarthost_user needs relay.smarthost and relay.smarthost_password_file");
+    } else if (key == "outbound") {
+      auto& o = c.outbound;
+      auto ip = [&L](std::string& dst, bool v4) {
+        return [&L, &dst, v4](const node& n, const key_t& k2) {
+          parsed_cidr pc;
+          if (L.str(n, k2, dst) && !dst.empty() &&
+              (!parse_cidr(dst, pc) || pc.v6 == v4 || dst.find('/') != std::string::npos))
+            L.error(n, k2, "'" + dst + "' is not an IPv" + (v4 ? "4" : "6") + " address");
+        };
+      };
+      L.section(v, key,
+                {{"helo_name",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, o.helo_name) && !o.helo_name.empty() && !valid_domain_name(o.helo_name))
+                      L.error(n, k2, "'" + o.helo_name + "' is not a host name");
+                  }},
+                 {"source_ipv4", ip(o.source_ipv4, true)},
+                 {"source_ipv6", ip(o.source_ipv6, false)},
+                 {"allow_private", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.allow_private); }},
+                 {"port", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.port, 1, 65535); }},
+                 {"ca_file", [&](const node& n, const key_t& k2) { L.str(n, k2, o.ca_file); }},
+                 {"dane", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.dane); }},
+                 {"mta_sts", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.mta_sts); }},
+                 {"mta_sts_port", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.mta_sts_port, 1, 65535); }},
+                 {"max_connections", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections, 1, 10000); }},
+                 {"max_connections_per_domain",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections_per_domain, 1, 1000); }},
+                 {"connect_timeout_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.connect_timeout_s, 1, 600); }},
+                 {"command_timeout_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.command_timeout_s, 1, 3600); }}});
+    } else if (key == "queue") {
+      auto& q = c.queue;
+      L.section(v, key,
+                {{"retry_min_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_min_s, 1, 86400); }},
+                 {"retry_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_max_s, 1, 7 * 86400); }},
+                 {"max_lifetime_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, q.max_lifetime_s, 1, 60 * 86400); }},
+                 {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }}});
+      if (q.retry_min_s > q.retry_max_s) L.error(v, "queue", "queue.retry_min_s must not exceed queue.retry_max_s");
     } else if (key == "state") {
       L.section(v, key,
                 {{"backend",
@@ -721,6 +765,14 @@ std::vector<diagnostic> check_security(const config& c) {
     add("medium", "auth.dmarc_enforce",
         "DMARC policies are evaluated but not enforced: mail failing a p=reject domain's checks is delivered. "
         "Set auth.dmarc_enforce = true and use auth.dmarc_override for the few senders that need it.");
+  if (c.outbound.allow_private)
+    add("medium", "outbound.allow_private",
+        "outbound delivery may connect to loopback and private addresses: a hostile MX record (any sender's "
+        "domain) can then make this server connect into your own network. Use it only for tests or a closed LAN.");
+  if (!c.outbound.dane || !c.outbound.mta_sts)
+    add("low", !c.outbound.dane ? "outbound.dane" : "outbound.mta_sts",
+        "outbound DANE or MTA-STS is off: an attacker on the path can strip STARTTLS from mail to domains that "
+        "publish these policies and read it. Turn outbound.dane and outbound.mta_sts on.");
   if (c.ratelimit.auth_per_minute_per_ip == 0 || c.ratelimit.auth_per_minute_per_ip > 60)
     add("low", "ratelimit.auth_per_minute_per_ip",
         "unlimited or very high AUTH attempt rates make password guessing fast; keep it at 10 or so.");
@@ -778,6 +830,30 @@ timeout_ms = 5000               # per lookup; SPF, DKIM and DMARC turn a timeout
 trusted_networks = []           # CIDRs that may relay without AUTH; none, not even loopback, so a local
                                 # web app or a hijacked process cannot send as you without a password
 smarthost = ""                  # "host:port" to send all outbound mail through; empty: deliver by MX
+smarthost_user = ""             # AUTH PLAIN at the smart host, sent only inside TLS whose certificate verified
+smarthost_password_file = ""    # file whose first line is that password (read at start)
+
+[outbound]                      # delivery to other servers (docs/outbound.md)
+helo_name = ""                  # EHLO name; "" = hostname (it should resolve back to the source address)
+source_ipv4 = ""                # source addresses of outbound connections; "" lets the kernel choose
+source_ipv6 = ""                # (IPv6 source; both must be addresses of this host)
+allow_private = false           # never connect to loopback/private addresses found in MX records (a hostile
+                                # MX must not reach into your network); true only for tests or a closed LAN
+port = 25                       # destination port of MX hosts
+ca_file = ""                    # extra PEM trust anchors for verifying peers; "" = the system store only
+dane = true                     # RFC 7672 DANE: used only when the resolver validates DNSSEC (checked at start)
+mta_sts = true                  # RFC 8461 MTA-STS: enforce-mode domains never get mail in plaintext
+mta_sts_port = 443              # HTTPS port of mta-sts.<domain>
+max_connections = 20            # deliveries in flight
+max_connections_per_domain = 4  # per destination domain (or per smart host)
+connect_timeout_s = 30          # TCP connect to one address, then the next address or host
+command_timeout_s = 300         # per command (RFC 5321 4.5.3.2); DATA end waits up to 10 minutes
+
+[queue]                         # retries of deferred mail: exponential backoff with jitter, then a bounce
+retry_min_s = 300               # first retry after 5 minutes, doubling each time
+retry_max_s = 14400             # up to 4 hours between attempts
+max_lifetime_s = 432000         # after 5 days in the queue the sender gets a DSN (RFC 3464)
+retry_jitter = 0.2              # +-20 %, so mail deferred together does not come back in one burst
 
 [state]
 backend = "sqlite"              # "sqlite": state.db in data_dir, nothing listens; "redis" only for clusters

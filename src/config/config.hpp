@@ -36,6 +36,33 @@ struct dns {
 struct relay {
   std::vector<std::string> trusted_networks;  // CIDRs allowed to relay without AUTH; none by default
   std::string smarthost;
+  std::string smarthost_user;           // AUTH PLAIN at the smart host (only inside verified TLS)
+  std::string smarthost_password_file;  // one line: the password (read at start)
+};
+
+// Outbound delivery (docs/outbound.md): SMTP to MX hosts or relay.smarthost.
+struct outbound_settings {
+  std::string helo_name;            // EHLO name; empty: hostname
+  std::string source_ipv4;          // outbound source addresses; empty: the kernel chooses
+  std::string source_ipv6;
+  bool allow_private = false;       // connect to loopback/private addresses from MX records (tests, LANs)
+  int port = 25;                    // destination port of MX hosts (tests override it)
+  std::string ca_file;              // extra PEM trust anchors for certificate verification; empty: system store
+  bool dane = true;                 // RFC 7672, only with a DNSSEC-validating resolver
+  bool mta_sts = true;              // RFC 8461
+  int mta_sts_port = 443;           // HTTPS port of mta-sts.<domain> (tests override it)
+  int max_connections = 20;         // deliveries in flight
+  int max_connections_per_domain = 4;
+  int connect_timeout_s = 30;
+  int command_timeout_s = 300;      // RFC 5321 4.5.3.2
+};
+
+// The queue's retry schedule.
+struct queue_settings {
+  int retry_min_s = 300;            // first retry after 5 minutes, doubling
+  int retry_max_s = 4 * 3600;       // up to 4 hours between attempts
+  int max_lifetime_s = 5 * 86400;   // then the sender gets a DSN
+  double retry_jitter = 0.2;        // +-20 %
 };
 
 struct state {
@@ -143,6 +170,8 @@ struct config {
   struct tls tls;
   struct dns dns;
   struct relay relay;
+  struct outbound_settings outbound;
+  struct queue_settings queue;
   struct state state;
   struct limits limits;
   struct server server;

@@ -11,6 +11,7 @@
 #include "inbound/checker.hpp"
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
+#include "outbound/setup.hpp"
 #include "policy/guard.hpp"
 #include "queue/runner.hpp"
 #include "queue/spool.hpp"
@@ -153,7 +154,11 @@ int run(const config::config& cfg) {
     if (auto n = spool.clean_tmp(); n > 0) log::info("queue_tmp_cleaned", {{"files", n}});
     spool.start();
     std::vector<std::string> domains = cfg.domains;
-    queue::runner runner(spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); });
+    // Outbound delivery: its own event loop and validating resolver; the runner schedules it (docs/outbound.md).
+    auto remote = outbound::make_transport(cfg, resolver_options(cfg));
+    remote->start();
+    queue::runner runner(spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); },
+                         remote.get(), outbound::runner_settings_from(cfg));
     runner.start();
 
     unsigned nthreads = cfg.server.threads > 0 ? static_cast<unsigned>(cfg.server.threads)
@@ -267,6 +272,7 @@ int run(const config::config& cfg) {
     resolvers.clear();  // their descriptors belong to the loops; lookups still suspended are orphaned safely
     loops.clear();
     runner.stop();
+    remote->stop();  // deliveries in flight are abandoned: their queue files still say pending
     spool.stop();
     log::info("stopped");
     return 0;

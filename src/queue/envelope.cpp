@@ -3,8 +3,10 @@
 //
 // Layout (all lengths decimal, every value length-prefixed so any byte can appear in it):
 //   "MAILFORT-QUEUE 1\n"
-//   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U F N W R (R = one recipient;
-//                               F = Maildir folder, written only when set)
+//   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U F N W R Y (R = one recipient;
+//                               F = Maildir folder, written only when set; Y = delivery history of the
+//                               recipient just before it, "<attempts> <next_attempt> <last error>", written
+//                               only when there is some)
 //   M<len>:\n                   length of the message that follows the checksum
 //   K<64 hex>\n                 SHA-256 over everything before "K" plus the message
 //   <message bytes>
@@ -87,6 +89,8 @@ std::string encode(const envelope& env, std::string_view message) {
     v += r.orcpt;
     v += r.address;
     put(h, 'R', v);
+    if (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty())
+      put(h, 'Y', std::to_string(r.attempts) + " " + std::to_string(r.next_attempt) + " " + r.last_error);
   }
   h += "M" + std::to_string(message.size()) + ":\n";
   std::string sum = sha256_hex(h, message);
@@ -201,6 +205,23 @@ decoded decode(std::string_view file) {
         r.orcpt = std::string(v.substr(c2 + 1, olen));
         r.address = std::string(v.substr(c2 + 1 + olen));
         e.recipients.push_back(std::move(r));
+        break;
+      }
+      case 'Y': {
+        // Belongs to the recipient before it; "<attempts> <next_attempt> <text>".
+        if (e.recipients.empty()) {
+          ok = false;
+          break;
+        }
+        auto sp1 = v.find(' ');
+        auto sp2 = sp1 == std::string_view::npos ? sp1 : v.find(' ', sp1 + 1);
+        if (sp2 == std::string_view::npos) {
+          ok = false;
+          break;
+        }
+        auto& r = e.recipients.back();
+        ok = parse_int(v.substr(0, sp1), r.attempts) && parse_int(v.substr(sp1 + 1, sp2 - sp1 - 1), r.next_attempt);
+        r.last_error = std::string(v.substr(sp2 + 1));
         break;
       }
       default: ok = false;

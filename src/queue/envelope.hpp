@@ -16,6 +16,11 @@ struct recipient {
   std::string address;          // as accepted (source route stripped), e.g. alice@localhost
   std::string orcpt;            // reserved for DSN (empty)
   enum class state : std::uint8_t { pending = 0, delivered = 1, failed = 2 } status = state::pending;
+  // Delivery history (tag Y, written only once there is some): failed attempts so far, when the next one is
+  // due (unix seconds, 0 = now) and the last temporary or permanent reason (printable text, bounded).
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt = 0;
+  std::string last_error;
 };
 
 struct envelope {

@@ -1,0 +1,131 @@
+// outbound/sts_fetch.cpp: MTA-STS policy fetch over HTTPS (see sts_fetch.hpp).
+// SPDX-License-Identifier: MIT
+#include "outbound/sts_fetch.hpp"
+
+#include "dns/records.hpp"
+#include "outbound/mx.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+// GCC 12 reports -Wmismatched-new-delete on the coroutine frames below (GCC bug 109224: a false positive
+// for a class-specific operator new/delete pair such as Asio's awaitable_frame_base, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace mailfort::outbound {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
+
+asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::endpoint ep, const std::string& host,
+                                               const sts_fetch_options& opts,
+                                               std::chrono::steady_clock::time_point deadline) {
+  sts_https_response out;
+  out.connected = false;
+  asio::steady_timer timer(ex);
+  timer.expires_at(deadline);
+  tcp::socket sock(ex);
+  auto c = co_await (sock.async_connect(ep, k_tuple) || timer.async_wait(k_tuple));
+  if (c.index() == 1 || std::get<0>(std::get<0>(c))) co_return out;
+
+  ssl::context ctx(ssl::context::tls_client);
+  SSL_CTX* sc = ctx.native_handle();
+  SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION);
+  if (opts.ca_file.empty()) {
+    SSL_CTX_set_default_verify_paths(sc);
+  } else if (SSL_CTX_load_verify_locations(sc, opts.ca_file.c_str(), nullptr) != 1) {
+    co_return out;
+  }
+  SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, nullptr);  // checked after the handshake (certificate_valid)
+  ssl::stream<tcp::socket&> tls(sock, ctx);
+  SSL* s = tls.native_handle();
+  SSL_set_tlsext_host_name(s, host.c_str());
+  SSL_set_hostflags(s, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  SSL_set1_host(s, host.c_str());
+  auto h = co_await (tls.async_handshake(ssl::stream_base::client, k_tuple) || timer.async_wait(k_tuple));
+  if (h.index() == 1 || std::get<0>(std::get<0>(h))) co_return out;
+  out.connected = true;
+  out.certificate_valid = SSL_get0_peer_certificate(s) != nullptr && SSL_get_verify_result(s) == X509_V_OK;
+  if (!out.certificate_valid) co_return out;  // nothing from an unauthenticated server is used
+
+  http::request<http::empty_body> req(http::verb::get, "/.well-known/mta-sts.txt", 11);
+  req.set(http::field::host, host);
+  req.set(http::field::user_agent, "mailfort");
+  req.set(http::field::connection, "close");
+  auto w = co_await (http::async_write(tls, req, k_tuple) || timer.async_wait(k_tuple));
+  if (w.index() == 1 || std::get<0>(std::get<0>(w))) {
+    out.connected = false;
+    co_return out;
+  }
+  boost::beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(sts_max_policy_size + 1);
+  auto r = co_await (http::async_read(tls, buf, parser, k_tuple) || timer.async_wait(k_tuple));
+  if (r.index() == 1) {
+    out.connected = false;
+    co_return out;
+  }
+  auto [ec, n] = std::get<0>(r);
+  if (ec == http::error::body_limit) {
+    out.status = static_cast<int>(parser.get().result_int());
+    out.body_truncated = true;
+    co_return out;
+  }
+  if (ec && ec != asio::ssl::error::stream_truncated) {
+    out.connected = false;
+    co_return out;
+  }
+  const auto& res = parser.get();
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = res.body();
+  if (out.body.size() > sts_max_policy_size) out.body_truncated = true;
+  boost::system::error_code ignore;
+  sock.close(ignore);
+  co_return out;
+}
+}  // namespace
+
+asio::awaitable<sts_https_response> fetch_sts_policy(asio::any_io_executor ex, dns::source& dns, std::string host,
+                                                     sts_fetch_options opts) {
+  const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+  sts_https_response out;
+  out.connected = false;
+  std::vector<asio::ip::address> addrs;
+  auto a = co_await dns.lookup(host, dns::rr_type::a);
+  if (a.st == dns::status::ok)
+    for (const auto& rd : a.records)
+      if (auto v4 = dns::parse_a(rd); v4 && deliverable(classify(*v4), opts.allow_private))
+        addrs.push_back(asio::ip::address_v4(*v4));
+  auto aaaa = co_await dns.lookup(host, dns::rr_type::aaaa);
+  if (aaaa.st == dns::status::ok)
+    for (const auto& rd : aaaa.records)
+      if (auto v6 = dns::parse_aaaa(rd); v6 && deliverable(classify(*v6), opts.allow_private))
+        addrs.push_back(asio::ip::address_v6(*v6));
+  for (std::size_t i = 0; i < addrs.size() && i < 4; ++i) {
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    out = co_await fetch_from(ex, tcp::endpoint(addrs[i], opts.port), host, opts, deadline);
+    if (out.connected) break;
+  }
+  co_return out;
+}
+
+}  // namespace mailfort::outbound

@@ -1,0 +1,156 @@
+// queue/dsn.cpp: RFC 3464 delivery status notifications (see dsn.hpp).
+// SPDX-License-Identifier: MIT
+#include "queue/dsn.hpp"
+
+#include <ctime>
+
+namespace mailfort::queue {
+
+namespace {
+
+constexpr const char* k_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr const char* k_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
+
+// The header section of a message: up to and including the CRLF that ends the last field.
+std::string_view header_section(std::string_view msg) {
+  auto end = msg.find("\r\n\r\n");
+  if (end != std::string_view::npos) return msg.substr(0, end + 2);
+  if (msg.substr(0, 2) == "\r\n") return {};
+  return msg;  // no body: all of it is header
+}
+
+// Keep returned headers well-formed: CRLF line ends only, no NUL, bounded size.
+std::string clean_headers(std::string_view h, std::size_t max = 64 * 1024) {
+  std::string out;
+  for (std::size_t i = 0; i < h.size() && out.size() < max; ++i) {
+    char c = h[i];
+    if (c == '\0') continue;
+    if (c == '\r') {
+      if (i + 1 < h.size() && h[i + 1] == '\n') {
+        out += "\r\n";
+        ++i;
+      }
+      continue;  // a bare CR is dropped
+    }
+    if (c == '\n') {
+      out += "\r\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  if (!out.empty() && out.substr(out.size() - 2) != "\r\n") out += "\r\n";
+  return out;
+}
+
+bool is_8bit(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
+}
+
+}  // namespace
+
+bool should_bounce(std::string_view sender) { return !sender.empty(); }
+
+std::string rfc5322_date(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return std::string(k_days[tm.tm_wday % 7]) + ", " + two(tm.tm_mday) + " " + k_months[tm.tm_mon % 12] + " " +
+         std::to_string(tm.tm_year + 1900) + " " + two(tm.tm_hour) + ":" + two(tm.tm_min) + ":" + two(tm.tm_sec) +
+         " +0000";
+}
+
+std::string dsn_quote(std::string_view raw, std::size_t max_len) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : raw) {
+    auto c = static_cast<unsigned char>(ch);
+    std::string piece;
+    if (c == '\\') {
+      piece = "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      piece.assign(1, ch);
+    } else {
+      piece = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    }
+    if (out.size() + piece.size() > max_len) {
+      out += "...";
+      break;
+    }
+    out += piece;
+  }
+  return out;
+}
+
+std::string build_dsn(const dsn_input& in) {
+  const std::string host = dsn_quote(in.reporting_mta, 253);
+  const std::string headers = clean_headers(header_section(in.original));
+  // A boundary that occurs nowhere in the returned headers (they are the only part we do not write ourselves).
+  std::string boundary = "=_mailfort_dsn_" + dsn_quote(in.queue_id, 64) + "_" + std::to_string(in.now);
+  for (int n = 0; headers.find(boundary) != std::string::npos; ++n) boundary += "_" + std::to_string(n);
+
+  bool any_failed = false;
+  for (const auto& r : in.recipients) any_failed |= r.action == "failed";
+
+  std::string m;
+  m += "From: Mail Delivery System <MAILER-DAEMON@" + host + ">\r\n";
+  m += "To: <" + dsn_quote(in.sender, 512) + ">\r\n";
+  m += std::string("Subject: ") +
+       (any_failed ? "Undelivered Mail Returned to Sender" : "Delayed Mail (still being retried)") + "\r\n";
+  m += "Date: " + rfc5322_date(in.now) + "\r\n";
+  m += "Message-ID: <" + dsn_quote(in.queue_id, 64) + "." + std::to_string(in.now) + ".dsn@" + host + ">\r\n";
+  m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834: autoresponders must not answer it
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n";
+  m += "\r\n";
+  m += "This is a MIME-encapsulated message.\r\n\r\n";
+
+  // 1. For people.
+  m += "--" + boundary + "\r\n";
+  m += "Content-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n";
+  m += "This is the mail system at host " + host + ".\r\n\r\n";
+  if (any_failed)
+    m += "Your message could not be delivered to one or more recipients. It is attached below (headers only).\r\n";
+  else
+    m += "Your message has not been delivered yet to one or more recipients. Delivery will be retried.\r\n";
+  m += "\r\n";
+  for (const auto& r : in.recipients) {
+    m += "<" + dsn_quote(r.address, 512) + ">: ";
+    if (!r.remote_mta.empty()) m += "host " + dsn_quote(r.remote_mta, 253) + " said: ";
+    m += dsn_quote(r.diagnostic) + "\r\n";
+  }
+  m += "\r\n";
+
+  // 2. For programs (RFC 3464 2.2, 2.3).
+  m += "--" + boundary + "\r\n";
+  m += "Content-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n";
+  m += "Reporting-MTA: dns; " + host + "\r\n";
+  m += "X-Mailfort-Queue-ID: " + dsn_quote(in.queue_id, 64) + "\r\n";
+  m += "Arrival-Date: " + rfc5322_date(in.arrival) + "\r\n";
+  for (const auto& r : in.recipients) {
+    m += "\r\n";
+    m += "Final-Recipient: rfc822; " + dsn_quote(r.address, 512) + "\r\n";
+    m += "Action: " + std::string(r.action == "delayed" ? "delayed" : "failed") + "\r\n";
+    m += "Status: " + dsn_quote(r.status.empty() ? (r.action == "delayed" ? "4.0.0" : "5.0.0") : r.status, 16) +
+         "\r\n";
+    if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + dsn_quote(r.remote_mta, 253) + "\r\n";
+    m += std::string("Diagnostic-Code: ") + (r.remote ? "smtp; " : "X-Mailfort; ") + dsn_quote(r.diagnostic) + "\r\n";
+    m += "Last-Attempt-Date: " + rfc5322_date(in.now) + "\r\n";
+  }
+  m += "\r\n";
+
+  // 3. The original header section.
+  m += "--" + boundary + "\r\n";
+  m += "Content-Description: Undelivered Message Headers\r\nContent-Type: text/rfc822-headers\r\n";
+  if (is_8bit(headers)) m += "Content-Transfer-Encoding: 8bit\r\n";
+  m += "\r\n";
+  m += headers;
+  m += "\r\n--" + boundary + "--\r\n";
+  return m;
+}
+
+}  // namespace mailfort::queue

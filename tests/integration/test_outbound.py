@@ -1,0 +1,694 @@
+# tests/integration/test_outbound.py: outbound delivery end to end: the real mailfort relays to real SMTP peers on
+# loopback (127.0.0.x), found through MX records served by a real nsd; retries, bounces, STARTTLS and its policies,
+# the smart host with AUTH, and kill -9 during delivery.
+# SPDX-License-Identifier: MIT
+import base64
+import hashlib
+import http.server
+import socketserver
+import subprocess
+import ssl
+import threading
+import time
+
+import pytest
+
+import dnsserver
+import mf
+from mf import SLOW
+
+pytestmark = pytest.mark.skipif(not dnsserver.have_nsd(), reason="nsd not installed")
+
+PEER_IP = "127.0.0.2"
+SOA = """@ 3600 IN SOA ns.{z}. hostmaster.{z}. 1 3600 600 86400 300
+@ 3600 IN NS ns.{z}.
+ns 3600 IN A 127.0.0.1
+"""
+
+
+# ---- a scriptable SMTP peer ----------------------------------------------------------------------------------------
+class Peer:
+    """A small SMTP server on PEER_IP: records what it receives, answers as the test says.
+
+    rcpt(addr) -> reply line for RCPT (default 250); data() -> reply line after the message (default 250);
+    tls: an ssl.SSLContext to offer STARTTLS with; auth: (user, password) to require AUTH PLAIN;
+    hold: seconds to wait before answering the final dot (to kill the sender meanwhile).
+    """
+
+    def __init__(self, ip=PEER_IP, tls=None, auth=None, rcpt=None, data=None, hold=0, size=None, smtputf8=True):
+        self.ip, self.tls, self.auth, self.hold, self.size, self.smtputf8 = ip, tls, auth, hold, size, smtputf8
+        self.rcpt = rcpt or (lambda a: "250 2.1.5 ok")
+        self.data = data or (lambda: "250 2.0.0 queued")
+        self.messages = []     # dicts: mail_from, rcpts, data (bytes), tls (bool), auth (user or None)
+        self.sessions = []     # dicts: tls, ehlo
+        self.data_count = 0
+        self.lock = threading.Lock()
+        peer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                peer._session(self.request)
+
+        class Srv(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Srv((ip, 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_messages(self, n=1, timeout=20):
+        end = time.time() + timeout * SLOW
+        while time.time() < end:
+            with self.lock:
+                if len(self.messages) >= n:
+                    return list(self.messages)
+            time.sleep(0.05)
+        with self.lock:
+            raise AssertionError(f"peer got {len(self.messages)} message(s), expected {n}")
+
+    def _session(self, sock):
+        sock.settimeout(30)
+        state = {"sock": sock, "buf": b"", "tls": False, "auth": None}
+
+        def send(line):
+            state["sock"].sendall(line.encode() + b"\r\n")
+
+        def readline():
+            while b"\r\n" not in state["buf"]:
+                d = state["sock"].recv(65536)
+                if not d:
+                    return None
+                state["buf"] += d
+            line, state["buf"] = state["buf"].split(b"\r\n", 1)
+            return line.decode("utf-8", "replace")
+
+        send("220 peer.test ESMTP test peer")
+        mail_from, rcpts = None, []
+        sess = {"tls": False, "ehlo": None}
+        with self.lock:
+            self.sessions.append(sess)
+        try:
+            while True:
+                line = readline()
+                if line is None:
+                    return
+                verb = line.split(" ", 1)[0].upper()
+                if verb in ("EHLO", "HELO"):
+                    sess["ehlo"] = line[5:]
+                    caps = ["250-peer.test", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES"]
+                    if self.smtputf8:
+                        caps.append("250-SMTPUTF8")
+                    if self.size is not None:
+                        caps.append(f"250-SIZE {self.size}")
+                    if self.tls is not None and not state["tls"]:
+                        caps.append("250-STARTTLS")
+                    if self.auth and state["tls"]:
+                        caps.append("250-AUTH PLAIN")
+                    caps[-1] = "250 " + caps[-1][4:]
+                    for c in caps:
+                        send(c)
+                elif verb == "STARTTLS" and self.tls is not None and not state["tls"]:
+                    send("220 2.0.0 go ahead")
+                    state["sock"] = self.tls.wrap_socket(state["sock"], server_side=True)
+                    state["buf"] = b""
+                    state["tls"] = sess["tls"] = True
+                elif verb == "AUTH":
+                    parts = line.split()
+                    ok = False
+                    if len(parts) == 3 and parts[1].upper() == "PLAIN" and self.auth:
+                        raw = base64.b64decode(parts[2])
+                        ok = raw == b"\0" + self.auth[0].encode() + b"\0" + self.auth[1].encode()
+                    if ok:
+                        state["auth"] = self.auth[0]
+                        send("235 2.7.0 ok")
+                    else:
+                        send("535 5.7.8 bad credentials")
+                elif verb == "MAIL":
+                    if self.auth and not state["auth"]:
+                        send("530 5.7.0 authentication required")
+                        continue
+                    mail_from = line[10:].split(">")[0].lstrip("<")
+                    rcpts = []
+                    send("250 2.1.0 ok")
+                elif verb == "RCPT":
+                    addr = line[8:].split(">")[0].lstrip("<")
+                    reply = self.rcpt(addr)
+                    if reply.startswith("2"):
+                        rcpts.append(addr)
+                    send(reply)
+                elif verb == "DATA":
+                    send("354 go")
+                    data = b""
+                    while True:
+                        while b"\r\n.\r\n" not in b"\r\n" + state["buf"] and b"\r\n.\r\n" not in data + state["buf"]:
+                            d = state["sock"].recv(65536)
+                            if not d:
+                                return
+                            state["buf"] += d
+                        data += state["buf"]
+                        state["buf"] = b""
+                        if data.startswith(b".\r\n"):
+                            data, state["buf"] = b"", data[3:]
+                            break
+                        i = data.find(b"\r\n.\r\n")
+                        if i >= 0:
+                            data, state["buf"] = data[:i + 2], data[i + 5:]
+                            break
+                    # RFC 5321 4.5.2: undo the transparency dot of every line that starts with one.
+                    data = b"\r\n".join(ln[1:] if ln.startswith(b".") else ln for ln in data.split(b"\r\n"))
+                    if self.hold:
+                        time.sleep(self.hold)
+                    reply = self.data()
+                    with self.lock:
+                        self.data_count += 1
+                        if reply.startswith("2"):
+                            self.messages.append({"mail_from": mail_from, "rcpts": rcpts, "data": data,
+                                                  "tls": state["tls"], "auth": state["auth"]})
+                    send(reply)
+                elif verb == "RSET":
+                    mail_from, rcpts = None, []
+                    send("250 2.0.0 ok")
+                elif verb == "QUIT":
+                    send("221 2.0.0 bye")
+                    return
+                elif verb == "NOOP":
+                    send("250 2.0.0 ok")
+                else:
+                    send("502 5.5.1 unknown")
+        except (OSError, ssl.SSLError):
+            return
+        finally:
+            try:
+                state["sock"].close()
+            except OSError:
+                pass
+
+
+# ---- fixtures --------------------------------------------------------------------------------------------------------
+def zone_peer(ip=PEER_IP, extra=""):
+    return SOA.format(z="peer.test") + f"""
+@ 300 IN MX 10 mx.peer.test.
+mx 300 IN A {ip}
+{extra}
+"""
+
+
+@pytest.fixture
+def ns(tmp_path):
+    d = dnsserver.DnsServer(tmp_path / "nsd")
+    yield d
+    d.stop()
+
+
+def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, **kw):
+    sections = {
+        "dns": {"servers": [ns.address], "root_anchor": "", "special_zones": ["test"], "timeout_ms": 3000},
+        "outbound": {"allow_private": True, "port": port, "helo_name": "out.mailfort.test", **(outbound or {})},
+        "queue": {"retry_min_s": 1, "retry_max_s": 2, "retry_jitter": 0.0, **(queue or {})},
+        "relay": {"trusted_networks": ["127.0.0.1/32"], **(relay or {})},
+    }
+    return make_server(sections=sections, **kw)
+
+
+def send(server, rcpts, sender="alice@localhost", subject="outbound", body="hello\r\n.leading dot\r\nend"):
+    msg = mf.message(subject=subject, body=body, sender=sender, to=", ".join(rcpts))
+    with server.smtp("mx") as c:
+        c.ehlo("client.test")
+        c.sendmail(sender, rcpts, msg)
+    return msg
+
+
+def tls_ctx(pki):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(pki["chain"]), str(pki["key"]))
+    return ctx
+
+
+# ---- delivery through MX ---------------------------------------------------------------------------------------------
+def test_delivery_via_mx_lookup(make_server, ns):
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["bob@peer.test", "carol@peer.test"])
+        got = peer.wait_messages(1)[0]
+        assert got["mail_from"] == "alice@localhost"
+        assert sorted(got["rcpts"]) == ["bob@peer.test", "carol@peer.test"]
+        assert b"\r\n.leading dot\r\n" in got["data"]  # dot-stuffing undone by the peer: content intact
+        assert b"Subject: outbound" in got["data"]
+        assert peer.sessions[0]["ehlo"] == "out.mailfort.test"
+        ev = s.wait_log("delivered", rcpt="bob@peer.test")[0]
+        assert f"mx.peer.test[{PEER_IP}]:{peer.port}" in ev["relay"]
+        s.wait_log("delivered", rcpt="carol@peer.test")
+        assert s.wait_queue_empty() == []
+        # No TLS offered and no policy: delivered in plaintext, and the log says so.
+        pt = s.wait_log("outbound_plaintext")[0]
+        assert pt["policy"] == "none"
+    finally:
+        peer.close()
+
+
+def test_private_destination_refused_unless_allowed(make_server, ns):
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"allow_private": False})
+        send(s, ["bob@peer.test"])
+        ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+        assert "allow_private" in ev["reason"], ev
+        time.sleep(0.5)
+        assert peer.data_count == 0 and peer.sessions == []
+        assert len(s.queue_files()) == 1
+    finally:
+        peer.close()
+
+
+def test_temporary_failure_then_accept_delivers_exactly_once(make_server, ns):
+    replies = ["451 4.3.0 try again later", "250 2.0.0 ok"]
+    peer = Peer(data=lambda: replies.pop(0) if len(replies) > 1 else replies[0])
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["bob@peer.test"])
+        d = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+        assert "451 4.3.0 try again later" in d["reason"], d
+        s.wait_log("delivered", rcpt="bob@peer.test", timeout=20)
+        assert s.wait_queue_empty() == []
+        time.sleep(2.5)  # past another retry interval: nothing is sent again
+        assert len(peer.messages) == 1 and peer.data_count == 2
+    finally:
+        peer.close()
+
+
+def test_permanent_failure_bounces_to_local_sender(make_server, ns):
+    peer = Peer()
+    peer.rcpt = lambda a: f"550 5.1.1 <{a}>: no such user" if a.startswith("nobody") else "250 2.1.5 ok"
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["nobody@peer.test", "bob@peer.test"], subject="bounce-me")
+        peer.wait_messages(1)
+        s.wait_log("delivery_failed", rcpt="nobody@peer.test")
+        bounce = s.wait_maildir("alice")[0]
+        text = bounce.decode("utf-8", "replace")
+        assert "Content-Type: multipart/report; report-type=delivery-status" in text
+        assert "Final-Recipient: rfc822; nobody@peer.test" in text
+        assert "Action: failed" in text and "Status: 5.1.1" in text
+        assert "Diagnostic-Code: smtp; 550 5.1.1 <nobody@peer.test>: no such user" in text
+        assert "Subject: bounce-me" in text          # the original headers come back
+        assert "leading dot" not in text              # the body does not
+        assert "bob@peer.test" not in text.split("message/delivery-status", 1)[1].split("text/rfc822-headers")[0]
+        assert s.wait_queue_empty() == []
+        b = s.wait_log("bounce_queued")[0]
+        assert b["rcpts"] == 1
+    finally:
+        peer.close()
+
+
+def test_no_bounce_to_null_sender(make_server, ns):
+    peer = Peer(rcpt=lambda a: "550 5.1.1 no such user")
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["nobody@peer.test"], sender="")
+        s.wait_log("delivery_failed", rcpt="nobody@peer.test")
+        s.wait_log("bounce_suppressed")
+        assert s.wait_queue_empty() == []
+        assert s.logs("bounce_queued") == []
+    finally:
+        peer.close()
+
+
+def test_null_mx_bounces_immediately(make_server, ns):
+    ns.add_zone("nomail.test", SOA.format(z="nomail.test") + "@ 300 IN MX 0 .\n")
+    ns.start()
+    s = relay_server(make_server, ns, 2525)
+    send(s, ["x@nomail.test"])
+    ev = s.wait_log("delivery_failed", rcpt="x@nomail.test")[0]
+    assert "null MX" in ev["reason"]
+    bounce = s.wait_maildir("alice")[0].decode()
+    assert "Status: 5.1.10" in bounce
+
+
+def test_smtputf8_needed_but_not_offered_bounces_with_reason(make_server, ns):
+    peer = Peer(smtputf8=False)
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        r = s.raw_client("mx")
+        assert r.reply()[0] == 220
+        assert r.cmd("EHLO client.test")[0] == 250
+        assert r.cmd("MAIL FROM:<alice@localhost> SMTPUTF8")[0] == 250
+        assert r.cmd("RCPT TO:<j\u00f6rg@peer.test>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        r.send("Subject: utf8\r\n\r\nhi\r\n.\r\n")
+        assert r.reply()[0] == 250
+        r.close()
+        ev = s.wait_log("delivery_failed")[0]
+        assert "SMTPUTF8" in ev["reason"]
+        bounce = s.wait_maildir("alice")[0].decode("utf-8", "replace")
+        assert "Status: 5.6.7" in bounce
+        assert peer.data_count == 0
+    finally:
+        peer.close()
+
+
+# ---- STARTTLS and policies ---------------------------------------------------------------------------------------------
+def test_starttls_used_when_offered(make_server, ns, pki):
+    peer = Peer(tls=tls_ctx(pki))
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["bob@peer.test"])
+        got = peer.wait_messages(1)[0]
+        assert got["tls"] is True
+        ev = s.wait_log("outbound_tls")[0]
+        assert ev["version"] in ("TLSv1.2", "TLSv1.3")
+        assert ev["verified"] is False  # mx.peer.test is not a name on the test certificate; opportunistic anyway
+        assert s.logs("outbound_plaintext") == []
+    finally:
+        peer.close()
+
+
+def test_smarthost_with_auth_inside_verified_tls(make_server, ns, pki, tmp_path):
+    peer = Peer(ip="127.0.0.1", tls=tls_ctx(pki), auth=("relayuser", "relay-secret"))
+    try:
+        ns.add_zone("peer.test", zone_peer(ip="192.0.2.1"))  # MX routing would go elsewhere: the smart host wins
+        ns.start()
+        pw = tmp_path / "smarthost.pw"
+        pw.write_text("relay-secret\n")
+        s = relay_server(make_server, ns, 25, outbound={"ca_file": str(pki["ca"])},
+                         relay={"smarthost": f"127.0.0.1:{peer.port}", "smarthost_user": "relayuser",
+                                "smarthost_password_file": str(pw)})
+        send(s, ["bob@peer.test"])
+        got = peer.wait_messages(1)[0]
+        assert got["tls"] is True and got["auth"] == "relayuser"
+        ev = s.wait_log("delivered", rcpt="bob@peer.test")[0]
+        assert f"127.0.0.1[127.0.0.1]:{peer.port}" in ev["relay"]
+        assert s.wait_log("outbound_tls")[0]["verified"] is True
+    finally:
+        peer.close()
+
+
+def test_smarthost_auth_never_sent_without_verified_tls(make_server, ns, tmp_path):
+    peer = Peer(ip="127.0.0.1", auth=("relayuser", "relay-secret"))  # no STARTTLS at all
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        pw = tmp_path / "smarthost.pw"
+        pw.write_text("relay-secret\n")
+        s = relay_server(make_server, ns, 25,
+                         relay={"smarthost": f"127.0.0.1:{peer.port}", "smarthost_user": "relayuser",
+                                "smarthost_password_file": str(pw)})
+        send(s, ["bob@peer.test"])
+        ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+        assert "STARTTLS not offered" in ev["reason"], ev
+        assert peer.messages == []
+    finally:
+        peer.close()
+
+
+# ---- crash safety --------------------------------------------------------------------------------------------------------
+def test_kill9_during_delivery_then_restart_no_loss(make_server, ns):
+    peer = Peer(hold=3)
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["bob@peer.test"], subject="survivor")
+        # Wait until the message is inside DATA at the peer, then kill the sender.
+        end = time.time() + 15 * SLOW
+        while time.time() < end and not any(t for t in peer.sessions if t["ehlo"]):
+            time.sleep(0.02)
+        time.sleep(0.3)
+        s.kill9()
+        assert len(s.queue_files()) == 1  # still queued: nothing was acknowledged to us
+        peer.hold = 0
+        s.start()
+        s.wait_log("delivered", rcpt="bob@peer.test", timeout=20)
+        msgs = peer.wait_messages(1)
+        assert all(b"Subject: survivor" in m["data"] for m in msgs)
+        assert 1 <= len(msgs) <= 2  # at least once; the held first copy may also have been accepted
+        assert s.wait_queue_empty() == []
+    finally:
+        peer.close()
+
+
+# ---- MTA-STS and DANE ------------------------------------------------------------------------------------------------
+STS_IP = "127.0.0.3"
+
+
+def leaf_cert(pki, names, outdir):
+    """A leaf for `names` signed by the test CA; returns (chain_pem, key_pem, '3 1 1' TLSA hex)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    key, csr, crt, ext = (outdir / n for n in ("leaf.key", "leaf.csr", "leaf.pem", "leaf.ext"))
+    ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                   "extendedKeyUsage=serverAuth\nsubjectAltName=" + ",".join(f"DNS:{n}" for n in names) + "\n")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, timeout=30)  # noqa: E731
+    run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key))
+    run("openssl", "req", "-new", "-key", str(key), "-subj", f"/CN={names[0]}", "-out", str(csr))
+    run("openssl", "x509", "-req", "-in", str(csr), "-CA", str(pki["ca"]), "-CAkey", str(pki["dir"] / "ca.key"),
+        "-CAcreateserial", "-CAserial", str(outdir / "ca.srl"), "-sha256", "-days", "30", "-extfile", str(ext),
+        "-out", str(crt))
+    chain = outdir / "chain.pem"
+    chain.write_bytes(crt.read_bytes() + pki["ca"].read_bytes())
+    spki = subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-outform", "DER"], check=True,
+                          capture_output=True).stdout
+    return chain, key, hashlib.sha256(spki).hexdigest()
+
+
+def server_ctx(chain, key):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(chain), str(key))
+    return ctx
+
+
+class StsServer:
+    """HTTPS on STS_IP serving /.well-known/mta-sts.txt (or 404 when policy is None)."""
+
+    def __init__(self, ctx, policy):
+        self.policy = policy
+        self.hits = 0
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits += 1
+                if self.path != "/.well-known/mta-sts.txt" or outer.policy is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = outer.policy.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((STS_IP, 0), H)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def sts_policy(mode, mx="mx.peer.test"):
+    return f"version: STSv1\r\nmode: {mode}\r\nmx: {mx}\r\nmax_age: 86400\r\n"
+
+
+@pytest.fixture
+def sts_setup(tmp_path, pki):
+    chain, key, _ = leaf_cert(pki, ["mta-sts.peer.test", "mx.peer.test"], tmp_path / "leaf")
+    return {"ctx": server_ctx(chain, key), "chain": chain, "key": key}
+
+
+def sts_zone(sts_id="20261204"):
+    return zone_peer(extra=f'_mta-sts 300 IN TXT "v=STSv1; id={sts_id};"\nmta-sts 300 IN A {STS_IP}\n')
+
+
+@pytest.mark.parametrize("starttls", [False, True])
+def test_mta_sts_enforce_requires_verified_tls(make_server, ns, pki, sts_setup, starttls):
+    sts = StsServer(sts_setup["ctx"], sts_policy("enforce"))
+    peer = Peer(tls=sts_setup["ctx"] if starttls else None)
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port,
+                         outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"])
+        s.wait_log("mta_sts_policy", domain="peer.test", mode="enforce")
+        if starttls:
+            got = peer.wait_messages(1)[0]
+            assert got["tls"] is True
+            ev = s.wait_log("outbound_tls")[0]
+            assert ev["verified"] is True and ev["policy"] == "mta-sts"
+        else:
+            # A peer that strips STARTTLS (downgrade): never sent in plaintext, deferred.
+            ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+            assert "STARTTLS not offered" in ev["reason"], ev
+            time.sleep(1.5 * SLOW)
+            assert peer.messages == [] and peer.data_count == 0
+            assert s.logs("outbound_plaintext") == []
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_mta_sts_enforce_wrong_certificate_defers(make_server, ns, pki):
+    # The peer presents the localhost certificate: valid chain, wrong name for mx.peer.test.
+    chain, key, _ = leaf_cert(pki, ["mta-sts.peer.test"], pki["dir"] / "sts-only")
+    sts = StsServer(server_ctx(chain, key), sts_policy("enforce"))
+    peer = Peer(tls=tls_ctx(pki))
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"])
+        ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+        assert "verification failed" in ev["reason"], ev
+        assert peer.messages == []
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_mta_sts_enforce_mismatching_mx_defers(make_server, ns, pki, sts_setup):
+    sts = StsServer(sts_setup["ctx"], sts_policy("enforce", mx="mail.elsewhere.test"))
+    peer = Peer(tls=sts_setup["ctx"])
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"])
+        ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+        assert "MTA-STS" in ev["reason"], ev
+        s.wait_log("mta_sts_mx_mismatch", mx="mx.peer.test")
+        assert peer.sessions == []
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_mta_sts_testing_mode_delivers_and_reports(make_server, ns, pki, sts_setup):
+    sts = StsServer(sts_setup["ctx"], sts_policy("testing"))
+    peer = Peer()  # no STARTTLS
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"])
+        peer.wait_messages(1)
+        s.wait_log("mta_sts_testing_failure", domain="peer.test")
+        s.wait_log("delivered", rcpt="bob@peer.test")
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_mta_sts_policy_404_delivers_as_without_policy(make_server, ns, pki, sts_setup):
+    sts = StsServer(sts_setup["ctx"], None)
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"])
+        peer.wait_messages(1)
+        ev = s.wait_log("mta_sts_fetch_failed", domain="peer.test")[0]
+        assert "404" in ev["reason"]
+        assert sts.hits >= 1
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_mta_sts_cached_policy_used_while_https_down(make_server, ns, pki, sts_setup):
+    sts = StsServer(sts_setup["ctx"], sts_policy("enforce"))
+    peer = Peer()  # no STARTTLS: only the cached enforce policy can stop a plaintext delivery
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"], subject="first")
+        s.wait_log("mta_sts_policy", domain="peer.test")
+        s.wait_log("deferred", rcpt="bob@peer.test")
+        sts.close()  # the policy server goes away; the cache (max_age 1 day) still applies
+        sts = None
+        n = len(s.logs("deferred"))
+        s.wait_count("deferred", n + 1, timeout=10)
+        assert len(s.logs("mta_sts_policy")) == 1
+        assert peer.messages == [] and s.logs("outbound_plaintext") == []
+    finally:
+        if sts:
+            sts.close()
+        peer.close()
+
+
+def dane_zone(tlsa_port, tlsa_hex):
+    return zone_peer(extra=f"_{tlsa_port}._tcp.mx 300 IN TLSA 3 1 1 {tlsa_hex}\n")
+
+
+def dane_server(make_server, ns, anchor, port):
+    return make_server(sections={
+        "dns": {"servers": [ns.address], "root_anchor": "", "trust_anchor": str(anchor), "special_zones": ["test"],
+                "timeout_ms": 3000},
+        "outbound": {"allow_private": True, "port": port, "dane": True, "mta_sts": False},
+        "queue": {"retry_min_s": 1, "retry_max_s": 2, "retry_jitter": 0.0},
+        "relay": {"trusted_networks": ["127.0.0.1/32"]}})
+
+
+@pytest.mark.skipif(not dnsserver.have_ldns(), reason="ldnsutils not installed")
+@pytest.mark.parametrize("case", ["match", "mismatch", "no_starttls"])
+def test_dane(make_server, ns, pki, tmp_path, case):
+    chain, key, tlsa = leaf_cert(pki, ["mx.peer.test"], tmp_path / "dane-leaf")
+    peer = Peer(tls=None if case == "no_starttls" else server_ctx(chain, key))
+    try:
+        published = tlsa if case != "mismatch" else "00" * 32
+        anchor = ns.add_zone("peer.test", dane_zone(peer.port, published), sign=True)
+        ns.start()
+        s = dane_server(make_server, ns, anchor, peer.port)
+        s.wait_log("dane_available")
+        send(s, ["bob@peer.test"])
+        if case == "match":
+            peer.wait_messages(1)
+            ev = s.wait_log("outbound_tls")[0]
+            assert ev["policy"] == "dane" and ev["verified"] is True, ev
+        else:
+            ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+            assert ("TLSA" in ev["reason"]) if case == "mismatch" else ("STARTTLS not offered" in ev["reason"]), ev
+            time.sleep(1.5 * SLOW)
+            assert peer.messages == []
+    finally:
+        peer.close()
+
+
+def test_dane_off_when_resolver_does_not_validate(make_server, ns):
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)  # root_anchor "" and no trust anchor
+        ev = s.wait_log("dane_unavailable")[0]
+        assert ev["level"] == "warning"
+        send(s, ["bob@peer.test"])
+        peer.wait_messages(1)
+    finally:
+        peer.close()
