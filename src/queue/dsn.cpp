@@ -41,7 +41,7 @@ std::string clean_headers(std::string_view h, std::size_t max = 64 * 1024) {
     }
     out.push_back(c);
   }
-  if (!out.empty() && out.substr(out.size() - 2) != "\r\n") out += "\r\n";
+  if (!out.empty() && (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0)) out += "\r\n";
   return out;
 }
 
@@ -119,9 +119,10 @@ std::string build_dsn(const dsn_input& in) {
     m += "Your message has not been delivered yet to one or more recipients. Delivery will be retried.\r\n";
   m += "\r\n";
   for (const auto& r : in.recipients) {
-    m += "<" + dsn_quote(r.address, 512) + ">: ";
-    if (!r.remote_mta.empty()) m += "host " + dsn_quote(r.remote_mta, 253) + " said: ";
-    m += dsn_quote(r.diagnostic) + "\r\n";
+    // Two lines per recipient, so no line comes near the 998-octet limit (RFC 5322 2.1.1).
+    m += "<" + dsn_quote(r.address, 512) + ">:";
+    if (!r.remote_mta.empty()) m += " host " + dsn_quote(r.remote_mta, 253) + " said:";
+    m += "\r\n    " + dsn_quote(r.diagnostic) + "\r\n";
   }
   m += "\r\n";
 

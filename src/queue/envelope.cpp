@@ -220,8 +220,14 @@ decoded decode(std::string_view file) {
           break;
         }
         auto& r = e.recipients.back();
+        // At most one per recipient, and never all-default (encode() leaves those out): one encoding per file.
+        if (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty()) {
+          ok = false;
+          break;
+        }
         ok = parse_int(v.substr(0, sp1), r.attempts) && parse_int(v.substr(sp1 + 1, sp2 - sp1 - 1), r.next_attempt);
         r.last_error = std::string(v.substr(sp2 + 1));
+        ok = ok && (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty());
         break;
       }
       default: ok = false;

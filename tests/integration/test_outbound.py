@@ -692,3 +692,30 @@ def test_dane_off_when_resolver_does_not_validate(make_server, ns):
         peer.wait_messages(1)
     finally:
         peer.close()
+
+
+# ---- queue CLI -------------------------------------------------------------------------------------------------------
+def test_queue_cli_shows_recipient_state_and_flush_retries(make_server, ns):
+    replies = ["451 4.7.1 greylisted, come back later"]
+    peer = Peer(data=lambda: replies[0])
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        # A long first retry, so the message sits deferred until `queue flush` makes it due.
+        s = relay_server(make_server, ns, peer.port, queue={"retry_min_s": 3600, "retry_max_s": 3600})
+        send(s, ["bob@peer.test"], subject="cli")
+        s.wait_log("deferred", rcpt="bob@peer.test")
+        qid = s.queue_files()[0]
+        out = s.cli("queue", "list").stdout
+        assert qid in out and "1/1 pending" in out and "next: " in out and "greylisted" in out, out
+        show = s.cli("queue", "show", qid).stdout
+        assert "recipient: <bob@peer.test> pending attempts=1 next=" in show, show
+        assert 'last_error="451 4.7.1 greylisted, come back later"' in show, show
+        replies[0] = "250 2.0.0 ok"
+        flushed = s.cli("queue", "flush").stdout
+        assert "1 deferred message(s) made due" in flushed, flushed
+        s.wait_log("delivered", rcpt="bob@peer.test", timeout=15)
+        assert s.wait_queue_empty() == []
+        assert len(peer.messages) == 1
+    finally:
+        peer.close()

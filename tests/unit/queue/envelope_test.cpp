@@ -73,3 +73,36 @@ TEST(envelope, version_and_magic) {
   EXPECT_EQ(decode("garbage").error, decode_error::bad_magic);
   EXPECT_EQ(decode("MAILFORT-QUEUE 1\nI99999999999999999999999:x").error, decode_error::malformed);
 }
+
+TEST(envelope, recipient_delivery_history_roundtrips) {
+  envelope e;
+  e.id = "0123456789abcdef0123";
+  e.sender = "a@b.example";
+  e.recipients.push_back({"x@y.example", "", recipient::state::pending, 3, 1796400000, "451 4.3.0 later\\x0D"});
+  e.recipients.push_back({"z@y.example", "", recipient::state::delivered});
+  auto file = encode(e, "body\r\n");
+  EXPECT_NE(file.find("Y32:3 1796400000 451 4.3.0 later\\x0D\n"), std::string::npos);
+  auto d = decode(file);
+  ASSERT_EQ(d.error, decode_error::ok);
+  ASSERT_EQ(d.env.recipients.size(), 2u);
+  EXPECT_EQ(d.env.recipients[0].attempts, 3u);
+  EXPECT_EQ(d.env.recipients[0].next_attempt, 1796400000);
+  EXPECT_EQ(d.env.recipients[0].last_error, "451 4.3.0 later\\x0D");
+  EXPECT_EQ(d.env.recipients[1].attempts, 0u);  // no Y record: defaults
+  EXPECT_EQ(encode(d.env, d.message), file);
+}
+
+TEST(envelope, history_record_must_follow_a_recipient_once_and_say_something) {
+  envelope e;
+  e.id = "0123456789abcdef0123";
+  e.recipients.push_back({"x@y.example", "", recipient::state::pending, 1, 5, "t"});
+  std::string ok = encode(e, "");
+  ASSERT_EQ(decode(ok).error, decode_error::ok);
+  // A second history record for the same recipient, or an all-default one, is malformed (one encoding per file).
+  auto y = ok.find("Y5:1 5 t\n");
+  ASSERT_NE(y, std::string::npos);
+  std::string twice = ok.substr(0, y) + "Y5:1 5 t\n" + ok.substr(y);
+  EXPECT_EQ(decode(twice).error, decode_error::malformed);
+  std::string zero = ok.substr(0, y) + "Y4:0 0 \n" + ok.substr(y + 9);
+  EXPECT_EQ(decode(zero).error, decode_error::malformed);
+}

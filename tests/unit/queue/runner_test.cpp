@@ -187,3 +187,65 @@ TEST(Runner, WithoutTransportRemoteRecipientsStayQueued) {
   ASSERT_EQ(sp.list().size(), 1u);
   sp.stop();
 }
+
+namespace {
+// Holds every job until release(): lets a test see how many deliveries are in flight at once.
+class holding final : public remote_transport {
+ public:
+  void submit(remote_job job, done_fn done) override {
+    std::lock_guard lk(mu_);
+    pending_.push_back({std::move(job), std::move(done)});
+    max_in_flight_ = std::max(max_in_flight_, pending_.size());
+  }
+  std::size_t in_flight() {
+    std::lock_guard lk(mu_);
+    return pending_.size();
+  }
+  std::size_t max_in_flight() {
+    std::lock_guard lk(mu_);
+    return max_in_flight_;
+  }
+  void release_one() {
+    std::pair<remote_job, done_fn> p;
+    {
+      std::lock_guard lk(mu_);
+      if (pending_.empty()) return;
+      p = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    std::vector<remote_result> ok(p.first.recipients.size());
+    for (auto& r : ok) r.k = remote_result::kind::delivered;
+    p.second(std::move(ok));
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::pair<remote_job, done_fn>> pending_;
+  std::size_t max_in_flight_ = 0;
+};
+}  // namespace
+
+TEST(Runner, PerDomainConcurrencyLimit) {
+  fixture fx;
+  spool sp(fx.dir / "queue");
+  sp.start();
+  holding t;
+  for (int i = 0; i < 3; ++i) sp.store(env_to({"bob@example.net"}), "Subject: x\r\n\r\nhi\r\n");
+  sp.store(env_to({"carol@other.example"}), "Subject: y\r\n\r\nhi\r\n");
+  auto rs = fast();
+  rs.max_connections_per_domain = 1;
+  runner r(sp, fx.dir / "mail", is_local, &t, rs);
+  r.start();
+  // One for example.net, one for other.example: the other two example.net messages wait.
+  ASSERT_TRUE(wait_for([&] { return t.in_flight() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(t.in_flight(), 2u);
+  for (int i = 0; i < 10 && !sp.list().empty(); ++i) {
+    t.release_one();
+    wait_for([&] { return t.in_flight() > 0 || sp.list().empty(); }, 2000);
+  }
+  ASSERT_TRUE(wait_for([&] { return sp.list().empty(); }));
+  EXPECT_EQ(t.max_in_flight(), 2u);
+  r.stop();
+  sp.stop();
+}
