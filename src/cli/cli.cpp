@@ -46,6 +46,7 @@ int run(int argc, char** argv) {
 #ifdef MAILFORT_HAVE_AUDIT
   register_audit(app, opts, exit_code);
 #endif
+  register_hold(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -563,6 +563,11 @@ void load_table(const toml::table& root, loader& L) {
                         (!parse_cidr(m.public_ip, pc) || m.public_ip.find('/') != std::string::npos))
                       L.error(n, k2, "'" + m.public_ip + "' is not an IP address");
                   }},
+                 {"outbound_spike_multiplier",
+                  [&](const node& n, const key_t& k2) { L.number(n, k2, m.outbound_spike_multiplier, 1, 1e6); }},
+                 {"outbound_spike_floor",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, m.outbound_spike_floor, 0, 100000000); }},
+                 {"hold_on_spike", [&](const node& n, const key_t& k2) { L.boolean(n, k2, m.hold_on_spike); }},
                  {"log_format",
                   [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, m.log_format) && m.log_format != "json" && m.log_format != "syslog")
@@ -906,6 +911,9 @@ webhook = ""                    # http://host:port/path: each alert raised/clear
 blocklist_zones = ["zen.spamhaus.org", "b.barracudacentral.org"]  # DNSBLs checked for our address at start and daily
 public_ip = ""                  # the address checked on them; empty: the source address of the default route
 log_format = "json"             # "json": one object per line; "syslog": RFC 5424 lines carrying the same JSON
+outbound_spike_multiplier = 10  # an authenticated user's recipients this hour >= 10x their median hour ...
+outbound_spike_floor = 200      # ... and >= 200 raise outbound_spike (a compromised account sending spam)
+hold_on_spike = true            # and hold that user's outbound mail in the queue until `mailfort queue release USER`
 
 [ratelimit]                     # token buckets per client address or user; 0 disables one
 connections_per_minute_per_ip = 60      # new connections; 421 4.7.0 above it (connection floods)

@@ -132,6 +132,9 @@ struct monitor {
   std::vector<std::string> blocklist_zones = {"zen.spamhaus.org", "b.barracudacentral.org"};
   std::string public_ip;             // address checked on the DNSBLs; empty: the source address of the default route
   std::string log_format = "json";   // "json" (one object per line) or "syslog" (RFC 5424 lines carrying the JSON)
+  double outbound_spike_multiplier = 10;  // a user's recipients this hour vs their median hour -> outbound_spike
+  int outbound_spike_floor = 200;    // ... and at least this many recipients in the hour
+  bool hold_on_spike = true;         // hold that user's outbound mail in the queue until `mailfort queue release`
 };
 
 // Token-bucket rate limits (0 disables one). Over a limit: 450 4.7.1 (MAIL), 452 4.5.3 (RCPT),

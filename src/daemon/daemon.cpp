@@ -13,6 +13,7 @@
 #include "log/logger.hpp"
 #include "outbound/setup.hpp"
 #include "policy/guard.hpp"
+#include "queue/holds.hpp"
 #include "queue/runner.hpp"
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
@@ -146,6 +147,7 @@ int run(const config::config& cfg) {
     }
 
     sasl::user_db users((data / "state.db").string());
+    queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
     env_impl env(cfg, users, *guard);
@@ -157,8 +159,10 @@ int run(const config::config& cfg) {
     // Outbound delivery: its own event loop and validating resolver; the runner schedules it (docs/outbound.md).
     auto remote = outbound::make_transport(cfg, resolver_options(cfg));
     remote->start();
+    auto rsettings = outbound::runner_settings_from(cfg);
+    rsettings.held = [&holds](const std::string& user) { return holds.held(user); };  // outbound_spike holds
     queue::runner runner(spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); },
-                         remote.get(), outbound::runner_settings_from(cfg));
+                         remote.get(), std::move(rsettings));
     runner.start();
 
     unsigned nthreads = cfg.server.threads > 0 ? static_cast<unsigned>(cfg.server.threads)
@@ -197,7 +201,12 @@ int run(const config::config& cfg) {
       return arr;
     };
     wi.certificate = tset.certificate;
+    wi.holds = &holds;
+    wi.on_release = [&runner] { runner.kick(); };
     watch watcher(cfg, clock, *loops[0], *resolvers[0], std::move(wi));
+    // DANE needs a validating resolver; without one outbound logs dane_unavailable and this raises an alert.
+    if (cfg.outbound.dane && cfg.relay.smarthost.empty())
+      watcher.set_dnssec_validating(resolvers[0]->validates_dnssec(), true);
 
     smtp::server_deps deps;
     deps.cfg = &cfg;

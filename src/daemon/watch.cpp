@@ -4,6 +4,7 @@
 
 #include "log/logger.hpp"
 #include "monitor/blocklist.hpp"
+#include "outbound/dane.hpp"
 #include "smtp/server.hpp"
 #include "tls/server_context.hpp"
 
@@ -11,6 +12,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <openssl/pem.h>
+
+#include <cstdio>
 
 namespace mailfort::daemon {
 namespace asio = boost::asio;
@@ -90,7 +94,21 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
   fs.sev = monitor::severity::critical;
   fs.message = "our sending address is listed on DNS blocklist";
   blocklisted_ = std::make_unique<monitor::flag_alert>(alerts_, fs);
-  events_ = std::make_unique<monitor::event_metrics>(*metrics_, clock_, auth_failures_.get(), nullptr);
+  monitor::outbound_settings os;
+  os.multiplier = cfg.monitor.outbound_spike_multiplier;
+  os.floor = static_cast<std::uint64_t>(cfg.monitor.outbound_spike_floor);
+  outbound_ = std::make_unique<monitor::outbound_alert>(alerts_, os);
+  monitor::flag_settings ts;
+  ts.name = "dane_tlsa_mismatch";
+  ts.sev = monitor::severity::critical;
+  ts.message = "our certificate matches none of the DNSSEC-signed TLSA records published for";
+  tlsa_mismatch_ = std::make_unique<monitor::flag_alert>(alerts_, ts);
+  monitor::flag_settings ds;
+  ds.name = "dnssec_not_validating";
+  ds.sev = monitor::severity::warning;
+  ds.message = "the resolver does not validate DNSSEC, so outbound DANE is off";
+  dnssec_off_ = std::make_unique<monitor::flag_alert>(alerts_, ds);
+  events_ = std::make_unique<monitor::event_metrics>(*metrics_, clock_, auth_failures_.get(), outbound_.get());
   if (!cfg.monitor.webhook.empty())
     webhook_ = std::make_unique<monitor::webhook>(loop0_.get_executor(), cfg.monitor.webhook);
   alerts_.on_change([this](const monitor::alert& a, monitor::transition t) { on_alert(a, t); });
@@ -115,6 +133,16 @@ void watch::on_alert(const monitor::alert& a, monitor::transition t) {
   if (t == monitor::transition::raised) {
     metrics_->alerts_raised.with({a.name}).inc();
     log::warning("alert_raised", std::move(f));
+    if (a.name == "outbound_spike" && cfg_.monitor.hold_on_spike && in_.holds) {
+      try {
+        if (in_.holds->hold(a.subject, a.message,
+                            std::chrono::duration_cast<std::chrono::seconds>(a.since.time_since_epoch()).count()))
+          log::warning("hold", {{"user", a.subject}, {"reason", a.message},
+                                {"note", "outbound mail of this user stays queued until `mailfort queue release`"}});
+      } catch (const std::exception& e) {
+        log::error("state_error", {{"error", e.what()}});
+      }
+    }
   }
   else
     log::info("alert_cleared", std::move(f));
@@ -159,6 +187,7 @@ void watch::start() {
                             {"alerts", monitor::to_json(alerts_.active())},
                             {"certificate", cert},
                             {"public_ip", public_ip_},
+                            {"held_users", held_users()},
                             {"blocklists", bl}};
     };
     h.queue = in_.queue;
@@ -168,6 +197,7 @@ void watch::start() {
     admin_->start();  // logs `listen` itself
   }
   check_certificate();
+  check_tlsa();
   public_ip_ = own_public_ip(cfg_);
   if (!cfg_.monitor.blocklist_zones.empty()) {
     if (public_ip_.empty())
@@ -177,6 +207,52 @@ void watch::start() {
     else
       check_blocklists();
   }
+}
+
+nlohmann::json watch::held_users() {
+  nlohmann::json out = nlohmann::json::array();
+  if (!in_.holds) return out;
+  try {
+    for (const auto& h : in_.holds->list()) out.push_back({{"user", h.user}, {"since", h.since}, {"reason", h.reason}});
+  } catch (const std::exception& e) {
+    log::error("state_error", {{"error", e.what()}});
+  }
+  return out;
+}
+
+void watch::set_dnssec_validating(bool validating, bool dane_enabled) {
+  dnssec_off_->set("resolver", dane_enabled && !validating, clock_.now());
+}
+
+void watch::check_tlsa() {
+  std::string host = cfg_.hostname;
+  asio::co_spawn(
+      loop0_,
+      [this, host]() -> asio::awaitable<void> {
+        auto r = co_await dns0_.lookup("_25._tcp." + host, dns::rr_type::tlsa);
+        // Senders use TLSA only from a secure answer (RFC 7672 2.2); anything else publishes nothing to match.
+        if (r.st != dns::status::ok || r.sec != dns::dnssec::secure || r.records.empty()) {
+          tlsa_mismatch_->set(host, false, clock_.now());
+          co_return;
+        }
+        std::vector<dns::tlsa_record> tlsa;
+        for (const auto& rd : r.records)
+          if (auto t = dns::parse_tlsa(rd)) tlsa.push_back(*t);
+        std::vector<outbound::x509_ptr> chain;
+        if (FILE* f = std::fopen(in_.certificate.c_str(), "r")) {
+          while (X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr)) chain.emplace_back(x);
+          std::fclose(f);
+        }
+        if (chain.empty()) co_return;
+        std::vector<X509*> raw;
+        for (auto& c : chain) raw.push_back(c.get());
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+        auto res = outbound::dane_verify(tlsa, raw, {host}, now);
+        log::info("tlsa_check", {{"name", "_25._tcp." + host}, {"result", outbound::to_string(res.status)},
+                                 {"reason", res.reason}});
+        tlsa_mismatch_->set(host, res.status == outbound::dane_status::mismatch, clock_.now());
+      },
+      asio::detached);
 }
 
 void watch::check_certificate() {
@@ -212,6 +288,17 @@ void watch::check_blocklists() {
 
 void watch::tick() {
   ++ticks_;
+  if (in_.holds) {
+    try {
+      for (const auto& user : in_.holds->refresh()) {  // released by `mailfort queue release` (another process)
+        outbound_->release(user);
+        log::info("hold_released", {{"user", user}});
+        if (in_.on_release) in_.on_release();
+      }
+    } catch (const std::exception& e) {
+      log::error("state_error", {{"error", e.what()}});
+    }
+  }
   // Alert inputs that are sampled: every 10 s the queue and the auth-failure windows; daily the certificate and
   // the blocklists (the first checks ran at start).
   if (ticks_ % 10 == 0) {
@@ -223,8 +310,10 @@ void watch::tick() {
   }
   if (ticks_ % 86400 == 0) {
     check_certificate();
+    check_tlsa();
     if (!public_ip_.empty()) check_blocklists();
   }
+  if (ticks_ % 60 == 0) outbound_->tick(clock_.now());
 }
 
 void watch::stop() {

@@ -13,6 +13,7 @@
 #include "monitor/metrics.hpp"
 #include "monitor/standard_metrics.hpp"
 #include "monitor/webhook.hpp"
+#include "queue/holds.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -30,6 +31,8 @@ struct watch_inputs {
   std::function<nlohmann::json()> bans;   // /api/bans
   std::function<std::size_t()> bans_active;
   std::string certificate;                // the serving certificate's PEM file
+  queue::hold_list* holds = nullptr;      // held users (outbound_spike); null: no hold
+  std::function<void()> on_release;       // a held user was released (kick the delivery runner)
 };
 
 class watch {
@@ -56,6 +59,8 @@ class watch {
   void on_alert(const monitor::alert& a, monitor::transition t);
   void check_certificate();
   void check_blocklists();
+  void check_tlsa();  // our certificate against a DNSSEC-secure _25._tcp.<hostname> TLSA RRset
+  nlohmann::json held_users();
 
   const config::config& cfg_;
   const common::clock& clock_;
@@ -70,6 +75,15 @@ class watch {
   std::unique_ptr<monitor::growth_alert> queue_growth_;
   std::unique_ptr<monitor::cert_expiry_alert> cert_;
   std::unique_ptr<monitor::flag_alert> blocklisted_;
+  std::unique_ptr<monitor::outbound_alert> outbound_;
+  std::unique_ptr<monitor::flag_alert> tlsa_mismatch_;
+  std::unique_ptr<monitor::flag_alert> dnssec_off_;
+
+ public:
+  // The resolver does not validate DNSSEC while outbound DANE is on: DANE is unavailable (outbound says why).
+  void set_dnssec_validating(bool validating, bool dane_enabled);
+
+ private:
   std::unique_ptr<monitor::event_metrics> events_;
   std::unique_ptr<monitor::webhook> webhook_;
   std::unique_ptr<monitor::admin_server> admin_;

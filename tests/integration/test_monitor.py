@@ -266,8 +266,18 @@ def test_own_address_on_a_blocklist_raises_one_alert(make_server, tmp_path):
         ns.stop()
 
 
+def test_dnssec_not_validating_alert_when_dane_is_on(make_server):
+    s = make_server()  # hermetic: no trust anchor, so the resolver cannot validate
+    raised = s.wait_log("alert_raised", name="dnssec_not_validating")
+    assert raised[0]["subject"] == "resolver"
+    assert s.logs("dane_unavailable")
+    r = s.cli("status", check=False)
+    assert r.returncode == 1 and "dnssec_not_validating" in r.stdout
+
+
 def test_status_clean_and_unreachable(make_server):
-    s = make_server()
+    # DANE off: the hermetic test resolver does not validate, which would (rightly) raise dnssec_not_validating
+    s = make_server(sections={"outbound": {"dane": False}})
     r = s.cli("status")
     assert r.returncode == 0 and "alerts:    0 active" in r.stdout and "days left" in r.stdout
     s.stop()
@@ -306,3 +316,112 @@ def test_syslog_log_format(make_server):
 def mf_bin():
     from mf import BIN
     return BIN
+
+
+def test_outbound_spike_holds_the_user_until_released(make_server):
+    s = make_server(sections={"monitor": {"outbound_spike_floor": 3, "outbound_spike_multiplier": 10}})
+    with s.smtp("submissions") as c:
+        c.login(*ALICE)
+        c.sendmail("alice@localhost", ["bob@localhost"], message("normal"))  # 1 recipient: below the floor
+        assert not s.logs("alert_raised", name="outbound_spike")
+        c.sendmail("alice@localhost", ["r1@example.net", "r2@example.net", "r3@example.net"], message("spike"))
+    raised = s.wait_log("alert_raised", name="outbound_spike")
+    assert raised[0]["subject"] == "alice@localhost" and raised[0]["severity"] == "critical"
+    s.wait_log("hold", user="alice@localhost")
+    r = s.cli("queue", "held")
+    assert "alice@localhost" in r.stdout
+    st = json.loads(get(s, "/api/status")[2])
+    assert [h["user"] for h in st["held_users"]] == ["alice@localhost"]
+    # more mail from the held user is still accepted (and held), without a second alert
+    with s.smtp("submissions") as c:
+        c.login(*ALICE)
+        c.sendmail("alice@localhost", ["r4@example.net"] * 1, message("after"))
+    time.sleep(0.3)
+    assert len(s.logs("alert_raised", name="outbound_spike")) == 1
+    assert len(s.logs("hold")) == 1
+    r = s.cli("queue", "release", "alice@localhost")
+    assert "released alice@localhost" in r.stdout
+    s.wait_log("hold_released", user="alice@localhost")
+    assert s.cli("queue", "release", "alice@localhost", check=False).returncode == 1
+    assert "no user is held" in s.cli("queue", "held").stdout
+    _, _, text = get(s, "/metrics")
+    assert metric(text, "mailfort_outbound_recipients_total", user="alice@localhost") == 5
+
+
+@pytest.mark.skipif(not shutil.which("nsd") and not os.path.exists("/usr/sbin/nsd"), reason="nsd not installed")
+def test_held_user_mail_leaves_only_after_release(make_server, ns_dir):
+    """The compromised-account case end to end: after the spike, the user's relayed mail stays queued (the peer
+    gets nothing) until `mailfort queue release`; then it is delivered."""
+    from test_outbound import Peer, zone_peer, relay_server
+    import dnsserver
+    peer = Peer()
+    ns = dnsserver.DnsServer(ns_dir)
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        s.stop()  # restart with a low spike floor (relay_server writes its own sections)
+        text = s.config.read_text().replace("[monitor]\n", "[monitor]\noutbound_spike_floor = 2\n")
+        s.config.write_text(text)
+        s.start()
+        with s.smtp("submissions") as c:
+            c.login(*ALICE)
+            c.sendmail("alice@localhost", ["a@peer.test", "b@peer.test"], message("spike"))
+        s.wait_log("hold", user="alice@localhost")
+        with s.smtp("submissions") as c:
+            c.login(*ALICE)
+            c.sendmail("alice@localhost", ["held@peer.test"], message("held"))
+        s.wait_count("queued", 2)
+        time.sleep(3 * SLOW)
+        held_rcpts = [r for m in peer.messages for r in m["rcpts"] if r == "held@peer.test"]
+        assert held_rcpts == [], "mail of a held user left the queue"
+        assert s.cli("queue", "release", "alice@localhost").returncode == 0
+        s.wait_log("hold_released", user="alice@localhost")
+        s.wait_log("delivered", rcpt="held@peer.test", timeout=30)
+        assert any("held@peer.test" in m["rcpts"] for m in peer.messages)
+    finally:
+        peer.close()
+        ns.stop()
+
+
+@pytest.fixture
+def ns_dir(tmp_path):
+    return tmp_path / "nsd"
+
+
+def spki_sha256(cert_path):
+    pub = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-pubkey", "-noout"], capture_output=True,
+                         check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, capture_output=True,
+                         check=True).stdout
+    import hashlib
+    return hashlib.sha256(der).hexdigest()
+
+
+@pytest.mark.skipif(not shutil.which("ldns-signzone"), reason="ldnsutils not installed")
+@pytest.mark.parametrize("match", [True, False])
+def test_certificate_not_matching_our_published_tlsa_raises_alert(make_server, tmp_path, match):
+    import dnsserver
+    tls = make_cert(tmp_path, 200, "own")
+    published = spki_sha256(tls["certificate"]) if match else "00" * 32
+    soa = "@ 3600 IN SOA ns.{z}. admin.{z}. 1 3600 600 86400 300\n@ 3600 IN NS ns.{z}.\nns 300 IN A 127.0.0.1\n"
+    ns = dnsserver.DnsServer(tmp_path / "nsd")
+    anchor = ns.add_zone("own.test", soa.format(z="own.test") + "mx 300 IN A 127.0.0.1\n"
+                         f"_25._tcp.mx 300 IN TLSA 3 1 1 {published}\n", sign=True)
+    ns.start()
+    try:
+        s = make_server(tls=tls, top={"hostname": "mx.own.test"}, sections={
+            "dns": {"servers": [ns.address], "root_anchor": "", "trust_anchor": str(anchor),
+                    "special_zones": ["test"], "timeout_ms": 3000}})
+        ev = s.wait_log("tlsa_check")[0]
+        assert ev["name"] == "_25._tcp.mx.own.test"
+        assert ev["result"] == ("authenticated" if match else "mismatch"), ev
+        time.sleep(0.2)
+        raised = s.logs("alert_raised", name="dane_tlsa_mismatch")
+        if match:
+            assert raised == []
+        else:
+            assert [r["subject"] for r in raised] == ["mx.own.test"] and raised[0]["severity"] == "critical"
+            assert "dane_tlsa_mismatch" in get(s, "/api/alerts")[2]
+    finally:
+        ns.stop()
