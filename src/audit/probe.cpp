@@ -30,7 +30,8 @@ bool is_ip_literal(const std::string& s) {
 }
 }  // namespace
 
-std::shared_ptr<ssl::context> make_probe_tls_context(const std::string& version, const std::string& ca_file) {
+std::shared_ptr<ssl::context> make_probe_tls_context(const std::string& version, const std::string& ca_file,
+                                                     const std::string& ciphers) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);  // verify, record the result, never abort: we audit
@@ -45,6 +46,10 @@ std::shared_ptr<ssl::context> make_probe_tls_context(const std::string& version,
     // signatures): level 0 lets us see what the server accepts.
     SSL_CTX_set_security_level(c, 0);
     SSL_CTX_set_cipher_list(c, "ALL:@SECLEVEL=0");
+  }
+  if (!ciphers.empty()) {
+    SSL_CTX_set_security_level(c, 0);
+    SSL_CTX_set_cipher_list(c, (ciphers + ":@SECLEVEL=0").c_str());
   }
   return ctx;
 }

@@ -27,8 +27,10 @@ namespace mailfort::audit {
 // A client TLS context for probing. version: "" = OpenSSL's default range, else "1.0".."1.3" pinned (min =
 // max) with security level 0 so OpenSSL 3 itself does not refuse the old protocol. Loads the system roots
 // (and ca_file when given) so the probe can report whether the chain verifies; never aborts on it.
+// ciphers: a TLS <= 1.2 cipher list to offer instead (the weak-cipher probe), "" for OpenSSL's list.
 std::shared_ptr<boost::asio::ssl::context> make_probe_tls_context(const std::string& version,
-                                                                 const std::string& ca_file);
+                                                                 const std::string& ca_file,
+                                                                 const std::string& ciphers = "");
 
 class probe {
  public:

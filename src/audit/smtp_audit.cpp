@@ -212,6 +212,21 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
       o.versions.push_back(t);
     }
     rep.ran("smtp.tls_versions", control_area::tls);
+    {
+      probe p(ex, opt.timeout);
+      std::string why;
+      auto caps = co_await open_session(p, opt, opt.port, why);
+      if (caps) {
+        auto ctx = make_probe_tls_context("1.2", opt.ca_file, "3DES:RC4:eNULL:EXPORT:DES:MD5");
+        std::string e = co_await upgrade(p, opt, std::move(ctx));
+        o.weak_cipher_accepted = e.empty();
+        o.weak_cipher_detail = e.empty() ? p.tls_version() + " " + p.tls_cipher() : e;
+        if (e.empty()) co_await p.command("QUIT");
+        rep.ran("smtp.weak_ciphers", control_area::tls, o.weak_cipher_detail);
+      } else {
+        rep.error("smtp.weak_ciphers", control_area::tls, why);
+      }
+    }
   } else {
     rep.skipped("smtp.tls_versions", control_area::tls, opt.tls_versions ? "STARTTLS not offered" : "disabled");
   }

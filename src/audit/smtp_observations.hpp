@@ -80,6 +80,11 @@ struct smtp_observations {
   std::string verify_error;
 
   std::vector<tls_version_probe> versions;
+  // TLS 1.2 offering only broken suites (3DES, RC4, NULL encryption, export, DES, MD5): did the server pick one?
+  // Anonymous (aNULL) suites are left out: Postfix offers them for opportunistic TLS by design, and an MX
+  // that senders do not authenticate gains nothing from refusing them.
+  std::optional<bool> weak_cipher_accepted;
+  std::string weak_cipher_detail;
 
   enum class injection : std::uint8_t { not_tested, vulnerable, safe, inconclusive } starttls_injection =
       injection::not_tested;

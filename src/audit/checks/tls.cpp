@@ -41,6 +41,13 @@ void check_tls(const smtp_observations& o, std::vector<finding>& out) {
                      {"mailfort uses OpenSSL's secure defaults", "smtpd_tls_ciphers = medium, tls_medium_cipherlist default",
                       "tls_require_ciphers = HIGH:!aNULL:!MD5:!RC4:!3DES"}});
   }
+  if (o.weak_cipher_accepted.value_or(false))
+    out.push_back({"tls.cipher.weak_accepted", severity::high, control_area::tls,
+                   "The server accepts broken cipher suites (3DES, RC4, NULL encryption, export, DES or MD5)", subject_of(o),
+                   "a client offering only those completed the handshake: " + o.weak_cipher_detail,
+                   {"mailfort uses OpenSSL's secure defaults (no setting weakens them)",
+                    "smtpd_tls_ciphers = medium and smtpd_tls_exclude_ciphers = aNULL, eNULL, EXPORT, DES, 3DES, RC4, MD5",
+                    "tls_require_ciphers = HIGH:!aNULL:!eNULL:!3DES:!RC4:!MD5"}});
   if (o.starttls_injection == smtp_observations::injection::vulnerable) {
     out.push_back({"tls.starttls.injection", severity::high, control_area::tls,
                    "STARTTLS command injection: plaintext sent after STARTTLS is executed inside TLS",

@@ -116,6 +116,12 @@ TEST(audit_smtp_checks, old_tls_versions_and_injection) {
   EXPECT_EQ(find(f, "tls.version.tls1_0")->sev, severity::medium);
   EXPECT_FALSE(find(f, "tls.version.tls1_1"));
   EXPECT_FALSE(find(f, "tls.version.no_modern"));
+  EXPECT_FALSE(find(f, "tls.cipher.weak_accepted"));
+  o.weak_cipher_accepted = true;
+  o.weak_cipher_detail = "TLSv1.2 DES-CBC3-SHA";
+  f = judge(o);
+  ASSERT_TRUE(find(f, "tls.cipher.weak_accepted"));
+  EXPECT_EQ(find(f, "tls.cipher.weak_accepted")->sev, severity::high);
   ASSERT_TRUE(find(f, "tls.starttls.injection"));
   EXPECT_EQ(find(f, "tls.starttls.injection")->sev, severity::high);
 }
