@@ -206,7 +206,10 @@ asio::awaitable<std::optional<server_reply>> client_connection::command(std::str
 asio::awaitable<std::optional<server_reply>> client_connection::ehlo(std::string_view helo_name) {
   caps_ = {};
   esmtp_ = false;
-  auto r = co_await command("EHLO " + std::string(helo_name));
+  // Named strings, not temporaries inside co_await (GCC 12 has destroyed such temporaries twice).
+  const std::string ehlo_line = "EHLO " + std::string(helo_name);
+  const std::string helo_line = "HELO " + std::string(helo_name);
+  auto r = co_await command(ehlo_line);
   if (!r) co_return r;
   if (r->code == 250) {
     if (auto c = parse_ehlo(*r)) caps_ = std::move(*c);
@@ -215,7 +218,7 @@ asio::awaitable<std::optional<server_reply>> client_connection::ehlo(std::string
   }
   if (!r->permanent()) co_return r;  // 4xx: the caller defers
   // RFC 5321 3.2: a server that does not know EHLO answers 5xx; fall back to HELO (no extensions).
-  co_return co_await command("HELO " + std::string(helo_name));
+  co_return co_await command(helo_line);
 }
 
 asio::awaitable<client_connection::starttls_outcome> client_connection::starttls(const tls_params& p) {

@@ -181,7 +181,8 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
       co_await c.quit();
       co_return res;
     }
-    auto a = co_await c.command(auth_plain_command(t.auth->user, t.auth->password));
+    const std::string auth_line = auth_plain_command(t.auth->user, t.auth->password);  // never logged
+    auto a = co_await c.command(auth_line);
     if (!a) {
       host_fail(conn_reason(c, "AUTH"));
       c.close();
