@@ -249,9 +249,17 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
         a.rcpt = opt.relay_target;
         forms.push_back(a);
       }
+      bool upgraded = false;
       for (auto& a : forms) {
         std::string mail_cmd = "MAIL FROM:<" + a.mail_from + ">";
-        auto m = co_await p.command(std::move(mail_cmd));
+        auto m = co_await p.command(mail_cmd);
+        // 530: the server wants STARTTLS before any transaction; relaying inside TLS is still relaying.
+        if (m && m->code == 530 && !upgraded && caps->starttls) {
+          upgraded = true;
+          std::string e = co_await upgrade(p, opt, default_ctx());
+          if (!e.empty()) break;
+          m = co_await p.command(mail_cmd);
+        }
         if (!m) break;
         a.mail_code = m->code;
         if (m->positive()) {

@@ -285,6 +285,7 @@ def bad_postfix(certs):
         "mx": {},
         "wrongname": {"smtpd_tls_chain_files": f"{certs['wrong_key']},{certs['wrong']}"},  # self-signed, wrong name
         "submission": {"smtpd_tls_security_level": "may"},
+        "tlsrelay": {"smtpd_tls_security_level": "encrypt"},  # 530 before STARTTLS, open relay inside TLS
     })
     try:
         yield p.start()
@@ -343,6 +344,13 @@ def test_bad_postfix_wrong_name_self_signed(bad_postfix, certs):
     found = ids(rep)
     assert found.get("certificate.self_signed") == "medium", rep["findings"]
     assert found.get("certificate.name_mismatch") == "medium", rep["findings"]
+    assert rc == 1
+
+
+@need_postfix
+def test_open_relay_behind_mandatory_starttls(bad_postfix):
+    rc, rep = audit("smtp", f"127.0.0.1:{bad_postfix.ports['tlsrelay']}", "--no-tls-versions")
+    assert ids(rep).get("relay.open") == "critical", rep["findings"]
     assert rc == 1
 
 
