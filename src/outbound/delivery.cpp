@@ -86,6 +86,15 @@ asio::awaitable<std::vector<asio::ip::address>> engine::addresses(const std::str
   boost::system::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
   if (!ec) {
+    // An MX "name" that reads as an address ("127.0.0.1" is a valid DNS name) gets the same address check:
+    // otherwise a hostile MX record could point us at our own loopback or LAN.
+    if (check_private) {
+      auto cls = literal.is_v4() ? classify(literal.to_v4().to_bytes()) : classify(literal.to_v6().to_bytes());
+      if (!deliverable(cls, s_.allow_private)) {
+        why = host + " is a loopback/private/reserved address (outbound.allow_private is off)";
+        co_return out;
+      }
+    }
     out.push_back(literal);
     co_return out;
   }

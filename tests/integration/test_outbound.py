@@ -270,6 +270,22 @@ def test_private_destination_refused_unless_allowed(make_server, ns):
         peer.close()
 
 
+def test_mx_name_that_reads_as_loopback_address_is_refused(make_server, ns):
+    # "127.0.0.2." is a valid DNS name for an MX target: it must get the same address check as an A record.
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", SOA.format(z="peer.test") + "@ 300 IN MX 10 127.0.0.2.\n")
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"allow_private": False})
+        send(s, ["bob@peer.test"])
+        ev = s.wait_log("deferred", rcpt="bob@peer.test")[0]
+        assert "allow_private" in ev["reason"], ev
+        time.sleep(0.5)
+        assert peer.sessions == []
+    finally:
+        peer.close()
+
+
 def test_temporary_failure_then_accept_delivers_exactly_once(make_server, ns):
     replies = ["451 4.3.0 try again later", "250 2.0.0 ok"]
     peer = Peer(data=lambda: replies.pop(0) if len(replies) > 1 else replies[0])
