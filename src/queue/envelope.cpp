@@ -58,6 +58,9 @@ std::string sha256_hex(std::string_view a, std::string_view b) {
 template <class T>
 bool parse_int(std::string_view s, T& out) {
   if (s.empty() || s.size() > 20) return false;
+  // Canonical decimal only ("7", not "007" or "-0"): a valid file has exactly one encoding.
+  std::string_view digits = s.front() == '-' ? s.substr(1) : s;
+  if (digits.empty() || (digits.size() > 1 && digits.front() == '0') || s == "-0") return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
 }

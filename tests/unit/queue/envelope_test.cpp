@@ -106,3 +106,16 @@ TEST(envelope, history_record_must_follow_a_recipient_once_and_say_something) {
   std::string zero = ok.substr(0, y) + "Y4:0 0 \n" + ok.substr(y + 9);
   EXPECT_EQ(decode(zero).error, decode_error::malformed);
 }
+
+TEST(envelope, numbers_have_one_spelling) {
+  envelope e;
+  e.id = "0123456789abcdef0123";
+  e.received_at = 7;
+  auto ok = encode(e, "");
+  ASSERT_EQ(decode(ok).error, decode_error::ok);
+  auto t = ok.find("T1:7\n");
+  ASSERT_NE(t, std::string::npos);
+  // "007" would decode to 7 and re-encode as "7": refused, so every valid file has exactly one encoding.
+  std::string padded = ok.substr(0, t) + "T3:007\n" + ok.substr(t + 5);
+  EXPECT_EQ(decode(padded).error, decode_error::malformed);
+}
