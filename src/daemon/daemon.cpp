@@ -204,9 +204,10 @@ int run(const config::config& cfg) {
     wi.holds = &holds;
     wi.on_release = [&runner] { runner.kick(); };
     watch watcher(cfg, clock, *loops[0], *resolvers[0], std::move(wi));
-    // DANE needs a validating resolver; without one outbound logs dane_unavailable and this raises an alert.
+    // DANE needs a validating resolver; without one the transport logged dane_unavailable and turned DANE off,
+    // and this raises an alert (no second DNSSEC self-check: it could wait dns.timeout_ms offline).
     if (cfg.outbound.dane && cfg.relay.smarthost.empty())
-      watcher.set_dnssec_validating(resolvers[0]->validates_dnssec(), true);
+      watcher.set_dnssec_validating(remote->settings().dane, true);  // the transport's startup self-check
 
     smtp::server_deps deps;
     deps.cfg = &cfg;
