@@ -229,7 +229,8 @@ void watch::check_tlsa() {
   asio::co_spawn(
       loop0_,
       [this, host]() -> asio::awaitable<void> {
-        auto r = co_await dns0_.lookup("_25._tcp." + host, dns::rr_type::tlsa);
+        const std::string qname = "_25._tcp." + host;  // named: no temporary lives across the co_await (GCC 12)
+        auto r = co_await dns0_.lookup(qname, dns::rr_type::tlsa);
         // Senders use TLSA only from a secure answer (RFC 7672 2.2); anything else publishes nothing to match.
         if (r.st != dns::status::ok || r.sec != dns::dnssec::secure || r.records.empty()) {
           tlsa_mismatch_->set(host, false, clock_.now());
