@@ -545,6 +545,7 @@ void load_table(const toml::table& root, loader& L) {
                  {"auth_failures_total", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_total, 0, 1000000); }},
                  {"queue_size_alert", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_size_alert, 0, 100000000); }},
                  {"queue_growth_alert", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_alert, 0, 100000000); }},
+                 {"queue_growth_window_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_window_s, 2, 86400); }},
                  {"webhook",
                   [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, m.webhook) && !m.webhook.empty() && m.webhook.rfind("http://", 0) != 0)
@@ -906,7 +907,8 @@ token = ""                      # bearer token required for /metrics and /api/* 
 auth_failures_per_ip = 10       # AUTH failures per minute from one address that raise auth_failure_burst
 auth_failures_total = 100       # AUTH failures per minute from everywhere that raise auth_failure_burst ("*")
 queue_size_alert = 10000        # messages in the queue that raise queue_size_high
-queue_growth_alert = 1000       # queue growth within 10 minutes that raises queue_growth
+queue_growth_alert = 1000       # queue growth within queue_growth_window_s that raises queue_growth
+queue_growth_window_s = 600     # 10 minutes (the queue is sampled 10 times per window, at most every 10 s)
 webhook = ""                    # http://host:port/path: each alert raised/cleared is POSTed as JSON (empty: log only)
 blocklist_zones = ["zen.spamhaus.org", "b.barracudacentral.org"]  # DNSBLs checked for our address at start and daily
 public_ip = ""                  # the address checked on them; empty: the source address of the default route

@@ -127,7 +127,8 @@ struct monitor {
   int auth_failures_per_ip = 10;     // per minute from one address -> alert auth_failure_burst (0 disables)
   int auth_failures_total = 100;     // per minute from everywhere -> alert auth_failure_burst, subject "*"
   int queue_size_alert = 10000;      // messages in the queue -> alert queue_size_high (0 disables)
-  int queue_growth_alert = 1000;     // queue growth within 10 minutes -> alert queue_growth (0 disables)
+  int queue_growth_alert = 1000;     // queue growth within queue_growth_window_s -> alert queue_growth (0 disables)
+  int queue_growth_window_s = 600;
   std::string webhook;               // http://host[:port]/path: every alert raised or cleared is POSTed as JSON
   std::vector<std::string> blocklist_zones = {"zen.spamhaus.org", "b.barracudacentral.org"};
   std::string public_ip;             // address checked on the DNSBLs; empty: the source address of the default route

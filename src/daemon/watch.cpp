@@ -14,6 +14,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace mailfort::daemon {
@@ -87,6 +88,7 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
   queue_size_ = std::make_unique<monitor::threshold_alert>(alerts_, qs);
   monitor::growth_settings gs;
   gs.raise_growth = cfg.monitor.queue_growth_alert > 0 ? cfg.monitor.queue_growth_alert : 1e300;
+  gs.window = std::chrono::seconds(cfg.monitor.queue_growth_window_s);
   queue_growth_ = std::make_unique<monitor::growth_alert>(alerts_, gs);
   cert_ = std::make_unique<monitor::cert_expiry_alert>(alerts_);
   monitor::flag_settings fs;
@@ -300,15 +302,19 @@ void watch::tick() {
       log::error("state_error", {{"error", e.what()}});
     }
   }
-  // Alert inputs that are sampled: every 10 s the queue and the auth-failure windows; daily the certificate and
-  // the blocklists (the first checks ran at start).
-  if (ticks_ % 10 == 0) {
-    auto now = clock_.now();
+  // Alert inputs that are sampled: every 10 s the auth-failure windows and the queue size; the queue growth 10
+  // times per window (at most every 10 s); daily the certificate, our TLSA and the blocklists (first at start).
+  const auto now = clock_.now();
+  const std::uint64_t growth_every =
+      std::clamp<std::uint64_t>(static_cast<std::uint64_t>(cfg_.monitor.queue_growth_window_s) / 10, 1, 10);
+  const bool every10 = ticks_ % 10 == 0, growth_due = ticks_ % growth_every == 0;
+  double q = 0;
+  if (every10 || growth_due) q = static_cast<double>(in_.queue_size ? in_.queue_size() : 0);
+  if (every10) {
     auth_failures_->tick(now);
-    double q = static_cast<double>(in_.queue_size ? in_.queue_size() : 0);
     queue_size_->sample(q, now);
-    queue_growth_->sample(q, now);
   }
+  if (growth_due) queue_growth_->sample(q, now);
   if (ticks_ % 86400 == 0) {
     check_certificate();
     check_tlsa();

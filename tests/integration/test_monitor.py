@@ -425,3 +425,32 @@ def test_certificate_not_matching_our_published_tlsa_raises_alert(make_server, t
             assert "dane_tlsa_mismatch" in get(s, "/api/alerts")[2]
     finally:
         ns.stop()
+
+
+def test_queue_growth_and_size_alerts_when_the_smart_host_is_down(make_server):
+    """The smart host is stopped (a closed port), so relayed mail piles up: queue_growth and queue_size_high are
+    each raised once, in the log, /api/alerts and the webhook."""
+    rx = Receiver()
+    try:
+        dead = mf_free_port()
+        s = make_server(relay={"smarthost": f"127.0.0.1:{dead}"}, sections={
+            "monitor": {"queue_growth_alert": 3, "queue_growth_window_s": 2, "queue_size_alert": 4, "webhook": rx.url},
+            "outbound": {"allow_private": True}})
+        time.sleep(3 * SLOW)  # growth is measured against samples at least one window old: let some exist
+        with s.smtp("submissions") as c:
+            c.login(*ALICE)
+            for i in range(5):
+                c.sendmail("alice@localhost", [f"r{i}@example.net"], message(f"q{i}"))
+        s.wait_log("alert_raised", name="queue_growth", timeout=30)
+        s.wait_log("alert_raised", name="queue_size_high", timeout=30)
+        time.sleep(2)
+        assert len(s.logs("alert_raised", name="queue_growth")) == 1
+        assert len(s.logs("alert_raised", name="queue_size_high")) == 1
+        assert s.logs("deferred")  # the smart host really is unreachable
+        alerts = get(s, "/api/alerts")[2]
+        assert "queue_size_high" in alerts
+        rx.wait(2)
+        names = [b[2]["name"] for b in rx.bodies if b[2]["state"] == "raised"]
+        assert names.count("queue_growth") == 1 and names.count("queue_size_high") == 1, rx.bodies
+    finally:
+        rx.close()
