@@ -27,6 +27,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct free ports: every socket stays bound until all are chosen, so no port is handed out twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -64,7 +78,7 @@ class Server:
         self.root = Path(root)
         self.cafile = cafile  # None: trust the self-signed certificate the server generates in DATA/tls/
         self.data = self.root / "data"
-        self.ports = {"mx": free_port(), "submission": free_port(), "submissions": free_port(), "admin": free_port()}
+        self.ports = dict(zip(("mx", "submission", "submissions", "admin"), free_ports(4)))
         sections_extra = sections
         sections = {"listeners": {k: f"127.0.0.1:{p}" for k, p in self.ports.items()}}
         if listeners:
