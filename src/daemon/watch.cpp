@@ -5,6 +5,7 @@
 #include "log/logger.hpp"
 #include "monitor/blocklist.hpp"
 #include "outbound/dane.hpp"
+#include "outbound/mx.hpp"
 #include "smtp/server.hpp"
 #include "tls/server_context.hpp"
 
@@ -21,23 +22,13 @@ namespace mailfort::daemon {
 namespace asio = boost::asio;
 
 namespace {
-constexpr int rr_a = 1;
 
 const char* severity_name(monitor::severity s) { return monitor::to_string(s); }
 
+// Global unicast only, by the same classification outbound delivery uses for MX addresses.
 bool is_public_address(const asio::ip::address& a) {
-  if (a.is_unspecified() || a.is_loopback() || a.is_multicast()) return false;
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    if (b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168)) return false;
-    if (b[0] == 100 && (b[1] & 0xc0) == 64) return false;  // CGNAT
-    if (b[0] == 169 && b[1] == 254) return false;
-    return true;
-  }
-  auto v6 = a.to_v6();
-  if (v6.is_link_local() || v6.is_v4_mapped()) return false;
-  auto b = v6.to_bytes();
-  return (b[0] & 0xfe) != 0xfc;  // fc00::/7 unique local
+  auto c = a.is_v4() ? outbound::classify(a.to_v4().to_bytes()) : outbound::classify(a.to_v6().to_bytes());
+  return c == outbound::address_class::global;
 }
 }  // namespace
 
@@ -273,7 +264,7 @@ void watch::check_blocklists() {
     asio::co_spawn(
         loop0_,
         [this, zone, q = *name]() -> asio::awaitable<void> {
-          auto r = co_await dns0_.lookup(q, rr_a);
+          auto r = co_await dns0_.lookup(q, dns::rr_type::a);
           auto v = monitor::dnsbl_classify(r.st == dns::status::nxdomain,
                                            r.st == dns::status::ok || r.st == dns::status::nodata, r.records);
           log::info("blocklist_check", {{"zone", zone}, {"address", public_ip_}, {"result", monitor::to_string(v)},
