@@ -10,7 +10,7 @@ namespace mailfort::auth {
 
 namespace {
 
-bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+using common::is_space_or_eol;
 
 bool is_ctl(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -29,7 +29,7 @@ bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), 
 // Skips whitespace and (nested) comments; false on an unterminated comment or excessive nesting.
 bool skip_cfws(std::string_view v, std::size_t& i) {
   while (i < v.size()) {
-    if (is_wsp(v[i])) {
+    if (is_space_or_eol(v[i])) {
       ++i;
       continue;
     }

@@ -24,13 +24,8 @@ namespace {
 
 // ---- From ---------------------------------------------------------------------------------------------
 
-bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
-  return s;
-}
+using common::is_space_or_eol;
+using common::trim_space;
 
 // Skips a comment starting at v[i] == '('; i ends after the matching ')'. Nesting is bounded so a field
 // of '(' cannot recurse or loop long. false when unterminated or too deep.
@@ -92,10 +87,10 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
         else if (a[k] == ':' && !q) colon = k;
       }
       if (colon != std::string_view::npos) a.remove_prefix(colon + 1);
-      addr = std::string(trim(a));
+      addr = std::string(trim_space(a));
       if (addr.empty()) return false;  // "<>" in From: no author at all
     } else {
-      addr = std::string(trim(cur));
+      addr = std::string(trim_space(cur));
     }
     if (!addr.empty()) {
       if (out.size() >= max_from_mailboxes) return false;
@@ -153,7 +148,7 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
         break;
       default:
         if (has_angle) {
-          if (!is_wsp(c)) return false;  // text after "<addr>" that is not a separator
+          if (!is_space_or_eol(c)) return false;  // text after "<addr>" that is not a separator
         } else {
           cur.push_back(c);
         }
@@ -176,7 +171,7 @@ std::optional<std::string> addr_domain(std::string_view addr) {
   if (at == std::string_view::npos || at == 0) return std::nullopt;
   std::string d;
   for (char c : addr.substr(at + 1))
-    if (!is_wsp(c)) d.push_back(common::ascii_lower(c));
+    if (!is_space_or_eol(c)) d.push_back(common::ascii_lower(c));
   if (!d.empty() && d.back() == '.') d.pop_back();
   if (d.empty() || d.size() > 253) return std::nullopt;
   std::size_t label = 0;

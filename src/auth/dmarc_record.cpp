@@ -13,13 +13,8 @@ namespace {
 
 using common::iequals;
 
-bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
-  return s;
-}
+using common::is_space_or_eol;
+using common::trim_space;
 
 std::optional<policy> parse_policy(std::string_view v) {
   if (iequals(v, "none")) return policy::none;
@@ -78,7 +73,7 @@ std::optional<report_uri> parse_one_uri(std::string_view item) {
     uri_part = item.substr(0, bang);
     std::string sz;
     for (char c : item.substr(bang + 1))
-      if (!is_wsp(c)) sz.push_back(c);
+      if (!is_space_or_eol(c)) sz.push_back(c);
     if (sz.empty()) return std::nullopt;
     std::uint64_t mult = 1;
     switch (common::ascii_lower(sz.back())) {
@@ -105,7 +100,7 @@ std::optional<report_uri> parse_one_uri(std::string_view item) {
       // An encoded CR/LF/NUL could smuggle header lines into a report's envelope: refuse the URI.
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
     }
-    if (is_wsp(c)) continue;
+    if (is_space_or_eol(c)) continue;
     uri.push_back(c);
   }
   if (!valid_uri(uri)) return std::nullopt;
@@ -117,7 +112,7 @@ std::optional<std::vector<std::string>> parse_fo(std::string_view v) {
   std::vector<std::string> out;
   while (true) {
     const auto colon = v.find(':');
-    const auto opt = trim(v.substr(0, colon));
+    const auto opt = trim_space(v.substr(0, colon));
     if (opt == "0" || opt == "1" || iequals(opt, "d") || iequals(opt, "s"))
       out.emplace_back(1, common::ascii_lower(opt[0]));
     if (colon == std::string_view::npos) break;
@@ -133,7 +128,7 @@ std::optional<std::vector<std::string>> parse_rf(std::string_view v) {
   std::vector<std::string> out;
   while (out.size() < 8) {
     const auto colon = v.find(':');
-    const auto opt = trim(v.substr(0, colon));
+    const auto opt = trim_space(v.substr(0, colon));
     if (!opt.empty() && opt.size() <= 32 &&
         std::all_of(opt.begin(), opt.end(), [](char c) { return common::is_alnum(c) || c == '-'; }))
       out.push_back(common::to_lower(opt));
@@ -151,15 +146,15 @@ struct tag {
 
 // Splits "name = value" (WSP allowed around '='); nullopt when it is not a tag (empty piece, bad name).
 std::optional<tag> split_tag(std::string_view piece) {
-  piece = trim(piece);
+  piece = trim_space(piece);
   if (piece.empty()) return std::nullopt;
   const auto eq = piece.find('=');
   if (eq == std::string_view::npos) return std::nullopt;
-  const auto name = trim(piece.substr(0, eq));
+  const auto name = trim_space(piece.substr(0, eq));
   if (name.empty() || name.size() > 32 || !common::is_alpha(name[0])) return std::nullopt;
   for (char c : name)
     if (!common::is_alnum(c) && c != '_') return std::nullopt;
-  return tag{name, trim(piece.substr(eq + 1))};
+  return tag{name, trim_space(piece.substr(eq + 1))};
 }
 
 }  // namespace
@@ -189,7 +184,7 @@ std::vector<report_uri> parse_uri_list(std::string_view value) {
   std::vector<report_uri> out;
   while (out.size() < max_uris) {
     const auto comma = value.find(',');
-    if (auto u = parse_one_uri(trim(value.substr(0, comma)))) out.push_back(std::move(*u));
+    if (auto u = parse_one_uri(trim_space(value.substr(0, comma)))) out.push_back(std::move(*u));
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }

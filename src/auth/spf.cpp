@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "auth/spf.hpp"
 
+#include "common/ascii.hpp"
+
 #include "dns/records.hpp"
 
 #include <algorithm>
@@ -18,14 +20,8 @@
 namespace mailfort::auth::spf {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
+using common::is_digit;
+using common::to_lower;
 
 std::string strip_dot(std::string s) {
   while (!s.empty() && s.back() == '.') s.pop_back();
@@ -99,7 +95,7 @@ bool name_matches(std::string_view name, std::string_view target) {
 
 bool uses_p_macro(std::string_view s) {
   for (std::size_t i = 0; i + 2 < s.size(); ++i)
-    if (s[i] == '%' && s[i + 1] == '{' && lower(s[i + 2]) == 'p') return true;
+    if (s[i] == '%' && s[i + 1] == '{' && common::ascii_lower(s[i + 2]) == 'p') return true;
   return false;
 }
 
@@ -513,7 +509,7 @@ std::optional<std::string> expand_macros(std::string_view s, const macro_context
     std::string value;
     const std::string_view sender = ctx.sender;
     const std::size_t at = sender.rfind('@');
-    switch (lower(letter)) {
+    switch (common::ascii_lower(letter)) {
       case 's': value = std::string(sender); break;
       case 'l': value = std::string(at == std::string_view::npos ? std::string_view("postmaster") : sender.substr(0, at)); break;
       case 'o': value = std::string(at == std::string_view::npos ? sender : sender.substr(at + 1)); break;
@@ -546,7 +542,7 @@ std::optional<std::string> expand_macros(std::string_view s, const macro_context
     }
     if (any_digit && keep == 0) return std::nullopt;
     bool reverse = false;
-    if (j < s.size() && lower(s[j]) == 'r') {
+    if (j < s.size() && common::ascii_lower(s[j]) == 'r') {
       reverse = true;
       ++j;
     }

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "auth/spf_record.hpp"
 
+#include "common/ascii.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -11,23 +13,12 @@
 namespace mailfort::auth::spf {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using common::is_alnum;
+using common::is_alpha;
+using common::is_digit;
+using common::to_lower;
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
+using common::iequals;
 
 // Scans a macro-string. Returns false on any syntax error; `last_expand_end` is set to the offset just past
 // the last macro-expand (0 when there is none), which domain-end needs.
@@ -47,7 +38,7 @@ bool scan_macro_string(std::string_view s, bool allow_space, bool allow_crt, std
       if (n != '{') return false;
       std::size_t j = i + 2;
       if (j >= s.size()) return false;
-      const char letter = lower(s[j]);
+      const char letter = common::ascii_lower(s[j]);
       const bool basic = std::strchr("slodiphv", letter) != nullptr && letter != '\0';
       const bool exp_only = letter == 'c' || letter == 'r' || letter == 't';
       if (!basic && !(exp_only && allow_crt)) return false;
@@ -60,7 +51,7 @@ bool scan_macro_string(std::string_view s, bool allow_space, bool allow_crt, std
         for (std::size_t k = digits_start; k < j; ++k) nonzero |= s[k] != '0';
         if (!nonzero) return false;
       }
-      if (j < s.size() && lower(s[j]) == 'r') ++j;
+      if (j < s.size() && common::ascii_lower(s[j]) == 'r') ++j;
       while (j < s.size() && std::strchr(".-+,/_=", s[j]) != nullptr && s[j] != '\0') ++j;
       if (j >= s.size() || s[j] != '}') return false;
       i = j + 1;

@@ -12,6 +12,15 @@ constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 constexpr bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
 
+// Space, tab, CR or LF (folding whitespace in a header value, once unfolded).
+constexpr bool is_space_or_eol(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+constexpr std::string_view trim_space(std::string_view s) {
+  while (!s.empty() && is_space_or_eol(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space_or_eol(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

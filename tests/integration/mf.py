@@ -21,24 +21,47 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSani
 PKI_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gen-test-pki.sh"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Ports for servers under test come from a range below the kernel's ephemeral range (32768-60999 on Debian), one
+# slice per pytest-xdist worker: a port handed to one test can then never be taken meanwhile by another worker's
+# server, nor by a client socket's ephemeral port, between the check here and the server's bind.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_SLICE = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
+_PORT_LO = 10000 + (_SLICE % 9) * 2500
+_next_port = [_PORT_LO + (os.getpid() % 500)]
+_port_lock = threading.Lock()
+
+
+def _port_free(port):
+    """Free for TCP and UDP on 127.0.0.1 (nsd binds both); a port in TIME_WAIT counts as taken."""
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        t.bind(("127.0.0.1", port))
+        u.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        t.close()
+        u.close()
 
 
 def free_ports(n):
-    """n distinct free ports: every socket stays bound until all are chosen, so no port is handed out twice."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct free ports from this worker's slice, handed out in turn (wrapping within the slice)."""
+    out = []
+    with _port_lock:
+        for _ in range(2500):
+            port = _next_port[0]
+            _next_port[0] = _PORT_LO + (port + 1 - _PORT_LO) % 2500
+            if _port_free(port):
+                out.append(port)
+                if len(out) == n:
+                    return out
+    raise RuntimeError("no free port in this worker's range")
+
+
+def free_port():
+    return free_ports(1)[0]
 
 
 def toml_value(v):
@@ -404,7 +427,11 @@ def run_dialog(server, text, name="dialog"):
             if l.startswith("! rule "):
                 server.wait_log("reject", rule=l[7:].strip())
             elif l.startswith("! queued "):
-                assert len(server.logs("queued")) == int(l[9:]), f"{where}: {len(server.logs('queued'))} queued"
+                # The log line may trail the 250 by a moment on a loaded machine: wait for it, then check the count.
+                want_n, deadline = int(l[9:]), time.monotonic() + 5 * SLOW
+                while len(server.logs("queued")) < want_n and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert len(server.logs("queued")) == want_n, f"{where}: {len(server.logs('queued'))} queued"
             elif l.startswith("! log "):
                 event, *kv = l[6:].split()
                 server.wait_log(event, **dict(x.split("=", 1) for x in kv))

@@ -158,6 +158,7 @@ def test_rate_limits_fire_at_configured_values(make_server):
     s.wait_log("reject", rule="connection_rate")
 
 
+@pytest.mark.serial
 def test_thousand_connections_from_one_source_do_not_starve_another(make_server):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))

@@ -8,6 +8,8 @@ import smtplib
 import threading
 import time
 
+import pytest
+
 ROUNDS = int(os.environ.get("DURABILITY_ROUNDS", "20"))
 
 
@@ -33,6 +35,7 @@ def tokens_in_maildir(server):
     return [t.decode() for t in found]
 
 
+@pytest.mark.serial
 def test_kill9_never_loses_acknowledged_mail(make_server):
     s = make_server()
     acked, attempted = set(), set()

@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from mf import SANITIZED, SLOW, message
 
 IDLE, LORIS, PER_IP = 1000, 200, 20
@@ -28,6 +30,7 @@ def open_many(port, n, net):
     return socks
 
 
+@pytest.mark.serial
 def test_idle_and_slowloris_do_not_starve_a_legitimate_client(make_server):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 8192), hard), hard))
