@@ -696,6 +696,116 @@ def test_dane(make_server, ns, pki, tmp_path, case):
         peer.close()
 
 
+def break_rrsig(rrtype):
+    """A tamper function for DnsServer.add_zone: corrupts the signature of the RRSIG covering `rrtype`."""
+    def tamper(text):
+        out = []
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) > 5 and f[3] == "RRSIG" and f[4] == rrtype:
+                sig = f[-1]
+                i = len(sig) // 2
+                f[-1] = sig[:i] + ("A" if sig[i] != "A" else "B") + sig[i + 1:]
+                line = "\t".join(f)
+            out.append(line)
+        return "\n".join(out) + "\n"
+    return tamper
+
+
+def wrong_ds(anchor_file):
+    """The same DS record with one digest digit changed: the key the zone is signed with no longer matches."""
+    text = open(anchor_file).read().strip()
+    d = text[-1]
+    return text[:-1] + ("0" if d != "0" else "1") + "\n"
+
+
+@pytest.mark.skipif(not dnsserver.have_ldns(), reason="ldnsutils not installed")
+@pytest.mark.parametrize("case", ["tlsa_rrsig", "ds_mismatch"])
+def test_dane_bogus_dnssec_defers(make_server, ns, pki, tmp_path, case):
+    # Bogus DNSSEC never degrades to an unauthenticated delivery (RFC 7672 2.2): a TLSA RRset whose signature is
+    # broken makes its MX host unusable, and a zone whose DS does not match its key cannot even be routed.
+    chain, key, tlsa = leaf_cert(pki, ["mx.peer.test", "mx.bogus.test"], tmp_path / "dane-leaf")
+    peer = Peer(tls=server_ctx(chain, key))
+    try:
+        tamper = break_rrsig("TLSA") if case == "tlsa_rrsig" else None
+        anchor = ns.add_zone("peer.test", dane_zone(peer.port, tlsa), sign=True, tamper=tamper)
+        if case == "ds_mismatch":
+            b = ns.add_zone("bogus.test", SOA.format(z="bogus.test") + f"""
+@ 300 IN MX 10 mx.bogus.test.
+mx 300 IN A {PEER_IP}
+_{peer.port}._tcp.mx 300 IN TLSA 3 1 1 {tlsa}
+""", sign=True)
+            both = tmp_path / "anchors.ds"  # peer.test first: the resolver's self-check uses the first anchor
+            both.write_text(open(anchor).read().strip() + "\n" + wrong_ds(b))
+            anchor = both
+        ns.start()
+        s = dane_server(make_server, ns, anchor, peer.port)
+        s.wait_log("dane_available")
+        rcpt = "bob@peer.test" if case == "tlsa_rrsig" else "bob@bogus.test"
+        send(s, [rcpt])
+        ev = s.wait_log("deferred", rcpt=rcpt)[0]
+        if case == "tlsa_rrsig":
+            assert "TLSA lookup failed" in ev["reason"], ev
+            lf = s.wait_log("dane_lookup_failed", mx="mx.peer.test")[0]
+            assert "dnssec" in lf["reason"].lower() or "signature" in lf["reason"].lower(), lf
+        else:
+            assert "MX lookup of bogus.test failed" in ev["reason"], ev
+        s.wait_count("deferred", 2, rcpt=rcpt, timeout=10)  # retried, still deferred
+        assert peer.sessions == [] and peer.messages == []  # never connected, so never sent in plaintext
+        assert s.logs("outbound_plaintext") == [] and s.logs("delivered") == []
+        assert len(s.queue_files()) == 1
+    finally:
+        peer.close()
+
+
+@pytest.mark.skipif(not dnsserver.have_ldns(), reason="ldnsutils not installed")
+@pytest.mark.parametrize("fallback", ["opportunistic", "mta-sts"])
+def test_dane_insecure_tlsa_ignored_falls_back(make_server, ns, pki, tmp_path, fallback):
+    # The MX host lives in an unsigned zone: its (mismatching) TLSA record is insecure, so it must be ignored
+    # (RFC 7672 2.2) and delivery goes on under MTA-STS when the domain publishes it, else opportunistic STARTTLS.
+    # Were the TLSA used, the mismatch would defer the message.
+    chain, key, _ = leaf_cert(pki, ["mx.plain.test", "mta-sts.plain.test"], tmp_path / "insecure-leaf")
+    ctx = server_ctx(chain, key)
+    peer = Peer(tls=ctx)
+    sts = StsServer(ctx, sts_policy("enforce", mx="mx.plain.test")) if fallback == "mta-sts" else None
+    try:
+        plain = SOA.format(z="plain.test") + f"""
+mx 300 IN A {PEER_IP}
+_{peer.port}._tcp.mx 300 IN TLSA 3 1 1 {"00" * 32}
+"""
+        if fallback == "mta-sts":
+            # The recipient domain is the unsigned one, publishing MTA-STS.
+            plain += f'@ 300 IN MX 10 mx.plain.test.\n_mta-sts 300 IN TXT "v=STSv1; id=1;"\nmta-sts 300 IN A {STS_IP}\n'
+        # peer.test is signed (the resolver validates, DANE is on) and its secure MX points into plain.test.
+        anchor = ns.add_zone("peer.test", SOA.format(z="peer.test") + "@ 300 IN MX 10 mx.plain.test.\n", sign=True)
+        ns.add_zone("plain.test", plain)
+        ns.start()
+        s = make_server(sections={
+            "dns": {"servers": [ns.address], "root_anchor": "", "trust_anchor": str(anchor),
+                    "special_zones": ["test"], "timeout_ms": 3000},
+            "outbound": {"allow_private": True, "port": peer.port, "dane": True, "mta_sts": True,
+                         "ca_file": str(pki["ca"]), "mta_sts_port": sts.port if sts else 443},
+            "queue": {"retry_min_s": 1, "retry_max_s": 2, "retry_jitter": 0.0},
+            "relay": {"trusted_networks": ["127.0.0.1/32"]}})
+        s.wait_log("dane_available")
+        rcpt = "bob@plain.test" if fallback == "mta-sts" else "bob@peer.test"
+        send(s, [rcpt])
+        got = peer.wait_messages(1)[0]
+        assert got["tls"] is True and got["rcpts"] == [rcpt]
+        ev = s.wait_log("outbound_tls")[0]
+        if fallback == "mta-sts":
+            s.wait_log("mta_sts_policy", domain="plain.test", mode="enforce")
+            assert ev["policy"] == "mta-sts" and ev["verified"] is True, ev
+        else:
+            assert ev["policy"] == "none", ev
+        s.wait_log("delivered", rcpt=rcpt)
+        assert s.logs("dane_lookup_failed") == []
+    finally:
+        if sts:
+            sts.close()
+        peer.close()
+
+
 def test_dane_off_when_resolver_does_not_validate(make_server, ns):
     peer = Peer()
     try:
