@@ -55,6 +55,9 @@ struct outbound_settings {
   int max_connections_per_domain = 4;
   int connect_timeout_s = 30;
   int command_timeout_s = 300;      // RFC 5321 4.5.3.2
+  bool tlsrpt = true;               // RFC 8460: count TLS sessions per policy domain, send daily reports
+  int tlsrpt_interval_s = 86400;    // how often completed days are reported
+  std::string tlsrpt_contact;       // contact-info of the reports; empty: postmaster@hostname
 };
 
 // The queue's retry schedule.

@@ -60,8 +60,11 @@ queue::runner_settings runner_settings_from(const config::config& cfg) {
   return r;
 }
 
-std::unique_ptr<transport> make_transport(const config::config& cfg, dns::resolver_options ropts) {
-  return std::make_unique<transport>(std::move(ropts), engine_settings_from(cfg));
+std::unique_ptr<transport> make_transport(const config::config& cfg, dns::resolver_options ropts,
+                                          const std::function<void(engine_settings&)>& customize) {
+  auto s = engine_settings_from(cfg);
+  if (customize) customize(s);
+  return std::make_unique<transport>(std::move(ropts), std::move(s));
 }
 
 }  // namespace mailfort::outbound

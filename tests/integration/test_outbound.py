@@ -35,8 +35,10 @@ class Peer:
     hold: seconds to wait before answering the final dot (to kill the sender meanwhile).
     """
 
-    def __init__(self, ip=PEER_IP, tls=None, auth=None, rcpt=None, data=None, hold=0, size=None, smtputf8=True):
+    def __init__(self, ip=PEER_IP, tls=None, auth=None, rcpt=None, data=None, hold=0, size=None, smtputf8=True,
+                 pipelining=True):
         self.ip, self.tls, self.auth, self.hold, self.size, self.smtputf8 = ip, tls, auth, hold, size, smtputf8
+        self.pipelining = pipelining
         self.rcpt = rcpt or (lambda a: "250 2.1.5 ok")
         self.data = data or (lambda: "250 2.0.0 queued")
         self.messages = []     # dicts: mail_from, rcpts, data (bytes), tls (bool), auth (user or None)
@@ -89,7 +91,7 @@ class Peer:
 
         send("220 peer.test ESMTP test peer")
         mail_from, rcpts = None, []
-        sess = {"tls": False, "ehlo": None}
+        sess = {"tls": False, "ehlo": None, "with_mail": None}
         with self.lock:
             self.sessions.append(sess)
         try:
@@ -100,7 +102,9 @@ class Peer:
                 verb = line.split(" ", 1)[0].upper()
                 if verb in ("EHLO", "HELO"):
                     sess["ehlo"] = line[5:]
-                    caps = ["250-peer.test", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES"]
+                    caps = ["250-peer.test", "250-8BITMIME", "250-ENHANCEDSTATUSCODES"]
+                    if self.pipelining:
+                        caps.insert(1, "250-PIPELINING")
                     if self.smtputf8:
                         caps.append("250-SMTPUTF8")
                     if self.size is not None:
@@ -134,6 +138,9 @@ class Peer:
                         continue
                     mail_from = line[10:].split(">")[0].lstrip("<")
                     rcpts = []
+                    # What the client sent with MAIL in the same write (RFC 2920: every RCPT and DATA).
+                    sess["with_mail"] = [ln.split(b" ")[0].split(b":")[0].decode("ascii", "replace").upper()
+                                         for ln in state["buf"].split(b"\r\n") if ln]
                     send("250 2.1.0 ok")
                 elif verb == "RCPT":
                     addr = line[8:].split(">")[0].lstrip("<")
@@ -326,6 +333,57 @@ def test_permanent_failure_bounces_to_local_sender(make_server, ns):
         assert s.wait_queue_empty() == []
         b = s.wait_log("bounce_queued")[0]
         assert b["rcpts"] == 1
+    finally:
+        peer.close()
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_pipelining_per_recipient_results(make_server, ns, pipelining):
+    # RFC 2920: with PIPELINING, MAIL + both RCPTs + DATA reach the peer in one write; the replies are matched in
+    # order, so the refused recipient bounces and the accepted one is delivered exactly once. Without the
+    # extension, MAIL arrives alone.
+    peer = Peer(pipelining=pipelining)
+    peer.rcpt = lambda a: "550 5.1.1 no such user here" if a.startswith("nobody") else "250 2.1.5 ok"
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["nobody@peer.test", "bob@peer.test", "carol@peer.test"], subject="pipelined")
+        got = peer.wait_messages(1)[0]
+        assert got["rcpts"] == ["bob@peer.test", "carol@peer.test"]
+        sess = [x for x in peer.sessions if x["with_mail"] is not None][0]
+        if pipelining:
+            assert sess["with_mail"] == ["RCPT", "RCPT", "RCPT", "DATA"], sess
+        else:
+            assert sess["with_mail"] == [], sess
+        ev = s.wait_log("delivery_failed", rcpt="nobody@peer.test")[0]
+        assert "550 5.1.1 no such user here" in ev["reason"], ev
+        s.wait_log("delivered", rcpt="bob@peer.test")
+        s.wait_log("delivered", rcpt="carol@peer.test")
+        bounce = s.wait_maildir("alice")[0].decode("utf-8", "replace")
+        assert "Final-Recipient: rfc822; nobody@peer.test" in bounce
+        assert s.wait_queue_empty() == []
+        assert peer.data_count == 1
+    finally:
+        peer.close()
+
+
+def test_pipelining_every_recipient_refused_sends_no_message(make_server, ns):
+    # Everything refused, yet a (broken) peer answers 354 to the pipelined DATA: the client ends an empty
+    # message ("." alone) instead of sending the content, and the recipients bounce.
+    peer = Peer(rcpt=lambda a: "550 5.1.1 no")
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["nobody@peer.test"], subject="refused")
+        s.wait_log("delivery_failed", rcpt="nobody@peer.test")
+        end = time.time() + 5 * SLOW
+        while time.time() < end and peer.data_count == 0:
+            time.sleep(0.05)
+        assert peer.data_count == 1  # the lone "." ended the DATA the peer had opened
+        assert [m["data"] for m in peer.messages] == [b""]  # never the content
+        assert s.wait_queue_empty() == []
     finally:
         peer.close()
 
@@ -658,6 +716,37 @@ def test_mta_sts_cached_policy_used_while_https_down(make_server, ns, pki, sts_s
         peer.close()
 
 
+def test_mta_sts_policy_cache_survives_restart(make_server, ns, pki, sts_setup):
+    # The policy is stored in state.db with its max_age: after a restart with the policy server gone, the
+    # enforce policy still applies and the downgrade peer (no STARTTLS) never gets the message.
+    sts = StsServer(sts_setup["ctx"], sts_policy("enforce"))
+    peer = Peer()  # strips STARTTLS
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"], subject="before")
+        s.wait_log("mta_sts_policy", domain="peer.test", mode="enforce")
+        s.wait_log("deferred", rcpt="bob@peer.test")
+        sts.close()
+        sts = None
+        s.stop()
+        s.start()
+        ev = s.wait_log("mta_sts_policy_loaded", domain="peer.test")[0]
+        assert ev["mode"] == "enforce" and ev["expired"] is False, ev
+        send(s, ["carol@peer.test"], subject="after")
+        d = s.wait_log("deferred", rcpt="carol@peer.test")[0]
+        assert "STARTTLS not offered" in d["reason"], d
+        s.wait_log("deferred", rcpt="bob@peer.test")
+        assert s.logs("mta_sts_fetch_failed") == []  # the cached id matches the TXT record: no fetch needed
+        assert peer.messages == [] and peer.data_count == 0 and s.logs("outbound_plaintext") == []
+        assert len(s.queue_files()) == 2
+    finally:
+        if sts:
+            sts.close()
+        peer.close()
+
+
 def dane_zone(tlsa_port, tlsa_hex):
     return zone_peer(extra=f"_{tlsa_port}._tcp.mx 300 IN TLSA 3 1 1 {tlsa_hex}\n")
 
@@ -816,6 +905,99 @@ def test_dane_off_when_resolver_does_not_validate(make_server, ns):
         assert ev["level"] == "warning"
         send(s, ["bob@peer.test"])
         peer.wait_messages(1)
+    finally:
+        peer.close()
+
+
+# ---- TLS-RPT (RFC 8460) ----------------------------------------------------------------------------------------------
+def tlsrpt_attachment(data):
+    """(headers, report JSON) of a TLS-RPT mail as the peer received it."""
+    import email
+    import gzip
+    import json
+    msg = email.message_from_bytes(data)
+    parts = [p for p in msg.walk() if p.get_content_type() == "application/tlsrpt+gzip"]
+    assert len(parts) == 1, msg.as_string()[:2000]
+    return msg, json.loads(gzip.decompress(parts[0].get_payload(decode=True)))
+
+
+def test_tlsrpt_counts_sessions_and_mails_the_report(make_server, ns, pki, sts_setup):
+    # mx2.peer.test (preferred) presents a certificate without its name: under MTA-STS enforce that session fails
+    # (certificate-host-mismatch) and mx.peer.test takes the message. Two messages: 2 successful sessions,
+    # 2 failed ones, reported to the rua of _smtp._tls.peer.test, a mailbox on the same peer.
+    sts = StsServer(sts_setup["ctx"], "version: STSv1\r\nmode: enforce\r\nmx: mx.peer.test\r\nmx: mx2.peer.test\r\n"
+                                      "max_age: 86400\r\n")
+    peer = Peer(tls=sts_setup["ctx"])
+    try:
+        ns.add_zone("peer.test", SOA.format(z="peer.test") + f"""
+@ 300 IN MX 10 mx.peer.test.
+@ 300 IN MX 5 mx2.peer.test.
+mx 300 IN A {PEER_IP}
+mx2 300 IN A {PEER_IP}
+_mta-sts 300 IN TXT "v=STSv1; id=1;"
+mta-sts 300 IN A {STS_IP}
+_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"
+""")
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        for i in range(2):
+            send(s, ["bob@peer.test"], subject=f"m{i}")
+            s.wait_count("delivered", i + 1, rcpt="bob@peer.test")
+        out = s.cli("tlsrpt", "show").stdout
+        assert "peer.test  sts  certificate-host-mismatch  mx2.peer.test  2" in out, out
+        assert "peer.test  sts  success  mx.peer.test  2" in out, out
+        sent = s.cli("tlsrpt", "send").stdout
+        assert "1 report(s) queued" in sent, sent
+        msgs = peer.wait_messages(3)
+        reports = [m for m in msgs if m["rcpts"] == ["tls-reports@peer.test"]]
+        assert len(reports) == 1
+        assert reports[0]["mail_from"] == ""  # null envelope sender: a report never bounces
+        hdr, rep = tlsrpt_attachment(reports[0]["data"])
+        submitter = hdr["TLS-Report-Submitter"]
+        assert hdr["TLS-Report-Domain"] == "peer.test"
+        assert hdr["Subject"] == f"Report Domain: peer.test Submitter: {submitter} Report-ID: <{rep['report-id']}>"
+        assert hdr.get_content_type() == "multipart/report" and hdr.get_param("report-type") == "tlsrpt"
+        assert rep["organization-name"] == submitter
+        assert rep["date-range"]["start-datetime"].endswith("T00:00:00Z")
+        assert rep["date-range"]["end-datetime"].endswith("T23:59:59Z")
+        assert "@" in rep["contact-info"]
+        assert len(rep["policies"]) == 1, rep
+        p = rep["policies"][0]
+        assert p["policy"]["policy-type"] == "sts"
+        assert p["policy"]["policy-domain"] == "peer.test"
+        assert sorted(p["policy"]["mx-host"]) == ["mx.peer.test", "mx2.peer.test"]
+        assert "mode: enforce" in p["policy"]["policy-string"]
+        assert p["summary"] == {"total-successful-session-count": 2, "total-failure-session-count": 2}, p
+        assert len(p["failure-details"]) == 1, p
+        d = p["failure-details"][0]
+        assert d["result-type"] == "certificate-host-mismatch"
+        assert d["receiving-mx-hostname"] == "mx2.peer.test" and d["receiving-ip"] == PEER_IP
+        assert d["sending-mta-ip"].startswith("127.") and d["failed-session-count"] == 2
+        # The reported day is gone from the store: only the report's own delivery is counted now.
+        out = s.cli("tlsrpt", "show").stdout
+        assert "certificate-host-mismatch  mx2.peer.test  2" not in out, out
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_tlsrpt_no_policy_plaintext_and_no_record(make_server, ns):
+    # No policy and no STARTTLS: counted as a no-policy-found failure (starttls-not-supported); the domain
+    # publishes no TLSRPT record, so `tlsrpt send` drops the counts without mailing anything.
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["bob@peer.test"])
+        s.wait_log("delivered", rcpt="bob@peer.test")
+        out = s.cli("tlsrpt", "show").stdout
+        assert "peer.test  no-policy-found  starttls-not-supported  mx.peer.test  1" in out, out
+        sent = s.cli("tlsrpt", "send").stdout
+        assert "0 report(s) queued" in sent and "1 without a TLSRPT record" in sent, sent
+        assert "no TLS sessions recorded" in s.cli("tlsrpt", "show").stdout
+        time.sleep(0.5)
+        assert len(peer.messages) == 1
     finally:
         peer.close()
 
