@@ -436,7 +436,9 @@ void load_table(const toml::table& root, loader& L) {
                  {"retry_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_max_s, 1, 7 * 86400); }},
                  {"max_lifetime_s",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, q.max_lifetime_s, 1, 60 * 86400); }},
-                 {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }}});
+                 {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }},
+                 {"delay_warning_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, q.delay_warning_s, 0, 60 * 86400); }}});
       if (q.retry_min_s > q.retry_max_s) L.error(v, "queue", "queue.retry_min_s must not exceed queue.retry_max_s");
     } else if (key == "state") {
       L.section(v, key,
@@ -868,6 +870,8 @@ retry_min_s = 300               # first retry after 5 minutes, doubling each tim
 retry_max_s = 14400             # up to 4 hours between attempts
 max_lifetime_s = 432000         # after 5 days in the queue the sender gets a DSN (RFC 3464)
 retry_jitter = 0.2              # +-20 %, so mail deferred together does not come back in one burst
+delay_warning_s = 0             # > 0: the sender gets one "delayed" DSN per recipient still deferred after this
+                                # long (Postfix delay_warning_time, e.g. 14400); 0: only failures are reported
 
 [state]
 backend = "sqlite"              # "sqlite": state.db in data_dir, nothing listens; "redis" only for clusters

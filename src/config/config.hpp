@@ -66,6 +66,7 @@ struct queue_settings {
   int retry_max_s = 4 * 3600;       // up to 4 hours between attempts
   int max_lifetime_s = 5 * 86400;   // then the sender gets a DSN
   double retry_jitter = 0.2;        // +-20 %
+  int delay_warning_s = 0;          // a delay DSN once per recipient still deferred after this long; 0: none
 };
 
 struct state {

@@ -388,6 +388,33 @@ def test_pipelining_every_recipient_refused_sends_no_message(make_server, ns):
         peer.close()
 
 
+def test_delay_notice_once_per_recipient_never_to_null_sender(make_server, ns):
+    # queue.delay_warning_s = 1: the first retry after a second sends the sender one "delayed" DSN; later
+    # deferrals send none, and a message from the null sender never gets one.
+    peer = Peer(data=lambda: "451 4.3.0 try again later")
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, queue={"delay_warning_s": 1})
+        send(s, ["bob@peer.test"], subject="slow")
+        send(s, ["carol@peer.test"], sender="", subject="slow-null")
+        ev = s.wait_log("delay_notice_queued", timeout=15)[0]
+        assert ev["rcpts"] == 1 and ev["to"] == "alice@localhost", ev
+        notice = s.wait_maildir("alice")[0].decode("utf-8", "replace")
+        assert "Subject: Delayed Mail (still being retried)" in notice
+        assert "Final-Recipient: rfc822; bob@peer.test" in notice
+        assert "Action: delayed" in notice and "Status: 4.3.0" in notice
+        assert "451 4.3.0 try again later" in notice
+        assert "Action: failed" not in notice
+        s.wait_log("bounce_suppressed", timeout=15)  # the null sender's notice is suppressed
+        n = len(s.logs("deferred", rcpt="bob@peer.test"))
+        s.wait_count("deferred", n + 2, rcpt="bob@peer.test", timeout=15)  # two more deferrals ...
+        assert len(s.maildir_messages("alice")) == 1  # ... and still one notice
+        assert len(s.logs("delay_notice_queued")) == 1
+    finally:
+        peer.close()
+
+
 def test_no_bounce_to_null_sender(make_server, ns):
     peer = Peer(rcpt=lambda a: "550 5.1.1 no such user")
     try:
