@@ -212,13 +212,15 @@ def ns(tmp_path):
     d.stop()
 
 
-def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, **kw):
+def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, dkim=None, **kw):
     sections = {
         "dns": {"servers": [ns.address], "root_anchor": "", "special_zones": ["test"], "timeout_ms": 3000},
         "outbound": {"allow_private": True, "port": port, "helo_name": "out.mailfort.test", **(outbound or {})},
         "queue": {"retry_min_s": 1, "retry_max_s": 2, "retry_jitter": 0.0, **(queue or {})},
         "relay": {"trusted_networks": ["127.0.0.1/32"], **(relay or {})},
     }
+    if dkim:
+        sections["dkim"] = dkim
     return make_server(sections=sections, **kw)
 
 
@@ -808,6 +810,9 @@ def test_dane(make_server, ns, pki, tmp_path, case):
             assert ("TLSA" in ev["reason"]) if case == "mismatch" else ("STARTTLS not offered" in ev["reason"]), ev
             time.sleep(1.5 * SLOW)
             assert peer.messages == []
+            # Counted for TLS-RPT under the DANE policy, with RFC 8460's result type.
+            result = "tlsa-invalid" if case == "mismatch" else "starttls-not-supported"
+            assert f"peer.test  tlsa  {result}  mx.peer.test" in s.cli("tlsrpt", "show").stdout
     finally:
         peer.close()
 
@@ -864,6 +869,7 @@ _{peer.port}._tcp.mx 300 IN TLSA 3 1 1 {tlsa}
             assert "TLSA lookup failed" in ev["reason"], ev
             lf = s.wait_log("dane_lookup_failed", mx="mx.peer.test")[0]
             assert "dnssec" in lf["reason"].lower() or "signature" in lf["reason"].lower(), lf
+            assert "peer.test  tlsa  dnssec-invalid  mx.peer.test" in s.cli("tlsrpt", "show").stdout
         else:
             assert "MX lookup of bogus.test failed" in ev["reason"], ev
         s.wait_count("deferred", 2, rcpt=rcpt, timeout=10)  # retried, still deferred
@@ -948,7 +954,7 @@ def tlsrpt_attachment(data):
     return msg, json.loads(gzip.decompress(parts[0].get_payload(decode=True)))
 
 
-def test_tlsrpt_counts_sessions_and_mails_the_report(make_server, ns, pki, sts_setup):
+def test_tlsrpt_counts_sessions_and_mails_the_report(make_server, ns, pki, sts_setup, tmp_path):
     # mx2.peer.test (preferred) presents a certificate without its name: under MTA-STS enforce that session fails
     # (certificate-host-mismatch) and mx.peer.test takes the message. Two messages: 2 successful sessions,
     # 2 failed ones, reported to the rua of _smtp._tls.peer.test, a mailbox on the same peer.
@@ -966,7 +972,13 @@ mta-sts 300 IN A {STS_IP}
 _smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"
 """)
         ns.start()
-        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        # A DKIM key for our host name (mx.test): the report is signed with it.
+        key = tmp_path / "rpt.key"
+        kg = subprocess.run([mf.BIN, "dkim", "keygen", "--domain", "mx.test", "--selector", "rpt", "--algo",
+                             "rsa2048", "--out", str(key)], check=True, capture_output=True, text=True, timeout=30)
+        dkim_txt = dict(ln.split(": ", 1) for ln in kg.stdout.splitlines())["value"]
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port},
+                         dkim={"keys": [{"domain": "mx.test", "selector": "rpt", "key": str(key)}]})
         for i in range(2):
             send(s, ["bob@peer.test"], subject=f"m{i}")
             s.wait_count("delivered", i + 1, rcpt="bob@peer.test")
@@ -984,6 +996,13 @@ _smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"
         assert hdr["TLS-Report-Domain"] == "peer.test"
         assert hdr["Subject"] == f"Report Domain: peer.test Submitter: {submitter} Report-ID: <{rep['report-id']}>"
         assert hdr.get_content_type() == "multipart/report" and hdr.get_param("report-type") == "tlsrpt"
+        assert "d=mx.test" in hdr["DKIM-Signature"] and "s=rpt" in hdr["DKIM-Signature"]
+        try:
+            import dkim
+        except ImportError:
+            dkim = None
+        if dkim:  # the signature verifies (dkimpy, the published key record served by this function)
+            assert dkim.verify(reports[0]["data"], dnsfunc=lambda name, timeout=5: dkim_txt.encode())
         assert rep["organization-name"] == submitter
         assert rep["date-range"]["start-datetime"].endswith("T00:00:00Z")
         assert rep["date-range"]["end-datetime"].endswith("T23:59:59Z")
