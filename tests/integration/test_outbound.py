@@ -718,6 +718,10 @@ def test_mta_sts_policy_404_delivers_as_without_policy(make_server, ns, pki, sts
         ev = s.wait_log("mta_sts_fetch_failed", domain="peer.test")[0]
         assert "404" in ev["reason"]
         assert sts.hits >= 1
+        s.wait_log("delivered", rcpt="bob@peer.test")
+        shown = s.cli("tlsrpt", "show").stdout  # TLS-RPT: the fetch error, then a plaintext session without policy
+        assert "peer.test  sts  sts-policy-fetch-error" in shown, shown
+        assert "peer.test  no-policy-found  starttls-not-supported  mx.peer.test  1" in shown, shown
     finally:
         sts.close()
         peer.close()
@@ -1039,6 +1043,10 @@ def test_tlsrpt_no_policy_plaintext_and_no_record(make_server, ns):
         s.wait_log("delivered", rcpt="bob@peer.test")
         out = s.cli("tlsrpt", "show").stdout
         assert "peer.test  no-policy-found  starttls-not-supported  mx.peer.test  1" in out, out
+        # As the daily timer does: today is not complete, so nothing is reported yet and the counts stay.
+        early = s.cli("tlsrpt", "send", "--completed-only").stdout
+        assert "0 report(s) queued for 0 domain-day(s)" in early, early
+        assert "starttls-not-supported" in s.cli("tlsrpt", "show").stdout
         sent = s.cli("tlsrpt", "send").stdout
         assert "0 report(s) queued" in sent and "1 without a TLSRPT record" in sent, sent
         assert "no TLS sessions recorded" in s.cli("tlsrpt", "show").stdout
