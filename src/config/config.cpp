@@ -427,7 +427,7 @@ void load_table(const toml::table& root, loader& L) {
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, o.command_timeout_s, 1, 3600); }},
                  {"tlsrpt", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.tlsrpt); }},
                  {"tlsrpt_interval_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.tlsrpt_interval_s, 60, 7 * 86400); }},
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.tlsrpt_interval_s, 1, 7 * 86400); }},
                  {"tlsrpt_contact", [&](const node& n, const key_t& k2) { L.str(n, k2, o.tlsrpt_contact); }}});
     } else if (key == "queue") {
       auto& q = c.queue;

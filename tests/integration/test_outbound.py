@@ -1056,6 +1056,38 @@ def test_tlsrpt_no_policy_plaintext_and_no_record(make_server, ns):
         peer.close()
 
 
+def test_tlsrpt_daily_timer_reports_completed_days(make_server, ns):
+    # The server's own timer (outbound.tlsrpt_interval_s, 1 s here) reports days before today: a row recorded
+    # yesterday (written into state.db as the server would have) is mailed without any CLI.
+    import datetime
+    import sqlite3
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer(extra='_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"'))
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"tlsrpt_interval_s": 1})
+        yesterday = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        db = sqlite3.connect(str(s.data / "state.db"), timeout=10)
+        db.execute("INSERT INTO tlsrpt_sessions VALUES(?, 'peer.test', 'sts', ?, 'mx.peer.test', 'certificate-expired', "
+                   "'127.0.0.1', 'mx.peer.test', '127.0.0.2', 'certificate has expired', 7)",
+                   (yesterday, "version: STSv1\nmode: enforce\nmx: mx.peer.test\nmax_age: 86400"))
+        db.commit()
+        db.close()
+        got = peer.wait_messages(1, timeout=15)[0]
+        assert got["rcpts"] == ["tls-reports@peer.test"]
+        _, rep = tlsrpt_attachment(got["data"])
+        assert rep["date-range"]["start-datetime"] == yesterday + "T00:00:00Z"
+        p = rep["policies"][0]
+        assert p["policy"]["policy-string"] == ["version: STSv1", "mode: enforce", "mx: mx.peer.test", "max_age: 86400"]
+        assert p["summary"] == {"total-successful-session-count": 0, "total-failure-session-count": 7}
+        assert p["failure-details"][0]["result-type"] == "certificate-expired"
+        s.wait_log("tlsrpt_report_queued", domain="peer.test", day=yesterday)
+        time.sleep(1.5)  # more timer runs: the day was reported once
+        assert len([m for m in peer.messages if m["rcpts"] == ["tls-reports@peer.test"]]) == 1
+    finally:
+        peer.close()
+
+
 # ---- queue CLI -------------------------------------------------------------------------------------------------------
 def test_queue_cli_shows_recipient_state_and_flush_retries(make_server, ns):
     replies = ["451 4.7.1 greylisted, come back later"]
