@@ -47,6 +47,7 @@ int run(int argc, char** argv) {
   register_audit(app, opts, exit_code);
 #endif
   register_hold(app, opts, exit_code);
+  register_tlsrpt(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -33,6 +33,7 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code);  // cl
 void register_status(CLI::App& app, common_options& opts, int& exit_code); // cli/status.cpp
 void register_audit(CLI::App& app, common_options& opts, int& exit_code);  // cli/audit.cpp (MAILFORT_HAVE_AUDIT)
 void register_hold(CLI::App& app, common_options& opts, int& exit_code);   // cli/hold.cpp (after register_queue)
+void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code); // cli/tlsrpt.cpp
 
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.

@@ -424,7 +424,11 @@ void load_table(const toml::table& root, loader& L) {
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections_per_domain, 1, 1000); }},
                  {"connect_timeout_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.connect_timeout_s, 1, 600); }},
                  {"command_timeout_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.command_timeout_s, 1, 3600); }}});
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.command_timeout_s, 1, 3600); }},
+                 {"tlsrpt", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.tlsrpt); }},
+                 {"tlsrpt_interval_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.tlsrpt_interval_s, 1, 7 * 86400); }},
+                 {"tlsrpt_contact", [&](const node& n, const key_t& k2) { L.str(n, k2, o.tlsrpt_contact); }}});
     } else if (key == "queue") {
       auto& q = c.queue;
       L.section(v, key,
@@ -432,7 +436,9 @@ void load_table(const toml::table& root, loader& L) {
                  {"retry_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_max_s, 1, 7 * 86400); }},
                  {"max_lifetime_s",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, q.max_lifetime_s, 1, 60 * 86400); }},
-                 {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }}});
+                 {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }},
+                 {"delay_warning_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, q.delay_warning_s, 0, 60 * 86400); }}});
       if (q.retry_min_s > q.retry_max_s) L.error(v, "queue", "queue.retry_min_s must not exceed queue.retry_max_s");
     } else if (key == "state") {
       L.section(v, key,
@@ -854,12 +860,18 @@ max_connections = 20            # deliveries in flight
 max_connections_per_domain = 4  # per destination domain (or per smart host)
 connect_timeout_s = 30          # TCP connect to one address, then the next address or host
 command_timeout_s = 300         # per command (RFC 5321 4.5.3.2); DATA end waits up to 10 minutes
+tlsrpt = true                   # RFC 8460 TLS reporting: count TLS sessions per destination domain and mail
+                                # a daily report to the rua address the domain publishes (_smtp._tls TXT)
+tlsrpt_interval_s = 86400       # how often completed days are reported (`mailfort tlsrpt send` does it now)
+tlsrpt_contact = ""             # contact-info in the reports; "" = postmaster@<hostname>
 
 [queue]                         # retries of deferred mail: exponential backoff with jitter, then a bounce
 retry_min_s = 300               # first retry after 5 minutes, doubling each time
 retry_max_s = 14400             # up to 4 hours between attempts
 max_lifetime_s = 432000         # after 5 days in the queue the sender gets a DSN (RFC 3464)
 retry_jitter = 0.2              # +-20 %, so mail deferred together does not come back in one burst
+delay_warning_s = 0             # > 0: the sender gets one "delayed" DSN per recipient still deferred after this
+                                # long (Postfix delay_warning_time, e.g. 14400); 0: only failures are reported
 
 [state]
 backend = "sqlite"              # "sqlite": state.db in data_dir, nothing listens; "redis" only for clusters

@@ -55,6 +55,9 @@ struct outbound_settings {
   int max_connections_per_domain = 4;
   int connect_timeout_s = 30;
   int command_timeout_s = 300;      // RFC 5321 4.5.3.2
+  bool tlsrpt = true;               // RFC 8460: count TLS sessions per policy domain, send daily reports
+  int tlsrpt_interval_s = 86400;    // how often completed days are reported
+  std::string tlsrpt_contact;       // contact-info of the reports; empty: postmaster@hostname
 };
 
 // The queue's retry schedule.
@@ -63,6 +66,7 @@ struct queue_settings {
   int retry_max_s = 4 * 3600;       // up to 4 hours between attempts
   int max_lifetime_s = 5 * 86400;   // then the sender gets a DSN
   double retry_jitter = 0.2;        // +-20 %
+  int delay_warning_s = 0;          // a delay DSN once per recipient still deferred after this long; 0: none
 };
 
 struct state {

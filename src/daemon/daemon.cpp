@@ -12,6 +12,9 @@
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
 #include "outbound/setup.hpp"
+#include "outbound/sts_cache_store.hpp"
+#include "outbound/tlsrpt_send.hpp"
+#include "outbound/tlsrpt_store.hpp"
 #include "policy/guard.hpp"
 #include "queue/holds.hpp"
 #include "queue/runner.hpp"
@@ -21,12 +24,16 @@
 #include "tls/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 namespace mailfort::daemon {
@@ -157,7 +164,19 @@ int run(const config::config& cfg) {
     spool.start();
     std::vector<std::string> domains = cfg.domains;
     // Outbound delivery: its own event loop and validating resolver; the runner schedules it (docs/outbound.md).
-    auto remote = outbound::make_transport(cfg, resolver_options(cfg));
+    // TLS-RPT (RFC 8460): every TLS session outcome counted in state.db, reported daily (docs/outbound.md).
+    // MTA-STS policies are cached in state.db too, so an enforce policy survives a restart.
+    std::unique_ptr<outbound::tlsrpt_store> tlsrpt;
+    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<outbound::tlsrpt_store>((data / "state.db").string());
+    outbound::sts_cache_store sts_cache((data / "state.db").string());
+    auto remote = outbound::make_transport(cfg, resolver_options(cfg), [&](outbound::engine_settings& es) {
+      if (tlsrpt)
+        es.tlsrpt = [store = tlsrpt.get()](const outbound::tlsrpt_session& s) {
+          store->record(outbound::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
+        };
+      es.sts_load = [&sts_cache](const std::string& d) { return sts_cache.load(d); };
+      es.sts_save = [&sts_cache](const std::string& d, const outbound::sts_cached_policy& p) { sts_cache.save(d, p); };
+    });
     remote->start();
     auto rsettings = outbound::runner_settings_from(cfg);
     rsettings.held = [&holds](const std::string& user) { return holds.held(user); };  // outbound_spike holds
@@ -266,6 +285,33 @@ int run(const config::config& cfg) {
     refresh->expires_after(std::chrono::seconds(1));
     refresh->async_wait(on_refresh);
 
+    // TLS-RPT reports of completed days, every outbound.tlsrpt_interval_s (blocking work: on the CPU pool).
+    auto tlsrpt_timer = std::make_unique<asio::steady_timer>(*loops[0]);
+    std::atomic<bool> tlsrpt_busy{false};
+    std::function<void(const boost::system::error_code&)> on_tlsrpt = [&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (tlsrpt && !tlsrpt_busy.exchange(true)) {
+        asio::post(cpu_pool, [&] {
+          try {
+            asio::io_context rio;
+            dns::resolver r(rio.get_executor(), resolver_options(cfg));
+            auto st = outbound::send_tlsrpt_reports(cfg, *tlsrpt, r, spool,
+                                                    static_cast<std::int64_t>(std::time(nullptr)), false);
+            if (st.reports > 0) runner.kick();
+          } catch (const std::exception& e) {
+            log::error("tlsrpt_send_failed", {{"error", e.what()}});
+          }
+          tlsrpt_busy = false;
+        });
+      }
+      tlsrpt_timer->expires_after(std::chrono::seconds(cfg.outbound.tlsrpt_interval_s));
+      tlsrpt_timer->async_wait(on_tlsrpt);
+    };
+    if (tlsrpt) {
+      tlsrpt_timer->expires_after(std::chrono::seconds(cfg.outbound.tlsrpt_interval_s));
+      tlsrpt_timer->async_wait(on_tlsrpt);
+    }
+
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < nthreads; ++i) threads.emplace_back([&, i] { loops[i]->run(); });
@@ -277,6 +323,7 @@ int run(const config::config& cfg) {
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();
     refresh.reset();  // timers must die before their io_context
+    tlsrpt_timer.reset();
     srv.release_acceptors();
     watcher.release();
     resolvers.clear();  // their descriptors belong to the loops; lookups still suspended are orphaned safely

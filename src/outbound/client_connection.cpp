@@ -111,6 +111,7 @@ asio::awaitable<bool> client_connection::connect(const tcp::endpoint& ep) {
     co_return false;
   }
   sock_.set_option(tcp::no_delay(true), ec);
+  if (auto local = sock_.local_endpoint(ec); !ec) local_address_ = local.address().to_string();
   co_return true;
 }
 

@@ -141,6 +141,8 @@ class client_connection {
   bool failed() const { return error_ != conn_error::none; }
   conn_error error() const { return error_; }
   const std::string& error_text() const { return error_text_; }  // e.g. "connect: Connection refused"
+  // Our own address on this connection, kept after close ("" when it never connected): TLS-RPT's sending-mta-ip.
+  const std::string& local_address() const { return local_address_; }
   tcp::endpoint remote() const { return remote_; }
   const client_options& options() const { return opts_; }
   const client_timeouts& timeouts() const { return opts_.timeouts; }
@@ -166,6 +168,7 @@ class client_connection {
   bool esmtp_ = false;
   conn_error error_ = conn_error::none;
   std::string error_text_;
+  std::string local_address_;
   tcp::endpoint remote_;
 };
 

@@ -4,9 +4,11 @@
 
 #include "dns/records.hpp"
 #include "log/logger.hpp"
+#include "outbound/dane.hpp"
 #include "outbound/mx.hpp"
 #include "outbound/sts_fetch.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <ctime>
 
@@ -24,6 +26,12 @@ using asio::ip::tcp;
 namespace {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string common_lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
 
 rcpt_outcome temp(std::string code, std::string reason) {
   rcpt_outcome o;
@@ -128,12 +136,25 @@ asio::awaitable<std::vector<asio::ip::address>> engine::addresses(const std::str
   co_return out;
 }
 
-asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::string& domain, std::string& note) {
+asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::string& domain, std::string& note,
+                                                                   bool& fetch_failed) {
   sts_discovery_input in;
   in.domain = domain;
   in.now = unix_now();
   auto norm = sts_normalize_domain(domain);
   if (!norm) co_return std::nullopt;
+  if (s_.sts_load && sts_loaded_.insert(*norm).second && !sts_cache_.contains(*norm)) {
+    try {
+      if (auto c = s_.sts_load(*norm)) {
+        sts_cache_[*norm] = *c;
+        log::info("mta_sts_policy_loaded", {{"domain", *norm}, {"mode", to_string(c->policy.mode)},
+                                            {"id", c->id}, {"fetched_at", c->fetched_at},
+                                            {"expired", c->expired(in.now)}});
+      }
+    } catch (const std::exception& e) {
+      log::error("mta_sts_cache_error", {{"domain", *norm}, {"error", e.what()}});
+    }
+  }
   if (auto it = sts_cache_.find(*norm); it != sts_cache_.end()) in.cached = it->second;
   for (int step = 0; step < 4; ++step) {
     auto r = sts_discover(in);
@@ -152,6 +173,13 @@ asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::str
       case sts_status::valid:
         if (r.store_in_cache && r.policy) {
           sts_cache_[*norm] = sts_cached_policy{r.record_id, *r.policy, in.now};
+          if (s_.sts_save) {
+            try {
+              s_.sts_save(*norm, sts_cache_[*norm]);
+            } catch (const std::exception& e) {
+              log::error("mta_sts_cache_error", {{"domain", *norm}, {"error", e.what()}});
+            }
+          }
           log::info("mta_sts_policy", {{"domain", *norm}, {"mode", to_string(r.policy->mode)},
                                        {"max_age", r.policy->max_age}, {"id", r.record_id}});
         }
@@ -161,6 +189,7 @@ asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::str
         // RFC 8461 5.1: a record but no policy and nothing cached: deliver as without MTA-STS (logged).
         log::warning("mta_sts_fetch_failed", {{"domain", *norm}, {"reason", r.reason}});
         note = r.reason;
+        fetch_failed = true;
         co_return std::nullopt;
       case sts_status::none:
         note = r.reason;
@@ -170,8 +199,17 @@ asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::str
   co_return std::nullopt;
 }
 
+void engine::report(const tlsrpt_session& s) const {
+  if (!s_.tlsrpt) return;
+  try {
+    s_.tlsrpt(s);
+  } catch (const std::exception& e) {
+    log::error("tlsrpt_record_failed", {{"domain", s.policy_domain}, {"error", e.what()}});
+  }
+}
+
 asio::awaitable<transaction_result> engine::try_host(const delivery_request& rq, const target& t, transaction tx,
-                                                     std::string& relay) {
+                                                     std::string& relay, const tlsrpt_session* report_as) {
   transaction_result last;
   last.host_failed = true;
   std::size_t tried = 0;
@@ -190,6 +228,23 @@ asio::awaitable<transaction_result> engine::try_host(const delivery_request& rq,
       continue;
     }
     last = co_await run_transaction(conn, tx);
+    if (report_as && (!last.tls_failure.empty() || last.tls_phase_done)) {
+      // One TLS session outcome for TLS-RPT (RFC 8460 4.3); failures before STARTTLS (TCP, greeting) are not.
+      tlsrpt_session rs = *report_as;
+      rs.receiving_mx = t.host;
+      rs.receiving_ip = addr.to_string();
+      rs.sending_ip = conn.local_address();
+      if (!last.tls_failure.empty()) {
+        rs.result_type = last.tls_failure;
+        rs.additional_info = last.reason.substr(0, 200);
+      } else if (!last.tls) {
+        rs.result_type = "starttls-not-supported";  // plaintext: only possible without a policy
+      } else if (rs.policy_type == "sts" && tx.tls == tls_requirement::opportunistic && !last.tls_verified) {
+        rs.result_type = tlsrpt_result_for_verify_error(last.tls_note);  // MTA-STS testing: reported only
+        rs.additional_info = last.tls_note.substr(0, 200);
+      }
+      report(rs);
+    }
     if (!last.host_failed) co_return last;
     log::warning("outbound_host_failed", {{"queue_id", rq.queue_id}, {"domain", rq.domain}, {"relay", relay},
                                           {"reason", last.reason}, {"tls_required", to_string(tx.tls)}});
@@ -277,9 +332,30 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
 
   std::optional<sts_policy> sts;
   std::string sts_note;
-  if (s_.mta_sts) sts = co_await mta_sts_policy(rq.domain, sts_note);
+  bool sts_fetch_failed = false;
+  if (s_.mta_sts) sts = co_await mta_sts_policy(rq.domain, sts_note, sts_fetch_failed);
   const bool enforce = sts && sts->mode == sts_mode::enforce;
   const bool testing = sts && sts->mode == sts_mode::testing;
+
+  // TLS-RPT: what each session is counted under (RFC 8460 4.4).
+  tlsrpt_session base;
+  base.policy_domain = common_lower(rq.domain);
+  base.policy_type = "no-policy-found";
+  tlsrpt_session sts_base = base;
+  if (sts && sts->mode != sts_mode::none) {
+    sts_base.policy_type = "sts";
+    sts_base.policy_string = {"version: STSv1", std::string("mode: ") + to_string(sts->mode)};
+    for (const auto& m : sts->mx) sts_base.policy_string.push_back("mx: " + m);
+    sts_base.policy_string.push_back("max_age: " + std::to_string(sts->max_age));
+    sts_base.mx_host = sts->mx;
+  }
+  if (sts_fetch_failed) {
+    tlsrpt_session f = base;
+    f.policy_type = "sts";
+    f.result_type = "sts-policy-fetch-error";
+    f.additional_info = sts_note.substr(0, 200);
+    report(f);
+  }
 
   std::vector<std::string> reasons;
   std::size_t hosts_tried = 0;
@@ -288,6 +364,11 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
     if (enforce && !mx_allowed(*sts, h.host)) {
       reasons.push_back(h.host + ": not listed in the MTA-STS policy of " + rq.domain);
       log::warning("mta_sts_mx_mismatch", {{"queue_id", rq.queue_id}, {"domain", rq.domain}, {"mx", h.host}});
+      tlsrpt_session f = sts_base;
+      f.result_type = "validation-failure";
+      f.receiving_mx = h.host;
+      f.additional_info = "MX host not listed in the MTA-STS policy";
+      report(f);
       continue;
     }
     ++hosts_tried;
@@ -306,6 +387,13 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
         reasons.push_back(h.host + ": TLSA lookup failed (" + std::string(dns::to_string(tl.st)) +
                           (tl.why_bogus.empty() ? "" : ", " + tl.why_bogus) + ")");
         log::warning("dane_lookup_failed", {{"queue_id", rq.queue_id}, {"mx", h.host}, {"reason", reasons.back()}});
+        tlsrpt_session f = base;
+        f.policy_type = "tlsa";
+        f.mx_host = {h.host};
+        f.result_type = tl.sec == dns::dnssec::bogus ? "dnssec-invalid" : "dane-required";
+        f.receiving_mx = h.host;
+        f.additional_info = reasons.back().substr(0, 200);
+        report(f);
         continue;
       }
       if (tl.st == dns::status::ok && tl.sec == dns::dnssec::secure && !tl.records.empty()) {
@@ -332,8 +420,14 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
       reasons.push_back(why);
       continue;
     }
+    tlsrpt_session as = policy == "none" ? base : policy == "dane" ? base : sts_base;
+    if (policy == "dane") {
+      as.policy_type = "tlsa";
+      for (const auto& rec : htx.tlsa) as.policy_string.push_back(tlsa_to_text(rec));
+      as.mx_host = {h.host};
+    }
     std::string relay;
-    auto r = co_await try_host(rq, t, htx, relay);
+    auto r = co_await try_host(rq, t, htx, relay, &as);
     if (r.host_failed) {
       reasons.push_back(relay + ": " + r.reason);
       continue;

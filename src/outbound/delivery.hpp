@@ -22,15 +22,18 @@
 #include "outbound/client_connection.hpp"
 #include "outbound/mta_sts.hpp"
 #include "outbound/smtp_client.hpp"
+#include "outbound/tlsrpt.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +54,13 @@ struct engine_settings {
   client_timeouts timeouts;
   std::size_t max_hosts = 5;                         // Postfix smtp_mx_address_limit
   std::size_t max_addresses = 2;                     // per host
+  // TLS-RPT (RFC 8460): called on the transport thread for every counted TLS session outcome (MX routing
+  // only; a smart host is no policy domain). Empty: nothing is counted.
+  std::function<void(const tlsrpt_session&)> tlsrpt;
+  // Durable MTA-STS policy cache (state.db): read once per domain when it is first seen, written after every
+  // fetch. Empty: the cache lives in memory only.
+  std::function<std::optional<sts_cached_policy>(const std::string& domain)> sts_load;
+  std::function<void(const std::string& domain, const sts_cached_policy&)> sts_save;
 };
 
 struct delivery_request {
@@ -82,16 +92,19 @@ class engine {
     std::vector<boost::asio::ip::address> addrs;
     std::uint16_t port = 25;
   };
-  boost::asio::awaitable<std::optional<sts_policy>> mta_sts_policy(const std::string& domain, std::string& note);
+  boost::asio::awaitable<std::optional<sts_policy>> mta_sts_policy(const std::string& domain, std::string& note,
+                                                                   bool& fetch_failed);
   boost::asio::awaitable<std::vector<boost::asio::ip::address>> addresses(const std::string& host, bool check_private,
                                                                           std::string& why);
   boost::asio::awaitable<transaction_result> try_host(const delivery_request& rq, const target& t, transaction tx,
-                                                      std::string& relay);
+                                                      std::string& relay, const tlsrpt_session* report = nullptr);
+  void report(const tlsrpt_session& s) const;
 
   boost::asio::any_io_executor ex_;
   dns::source& dns_;
   engine_settings s_;
   std::map<std::string, sts_cached_policy> sts_cache_;
+  std::set<std::string> sts_loaded_;  // domains already looked up in the durable cache
   std::mt19937 rng_;
 };
 

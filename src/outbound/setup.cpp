@@ -53,6 +53,7 @@ queue::runner_settings runner_settings_from(const config::config& cfg) {
   r.retry.max_s = cfg.queue.retry_max_s;
   r.retry.lifetime_s = cfg.queue.max_lifetime_s;
   r.retry.jitter = cfg.queue.retry_jitter;
+  r.delay_warning_s = cfg.queue.delay_warning_s;
   r.max_connections = static_cast<std::size_t>(cfg.outbound.max_connections);
   r.max_connections_per_domain = static_cast<std::size_t>(cfg.outbound.max_connections_per_domain);
   r.hostname = cfg.hostname;
@@ -60,8 +61,11 @@ queue::runner_settings runner_settings_from(const config::config& cfg) {
   return r;
 }
 
-std::unique_ptr<transport> make_transport(const config::config& cfg, dns::resolver_options ropts) {
-  return std::make_unique<transport>(std::move(ropts), engine_settings_from(cfg));
+std::unique_ptr<transport> make_transport(const config::config& cfg, dns::resolver_options ropts,
+                                          const std::function<void(engine_settings&)>& customize) {
+  auto s = engine_settings_from(cfg);
+  if (customize) customize(s);
+  return std::make_unique<transport>(std::move(ropts), std::move(s));
 }
 
 }  // namespace mailfort::outbound

@@ -7,6 +7,7 @@
 #include "outbound/transport.hpp"
 #include "queue/runner.hpp"
 
+#include <functional>
 #include <memory>
 
 namespace mailfort::outbound {
@@ -15,6 +16,8 @@ namespace mailfort::outbound {
 // with a clear message when a setting cannot be used (unreadable password file, bad source address).
 engine_settings engine_settings_from(const config::config& cfg);
 queue::runner_settings runner_settings_from(const config::config& cfg);
-std::unique_ptr<transport> make_transport(const config::config& cfg, dns::resolver_options ropts);
+// customize: sets the engine's hooks (TLS-RPT counting, the durable MTA-STS cache) before the engine starts.
+std::unique_ptr<transport> make_transport(const config::config& cfg, dns::resolver_options ropts,
+                                          const std::function<void(engine_settings&)>& customize = {});
 
 }  // namespace mailfort::outbound

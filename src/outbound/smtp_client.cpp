@@ -76,6 +76,13 @@ std::string conn_reason(const client_connection& c, std::string_view stage) {
 
 }  // namespace
 
+std::string tlsrpt_result_for_verify_error(std::string_view e) {
+  if (e.find("hostname mismatch") != std::string_view::npos) return "certificate-host-mismatch";
+  if (e.find("expired") != std::string_view::npos || e.find("not yet valid") != std::string_view::npos)
+    return "certificate-expired";
+  return "certificate-not-trusted";
+}
+
 asio::awaitable<transaction_result> run_transaction(client_connection& c, const transaction& t) {
   transaction_result res;
   const std::size_t n = t.recipients.size();
@@ -118,6 +125,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
         // Refused STARTTLS (e.g. 454): opportunistic TLS continues in plaintext on this connection.
       } else {
         host_fail(st.refused ? "STARTTLS refused: " + render_reply(*st.refused) : conn_reason(c, "STARTTLS"));
+        res.tls_failure = st.refused ? "starttls-not-supported" : "validation-failure";
         if (st.refused)
           co_await c.quit();
         else
@@ -127,6 +135,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
     }
   } else if (tls_required) {
     host_fail(std::string("STARTTLS not offered, but TLS is required (") + to_string(t.tls) + ")");
+    res.tls_failure = "starttls-not-supported";
     co_await c.quit();
     co_return res;
   }
@@ -138,6 +147,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
     if (!c.tls().verified) res.tls_note = "certificate not verified: " + c.tls().verify_error;
     if (t.tls == tls_requirement::verify && !c.tls().verified) {
       host_fail("TLS certificate verification failed: " + c.tls().verify_error);
+      res.tls_failure = tlsrpt_result_for_verify_error(c.tls().verify_error);
       co_await c.quit();
       co_return res;
     }
@@ -146,6 +156,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
       auto d = dane_verify(t.tlsa, std::span<X509* const>(chain.data(), chain.size()), t.dane_names, t.now);
       if (d.status == dane_status::mismatch) {
         host_fail("DANE: no TLSA record matches the certificate" + (d.reason.empty() ? "" : " (" + d.reason + ")"));
+        res.tls_failure = "tlsa-invalid";
         co_await c.quit();
         co_return res;
       }
@@ -153,6 +164,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
                                                             : "dane: no usable TLSA record, encrypted only";
       if (d.status == dane_status::authenticated) res.tls_verified = true;
     }
+    res.tls_phase_done = true;
     // RFC 3207 4.2: forget everything learnt before TLS and ask again.
     auto e2 = co_await c.ehlo(t.helo);
     if (!e2) {
@@ -166,6 +178,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
       co_return res;
     }
   }
+  res.tls_phase_done = true;
   const auto& caps = c.capabilities();
 
   // ---- AUTH -----------------------------------------------------------------------------------------
@@ -217,53 +230,130 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
     co_await c.quit();
     co_return res;
   }
-  auto m = co_await c.command(*mail_line);
-  if (!m) {
-    host_fail(conn_reason(c, "MAIL"));
-    c.close();
-    co_return res;
-  }
-  if (!m->positive()) {
-    if (m->transient()) {
-      host_fail("MAIL: " + render_reply(*m));
-    } else {
-      all(from_reply(*m));
-    }
-    co_await c.quit();
-    co_return res;
-  }
-
-  // ---- RCPT -----------------------------------------------------------------------------------------
   res.rcpts.resize(n);
   std::vector<std::size_t> accepted;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto line = rcpt_command(t.recipients[i]);
-    if (!line) {
-      res.rcpts[i] = ours(rcpt_status::perm, "5.1.3", "the recipient address cannot be sent in a RCPT command");
-      continue;
+  std::optional<server_reply> d;  // the reply to DATA (pipelined: read with the others)
+
+  if (caps.pipelining) {
+    // RFC 2920: MAIL, every RCPT and DATA in one write, then the replies in the same order (3.1: DATA is
+    // the last command of the group). 503 replies to RCPT/DATA after a failed MAIL are simply read.
+    std::vector<bool> sent(n, false);
+    std::string batch = *mail_line + "\r\n";
+    for (std::size_t i = 0; i < n; ++i) {
+      auto line = rcpt_command(t.recipients[i]);
+      if (!line) {
+        res.rcpts[i] = ours(rcpt_status::perm, "5.1.3", "the recipient address cannot be sent in a RCPT command");
+        continue;
+      }
+      batch += *line + "\r\n";
+      sent[i] = true;
     }
-    auto r = co_await c.command(*line);
-    if (!r) {
-      // The connection broke: recipients not yet answered, and those accepted, are retried later.
-      for (std::size_t k = 0; k < n; ++k)
-        if (k >= i || std::find(accepted.begin(), accepted.end(), k) != accepted.end())
-          res.rcpts[k] = ours(rcpt_status::temp, "4.4.2", conn_reason(c, "RCPT"));
+    batch += "DATA\r\n";
+    const auto cmd_timeout = c.timeouts().command;
+    if (!co_await c.send(batch, cmd_timeout)) {
+      host_fail(conn_reason(c, "MAIL"));
+      res.rcpts.clear();
       c.close();
       co_return res;
     }
-    res.rcpts[i] = from_reply(*r);
-    if (r->positive()) accepted.push_back(i);
-  }
-  if (accepted.empty()) {
-    co_await c.quit();
-    co_return res;
+    auto m = co_await c.read_reply(cmd_timeout);
+    if (!m) {
+      host_fail(conn_reason(c, "MAIL"));
+      res.rcpts.clear();
+      c.close();
+      co_return res;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!sent[i]) continue;
+      auto r = co_await c.read_reply(cmd_timeout);
+      if (!r) {
+        if (!m->positive()) break;  // the outcome is MAIL's anyway
+        for (std::size_t k = 0; k < n; ++k)
+          if (sent[k]) res.rcpts[k] = ours(rcpt_status::temp, "4.4.2", conn_reason(c, "RCPT"));
+        c.close();
+        co_return res;
+      }
+      if (m->positive()) {
+        res.rcpts[i] = from_reply(*r);
+        if (r->positive()) accepted.push_back(i);
+      }
+    }
+    const auto data_timeout = c.timeouts().data_init;
+    if (c.error() == conn_error::none) d = co_await c.read_reply(data_timeout);
+    if (!m->positive()) {
+      if (m->transient()) {
+        host_fail("MAIL: " + render_reply(*m));
+        res.rcpts.clear();
+      } else {
+        all(from_reply(*m));
+      }
+      if (d && d->code == 354) {
+        // A server that says 354 although MAIL failed: end the empty message (RFC 2920 3.1).
+        const std::string dot = ".\r\n";
+        if (co_await c.send(dot, cmd_timeout)) co_await c.read_reply(c.timeouts().data_end);
+      }
+      co_await c.quit();
+      co_return res;
+    }
+    if (accepted.empty()) {
+      if (d && d->code == 354) {
+        // Every recipient refused but DATA accepted: send an empty message's end, never the message.
+        const std::string dot = ".\r\n";
+        if (co_await c.send(dot, cmd_timeout)) co_await c.read_reply(c.timeouts().data_end);
+      }
+      co_await c.quit();
+      co_return res;
+    }
+  } else {
+    auto m = co_await c.command(*mail_line);
+    if (!m) {
+      host_fail(conn_reason(c, "MAIL"));
+      res.rcpts.clear();
+      c.close();
+      co_return res;
+    }
+    if (!m->positive()) {
+      if (m->transient()) {
+        host_fail("MAIL: " + render_reply(*m));
+        res.rcpts.clear();
+      } else {
+        all(from_reply(*m));
+      }
+      co_await c.quit();
+      co_return res;
+    }
+
+    // ---- RCPT ---------------------------------------------------------------------------------------
+    for (std::size_t i = 0; i < n; ++i) {
+      auto line = rcpt_command(t.recipients[i]);
+      if (!line) {
+        res.rcpts[i] = ours(rcpt_status::perm, "5.1.3", "the recipient address cannot be sent in a RCPT command");
+        continue;
+      }
+      auto r = co_await c.command(*line);
+      if (!r) {
+        // The connection broke: recipients not yet answered, and those accepted, are retried later.
+        for (std::size_t k = 0; k < n; ++k)
+          if (k >= i || std::find(accepted.begin(), accepted.end(), k) != accepted.end())
+            res.rcpts[k] = ours(rcpt_status::temp, "4.4.2", conn_reason(c, "RCPT"));
+        c.close();
+        co_return res;
+      }
+      res.rcpts[i] = from_reply(*r);
+      if (r->positive()) accepted.push_back(i);
+    }
+    if (accepted.empty()) {
+      co_await c.quit();
+      co_return res;
+    }
+    const auto data_timeout = c.timeouts().data_init;
+    d = co_await c.command("DATA", data_timeout);
   }
 
   // ---- DATA -----------------------------------------------------------------------------------------
   auto set_accepted = [&](const rcpt_outcome& o) {
     for (auto i : accepted) res.rcpts[i] = o;
   };
-  auto d = co_await c.command("DATA", c.timeouts().data_init);
   if (!d) {
     set_accepted(ours(rcpt_status::temp, "4.4.2", conn_reason(c, "DATA")));
     c.close();

@@ -10,8 +10,9 @@
 // name), encrypt (TLS with any certificate), opportunistic (TLS when offered; plaintext otherwise). Under
 // every requirement but opportunistic a missing STARTTLS, a refused STARTTLS, a failed handshake or a failed
 // check makes this host fail (temporary): the caller tries the next host, never plaintext.
-// Not done: PIPELINING (commands are sent one at a time; correct with every server, one round trip per
-// recipient slower), CHUNKING, DSN parameters, a plaintext retry after a failed opportunistic handshake.
+// RFC 2920 PIPELINING when announced: MAIL, every RCPT and DATA go in one write and the replies are read in
+// order (one round trip instead of 2 + recipients); without it, one command at a time.
+// Not done: CHUNKING, DSN parameters, a plaintext retry after a failed opportunistic handshake.
 #pragma once
 #include "dns/records.hpp"
 #include "outbound/client_connection.hpp"
@@ -71,7 +72,15 @@ struct transaction_result {
   bool tls_verified = false;        // PKIX verification passed (whatever the requirement)
   std::string tls_note;             // "dane authenticated (3 1 1)", verify error, ...
   bool data_sent = false;           // the final "." was written (a lost reply may mean a duplicate)
+  // TLS-RPT (RFC 8460 4.3): the result type when the TLS requirement was not met ("starttls-not-supported",
+  // "certificate-host-mismatch", "certificate-expired", "certificate-not-trusted", "tlsa-invalid",
+  // "validation-failure"), else "". tls_phase_done: the STARTTLS step finished (TLS or plaintext).
+  std::string tls_failure;
+  bool tls_phase_done = false;
 };
+
+// RFC 8460 result type for an OpenSSL verification error text.
+std::string tlsrpt_result_for_verify_error(std::string_view verify_error);
 
 // Runs the transaction on a connected client_connection (the greeting not read yet), then QUITs/closes it.
 boost::asio::awaitable<transaction_result> run_transaction(client_connection& c, const transaction& t);

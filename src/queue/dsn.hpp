@@ -9,8 +9,8 @@
 // or a DSN field passes through printable() (outbound/reply_parser.hpp semantics: CR, LF, controls and 8-bit
 // bytes become \xHH), so a hostile reply cannot add header fields or MIME parts; the MIME boundary is chosen
 // so that it appears nowhere in the returned headers.
-// Not handled: RET/ENVID/NOTIFY/ORCPT (RFC 3461) from the original transaction (none are stored), delay
-// notices ("Action: delayed" is supported by the builder but the scheduler does not send them yet),
+// Delay notices ("Action: delayed") are sent by the scheduler once per recipient when queue.delay_warning_s
+// is set. Not handled: RET/ENVID/NOTIFY/ORCPT (RFC 3461) from the original transaction (none are stored),
 // internationalised DSNs (RFC 6533).
 #pragma once
 #include <cstdint>

@@ -6,7 +6,8 @@
 //   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U F N W R Y (R = one recipient;
 //                               F = Maildir folder, written only when set; Y = delivery history of the
 //                               recipient just before it, "<attempts> <next_attempt> <last error>", written
-//                               only when there is some)
+//                               only when there is some; D = "1": a delay notice was sent for the recipient
+//                               before it, written after its Y, only when true)
 //   M<len>:\n                   length of the message that follows the checksum
 //   K<64 hex>\n                 SHA-256 over everything before "K" plus the message
 //   <message bytes>
@@ -94,6 +95,7 @@ std::string encode(const envelope& env, std::string_view message) {
     put(h, 'R', v);
     if (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty())
       put(h, 'Y', std::to_string(r.attempts) + " " + std::to_string(r.next_attempt) + " " + r.last_error);
+    if (r.delay_notified) put(h, 'D', "1");
   }
   h += "M" + std::to_string(message.size()) + ":\n";
   std::string sum = sha256_hex(h, message);
@@ -223,14 +225,24 @@ decoded decode(std::string_view file) {
           break;
         }
         auto& r = e.recipients.back();
-        // At most one per recipient, and never all-default (encode() leaves those out): one encoding per file.
-        if (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty()) {
+        // At most one per recipient, before its D, and never all-default (encode() leaves those out): one
+        // encoding per file.
+        if (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty() || r.delay_notified) {
           ok = false;
           break;
         }
         ok = parse_int(v.substr(0, sp1), r.attempts) && parse_int(v.substr(sp1 + 1, sp2 - sp1 - 1), r.next_attempt);
         r.last_error = std::string(v.substr(sp2 + 1));
         ok = ok && (r.attempts != 0 || r.next_attempt != 0 || !r.last_error.empty());
+        break;
+      }
+      case 'D': {
+        // Belongs to the recipient before it: "1" once, or nothing (encode() writes only true).
+        if (e.recipients.empty() || v != "1" || e.recipients.back().delay_notified) {
+          ok = false;
+          break;
+        }
+        e.recipients.back().delay_notified = true;
         break;
       }
       default: ok = false;

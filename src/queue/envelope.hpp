@@ -21,6 +21,7 @@ struct recipient {
   std::uint32_t attempts = 0;
   std::int64_t next_attempt = 0;
   std::string last_error;
+  bool delay_notified = false;  // a delay DSN was sent for it (tag D, written only when true)
 };
 
 struct envelope {

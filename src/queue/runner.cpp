@@ -149,6 +149,7 @@ bool runner::bounce(const envelope& env, std::string_view message, const std::ve
   for (const auto& b : items) {
     dsn_recipient r;
     r.address = b.address;
+    r.action = b.delayed ? "delayed" : "failed";
     r.status = b.code;
     r.diagnostic = b.reason;
     r.remote = b.remote;
@@ -169,7 +170,13 @@ bool runner::bounce(const envelope& env, std::string_view message, const std::ve
   d.smtputf8 = eight_bit(env.sender);
   try {
     auto id = spool_.store(std::move(d), msg);
-    log::info("bounce_queued", {{"queue_id", env.id}, {"dsn_id", id}, {"to", env.sender}, {"rcpts", items.size()}});
+    std::size_t delayed = 0;
+    for (const auto& b : items) delayed += b.delayed ? 1 : 0;
+    if (delayed == items.size())
+      log::info("delay_notice_queued", {{"queue_id", env.id}, {"dsn_id", id}, {"to", env.sender}, {"rcpts", delayed}});
+    else
+      log::info("bounce_queued", {{"queue_id", env.id}, {"dsn_id", id}, {"to", env.sender},
+                                  {"rcpts", items.size() - delayed}, {"delayed", delayed}});
     std::lock_guard lk(sig_->mu);
     sig_->kicked = true;  // deliver it at the next scan
     return true;
@@ -406,6 +413,10 @@ void runner::apply_completions() {
             log::error("delivery_failed", {{"queue_id", c.id}, {"rcpt", r.address}, {"reason", why}, {"expired", true}});
             bounces.push_back({r.address, "4.4.7", why, res.relay, false});
             r.last_error = why;
+          } else if (rs_.delay_warning_s > 0 && !r.delay_notified && now - f.env.received_at >= rs_.delay_warning_s) {
+            // Once per recipient (recorded in the queue file with this attempt); the null sender gets none.
+            r.delay_notified = true;
+            bounces.push_back({r.address, res.code, res.reason, res.relay, res.remote, true});
           }
           break;
       }

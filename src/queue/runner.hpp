@@ -39,6 +39,7 @@ struct runner_settings {
   std::size_t max_connections = 20;            // remote deliveries in flight
   std::size_t max_connections_per_domain = 4;  // per destination domain (or the smart host)
   std::string hostname = "localhost";          // Reporting-MTA of DSNs
+  std::int64_t delay_warning_s = 0;            // > 0: one delay DSN per recipient deferred this long (queue.delay_warning_s)
   bool per_domain_is_global = false;           // smart host: every domain goes to one destination
   // Optional: is this authenticated user's outbound mail held (queue/holds.hpp, outbound_spike)? Remote
   // recipients of their messages then stay pending, untried, until released (local copies still go).
@@ -79,6 +80,7 @@ class runner {
   struct bounce_item {
     std::string address, code, reason, relay;
     bool remote = false;
+    bool delayed = false;  // a delay notice (Action: delayed), not a failure
   };
 
   void loop();

@@ -35,8 +35,10 @@ class Peer:
     hold: seconds to wait before answering the final dot (to kill the sender meanwhile).
     """
 
-    def __init__(self, ip=PEER_IP, tls=None, auth=None, rcpt=None, data=None, hold=0, size=None, smtputf8=True):
+    def __init__(self, ip=PEER_IP, tls=None, auth=None, rcpt=None, data=None, hold=0, size=None, smtputf8=True,
+                 pipelining=True):
         self.ip, self.tls, self.auth, self.hold, self.size, self.smtputf8 = ip, tls, auth, hold, size, smtputf8
+        self.pipelining = pipelining
         self.rcpt = rcpt or (lambda a: "250 2.1.5 ok")
         self.data = data or (lambda: "250 2.0.0 queued")
         self.messages = []     # dicts: mail_from, rcpts, data (bytes), tls (bool), auth (user or None)
@@ -89,7 +91,7 @@ class Peer:
 
         send("220 peer.test ESMTP test peer")
         mail_from, rcpts = None, []
-        sess = {"tls": False, "ehlo": None}
+        sess = {"tls": False, "ehlo": None, "with_mail": None}
         with self.lock:
             self.sessions.append(sess)
         try:
@@ -100,7 +102,9 @@ class Peer:
                 verb = line.split(" ", 1)[0].upper()
                 if verb in ("EHLO", "HELO"):
                     sess["ehlo"] = line[5:]
-                    caps = ["250-peer.test", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES"]
+                    caps = ["250-peer.test", "250-8BITMIME", "250-ENHANCEDSTATUSCODES"]
+                    if self.pipelining:
+                        caps.insert(1, "250-PIPELINING")
                     if self.smtputf8:
                         caps.append("250-SMTPUTF8")
                     if self.size is not None:
@@ -134,6 +138,9 @@ class Peer:
                         continue
                     mail_from = line[10:].split(">")[0].lstrip("<")
                     rcpts = []
+                    # What the client sent with MAIL in the same write (RFC 2920: every RCPT and DATA).
+                    sess["with_mail"] = [ln.split(b" ")[0].split(b":")[0].decode("ascii", "replace").upper()
+                                         for ln in state["buf"].split(b"\r\n") if ln]
                     send("250 2.1.0 ok")
                 elif verb == "RCPT":
                     addr = line[8:].split(">")[0].lstrip("<")
@@ -205,13 +212,15 @@ def ns(tmp_path):
     d.stop()
 
 
-def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, **kw):
+def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, dkim=None, **kw):
     sections = {
         "dns": {"servers": [ns.address], "root_anchor": "", "special_zones": ["test"], "timeout_ms": 3000},
         "outbound": {"allow_private": True, "port": port, "helo_name": "out.mailfort.test", **(outbound or {})},
         "queue": {"retry_min_s": 1, "retry_max_s": 2, "retry_jitter": 0.0, **(queue or {})},
         "relay": {"trusted_networks": ["127.0.0.1/32"], **(relay or {})},
     }
+    if dkim:
+        sections["dkim"] = dkim
     return make_server(sections=sections, **kw)
 
 
@@ -326,6 +335,84 @@ def test_permanent_failure_bounces_to_local_sender(make_server, ns):
         assert s.wait_queue_empty() == []
         b = s.wait_log("bounce_queued")[0]
         assert b["rcpts"] == 1
+    finally:
+        peer.close()
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_pipelining_per_recipient_results(make_server, ns, pipelining):
+    # RFC 2920: with PIPELINING, MAIL + both RCPTs + DATA reach the peer in one write; the replies are matched in
+    # order, so the refused recipient bounces and the accepted one is delivered exactly once. Without the
+    # extension, MAIL arrives alone.
+    peer = Peer(pipelining=pipelining)
+    peer.rcpt = lambda a: "550 5.1.1 no such user here" if a.startswith("nobody") else "250 2.1.5 ok"
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["nobody@peer.test", "bob@peer.test", "carol@peer.test"], subject="pipelined")
+        got = peer.wait_messages(1)[0]
+        assert got["rcpts"] == ["bob@peer.test", "carol@peer.test"]
+        sess = [x for x in peer.sessions if x["with_mail"] is not None][0]
+        if pipelining:
+            assert sess["with_mail"] == ["RCPT", "RCPT", "RCPT", "DATA"], sess
+        else:
+            assert sess["with_mail"] == [], sess
+        ev = s.wait_log("delivery_failed", rcpt="nobody@peer.test")[0]
+        assert "550 5.1.1 no such user here" in ev["reason"], ev
+        s.wait_log("delivered", rcpt="bob@peer.test")
+        s.wait_log("delivered", rcpt="carol@peer.test")
+        bounce = s.wait_maildir("alice")[0].decode("utf-8", "replace")
+        assert "Final-Recipient: rfc822; nobody@peer.test" in bounce
+        assert s.wait_queue_empty() == []
+        assert peer.data_count == 1
+    finally:
+        peer.close()
+
+
+def test_pipelining_every_recipient_refused_sends_no_message(make_server, ns):
+    # Everything refused, yet a (broken) peer answers 354 to the pipelined DATA: the client ends an empty
+    # message ("." alone) instead of sending the content, and the recipients bounce.
+    peer = Peer(rcpt=lambda a: "550 5.1.1 no")
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["nobody@peer.test"], subject="refused")
+        s.wait_log("delivery_failed", rcpt="nobody@peer.test")
+        end = time.time() + 5 * SLOW
+        while time.time() < end and peer.data_count == 0:
+            time.sleep(0.05)
+        assert peer.data_count == 1  # the lone "." ended the DATA the peer had opened
+        assert [m["data"] for m in peer.messages] == [b""]  # never the content
+        assert s.wait_queue_empty() == []
+    finally:
+        peer.close()
+
+
+def test_delay_notice_once_per_recipient_never_to_null_sender(make_server, ns):
+    # queue.delay_warning_s = 1: the first retry after a second sends the sender one "delayed" DSN; later
+    # deferrals send none, and a message from the null sender never gets one.
+    peer = Peer(data=lambda: "451 4.3.0 try again later")
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, queue={"delay_warning_s": 1})
+        send(s, ["bob@peer.test"], subject="slow")
+        send(s, ["carol@peer.test"], sender="", subject="slow-null")
+        ev = s.wait_log("delay_notice_queued", timeout=15)[0]
+        assert ev["rcpts"] == 1 and ev["to"] == "alice@localhost", ev
+        notice = s.wait_maildir("alice")[0].decode("utf-8", "replace")
+        assert "Subject: Delayed Mail (still being retried)" in notice
+        assert "Final-Recipient: rfc822; bob@peer.test" in notice
+        assert "Action: delayed" in notice and "Status: 4.3.0" in notice
+        assert "451 4.3.0 try again later" in notice
+        assert "Action: failed" not in notice
+        s.wait_log("bounce_suppressed", timeout=15)  # the null sender's notice is suppressed
+        n = len(s.logs("deferred", rcpt="bob@peer.test"))
+        s.wait_count("deferred", n + 2, rcpt="bob@peer.test", timeout=15)  # two more deferrals ...
+        assert len(s.maildir_messages("alice")) == 1  # ... and still one notice
+        assert len(s.logs("delay_notice_queued")) == 1
     finally:
         peer.close()
 
@@ -631,6 +718,10 @@ def test_mta_sts_policy_404_delivers_as_without_policy(make_server, ns, pki, sts
         ev = s.wait_log("mta_sts_fetch_failed", domain="peer.test")[0]
         assert "404" in ev["reason"]
         assert sts.hits >= 1
+        s.wait_log("delivered", rcpt="bob@peer.test")
+        shown = s.cli("tlsrpt", "show").stdout  # TLS-RPT: the fetch error, then a plaintext session without policy
+        assert "peer.test  sts  sts-policy-fetch-error" in shown, shown
+        assert "peer.test  no-policy-found  starttls-not-supported  mx.peer.test  1" in shown, shown
     finally:
         sts.close()
         peer.close()
@@ -652,6 +743,37 @@ def test_mta_sts_cached_policy_used_while_https_down(make_server, ns, pki, sts_s
         s.wait_count("deferred", n + 1, timeout=10)
         assert len(s.logs("mta_sts_policy")) == 1
         assert peer.messages == [] and s.logs("outbound_plaintext") == []
+    finally:
+        if sts:
+            sts.close()
+        peer.close()
+
+
+def test_mta_sts_policy_cache_survives_restart(make_server, ns, pki, sts_setup):
+    # The policy is stored in state.db with its max_age: after a restart with the policy server gone, the
+    # enforce policy still applies and the downgrade peer (no STARTTLS) never gets the message.
+    sts = StsServer(sts_setup["ctx"], sts_policy("enforce"))
+    peer = Peer()  # strips STARTTLS
+    try:
+        ns.add_zone("peer.test", sts_zone())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port})
+        send(s, ["bob@peer.test"], subject="before")
+        s.wait_log("mta_sts_policy", domain="peer.test", mode="enforce")
+        s.wait_log("deferred", rcpt="bob@peer.test")
+        sts.close()
+        sts = None
+        s.stop()
+        s.start()
+        ev = s.wait_log("mta_sts_policy_loaded", domain="peer.test")[0]
+        assert ev["mode"] == "enforce" and ev["expired"] is False, ev
+        send(s, ["carol@peer.test"], subject="after")
+        d = s.wait_log("deferred", rcpt="carol@peer.test")[0]
+        assert "STARTTLS not offered" in d["reason"], d
+        s.wait_log("deferred", rcpt="bob@peer.test")
+        assert s.logs("mta_sts_fetch_failed") == []  # the cached id matches the TXT record: no fetch needed
+        assert peer.messages == [] and peer.data_count == 0 and s.logs("outbound_plaintext") == []
+        assert len(s.queue_files()) == 2
     finally:
         if sts:
             sts.close()
@@ -692,7 +814,121 @@ def test_dane(make_server, ns, pki, tmp_path, case):
             assert ("TLSA" in ev["reason"]) if case == "mismatch" else ("STARTTLS not offered" in ev["reason"]), ev
             time.sleep(1.5 * SLOW)
             assert peer.messages == []
+            # Counted for TLS-RPT under the DANE policy, with RFC 8460's result type.
+            result = "tlsa-invalid" if case == "mismatch" else "starttls-not-supported"
+            assert f"peer.test  tlsa  {result}  mx.peer.test" in s.cli("tlsrpt", "show").stdout
     finally:
+        peer.close()
+
+
+def break_rrsig(rrtype):
+    """A tamper function for DnsServer.add_zone: corrupts the signature of the RRSIG covering `rrtype`."""
+    def tamper(text):
+        out = []
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) > 5 and f[3] == "RRSIG" and f[4] == rrtype:
+                sig = f[-1]
+                i = len(sig) // 2
+                f[-1] = sig[:i] + ("A" if sig[i] != "A" else "B") + sig[i + 1:]
+                line = "\t".join(f)
+            out.append(line)
+        return "\n".join(out) + "\n"
+    return tamper
+
+
+def wrong_ds(anchor_file):
+    """The same DS record with one digest digit changed: the key the zone is signed with no longer matches."""
+    text = open(anchor_file).read().strip()
+    d = text[-1]
+    return text[:-1] + ("0" if d != "0" else "1") + "\n"
+
+
+@pytest.mark.skipif(not dnsserver.have_ldns(), reason="ldnsutils not installed")
+@pytest.mark.parametrize("case", ["tlsa_rrsig", "ds_mismatch"])
+def test_dane_bogus_dnssec_defers(make_server, ns, pki, tmp_path, case):
+    # Bogus DNSSEC never degrades to an unauthenticated delivery (RFC 7672 2.2): a TLSA RRset whose signature is
+    # broken makes its MX host unusable, and a zone whose DS does not match its key cannot even be routed.
+    chain, key, tlsa = leaf_cert(pki, ["mx.peer.test", "mx.bogus.test"], tmp_path / "dane-leaf")
+    peer = Peer(tls=server_ctx(chain, key))
+    try:
+        tamper = break_rrsig("TLSA") if case == "tlsa_rrsig" else None
+        anchor = ns.add_zone("peer.test", dane_zone(peer.port, tlsa), sign=True, tamper=tamper)
+        if case == "ds_mismatch":
+            b = ns.add_zone("bogus.test", SOA.format(z="bogus.test") + f"""
+@ 300 IN MX 10 mx.bogus.test.
+mx 300 IN A {PEER_IP}
+_{peer.port}._tcp.mx 300 IN TLSA 3 1 1 {tlsa}
+""", sign=True)
+            both = tmp_path / "anchors.ds"  # peer.test first: the resolver's self-check uses the first anchor
+            both.write_text(open(anchor).read().strip() + "\n" + wrong_ds(b))
+            anchor = both
+        ns.start()
+        s = dane_server(make_server, ns, anchor, peer.port)
+        s.wait_log("dane_available")
+        rcpt = "bob@peer.test" if case == "tlsa_rrsig" else "bob@bogus.test"
+        send(s, [rcpt])
+        ev = s.wait_log("deferred", rcpt=rcpt)[0]
+        if case == "tlsa_rrsig":
+            assert "TLSA lookup failed" in ev["reason"], ev
+            lf = s.wait_log("dane_lookup_failed", mx="mx.peer.test")[0]
+            assert "dnssec" in lf["reason"].lower() or "signature" in lf["reason"].lower(), lf
+            assert "peer.test  tlsa  dnssec-invalid  mx.peer.test" in s.cli("tlsrpt", "show").stdout
+        else:
+            assert "MX lookup of bogus.test failed" in ev["reason"], ev
+        s.wait_count("deferred", 2, rcpt=rcpt, timeout=10)  # retried, still deferred
+        assert peer.sessions == [] and peer.messages == []  # never connected, so never sent in plaintext
+        assert s.logs("outbound_plaintext") == [] and s.logs("delivered") == []
+        assert len(s.queue_files()) == 1
+    finally:
+        peer.close()
+
+
+@pytest.mark.skipif(not dnsserver.have_ldns(), reason="ldnsutils not installed")
+@pytest.mark.parametrize("fallback", ["opportunistic", "mta-sts"])
+def test_dane_insecure_tlsa_ignored_falls_back(make_server, ns, pki, tmp_path, fallback):
+    # The MX host lives in an unsigned zone: its (mismatching) TLSA record is insecure, so it must be ignored
+    # (RFC 7672 2.2) and delivery goes on under MTA-STS when the domain publishes it, else opportunistic STARTTLS.
+    # Were the TLSA used, the mismatch would defer the message.
+    chain, key, _ = leaf_cert(pki, ["mx.plain.test", "mta-sts.plain.test"], tmp_path / "insecure-leaf")
+    ctx = server_ctx(chain, key)
+    peer = Peer(tls=ctx)
+    sts = StsServer(ctx, sts_policy("enforce", mx="mx.plain.test")) if fallback == "mta-sts" else None
+    try:
+        plain = SOA.format(z="plain.test") + f"""
+mx 300 IN A {PEER_IP}
+_{peer.port}._tcp.mx 300 IN TLSA 3 1 1 {"00" * 32}
+"""
+        if fallback == "mta-sts":
+            # The recipient domain is the unsigned one, publishing MTA-STS.
+            plain += f'@ 300 IN MX 10 mx.plain.test.\n_mta-sts 300 IN TXT "v=STSv1; id=1;"\nmta-sts 300 IN A {STS_IP}\n'
+        # peer.test is signed (the resolver validates, DANE is on) and its secure MX points into plain.test.
+        anchor = ns.add_zone("peer.test", SOA.format(z="peer.test") + "@ 300 IN MX 10 mx.plain.test.\n", sign=True)
+        ns.add_zone("plain.test", plain)
+        ns.start()
+        s = make_server(sections={
+            "dns": {"servers": [ns.address], "root_anchor": "", "trust_anchor": str(anchor),
+                    "special_zones": ["test"], "timeout_ms": 3000},
+            "outbound": {"allow_private": True, "port": peer.port, "dane": True, "mta_sts": True,
+                         "ca_file": str(pki["ca"]), "mta_sts_port": sts.port if sts else 443},
+            "queue": {"retry_min_s": 1, "retry_max_s": 2, "retry_jitter": 0.0},
+            "relay": {"trusted_networks": ["127.0.0.1/32"]}})
+        s.wait_log("dane_available")
+        rcpt = "bob@plain.test" if fallback == "mta-sts" else "bob@peer.test"
+        send(s, [rcpt])
+        got = peer.wait_messages(1)[0]
+        assert got["tls"] is True and got["rcpts"] == [rcpt]
+        ev = s.wait_log("outbound_tls")[0]
+        if fallback == "mta-sts":
+            s.wait_log("mta_sts_policy", domain="plain.test", mode="enforce")
+            assert ev["policy"] == "mta-sts" and ev["verified"] is True, ev
+        else:
+            assert ev["policy"] == "none", ev
+        s.wait_log("delivered", rcpt=rcpt)
+        assert s.logs("dane_lookup_failed") == []
+    finally:
+        if sts:
+            sts.close()
         peer.close()
 
 
@@ -706,6 +942,148 @@ def test_dane_off_when_resolver_does_not_validate(make_server, ns):
         assert ev["level"] == "warning"
         send(s, ["bob@peer.test"])
         peer.wait_messages(1)
+    finally:
+        peer.close()
+
+
+# ---- TLS-RPT (RFC 8460) ----------------------------------------------------------------------------------------------
+def tlsrpt_attachment(data):
+    """(headers, report JSON) of a TLS-RPT mail as the peer received it."""
+    import email
+    import gzip
+    import json
+    msg = email.message_from_bytes(data)
+    parts = [p for p in msg.walk() if p.get_content_type() == "application/tlsrpt+gzip"]
+    assert len(parts) == 1, msg.as_string()[:2000]
+    return msg, json.loads(gzip.decompress(parts[0].get_payload(decode=True)))
+
+
+def test_tlsrpt_counts_sessions_and_mails_the_report(make_server, ns, pki, sts_setup, tmp_path):
+    # mx2.peer.test (preferred) presents a certificate without its name: under MTA-STS enforce that session fails
+    # (certificate-host-mismatch) and mx.peer.test takes the message. Two messages: 2 successful sessions,
+    # 2 failed ones, reported to the rua of _smtp._tls.peer.test, a mailbox on the same peer.
+    sts = StsServer(sts_setup["ctx"], "version: STSv1\r\nmode: enforce\r\nmx: mx.peer.test\r\nmx: mx2.peer.test\r\n"
+                                      "max_age: 86400\r\n")
+    peer = Peer(tls=sts_setup["ctx"])
+    try:
+        ns.add_zone("peer.test", SOA.format(z="peer.test") + f"""
+@ 300 IN MX 10 mx.peer.test.
+@ 300 IN MX 5 mx2.peer.test.
+mx 300 IN A {PEER_IP}
+mx2 300 IN A {PEER_IP}
+_mta-sts 300 IN TXT "v=STSv1; id=1;"
+mta-sts 300 IN A {STS_IP}
+_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"
+""")
+        ns.start()
+        # A DKIM key for our host name (mx.test): the report is signed with it.
+        key = tmp_path / "rpt.key"
+        kg = subprocess.run([mf.BIN, "dkim", "keygen", "--domain", "mx.test", "--selector", "rpt", "--algo",
+                             "rsa2048", "--out", str(key)], check=True, capture_output=True, text=True, timeout=30)
+        dkim_txt = dict(ln.split(": ", 1) for ln in kg.stdout.splitlines())["value"]
+        s = relay_server(make_server, ns, peer.port, outbound={"ca_file": str(pki["ca"]), "mta_sts_port": sts.port},
+                         dkim={"keys": [{"domain": "mx.test", "selector": "rpt", "key": str(key)}]})
+        for i in range(2):
+            send(s, ["bob@peer.test"], subject=f"m{i}")
+            s.wait_count("delivered", i + 1, rcpt="bob@peer.test")
+        out = s.cli("tlsrpt", "show").stdout
+        assert "peer.test  sts  certificate-host-mismatch  mx2.peer.test  2" in out, out
+        assert "peer.test  sts  success  mx.peer.test  2" in out, out
+        sent = s.cli("tlsrpt", "send").stdout
+        assert "1 report(s) queued" in sent, sent
+        msgs = peer.wait_messages(3)
+        reports = [m for m in msgs if m["rcpts"] == ["tls-reports@peer.test"]]
+        assert len(reports) == 1
+        assert reports[0]["mail_from"] == ""  # null envelope sender: a report never bounces
+        hdr, rep = tlsrpt_attachment(reports[0]["data"])
+        submitter = hdr["TLS-Report-Submitter"]
+        assert hdr["TLS-Report-Domain"] == "peer.test"
+        assert hdr["Subject"] == f"Report Domain: peer.test Submitter: {submitter} Report-ID: <{rep['report-id']}>"
+        assert hdr.get_content_type() == "multipart/report" and hdr.get_param("report-type") == "tlsrpt"
+        assert "d=mx.test" in hdr["DKIM-Signature"] and "s=rpt" in hdr["DKIM-Signature"]
+        try:
+            import dkim
+        except ImportError:
+            dkim = None
+        if dkim:  # the signature verifies (dkimpy, the published key record served by this function)
+            assert dkim.verify(reports[0]["data"], dnsfunc=lambda name, timeout=5: dkim_txt.encode())
+        assert rep["organization-name"] == submitter
+        assert rep["date-range"]["start-datetime"].endswith("T00:00:00Z")
+        assert rep["date-range"]["end-datetime"].endswith("T23:59:59Z")
+        assert "@" in rep["contact-info"]
+        assert len(rep["policies"]) == 1, rep
+        p = rep["policies"][0]
+        assert p["policy"]["policy-type"] == "sts"
+        assert p["policy"]["policy-domain"] == "peer.test"
+        assert sorted(p["policy"]["mx-host"]) == ["mx.peer.test", "mx2.peer.test"]
+        assert "mode: enforce" in p["policy"]["policy-string"]
+        assert p["summary"] == {"total-successful-session-count": 2, "total-failure-session-count": 2}, p
+        assert len(p["failure-details"]) == 1, p
+        d = p["failure-details"][0]
+        assert d["result-type"] == "certificate-host-mismatch"
+        assert d["receiving-mx-hostname"] == "mx2.peer.test" and d["receiving-ip"] == PEER_IP
+        assert d["sending-mta-ip"].startswith("127.") and d["failed-session-count"] == 2
+        # The reported day is gone from the store: only the report's own delivery is counted now.
+        out = s.cli("tlsrpt", "show").stdout
+        assert "certificate-host-mismatch  mx2.peer.test  2" not in out, out
+    finally:
+        sts.close()
+        peer.close()
+
+
+def test_tlsrpt_no_policy_plaintext_and_no_record(make_server, ns):
+    # No policy and no STARTTLS: counted as a no-policy-found failure (starttls-not-supported); the domain
+    # publishes no TLSRPT record, so `tlsrpt send` drops the counts without mailing anything.
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer())
+        ns.start()
+        s = relay_server(make_server, ns, peer.port)
+        send(s, ["bob@peer.test"])
+        s.wait_log("delivered", rcpt="bob@peer.test")
+        out = s.cli("tlsrpt", "show").stdout
+        assert "peer.test  no-policy-found  starttls-not-supported  mx.peer.test  1" in out, out
+        # As the daily timer does: today is not complete, so nothing is reported yet and the counts stay.
+        early = s.cli("tlsrpt", "send", "--completed-only").stdout
+        assert "0 report(s) queued for 0 domain-day(s)" in early, early
+        assert "starttls-not-supported" in s.cli("tlsrpt", "show").stdout
+        sent = s.cli("tlsrpt", "send").stdout
+        assert "0 report(s) queued" in sent and "1 without a TLSRPT record" in sent, sent
+        assert "no TLS sessions recorded" in s.cli("tlsrpt", "show").stdout
+        time.sleep(0.5)
+        assert len(peer.messages) == 1
+    finally:
+        peer.close()
+
+
+def test_tlsrpt_daily_timer_reports_completed_days(make_server, ns):
+    # The server's own timer (outbound.tlsrpt_interval_s, 1 s here) reports days before today: a row recorded
+    # yesterday (written into state.db as the server would have) is mailed without any CLI.
+    import datetime
+    import sqlite3
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer(extra='_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"'))
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, outbound={"tlsrpt_interval_s": 1})
+        yesterday = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        db = sqlite3.connect(str(s.data / "state.db"), timeout=10)
+        db.execute("INSERT INTO tlsrpt_sessions VALUES(?, 'peer.test', 'sts', ?, 'mx.peer.test', 'certificate-expired', "
+                   "'127.0.0.1', 'mx.peer.test', '127.0.0.2', 'certificate has expired', 7)",
+                   (yesterday, "version: STSv1\nmode: enforce\nmx: mx.peer.test\nmax_age: 86400"))
+        db.commit()
+        db.close()
+        got = peer.wait_messages(1, timeout=15)[0]
+        assert got["rcpts"] == ["tls-reports@peer.test"]
+        _, rep = tlsrpt_attachment(got["data"])
+        assert rep["date-range"]["start-datetime"] == yesterday + "T00:00:00Z"
+        p = rep["policies"][0]
+        assert p["policy"]["policy-string"] == ["version: STSv1", "mode: enforce", "mx: mx.peer.test", "max_age: 86400"]
+        assert p["summary"] == {"total-successful-session-count": 0, "total-failure-session-count": 7}
+        assert p["failure-details"][0]["result-type"] == "certificate-expired"
+        s.wait_log("tlsrpt_report_queued", domain="peer.test", day=yesterday)
+        time.sleep(1.5)  # more timer runs: the day was reported once
+        assert len([m for m in peer.messages if m["rcpts"] == ["tls-reports@peer.test"]]) == 1
     finally:
         peer.close()
 

@@ -107,6 +107,29 @@ TEST(envelope, history_record_must_follow_a_recipient_once_and_say_something) {
   EXPECT_EQ(decode(zero).error, decode_error::malformed);
 }
 
+TEST(envelope, delay_notice_flag_roundtrips_after_its_history) {
+  envelope e;
+  e.id = "0123456789abcdef0123";
+  e.recipients.push_back({"x@y.example", "", recipient::state::pending, 2, 9, "451 later"});
+  e.recipients.back().delay_notified = true;
+  e.recipients.push_back({"z@y.example", "", recipient::state::pending});
+  std::string file = encode(e, "");
+  auto dpos = file.find("D1:1\n");
+  ASSERT_NE(dpos, std::string::npos);
+  EXPECT_LT(file.find("Y13:2 9 451 later\n"), dpos);
+  auto d = decode(file);
+  ASSERT_EQ(d.error, decode_error::ok);
+  EXPECT_TRUE(d.env.recipients[0].delay_notified);
+  EXPECT_FALSE(d.env.recipients[1].delay_notified);
+  EXPECT_EQ(encode(d.env, d.message), file);
+  // Twice, a value other than "1", or a history record after it: malformed (one encoding per file).
+  EXPECT_EQ(decode(file.substr(0, dpos) + "D1:1\n" + file.substr(dpos)).error, decode_error::malformed);
+  EXPECT_EQ(decode(file.substr(0, dpos) + "D1:0" + file.substr(dpos + 4)).error, decode_error::malformed);
+  auto y = file.find("Y13:2 9 451 later\n");
+  std::string swapped = file.substr(0, y) + "D1:1\nY13:2 9 451 later\n" + file.substr(dpos + 5);
+  EXPECT_EQ(decode(swapped).error, decode_error::malformed);
+}
+
 TEST(envelope, numbers_have_one_spelling) {
   envelope e;
   e.id = "0123456789abcdef0123";
