@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/sts_cache_store.hpp"
 
+#include "common/sqlite.hpp"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -9,16 +11,7 @@
 namespace mailfort::outbound {
 
 namespace {
-struct stmt {
-  sqlite3_stmt* s = nullptr;
-  stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
-  }
-  ~stmt() { sqlite3_finalize(s); }
-  stmt(const stmt&) = delete;
-  stmt& operator=(const stmt&) = delete;
-};
+using stmt = common::sql_stmt;
 std::string col(sqlite3_stmt* s, int i) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
@@ -26,26 +19,10 @@ std::string col(sqlite3_stmt* s, int i) {
 }  // namespace
 
 sts_cache_store::sts_cache_store(const std::string& db_path) {
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open state database " + db_path + ": " + err);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(db_,
-                   "PRAGMA journal_mode=WAL;"
-                   "CREATE TABLE IF NOT EXISTS mta_sts_policies(domain TEXT PRIMARY KEY, id TEXT NOT NULL, "
-                   "mode TEXT NOT NULL, mx TEXT NOT NULL, max_age INTEGER NOT NULL, fetched_at INTEGER NOT NULL);",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string e = err ? err : "unknown";
-    sqlite3_free(err);
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot initialise mta_sts_policies in " + db_path + ": " + e);
-  }
+  db_ = common::open_state_db(db_path,
+                              "CREATE TABLE IF NOT EXISTS mta_sts_policies(domain TEXT PRIMARY KEY, id TEXT NOT NULL, "
+                              "mode TEXT NOT NULL, mx TEXT NOT NULL, max_age INTEGER NOT NULL, fetched_at INTEGER NOT NULL);",
+                              "mta_sts_policies");
 }
 
 sts_cache_store::~sts_cache_store() {

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/tlsrpt_store.hpp"
 
+#include "common/sqlite.hpp"
+
 #include <sqlite3.h>
 
 #include <ctime>
@@ -10,25 +12,7 @@
 namespace mailfort::outbound {
 namespace {
 
-struct stmt {
-  sqlite3_stmt* s = nullptr;
-  sqlite3* db;
-  stmt(sqlite3* d, const char* sql) : db(d) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
-  }
-  ~stmt() { sqlite3_finalize(s); }
-  stmt(const stmt&) = delete;
-  stmt& operator=(const stmt&) = delete;
-  void bind(int i, const std::string& v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
-  std::string col(int i) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
-  }
-  void done() {
-    if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
-  }
-};
+using stmt = common::sql_stmt;
 
 // Lists are stored one item per line (MTA-STS policy lines and host names never contain a line break).
 std::string join(const std::vector<std::string>& v) {
@@ -55,30 +39,14 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 tlsrpt_store::tlsrpt_store(const std::string& db_path) {
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open state database " + db_path + ": " + err);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(db_,
-                   "PRAGMA journal_mode=WAL;"
-                   "CREATE TABLE IF NOT EXISTS tlsrpt_sessions(day TEXT NOT NULL, policy_domain TEXT NOT NULL, "
-                   "policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL, "
-                   "result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL, "
-                   "receiving_ip TEXT NOT NULL, info TEXT NOT NULL, count INTEGER NOT NULL, "
-                   "PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, "
-                   "receiving_mx, receiving_ip, info));",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string e = err ? err : "unknown";
-    sqlite3_free(err);
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot initialise tlsrpt_sessions in " + db_path + ": " + e);
-  }
+  db_ = common::open_state_db(db_path,
+                              "CREATE TABLE IF NOT EXISTS tlsrpt_sessions(day TEXT NOT NULL, policy_domain TEXT NOT NULL, "
+                              "policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL, "
+                              "result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL, "
+                              "receiving_ip TEXT NOT NULL, info TEXT NOT NULL, count INTEGER NOT NULL, "
+                              "PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, "
+                              "receiving_mx, receiving_ip, info));",
+                              "tlsrpt_sessions");
 }
 
 tlsrpt_store::~tlsrpt_store() {

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: MIT
 #include "queue/holds.hpp"
 
+#include "common/ascii.hpp"
+#include "common/sqlite.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -9,45 +12,14 @@
 
 namespace mailfort::queue {
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-struct stmt {
-  sqlite3_stmt* s = nullptr;
-  stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
-  }
-  ~stmt() { sqlite3_finalize(s); }
-  stmt(const stmt&) = delete;
-  stmt& operator=(const stmt&) = delete;
-};
+using stmt = common::sql_stmt;
 }  // namespace
 
 hold_list::hold_list(const std::string& db_path) {
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open state database " + db_path + ": " + err);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(db_,
-                   "PRAGMA journal_mode=WAL;"
-                   "CREATE TABLE IF NOT EXISTS held_users(user TEXT PRIMARY KEY, since INTEGER NOT NULL, "
-                   "reason TEXT NOT NULL);",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string e = err ? err : "unknown";
-    sqlite3_free(err);
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot initialise held_users in " + db_path + ": " + e);
-  }
+  db_ = common::open_state_db(db_path,
+                              "CREATE TABLE IF NOT EXISTS held_users(user TEXT PRIMARY KEY, since INTEGER NOT NULL, "
+                              "reason TEXT NOT NULL);",
+                              "held_users");
   std::lock_guard lk(mu_);
   cache_ = load_locked();
 }
@@ -65,7 +37,7 @@ std::set<std::string> hold_list::load_locked() {
 
 bool hold_list::hold(std::string_view user, std::string_view reason, std::int64_t now) {
   std::lock_guard lk(mu_);
-  const std::string u = lower(user);
+  const std::string u = common::to_lower(user);
   stmt q(db_, "INSERT OR IGNORE INTO held_users(user, since, reason) VALUES(?, ?, ?)");
   sqlite3_bind_text(q.s, 1, u.data(), static_cast<int>(u.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(q.s, 2, now);
@@ -77,7 +49,7 @@ bool hold_list::hold(std::string_view user, std::string_view reason, std::int64_
 
 bool hold_list::release(std::string_view user) {
   std::lock_guard lk(mu_);
-  const std::string u = lower(user);
+  const std::string u = common::to_lower(user);
   stmt q(db_, "DELETE FROM held_users WHERE user = ?");
   sqlite3_bind_text(q.s, 1, u.data(), static_cast<int>(u.size()), SQLITE_TRANSIENT);
   if (sqlite3_step(q.s) != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
@@ -97,7 +69,7 @@ std::vector<hold_record> hold_list::list() {
 
 bool hold_list::held(std::string_view user) const {
   std::lock_guard lk(mu_);
-  return cache_.count(lower(user)) > 0;
+  return cache_.count(common::to_lower(user)) > 0;
 }
 
 std::vector<std::string> hold_list::refresh() {

@@ -1,0 +1,57 @@
+// common/sqlite.hpp: what every table in state.db needs from SQLite: one prepared statement with RAII, and
+// opening the database (WAL, busy timeout) with a table's schema. Header-only; users link SQLite themselves.
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <sqlite3.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace mailfort::common {
+
+struct sql_stmt {
+  sqlite3_stmt* s = nullptr;
+  sqlite3* db;
+  sql_stmt(sqlite3* d, const char* sql) : db(d) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
+  }
+  ~sql_stmt() { sqlite3_finalize(s); }
+  sql_stmt(const sql_stmt&) = delete;
+  sql_stmt& operator=(const sql_stmt&) = delete;
+  void bind(int i, std::string_view v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  std::string col(int i) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+  }
+  void done() {
+    if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
+  }
+};
+
+// Opens (creating) the database at `path` in WAL mode with a 5 s busy timeout and runs `schema` (CREATE TABLE IF
+// NOT EXISTS ...). Throws, naming `table`, when either fails; never returns null.
+inline sqlite3* open_state_db(const std::string& path, const char* schema, std::string_view table) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string err = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open state database " + path + ": " + err);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  const std::string sql = std::string("PRAGMA journal_mode=WAL;") + schema;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string e = err ? err : "unknown";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    throw std::runtime_error("cannot initialise " + std::string(table) + " in " + path + ": " + e);
+  }
+  return db;
+}
+
+}  // namespace mailfort::common
