@@ -684,6 +684,9 @@ def test_domain_mta_sts_fetch_needs_a_valid_certificate(dns_config, policy_serve
     # Without the test CA the policy host's certificate does not verify: the policy cannot be used.
     rc, rep = _audit_domain(dns_config, "clean.test", "--no-smtp", "--https-port", str(policy_server.port))
     assert ids(rep).get("mta_sts.fetch_failed") == "high", rep["findings"]
+    # The reason comes from the delivery engine's fetcher (outbound::fetch_sts_policy).
+    ev = next(f["evidence"] for f in rep["findings"] if f["id"] == "mta_sts.fetch_failed")
+    assert "certificate not valid for mta-sts.clean.test" in ev, ev
 
 
 def test_domain_dane_tlsa_mismatch_and_match(dns_config, mx_server, certs):
