@@ -12,6 +12,7 @@
 #include "dns/records.hpp"
 #include "monitor/blocklist.hpp"
 #include "outbound/dane.hpp"
+#include "outbound/host_addresses.hpp"
 #include "outbound/mta_sts.hpp"
 #include "outbound/mx.hpp"
 #include "outbound/sts_fetch.hpp"
@@ -178,17 +179,13 @@ struct spf_walker {
 
 std::string ip_text_v4(const std::array<std::uint8_t, 4>& a) { return dns::format_a(a); }
 
+// The host's addresses as text, through the same lookup delivery uses (no private-address filter: the
+// auditor reports on whatever the domain publishes). failed: both lookups failed.
 asio::awaitable<std::vector<std::string>> addresses_of(dns::source& dns, const std::string& host, bool& failed) {
+  auto found = co_await outbound::lookup_host_addresses(dns, host, false, true);
+  failed = found.a_failed && found.aaaa_failed;
   std::vector<std::string> out;
-  auto a = co_await dns.lookup(host, dns::rr_type::a);
-  auto aaaa = co_await dns.lookup(host, dns::rr_type::aaaa);
-  failed = is_failure(a) && is_failure(aaaa);
-  if (a.st == dns::status::ok)
-    for (const auto& rd : a.records)
-      if (auto v = dns::parse_a(rd)) out.push_back(ip_text_v4(*v));
-  if (aaaa.st == dns::status::ok)
-    for (const auto& rd : aaaa.records)
-      if (auto v = dns::parse_aaaa(rd)) out.push_back(dns::format_aaaa(*v));
+  for (const auto& a : found.addresses) out.push_back(a.to_string());
   co_return out;
 }
 

@@ -2,8 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/sts_fetch.hpp"
 
-#include "dns/records.hpp"
-#include "outbound/mx.hpp"
+#include "outbound/host_addresses.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -126,17 +125,8 @@ asio::awaitable<sts_https_response> fetch_sts_policy(asio::any_io_executor ex, d
   const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
   sts_https_response out;
   out.connected = false;
-  std::vector<asio::ip::address> addrs;
-  auto a = co_await dns.lookup(host, dns::rr_type::a);
-  if (a.st == dns::status::ok)
-    for (const auto& rd : a.records)
-      if (auto v4 = dns::parse_a(rd); v4 && deliverable(classify(*v4), opts.allow_private))
-        addrs.push_back(asio::ip::address_v4(*v4));
-  auto aaaa = co_await dns.lookup(host, dns::rr_type::aaaa);
-  if (aaaa.st == dns::status::ok)
-    for (const auto& rd : aaaa.records)
-      if (auto v6 = dns::parse_aaaa(rd); v6 && deliverable(classify(*v6), opts.allow_private))
-        addrs.push_back(asio::ip::address_v6(*v6));
+  auto found = co_await lookup_host_addresses(dns, host, true, opts.allow_private);
+  const std::vector<asio::ip::address> addrs = std::move(found.addresses);
   if (addrs.empty())
     out.failure = host + " has no " + std::string(opts.allow_private ? "" : "public ") + "address";
   for (std::size_t i = 0; i < addrs.size() && i < 4; ++i) {
