@@ -534,6 +534,8 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
                                                                 : "error");
       if (h.smtp->weak_cipher_accepted)
         sweep += std::string(", weak ciphers ") + (*h.smtp->weak_cipher_accepted ? "accepted" : "refused");
+      if (h.smtp->static_rsa_accepted)
+        sweep += std::string(", static RSA ") + (*h.smtp->static_rsa_accepted ? "accepted" : "refused");
       rep.ran("domain.mx_tls_versions." + h.host, control_area::tls, sweep);
     } else if (h.smtp && opt.tls_versions) {
       rep.skipped("domain.mx_tls_versions." + h.host, control_area::tls, "STARTTLS not offered");

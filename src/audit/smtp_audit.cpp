@@ -214,19 +214,31 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
       o.versions.push_back(t);
     }
     rep.ran("smtp.tls_versions", control_area::tls);
-    {
+    // One TLS 1.2 handshake per cipher class, each offering only that class: did the server pick one?
+    struct cipher_probe {
+      const char* check;
+      const char* ciphers;
+      std::optional<bool>* accepted;
+      std::string* detail;
+    };
+    const cipher_probe cipher_probes[] = {
+        {"smtp.weak_ciphers", "3DES:RC4:eNULL:EXPORT:DES:MD5", &o.weak_cipher_accepted, &o.weak_cipher_detail},
+        // Static RSA key exchange: no forward secrecy (only possible with an RSA certificate).
+        {"smtp.static_rsa_ciphers", "kRSA:!aNULL:!eNULL", &o.static_rsa_accepted, &o.static_rsa_detail},
+    };
+    for (const auto& cp : cipher_probes) {
       probe p(ex, opt.timeout);
       std::string why;
       auto caps = co_await open_session(p, opt, opt.port, why);
       if (caps) {
-        const probe_tls weak{"1.2", opt.ca_file, "3DES:RC4:eNULL:EXPORT:DES:MD5"};
-        std::string e = co_await upgrade(p, opt, weak);
-        o.weak_cipher_accepted = e.empty();
-        o.weak_cipher_detail = e.empty() ? p.tls_version() + " " + p.tls_cipher() : e;
+        const probe_tls offered{"1.2", opt.ca_file, cp.ciphers};
+        std::string e = co_await upgrade(p, opt, offered);
+        *cp.accepted = e.empty();
+        *cp.detail = e.empty() ? p.tls_version() + " " + p.tls_cipher() : e;
         if (e.empty()) co_await p.command("QUIT");
-        rep.ran("smtp.weak_ciphers", control_area::tls, o.weak_cipher_detail);
+        rep.ran(cp.check, control_area::tls, *cp.detail);
       } else {
-        rep.error("smtp.weak_ciphers", control_area::tls, why);
+        rep.error(cp.check, control_area::tls, why);
       }
     }
   } else {

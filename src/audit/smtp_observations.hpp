@@ -101,6 +101,10 @@ struct smtp_observations {
   // that senders do not authenticate gains nothing from refusing them.
   std::optional<bool> weak_cipher_accepted;
   std::string weak_cipher_detail;
+  // TLS 1.2 offering only static-RSA key exchange suites (AES128-SHA, AES256-GCM-SHA384, ...): did the server
+  // pick one? Those have no forward secrecy: whoever gets the server's RSA key later decrypts recorded mail.
+  std::optional<bool> static_rsa_accepted;
+  std::string static_rsa_detail;
 
   enum class injection : std::uint8_t { not_tested, vulnerable, safe, inconclusive } starttls_injection =
       injection::not_tested;

@@ -72,6 +72,12 @@ def certs(tmp_path_factory):
     openssl("x509", "-req", "-in", "good.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
             "-extfile", "leaf.ext", "-out", "good.pem", cwd=d)
     (d / "chain.pem").write_text((d / "good.pem").read_text() + (d / "ca.pem").read_text())
+    # An RSA leaf for the same names: static-RSA key exchange (no forward secrecy) needs an RSA certificate.
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.csr",
+            "-subj", "/CN=localhost", cwd=d)
+    openssl("x509", "-req", "-in", "rsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
+            "-extfile", "leaf.ext", "-out", "rsa.pem", cwd=d)
+    (d / "rsa-chain.pem").write_text((d / "rsa.pem").read_text() + (d / "ca.pem").read_text())
     openssl("req", "-x509", *ec, "-keyout", "wrong.key", "-out", "wrong.pem", "-days", "365",
             "-subj", "/CN=wrong.example", "-addext", "subjectAltName=DNS:wrong.example", cwd=d)
     old = mf.gen_pki(d / "old")
@@ -84,6 +90,7 @@ def certs(tmp_path_factory):
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=spki, check=True,
                          capture_output=True).stdout
     yield {"dir": d, "ca": d / "ca.pem", "chain": d / "chain.pem", "key": d / "good.key", "cert": d / "good.pem",
+           "rsa_chain": d / "rsa-chain.pem", "rsa_key": d / "rsa.key",
            "wrong": d / "wrong.pem", "wrong_key": d / "wrong.key", "expired": d / "expired.pem",
            "expired_key": d / "expired.key", "tlsa": hashlib.sha256(der).hexdigest()}
     shutil.rmtree(d, ignore_errors=True)
@@ -101,7 +108,8 @@ def test_mailfort_defaults_have_no_serious_finding(make_server):
     assert rc == 0
     found = ids(rep)
     for bad in ("relay.open", "disclosure.vrfy", "auth.before_tls", "tls.version.tls1_0", "tls.version.tls1_1",
-                "tls.starttls.injection", "auth.submission.plaintext", "protocol.early_talker"):
+                "tls.starttls.injection", "auth.submission.plaintext", "protocol.early_talker",
+                "tls.cipher.weak_accepted", "tls.cipher.no_forward_secrecy"):
         assert bad not in found, (bad, rep["findings"])
     checks = {c["id"]: c["status"] for c in rep["checks"]}
     assert checks["smtp.open_relay"] == "ran" and checks["smtp.tls_versions"] == "ran", checks
@@ -297,6 +305,8 @@ def bad_postfix(certs):
         "wrongname": {"smtpd_tls_chain_files": f"{certs['wrong_key']},{certs['wrong']}"},  # self-signed, wrong name
         "submission": {"smtpd_tls_security_level": "may"},
         "tlsrelay": {"smtpd_tls_security_level": "encrypt"},  # 530 before STARTTLS, open relay inside TLS
+        # An RSA certificate and Postfix's default medium cipher list: static-RSA suites (no forward secrecy).
+        "rsa": {"smtpd_tls_chain_files": f"{certs['rsa_key']},{certs['rsa_chain']}"},
     })
     try:
         yield p.start()
@@ -314,7 +324,9 @@ def good_postfix(certs):
         "smtpd_tls_mandatory_protocols": ">=TLSv1.2",
         "smtpd_forbid_bare_newline": "reject",
         "smtpd_forbid_unauth_pipelining": "yes",
-        "smtpd_tls_chain_files": f"{certs['key']}, {certs['chain']}",
+        # ECDSA and RSA certificates; static RSA key exchange excluded (forward secrecy only).
+        "smtpd_tls_chain_files": f"{certs['key']}, {certs['chain']}, {certs['rsa_key']}, {certs['rsa_chain']}",
+        "smtpd_tls_exclude_ciphers": "kRSA",
         "smtpd_banner": "$myhostname ESMTP",
     }, {
         "mx": {},
@@ -367,6 +379,15 @@ def test_bad_postfix_wrong_name_self_signed(bad_postfix, certs):
 
 
 @need_postfix
+def test_postfix_with_rsa_certificate_offers_no_forward_secrecy(bad_postfix, certs):
+    rc, rep = audit("smtp", f"127.0.0.1:{bad_postfix.ports['rsa']}", "--tls-name", "localhost",
+                    "--ca-file", str(certs["ca"]), "--no-pipelining")
+    f = next((f for f in rep["findings"] if f["id"] == "tls.cipher.no_forward_secrecy"), None)
+    assert f and f["severity"] == "low" and "TLSv1.2 AES" in f["evidence"], rep["findings"]
+    assert "tls.cipher.weak_accepted" not in ids(rep), rep["findings"]
+
+
+@need_postfix
 def test_open_relay_behind_mandatory_starttls(bad_postfix):
     rc, rep = audit("smtp", f"127.0.0.1:{bad_postfix.ports['tlsrelay']}", "--no-tls-versions")
     assert ids(rep).get("relay.open") == "critical", rep["findings"]
@@ -395,15 +416,17 @@ def test_hardened_postfix_has_no_serious_finding(good_postfix, certs):
 
 
 class WeakTLSServer(AcceptLoop):
-    """A small STARTTLS SMTP server (python ssl) that accepts a NULL-encryption suite (ECDHE-ECDSA-NULL-SHA) from a
-    client that offers nothing better: Debian's OpenSSL 3 has no 3DES/RC4 any more, and Postfix 3.7 will not
-    serve eNULL, so this is the real server with a weak cipher. TLS 1.2 and 1.3 only. Relaying is refused."""
+    """A small STARTTLS SMTP server (python ssl) that accepts a NULL-encryption suite (ECDHE-ECDSA-NULL-SHA) and a
+    static-RSA suite (AES128-SHA, no forward secrecy) from a client that offers nothing better: Debian's OpenSSL 3
+    has no 3DES/RC4 any more, and Postfix 3.7 will not serve eNULL, so this is the real server with weak ciphers.
+    An ECDSA and an RSA certificate; TLS 1.2 and 1.3 only; relaying is refused."""
 
     def __init__(self, certs, host, port):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0")
+        self.ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-NULL-SHA:AES128-SHA:@SECLEVEL=0")
         self.ctx.load_cert_chain(str(certs["chain"]), str(certs["key"]))
+        self.ctx.load_cert_chain(str(certs["rsa_chain"]), str(certs["rsa_key"]))
         self.sock = socket.create_server((host, port))
         self.address = f"{host}:{port}"
         self.start_accepting()
@@ -459,6 +482,8 @@ def test_weak_cipher_accepted(weak_server, certs):
                     "--no-pipelining")
     f = next(f for f in rep["findings"] if f["id"] == "tls.cipher.weak_accepted")
     assert f["severity"] == "high" and "NULL" in f["evidence"], f
+    f = next(f for f in rep["findings"] if f["id"] == "tls.cipher.no_forward_secrecy")
+    assert f["severity"] == "low" and "TLSv1.2 AES128-SHA" in f["evidence"], f
     assert "tls.version.tls1_0" not in ids(rep) and "tls.version.tls1_1" not in ids(rep), rep["findings"]
     assert rc == 1
 
@@ -467,8 +492,10 @@ def test_weak_cipher_accepted(weak_server, certs):
 def test_hardened_postfix_refuses_weak_ciphers(good_postfix, certs):
     rc, rep = audit("smtp", f"127.0.0.1:{good_postfix.ports['mx']}", "--tls-name", "localhost",
                     "--ca-file", str(certs["ca"]), "--no-pipelining")
-    assert "tls.cipher.weak_accepted" not in ids(rep), rep["findings"]
-    assert {c["id"]: c["status"] for c in rep["checks"]}["smtp.weak_ciphers"] == "ran", rep["checks"]
+    assert "tls.cipher.weak_accepted" not in ids(rep) and "tls.cipher.no_forward_secrecy" not in ids(rep), \
+        rep["findings"]
+    checks = {c["id"]: c["status"] for c in rep["checks"]}
+    assert checks["smtp.weak_ciphers"] == "ran" and checks["smtp.static_rsa_ciphers"] == "ran", rep["checks"]
 
 
 # ---- (c) domain checks against nsd -----------------------------------------------------------------------------
@@ -726,6 +753,7 @@ def test_domain_tls_version_sweep_per_mx(dns_config, bad_postfix, weak_server, c
     assert s1["status"] == "ran" and "1.0 accepted" in s1["note"] and "1.3 accepted" in s1["note"], s1
     assert s2["status"] == "ran" and "1.0 refused" in s2["note"] and "1.2 accepted" in s2["note"], s2
     assert "weak ciphers accepted" in s2["note"] and "weak ciphers refused" in s1["note"], (s1, s2)
+    assert "static RSA accepted" in s2["note"], s2
     assert rc == 1
 
 

@@ -125,6 +125,15 @@ TEST(audit_smtp_checks, old_tls_versions_and_injection) {
   EXPECT_EQ(find(f, "tls.cipher.weak_accepted")->sev, severity::high);
   ASSERT_TRUE(find(f, "tls.starttls.injection"));
   EXPECT_EQ(find(f, "tls.starttls.injection")->sev, severity::high);
+  EXPECT_FALSE(find(f, "tls.cipher.no_forward_secrecy"));
+  o.static_rsa_accepted = false;  // refused: nothing to report
+  EXPECT_FALSE(find(judge(o), "tls.cipher.no_forward_secrecy"));
+  o.static_rsa_accepted = true;
+  o.static_rsa_detail = "TLSv1.2 AES128-SHA";
+  f = judge(o);
+  ASSERT_TRUE(find(f, "tls.cipher.no_forward_secrecy"));
+  EXPECT_EQ(find(f, "tls.cipher.no_forward_secrecy")->sev, severity::low);
+  EXPECT_NE(find(f, "tls.cipher.no_forward_secrecy")->evidence.find("AES128-SHA"), std::string::npos);
 }
 
 TEST(audit_smtp_checks, vrfy_250_is_enumeration_252_is_not) {
