@@ -28,7 +28,9 @@ outbound::client_options probe::options_for(std::chrono::milliseconds timeout) {
 }
 
 probe::probe(asio::any_io_executor ex, std::chrono::milliseconds timeout)
-    : ex_(ex), timeout_(timeout), conn_(ex, options_for(timeout)) {}
+    : ex_(ex), timeout_(timeout) {
+  conn_.emplace(ex_, options_for(timeout_));
+}
 
 asio::awaitable<std::string> probe::connect(std::string host, std::uint16_t port) {
   tcp::resolver res(ex_);
@@ -41,30 +43,37 @@ asio::awaitable<std::string> probe::connect(std::string host, std::uint16_t port
   auto [rec, eps] = std::get<0>(r);
   if (rec) co_return "cannot resolve " + host + ": " + rec.message();
   if (eps.empty()) co_return "cannot resolve " + host;
-  // The first address only: client_connection is one connection; a failed connect leaves it unusable.
-  const tcp::endpoint ep = eps.begin()->endpoint();
-  bool ok = co_await conn_.connect(ep);
-  if (!ok) co_return conn_.error_text();
-  connected_ = true;
-  co_return std::string();
+  std::string why;
+  for (const auto& entry : eps) {
+    // A failed connect leaves a client_connection unusable: a fresh one for each address.
+    conn_.emplace(ex_, options_for(timeout_));
+    const tcp::endpoint ep = entry.endpoint();
+    bool ok = co_await conn_->connect(ep);
+    if (ok) {
+      connected_ = true;
+      co_return std::string();
+    }
+    why = conn_->error_text();
+  }
+  co_return why;
 }
 
 asio::awaitable<bool> probe::send(std::string bytes) {
   if (is_closed()) co_return false;
-  bool ok = co_await conn_.send(bytes, timeout_);
+  bool ok = co_await conn_->send(bytes, timeout_);
   co_return ok;
 }
 
 asio::awaitable<std::optional<outbound::server_reply>> probe::reply(std::optional<std::chrono::milliseconds> wait) {
   if (is_closed()) co_return std::nullopt;
   const auto w = wait.value_or(timeout_);
-  auto r = co_await conn_.wait_reply(w);
+  auto r = co_await conn_->wait_reply(w);
   co_return r;
 }
 
 asio::awaitable<std::optional<outbound::server_reply>> probe::command(std::string line) {
   if (is_closed()) co_return std::nullopt;
-  auto r = co_await conn_.command(line, timeout_);
+  auto r = co_await conn_->command(line, timeout_);
   co_return r;
 }
 
@@ -81,9 +90,9 @@ asio::awaitable<std::string> probe::handshake(const probe_tls& t, std::string sn
   } else {
     p.audit_ciphers = t.ciphers.empty() ? "DEFAULT" : t.ciphers;
   }
-  bool ok = co_await conn_.handshake(p);
+  bool ok = co_await conn_->handshake(p);
   if (!ok) {
-    const std::string why = conn_.error_text();
+    const std::string why = conn_->error_text();
     co_return why.rfind("TLS handshake:", 0) == 0 ? "TLS handshake failed:" + why.substr(14) : why;
   }
   co_return std::string();
@@ -91,7 +100,7 @@ asio::awaitable<std::string> probe::handshake(const probe_tls& t, std::string sn
 
 std::vector<std::string> probe::peer_chain_der() const {
   std::vector<std::string> out;
-  for (X509* c : conn_.peer_chain()) {
+  for (X509* c : conn_->peer_chain()) {
     if (out.size() >= 16) break;
     unsigned char* der = nullptr;
     int len = i2d_X509(c, &der);

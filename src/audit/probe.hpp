@@ -35,7 +35,8 @@ class probe {
  public:
   probe(boost::asio::any_io_executor ex, std::chrono::milliseconds timeout);
 
-  // Resolves host (an IP literal or a name) and connects. Empty string on success, else the reason.
+  // Resolves host (an IP literal or a name) and connects to the first address that answers (a fresh
+  // client_connection per address). Empty string on success, else the last reason.
   boost::asio::awaitable<std::string> connect(std::string host, std::uint16_t port);
   // Sends bytes as they are (no CRLF added).
   boost::asio::awaitable<bool> send(std::string bytes);
@@ -48,27 +49,30 @@ class probe {
   // Empty string on success. `sni` is sent when it is a name (not an IP literal).
   // t must outlive the call (name it: no temporaries across co_await, GCC 12 destroys them twice).
   boost::asio::awaitable<std::string> handshake(const probe_tls& t, std::string sni);
-  void close() { conn_.close(); }
+  void close() {
+    conn_->close();
+    connected_ = false;
+  }
 
   // Bytes received and not yet consumed by a reply (after the 220 to STARTTLS, any is a response injection).
-  bool has_pending_input() const { return conn_.has_unread_input(); }
-  bool is_closed() const { return conn_.failed() || !connected_; }
-  std::string error() const { return conn_.failed() ? conn_.error_text() : "timeout"; }
-  std::string peer_ip() const { return connected_ ? conn_.remote().address().to_string() : std::string(); }
+  bool has_pending_input() const { return conn_->has_unread_input(); }
+  bool is_closed() const { return conn_->failed() || !connected_; }
+  std::string error() const { return conn_->failed() ? conn_->error_text() : "timeout"; }
+  std::string peer_ip() const { return connected_ ? conn_->remote().address().to_string() : std::string(); }
 
   // After handshake(): the peer chain (DER, leaf first), whether it verified, negotiated version and cipher.
   std::vector<std::string> peer_chain_der() const;
-  bool chain_verified() const { return conn_.tls_active() && conn_.tls().verified; }
-  std::string verify_error() const { return conn_.tls().verify_error; }
-  std::string tls_version() const { return conn_.tls().version; }
-  std::string tls_cipher() const { return conn_.tls().cipher; }
+  bool chain_verified() const { return conn_->tls_active() && conn_->tls().verified; }
+  std::string verify_error() const { return conn_->tls().verify_error; }
+  std::string tls_version() const { return conn_->tls().version; }
+  std::string tls_cipher() const { return conn_->tls().cipher; }
 
  private:
   static outbound::client_options options_for(std::chrono::milliseconds timeout);
 
   boost::asio::any_io_executor ex_;
   std::chrono::milliseconds timeout_;
-  outbound::client_connection conn_;
+  std::optional<outbound::client_connection> conn_;  // always engaged; replaced per connect attempt
   bool connected_ = false;
 };
 
