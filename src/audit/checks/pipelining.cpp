@@ -32,7 +32,8 @@ void check_pipelining(const smtp_observations& o, std::vector<finding>& out) {
                    "Bytes sent before the 354 reply to DATA are accepted as message content (RFC 2920 sync point)",
                    subject_of(o), p.data_evidence,
                    {"mailfort refuses content sent before its 354 (554 5.5.0, connection closed)",
-                    "smtpd_forbid_unauth_pipelining = yes (default from Postfix 3.9; available in 3.8.1, 3.7.6, 3.6.10, 3.5.20)",
+                    "smtpd_forbid_unauth_pipelining = yes (default from Postfix 3.9; available in 3.8.1, 3.7.6, "
+                    "3.6.10, 3.5.20)",
                     "smtp_enforce_sync = true (the default)"}});
 }
 
