@@ -1,5 +1,5 @@
 // fuzz/audit_fuzzer.cpp: the auditor's parsers of what a remote server says: certificate fields (DER), the
-// hostname match, software/version detection in banners, EHLO-driven capability checks, and the report
+// hostname match, software/version detection in banners, EHLO-driven capability and pipelining checks, and the report
 // renderers on hostile evidence.
 // SPDX-License-Identifier: MIT
 // Input: byte 0 selects the target: 0 = a certificate (the rest as DER), 1 = banner text, 2 = an EHLO reply
@@ -53,6 +53,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       rep.target = std::string(in.substr(0, 64));
       check_banner(o, rep.findings);
       check_capabilities(o, {}, rep.findings);
+      // Pipelining verdicts quote what the server answered (evidence is remote text).
+      o.pipelining.grp = pipelining_obs::group::broken;
+      o.pipelining.group_evidence = std::string(in);
+      o.pipelining.data = pipelining_obs::data_sync::tolerated;
+      o.pipelining.data_evidence = std::string(in);
+      check_pipelining(o, rep.findings);
       rep.add({"fuzz", severity::low, control_area::protocol, std::string(in), std::string(in), std::string(in), {}});
       auto text = render_text(rep, false);
       for (char ch : text)

@@ -3,15 +3,19 @@
 #include "audit/domain_audit.hpp"
 
 #include "audit/cert_info.hpp"
-#include "audit/probe.hpp"
 #include "audit/smtp_audit.hpp"
 #include "auth/dkim_signature.hpp"
+#include "auth/dmarc.hpp"
 #include "auth/dmarc_record.hpp"
 #include "auth/spf_record.hpp"
+#include "common/ascii.hpp"
 #include "dns/records.hpp"
+#include "monitor/blocklist.hpp"
 #include "outbound/dane.hpp"
+#include "outbound/host_addresses.hpp"
 #include "outbound/mta_sts.hpp"
 #include "outbound/mx.hpp"
+#include "outbound/sts_fetch.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -22,7 +26,6 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 #include <set>
 
@@ -33,17 +36,11 @@ namespace spf = auth::spf;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  while (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
-}
-
-bool starts_with_ci(std::string_view s, std::string_view p) {
-  if (s.size() < p.size()) return false;
-  for (std::size_t i = 0; i < p.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(p[i]))) return false;
-  return true;
+// Lower case (ASCII, locale-free), trailing dots removed: the form names are compared in.
+std::string lower(std::string_view s) {
+  std::string out = common::to_lower(s);
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
 }
 
 std::vector<std::string> txt_records(const dns::lookup_result& r) {
@@ -182,45 +179,21 @@ struct spf_walker {
 
 std::string ip_text_v4(const std::array<std::uint8_t, 4>& a) { return dns::format_a(a); }
 
-std::string reverse_name(const std::string& ip) {
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(ip, ec);
-  if (ec) return {};
-  std::string out;
-  if (addr.is_v4()) {
-    auto b = addr.to_v4().to_bytes();
-    for (int i = 3; i >= 0; --i) out += std::to_string(b[static_cast<std::size_t>(i)]) + ".";
-    return out;
-  }
-  static constexpr char hex[] = "0123456789abcdef";
-  auto b = addr.to_v6().to_bytes();
-  for (int i = 15; i >= 0; --i) {
-    out += hex[b[static_cast<std::size_t>(i)] & 15];
-    out += '.';
-    out += hex[b[static_cast<std::size_t>(i)] >> 4];
-    out += '.';
-  }
-  return out;
-}
-
+// The host's addresses as text, through the same lookup delivery uses (no private-address filter: the
+// auditor reports on whatever the domain publishes). failed: both lookups failed.
 asio::awaitable<std::vector<std::string>> addresses_of(dns::source& dns, const std::string& host, bool& failed) {
+  auto found = co_await outbound::lookup_host_addresses(dns, host, false, true);
+  failed = found.a_failed && found.aaaa_failed;
   std::vector<std::string> out;
-  auto a = co_await dns.lookup(host, dns::rr_type::a);
-  auto aaaa = co_await dns.lookup(host, dns::rr_type::aaaa);
-  failed = is_failure(a) && is_failure(aaaa);
-  if (a.st == dns::status::ok)
-    for (const auto& rd : a.records)
-      if (auto v = dns::parse_a(rd)) out.push_back(ip_text_v4(*v));
-  if (aaaa.st == dns::status::ok)
-    for (const auto& rd : aaaa.records)
-      if (auto v = dns::parse_aaaa(rd)) out.push_back(dns::format_aaaa(*v));
+  for (const auto& a : found.addresses) out.push_back(a.to_string());
   co_return out;
 }
 
 asio::awaitable<void> audit_address(dns::source& dns, const domain_audit_options& opt, address_obs& a) {
-  auto rev = reverse_name(a.ip);
-  auto ptr = co_await dns.lookup(rev + (a.ip.find(':') == std::string::npos ? "in-addr.arpa" : "ip6.arpa"),
-                                 dns::rr_type::ptr);
+  // The reverse name is the DNSBL query name under the reverse zone (monitor/blocklist: one spelling).
+  const auto rev = monitor::dnsbl_query_name(a.ip, a.ip.find(':') == std::string::npos ? "in-addr.arpa" : "ip6.arpa");
+  if (!rev) co_return;
+  auto ptr = co_await dns.lookup(*rev, dns::rr_type::ptr);
   a.ptr_lookup_failed = is_failure(ptr);
   if (ptr.st == dns::status::ok)
     for (const auto& rd : ptr.records)
@@ -234,15 +207,17 @@ asio::awaitable<void> audit_address(dns::source& dns, const domain_audit_options
     }
   }
   for (const auto& zone : opt.dnsbl_zones) {
-    auto r = co_await dns.lookup(rev + lower(zone), dns::rr_type::a);
-    if (r.st != dns::status::ok) continue;
-    for (const auto& rd : r.records) {
-      auto v = dns::parse_a(rd);
-      // 127.0.0.0/8 answers are listings; 127.255.255.x are Spamhaus's "query refused" codes, not listings.
-      if (!v || (*v)[0] != 127 || ((*v)[1] == 255 && (*v)[2] == 255)) continue;
-      a.listed_in.push_back(zone + " (" + ip_text_v4(*v) + ")");
-      break;
-    }
+    const auto qname = monitor::dnsbl_query_name(a.ip, lower(zone));
+    if (!qname) continue;
+    auto r = co_await dns.lookup(*qname, dns::rr_type::a);
+    // The same verdict as mailfort's own blocklist monitor: 127.255.255.x answers are refusals, not listings.
+    if (monitor::dnsbl_classify(r.st == dns::status::nxdomain, r.st == dns::status::ok, r.records) !=
+        monitor::dnsbl_verdict::listed)
+      continue;
+    std::string codes;
+    for (const auto& rd : r.records)
+      if (auto v = dns::parse_a(rd)) codes += (codes.empty() ? "" : ", ") + ip_text_v4(*v);
+    a.listed_in.push_back(zone + " (" + codes + ")");
   }
 }
 
@@ -279,9 +254,10 @@ asio::awaitable<void> audit_mx_host(asio::any_io_executor ex, dns::source& dns, 
   so.timeout = opt.timeout;
   so.user_probes = false;
   so.relay = false;
-  so.tls_versions = false;
+  so.tls_versions = opt.tls_versions;  // the same version sweep and weak-cipher probe as `audit smtp`
   so.early_talker = false;
   so.injection = false;
+  so.pipelining = false;
   report scratch;
   auto obs = co_await probe_smtp(ex, so, scratch);
   if (scratch.could_not_run) {
@@ -302,83 +278,41 @@ asio::awaitable<void> audit_mx_host(asio::any_io_executor ex, dns::source& dns, 
   }
 }
 
-// GET the MTA-STS policy over HTTPS with certificate verification (no redirects followed).
-asio::awaitable<outbound::sts_https_response> fetch_policy(asio::any_io_executor ex, dns::source& dns,
-                                                           const domain_audit_options& opt, const std::string& domain,
-                                                           std::string& why) {
-  outbound::sts_https_response resp;
-  resp.connected = false;
-  auto host = outbound::sts_policy_host(domain);
-  bool failed = false;
-  auto ips = co_await addresses_of(dns, host, failed);
-  if (ips.empty()) {
-    why = host + " has no address";
-    co_return resp;
+// The v=DMARC1 record at _dmarc.<domain> into m (policy_domain = domain when one is found).
+asio::awaitable<void> read_dmarc(dns::source& dns, const std::string& domain, dmarc_obs& m) {
+  const std::string name = "_dmarc." + domain;
+  auto r = co_await dns.lookup(name, dns::rr_type::txt);
+  std::vector<std::string> recs;
+  for (auto& t : txt_records(r))
+    if (dmarc::is_dmarc_record(t)) recs.push_back(t);
+  if (is_failure(r)) {
+    m.st = dmarc_obs::state::lookup_failed;
+    m.error = dns::to_string(r.st);
+    m.policy_domain = domain;
+    co_return;
   }
-  probe p(ex, opt.timeout);
-  std::string ce = co_await p.connect(ips.front(), opt.https_port);
-  if (!ce.empty()) {
-    why = host + ": " + ce;
-    co_return resp;
+  if (recs.empty()) {
+    m.st = dmarc_obs::state::missing;
+    co_return;
   }
-  std::string he = co_await p.handshake(make_probe_tls_context("", opt.ca_file), host);
-  if (!he.empty()) {
-    why = host + ": " + he;
-    co_return resp;
+  m.policy_domain = domain;
+  m.record = recs.front();
+  if (recs.size() > 1) {
+    m.st = dmarc_obs::state::invalid;
+    m.error = "more than one DMARC record";
+    co_return;
   }
-  auto chain = p.peer_chain_der();
-  resp.certificate_valid = p.chain_verified() && !chain.empty() && certificate_matches_host(chain.front(), host);
-  if (!resp.certificate_valid) {
-    why = host + ": certificate not valid (" + (p.chain_verified() ? "name mismatch" : p.verify_error()) + ")";
-    co_return resp;
+  auto p = dmarc::parse_record(recs.front());
+  if (!p.value) {
+    m.st = dmarc_obs::state::invalid;
+    m.error = dmarc::to_string(p.error);
+    co_return;
   }
-  std::string get = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host +
-                    "\r\nUser-Agent: mailfort-audit\r\nConnection: close\r\n\r\n";
-  co_await p.send(std::move(get));
-  bool trunc = false;
-  auto raw = co_await p.read_all(outbound::sts_max_policy_size + 16384, trunc);
-  resp.connected = true;
-  auto hdr_end = raw.find("\r\n\r\n");
-  if (hdr_end == std::string::npos || !starts_with_ci(raw, "HTTP/1.")) {
-    why = "not an HTTP response";
-    resp.connected = false;
-    co_return resp;
-  }
-  auto sp = raw.find(' ');
-  resp.status = std::atoi(raw.c_str() + sp + 1);
-  std::string headers = raw.substr(0, hdr_end);
-  std::string body = raw.substr(hdr_end + 4);
-  bool chunked = false;
-  std::size_t pos = headers.find("\r\n");
-  while (pos != std::string::npos) {
-    auto next = headers.find("\r\n", pos + 2);
-    std::string line = headers.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
-    auto colon = line.find(':');
-    if (colon != std::string::npos) {
-      std::string name = lower(line.substr(0, colon));
-      std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      if (name == "content-type") resp.content_type = value;
-      if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) chunked = true;
-    }
-    pos = next;
-  }
-  if (chunked) {  // minimal de-chunking: size line, data, CRLF
-    std::string out;
-    std::size_t i = 0;
-    while (i < body.size()) {
-      auto eol = body.find("\r\n", i);
-      if (eol == std::string::npos) break;
-      std::size_t n = std::strtoul(body.substr(i, eol - i).c_str(), nullptr, 16);
-      if (n == 0 || eol + 2 + n > body.size()) break;
-      out += body.substr(eol + 2, n);
-      i = eol + 2 + n + 2;
-    }
-    body = out;
-  }
-  resp.body_truncated = trunc || body.size() > outbound::sts_max_policy_size;
-  resp.body = std::move(body);
-  co_return resp;
+  m.st = dmarc_obs::state::ok;
+  m.p = dmarc::to_string(p.value->p);
+  m.sp = dmarc::to_string(p.value->sp);
+  m.pct = p.value->pct;
+  m.has_rua = !p.value->rua.empty();
 }
 
 }  // namespace
@@ -428,11 +362,26 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
   }
 
   // Each MX host concurrently (A/AAAA, PTR, DNSBL, TLSA, SMTP probe); meanwhile the domain's records.
-  std::size_t pending = o.hosts.size();
+  // parallel_hosts workers take the hosts in MX order, so a domain with many MX hosts is bounded in both
+  // connections at once and total time (each host's steps have their own deadlines).
+  std::size_t next_host = 0;
+  const std::size_t workers = std::min<std::size_t>(std::max<std::size_t>(opt.parallel_hosts, 1), o.hosts.size());
+  std::size_t pending = workers;
   asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
-  for (auto& h : o.hosts)
-    asio::co_spawn(ex, audit_mx_host(ex, dns, opt, h, now), [&](std::exception_ptr e) {
-      if (e) h.smtp_error = "internal error in the MX probe";
+  auto worker = [&]() -> asio::awaitable<void> {
+    while (next_host < o.hosts.size()) {
+      mx_obs& h = o.hosts[next_host++];
+      std::exception_ptr failed;
+      try {
+        co_await audit_mx_host(ex, dns, opt, h, now);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+      if (failed) h.smtp_error = "internal error in the MX probe";
+    }
+  };
+  for (std::size_t i = 0; i < workers; ++i)
+    asio::co_spawn(ex, worker(), [&](std::exception_ptr) {
       if (--pending == 0) all_done.cancel();
     });
 
@@ -482,31 +431,19 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
     rep.ran("domain.dkim", control_area::dkim);
 
   {
-    auto r = co_await dns.lookup("_dmarc." + o.domain, dns::rr_type::txt);
-    std::vector<std::string> recs;
-    for (auto& t : txt_records(r))
-      if (dmarc::is_dmarc_record(t)) recs.push_back(t);
-    if (is_failure(r)) {
-      o.dmarc.st = dmarc_obs::state::lookup_failed;
-      o.dmarc.error = dns::to_string(r.st);
-    } else if (recs.empty()) {
-      o.dmarc.st = dmarc_obs::state::missing;
-    } else if (recs.size() > 1) {
-      o.dmarc.st = dmarc_obs::state::invalid;
-      o.dmarc.record = recs.front();
-      o.dmarc.error = "more than one DMARC record";
-    } else {
-      o.dmarc.record = recs.front();
-      auto p = dmarc::parse_record(recs.front());
-      if (!p.value) {
-        o.dmarc.st = dmarc_obs::state::invalid;
-        o.dmarc.error = dmarc::to_string(p.error);
-      } else {
-        o.dmarc.st = dmarc_obs::state::ok;
-        o.dmarc.p = dmarc::to_string(p.value->p);
-        o.dmarc.sp = dmarc::to_string(p.value->sp);
-        o.dmarc.pct = p.value->pct;
-        o.dmarc.has_rua = !p.value->rua.empty();
+    // _dmarc.<domain>; when no record is there, the organisational domain's (RFC 7489 6.6.3, PSL-based as
+    // in auth/dmarc: organizational_domain()), whose sp= then applies.
+    co_await read_dmarc(dns, o.domain, o.dmarc);
+    if (o.dmarc.st == dmarc_obs::state::missing) {
+      if (auto org = dmarc::organizational_domain(o.domain); org && *org != o.domain) {
+        o.dmarc.org_domain = *org;
+        dmarc_obs up;
+        co_await read_dmarc(dns, *org, up);
+        if (up.st != dmarc_obs::state::missing) {
+          up.org_domain = *org;
+          up.inherited = true;
+          o.dmarc = std::move(up);
+        }
       }
     }
     rep.ran("domain.dmarc", control_area::dmarc);
@@ -518,7 +455,7 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
       o.tls_rpt.st = tls_rpt_obs::state::lookup_failed;
     } else {
       for (auto& t : txt_records(r)) {
-        if (!starts_with_ci(t, "v=TLSRPTv1")) continue;
+        if (!common::istarts_with(t, "v=TLSRPTv1")) continue;
         o.tls_rpt.record = t;
         o.tls_rpt.st = t.find("rua=") != std::string::npos ? tls_rpt_obs::state::ok : tls_rpt_obs::state::invalid;
       }
@@ -537,7 +474,7 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
       std::optional<outbound::sts_record> rec;
       bool any_sts = false;
       for (const auto& t : ans.texts) {
-        if (!starts_with_ci(t, "v=STSv1")) continue;
+        if (!common::istarts_with(t, "v=STSv1")) continue;
         any_sts = true;
         s.record = t;
         rec = outbound::parse_sts_record(t);
@@ -546,11 +483,19 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
       if (any_sts && !rec) {
         s.st = mta_sts_obs::state::record_invalid;
       } else if (rec) {
-        std::string why;
-        auto resp = co_await fetch_policy(ex, dns, opt, o.domain, why);
+        // The delivery engine's own fetcher (outbound/sts_fetch): certificate verified for the policy host,
+        // no redirects, 64 KiB cap, one deadline. Private addresses are allowed: the auditor reports on
+        // whatever the domain publishes.
+        outbound::sts_fetch_options fo;
+        fo.port = opt.https_port;
+        fo.ca_file = opt.ca_file;
+        fo.allow_private = true;
+        fo.timeout = opt.timeout;
+        const std::string policy_host = outbound::sts_policy_host(o.domain);
+        auto resp = co_await outbound::fetch_sts_policy(ex, dns, policy_host, fo);
         if (!resp.connected || !resp.certificate_valid) {
           s.st = mta_sts_obs::state::fetch_failed;
-          s.detail = why;
+          s.detail = resp.failure.empty() ? policy_host + ": no connection" : resp.failure;
         } else if (resp.status != 200) {
           s.st = mta_sts_obs::state::fetch_failed;
           s.detail = "HTTP status " + std::to_string(resp.status);
@@ -580,6 +525,21 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
   for (const auto& h : o.hosts) {
     if (h.smtp)
       rep.ran("domain.mx_smtp." + h.host, control_area::tls);
+    if (h.smtp && !h.smtp->versions.empty()) {
+      std::string sweep;
+      for (const auto& v : h.smtp->versions)
+        sweep += (sweep.empty() ? "TLS " : ", ") + v.version + " " +
+                 (v.res == tls_version_probe::result::accepted  ? "accepted"
+                  : v.res == tls_version_probe::result::refused ? "refused"
+                                                                : "error");
+      if (h.smtp->weak_cipher_accepted)
+        sweep += std::string(", weak ciphers ") + (*h.smtp->weak_cipher_accepted ? "accepted" : "refused");
+      if (h.smtp->static_rsa_accepted)
+        sweep += std::string(", static RSA ") + (*h.smtp->static_rsa_accepted ? "accepted" : "refused");
+      rep.ran("domain.mx_tls_versions." + h.host, control_area::tls, sweep);
+    } else if (h.smtp && opt.tls_versions) {
+      rep.skipped("domain.mx_tls_versions." + h.host, control_area::tls, "STARTTLS not offered");
+    }
     else if (opt.smtp_probe)
       rep.error("domain.mx_smtp." + h.host, control_area::tls, h.smtp_error);
     rep.ran("domain.rdns_dnsbl." + h.host, control_area::dns);

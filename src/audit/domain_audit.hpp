@@ -1,10 +1,11 @@
 // audit/domain_audit.hpp: `mailfort audit domain DOMAIN`: the domain's mail DNS and each MX host.
 // SPDX-License-Identifier: MIT
 // DNS goes through dns::source (the validating resolver in the CLI, dns::static_source in tests), so DNSSEC
-// state comes with every answer. MX hosts are audited concurrently; every lookup has the resolver's timeout
-// and every connection the probe's. Bounded: at most max_hosts MX hosts, 4 addresses per host, SPF walks of at
-// most 30 DNS terms and include depth 10.
-// Not done: DMARC organisational-domain fallback (only _dmarc.<domain> is read), MTA-STS over IPv6 only.
+// state comes with every answer. MX hosts are audited concurrently (parallel_hosts at a time); every lookup
+// has the resolver's timeout and every connection the probe's. Each MX host gets the `audit smtp` STARTTLS,
+// certificate and TLS version sweep (1.0 to 1.3, weak ciphers) on its first address. Bounded: at most
+// max_hosts MX hosts, 4 addresses per host, SPF walks of at most 30 DNS terms and include depth 10.
+// DMARC: _dmarc.<domain>, else the organisational domain's record (Public Suffix List, auth/dmarc).
 #pragma once
 #include "audit/domain_observations.hpp"
 #include "audit/report.hpp"
@@ -30,7 +31,9 @@ struct domain_audit_options {
   std::string ca_file;                   // extra roots for the MX certificates and the MTA-STS host
   std::chrono::milliseconds timeout{10000};
   std::size_t max_hosts = 10;
+  std::size_t parallel_hosts = 4;        // MX hosts probed at the same time
   bool smtp_probe = true;                // connect to each MX
+  bool tls_versions = true;              // per MX: TLS 1.0/1.1/1.2/1.3 and weak-cipher handshakes
 };
 
 // The SPF walk: record selection, syntax, DNS-term and void-lookup counts, the effective "all".

@@ -63,6 +63,11 @@ struct dmarc_obs {
   std::string p, sp;
   int pct = 100;
   bool has_rua = false;
+  // Where the record was found: _dmarc.<domain>, or (none there) _dmarc.<organisational domain> per the
+  // Public Suffix List (RFC 7489 6.6.3), whose sp= then applies to the domain (inherited).
+  std::string policy_domain;
+  std::string org_domain;     // the domain's organisational domain (PSL), when it differs from the domain
+  bool inherited = false;
 };
 
 struct mta_sts_obs {

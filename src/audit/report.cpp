@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "audit/report.hpp"
 
+#include "common/clock.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -45,15 +47,6 @@ int penalty(severity s) {
     case severity::info: return 0;
   }
   return 0;
-}
-
-std::string utc(std::int64_t t) {
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Length of a valid UTF-8 sequence at s[i] (no overlongs, no surrogates), 0 when invalid.
@@ -231,8 +224,8 @@ std::string render_text(const report& r, bool color) {
   auto paint = [color](severity s, const std::string& t) {
     return color ? std::string(ansi(s)) + t + "\x1b[0m" : t;
   };
-  std::string o = "mailfort audit " + safe_text(r.kind) + " " + safe_text(r.target) + " (" + utc(r.started_at) +
-                  ", " + std::to_string(r.duration_ms) + " ms)\n";
+  std::string o = "mailfort audit " + safe_text(r.kind) + " " + safe_text(r.target) + " (" +
+                  common::utc_text(r.started_at) + ", " + std::to_string(r.duration_ms) + " ms)\n";
   if (r.could_not_run) o += "the audit could not run: " + safe_text(r.failure) + "\n";
   for (int i = 4; i >= 0; --i) {
     auto sev = static_cast<severity>(i);
@@ -306,7 +299,7 @@ std::string render_json(const report& r) {
             {"kind", r.kind},
             {"target", r.target},
             {"version", r.version},
-            {"started_at", utc(r.started_at)},
+            {"started_at", common::utc_text(r.started_at)},
             {"duration_ms", r.duration_ms},
             {"completed", !r.could_not_run},
             {"failure", r.failure},
@@ -341,7 +334,7 @@ std::string render_html(const report& r) {
        "#summary{background:#eef3ff;border:3px solid #3a5bd9;padding:.2em 1em;margin-bottom:1.5em}\n"
        "</style></head><body>\n";
   o += "<h1>mailfort audit: " + esc(r.kind) + " <code>" + esc(r.target) + "</code></h1>\n";
-  o += "<p>" + utc(r.started_at) + " &middot; " + std::to_string(r.duration_ms) + " ms &middot; mailfort " +
+  o += "<p>" + common::utc_text(r.started_at) + " &middot; " + std::to_string(r.duration_ms) + " ms &middot; mailfort " +
        esc(r.version) + "</p>\n";
   if (r.could_not_run) o += "<p class=\"slow\"><strong>The audit could not run:</strong> " + esc(r.failure) + "</p>\n";
   int overall = overall_score(r);

@@ -57,14 +57,13 @@ asio::awaitable<std::optional<outbound::ehlo_capabilities>> open_session(probe& 
 }
 
 // STARTTLS + handshake + EHLO again. Empty on success.
-asio::awaitable<std::string> upgrade(probe& p, const smtp_audit_options& opt,
-                                     std::shared_ptr<asio::ssl::context> ctx,
+asio::awaitable<std::string> upgrade(probe& p, const smtp_audit_options& opt, const probe_tls& tls,
                                      std::optional<outbound::ehlo_capabilities>* caps = nullptr) {
   auto r = co_await p.command("STARTTLS");
   if (!r || r->code != 220) co_return "STARTTLS: " + show(r, p);
   if (p.has_pending_input()) co_return "bytes after the 220 to STARTTLS (response injection)";
   auto name = opt.tls_name.empty() ? opt.host : opt.tls_name;
-  std::string hs = co_await p.handshake(std::move(ctx), name);
+  std::string hs = co_await p.handshake(tls, name);
   if (!hs.empty()) co_return hs;
   std::string cmd = "EHLO " + opt.helo;
   auto e = co_await p.command(std::move(cmd));
@@ -94,6 +93,7 @@ void judge_smtp(const smtp_observations& o, const smtp_check_options& opt, std::
   check_relay(o, out);
   check_smuggling(o, out);
   check_ports(o, out);
+  check_pipelining(o, out);
 }
 
 asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_audit_options opt, report& rep) {
@@ -101,7 +101,8 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   o.host = opt.host;
   o.port = opt.port;
   o.tls_name = opt.tls_name.empty() ? opt.host : opt.tls_name;
-  const auto default_ctx = [&] { return make_probe_tls_context("", opt.ca_file); };
+  // Named, never a temporary inside a co_await expression (GCC 12).
+  const probe_tls default_tls{"", opt.ca_file, ""};
 
   // 0. Early talker: EHLO before the greeting, on the very first connection (a server with a greeting delay
   //    that remembers well-behaved clients, as mailfort and postscreen do, would not delay a later one).
@@ -168,7 +169,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
     if (opt.user_probes) rep.ran("smtp.vrfy_expn", control_area::disclosure);
     if (caps->starttls && !p.is_closed()) {
       o.starttls_attempted = true;
-      auto e = co_await upgrade(p, opt, default_ctx(), &o.ehlo_tls);
+      auto e = co_await upgrade(p, opt, default_tls, &o.ehlo_tls);
       o.starttls_ok = e.empty();
       o.starttls_error = e;
       if (o.starttls_ok) {
@@ -198,7 +199,8 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
       if (!caps) {
         t.detail = why;
       } else {
-        auto e = co_await upgrade(p, opt, make_probe_tls_context(v, opt.ca_file));
+        const probe_tls pinned{v, opt.ca_file, ""};
+        auto e = co_await upgrade(p, opt, pinned);
         if (e.empty()) {
           t.res = tls_version_probe::result::accepted;
           t.detail = p.tls_version() + " " + p.tls_cipher();
@@ -212,19 +214,31 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
       o.versions.push_back(t);
     }
     rep.ran("smtp.tls_versions", control_area::tls);
-    {
+    // One TLS 1.2 handshake per cipher class, each offering only that class: did the server pick one?
+    struct cipher_probe {
+      const char* check;
+      const char* ciphers;
+      std::optional<bool>* accepted;
+      std::string* detail;
+    };
+    const cipher_probe cipher_probes[] = {
+        {"smtp.weak_ciphers", "3DES:RC4:eNULL:EXPORT:DES:MD5", &o.weak_cipher_accepted, &o.weak_cipher_detail},
+        // Static RSA key exchange: no forward secrecy (only possible with an RSA certificate).
+        {"smtp.static_rsa_ciphers", "kRSA:!aNULL:!eNULL", &o.static_rsa_accepted, &o.static_rsa_detail},
+    };
+    for (const auto& cp : cipher_probes) {
       probe p(ex, opt.timeout);
       std::string why;
       auto caps = co_await open_session(p, opt, opt.port, why);
       if (caps) {
-        auto ctx = make_probe_tls_context("1.2", opt.ca_file, "3DES:RC4:eNULL:EXPORT:DES:MD5");
-        std::string e = co_await upgrade(p, opt, std::move(ctx));
-        o.weak_cipher_accepted = e.empty();
-        o.weak_cipher_detail = e.empty() ? p.tls_version() + " " + p.tls_cipher() : e;
+        const probe_tls offered{"1.2", opt.ca_file, cp.ciphers};
+        std::string e = co_await upgrade(p, opt, offered);
+        *cp.accepted = e.empty();
+        *cp.detail = e.empty() ? p.tls_version() + " " + p.tls_cipher() : e;
         if (e.empty()) co_await p.command("QUIT");
-        rep.ran("smtp.weak_ciphers", control_area::tls, o.weak_cipher_detail);
+        rep.ran(cp.check, control_area::tls, *cp.detail);
       } else {
-        rep.error("smtp.weak_ciphers", control_area::tls, why);
+        rep.error(cp.check, control_area::tls, why);
       }
     }
   } else {
@@ -256,7 +270,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
         // 530: the server wants STARTTLS before any transaction; relaying inside TLS is still relaying.
         if (m && m->code == 530 && !upgraded && caps->starttls) {
           upgraded = true;
-          std::string e = co_await upgrade(p, opt, default_ctx());
+          std::string e = co_await upgrade(p, opt, default_tls);
           if (!e.empty()) break;
           m = co_await p.command(mail_cmd);
         }
@@ -292,6 +306,35 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
     }
   }
 
+  // 3b. Pipelining (RFC 2920): PIPELINING advertised? A valid group (MAIL, RSET, NOOP) in one write: all
+  //     three answered, in order?
+  if (opt.pipelining && o.ehlo && o.ehlo->pipelining) {
+    probe p(ex, opt.timeout);
+    std::string why;
+    auto caps = co_await open_session(p, opt, opt.port, why);
+    if (!caps) {
+      rep.error("smtp.pipelining", control_area::protocol, why);
+    } else {
+      const std::string group = "MAIL FROM:<pipelining-audit@" + opt.relay_domain + ">\r\nRSET\r\nNOOP\r\n";
+      co_await p.send(group);
+      std::string ev;
+      int answered = 0;
+      for (const char* cmd : {"MAIL", "RSET", "NOOP"}) {
+        auto r = co_await p.reply();
+        ev += std::string(ev.empty() ? "" : ", ") + cmd + " -> " + show(r, p);
+        if (!r) break;
+        ++answered;
+      }
+      o.pipelining.grp = answered == 3 ? pipelining_obs::group::answered : pipelining_obs::group::broken;
+      o.pipelining.group_evidence = "MAIL, RSET and NOOP in one write: " + ev;
+      co_await p.command("QUIT");
+      rep.ran("smtp.pipelining", control_area::protocol, std::to_string(answered) + " of 3 pipelined replies");
+    }
+  } else {
+    rep.skipped("smtp.pipelining", control_area::protocol,
+                opt.pipelining ? "PIPELINING not advertised" : "disabled");
+  }
+
   // 4. Port roles.
   auto role_probe = [&](std::string role, std::uint16_t port, bool implicit) -> asio::awaitable<void> {
     port_probe pp;
@@ -308,7 +351,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
     pp.reachable = true;
     if (implicit) {
       pp.implicit_tls = true;
-      auto e = co_await p.handshake(default_ctx(), opt.tls_name.empty() ? opt.host : opt.tls_name);
+      auto e = co_await p.handshake(default_tls, opt.tls_name.empty() ? opt.host : opt.tls_name);
       pp.tls_ok = e.empty();
       pp.error = e;
       if (pp.tls_ok) {
@@ -330,7 +373,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
           pp.auth_before_tls = c->auth;
           if (c->starttls) {
             std::optional<outbound::ehlo_capabilities> after;
-            auto e = co_await upgrade(p, opt, default_ctx(), &after);
+            auto e = co_await upgrade(p, opt, default_tls, &after);
             pp.tls_ok = e.empty();
             pp.error = e;
             if (after) pp.auth_after_tls = after->auth;
@@ -371,7 +414,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
         o.starttls_injection = smtp_observations::injection::safe;
         o.injection_evidence = "the pipelined EHLO was answered before TLS";
       } else {
-        std::string he = co_await p.handshake(default_ctx(), o.tls_name);
+        std::string he = co_await p.handshake(default_tls, o.tls_name);
         if (!he.empty()) {
           o.starttls_injection = smtp_observations::injection::inconclusive;
           o.injection_evidence = he;
@@ -393,6 +436,63 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
     }
   } else {
     rep.skipped("smtp.starttls_injection", control_area::tls, opt.injection ? "no working STARTTLS" : "disabled");
+  }
+
+  // 6b. DATA sync point (RFC 2920 3.1): "DATA" and a header line in one write, before the 354. A server that
+  //     then waits for more content took the early bytes as message content. The end of data is never
+  //     sent: the connection is dropped inside DATA, so no message is delivered. Punished by hardened servers
+  //     (mailfort and Postfix with smtpd_forbid_unauth_pipelining close the connection): runs late.
+  if (opt.pipelining && o.ehlo) {
+    std::string rcpt = opt.smuggling_rcpt.empty() ? "postmaster@" + banner_name(o) : opt.smuggling_rcpt;
+    probe p(ex, opt.timeout);
+    std::string why;
+    auto caps = co_await open_session(p, opt, opt.port, why);
+    auto& ps = o.pipelining;
+    if (!caps) {
+      rep.error("smtp.pipelining_data", control_area::protocol, why);
+    } else {
+      std::string mail_cmd = "MAIL FROM:<pipelining-audit@" + opt.relay_domain + ">";
+      auto m = co_await p.command(mail_cmd);
+      if (m && m->code == 530 && caps->starttls) {  // STARTTLS required first: the sync point is the same inside
+        std::string e = co_await upgrade(p, opt, default_tls);
+        if (e.empty()) m = co_await p.command(mail_cmd);
+      }
+      std::optional<outbound::server_reply> r;
+      std::string rcpt_cmd = "RCPT TO:<" + rcpt + ">";
+      if (m && m->positive()) r = co_await p.command(std::move(rcpt_cmd));
+      if (!r || !r->positive()) {
+        ps.data = pipelining_obs::data_sync::inconclusive;
+        ps.data_evidence = "no recipient accepted (" + rcpt + "; use --smuggling-rcpt): " + show(r ? r : m, p);
+        co_await p.command("QUIT");
+        rep.error("smtp.pipelining_data", control_area::protocol, ps.data_evidence);
+      } else {
+        const std::string early = "DATA\r\nX-Mailfort-Audit: sent before the 354 reply\r\n";
+        co_await p.send(early);
+        auto d = co_await p.reply();
+        if (!d) {
+          ps.data = p.is_closed() ? pipelining_obs::data_sync::rejected : pipelining_obs::data_sync::inconclusive;
+          ps.data_evidence = "DATA with a line behind it: " + show(d, p);
+        } else if (d->code != 354) {
+          ps.data = pipelining_obs::data_sync::rejected;
+          ps.data_evidence = "DATA with a line behind it: " + show(d, p);
+        } else {
+          const auto wait = std::chrono::milliseconds(std::min<long long>(opt.timeout.count(), 2000));
+          auto after = co_await p.reply(wait);
+          if (after || p.is_closed()) {
+            ps.data = pipelining_obs::data_sync::rejected;
+            ps.data_evidence = "354, then " + show(after, p);
+          } else {
+            ps.data = pipelining_obs::data_sync::tolerated;
+            ps.data_evidence = "DATA and a header line in one write: " + show(d, p) +
+                               ", then no objection: the line sent before the 354 became message content";
+          }
+        }
+        p.close();  // inside DATA: never send the end of data
+        rep.ran("smtp.pipelining_data", control_area::protocol, ps.data_evidence);
+      }
+    }
+  } else {
+    rep.skipped("smtp.pipelining_data", control_area::protocol, opt.pipelining ? "no EHLO" : "disabled");
   }
 
   // 7. Smuggling (opt-in): one connection per fake end-of-data sequence.

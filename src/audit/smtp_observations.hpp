@@ -43,6 +43,22 @@ struct smuggling_probe {
   std::string evidence;
 };
 
+// RFC 2920 pipelining sanity. The group test sends "MAIL FROM / RSET / NOOP" in one write (a valid group:
+// NOOP may end one) and counts the replies; the sync-point test sends DATA with a header line behind it in
+// the same write, before the 354, and never the end of data (no message is delivered).
+// Whether PIPELINING is advertised is smtp_observations::ehlo->pipelining.
+struct pipelining_obs {
+  enum class group : std::uint8_t { not_tested, answered, broken } grp = group::not_tested;
+  std::string group_evidence;
+  enum class data_sync : std::uint8_t {
+    not_tested,
+    rejected,     // refused (5xx instead of 354, or after it) or closed: the server enforces the sync point
+    tolerated,    // 354 and then nothing: the bytes sent before the 354 were taken as message content
+    inconclusive  // no recipient accepted, or no usable answer
+  } data = data_sync::not_tested;
+  std::string data_evidence;
+};
+
 // A port probed for its role: "mx" (25, the main target), "submission" (587, STARTTLS + AUTH), "smtps" (465).
 struct port_probe {
   std::string role;
@@ -85,6 +101,10 @@ struct smtp_observations {
   // that senders do not authenticate gains nothing from refusing them.
   std::optional<bool> weak_cipher_accepted;
   std::string weak_cipher_detail;
+  // TLS 1.2 offering only static-RSA key exchange suites (AES128-SHA, AES256-GCM-SHA384, ...): did the server
+  // pick one? Those have no forward secrecy: whoever gets the server's RSA key later decrypts recorded mail.
+  std::optional<bool> static_rsa_accepted;
+  std::string static_rsa_detail;
 
   enum class injection : std::uint8_t { not_tested, vulnerable, safe, inconclusive } starttls_injection =
       injection::not_tested;
@@ -101,6 +121,7 @@ struct smtp_observations {
 
   std::vector<relay_attempt> relay;
   std::vector<smuggling_probe> smuggling;
+  pipelining_obs pipelining;
   std::vector<port_probe> ports;
 };
 
@@ -122,6 +143,7 @@ void check_user_enumeration(const smtp_observations& o, std::vector<finding>& ou
 void check_relay(const smtp_observations& o, std::vector<finding>& out);         // checks/relay.cpp
 void check_smuggling(const smtp_observations& o, std::vector<finding>& out);     // checks/smuggling.cpp
 void check_ports(const smtp_observations& o, std::vector<finding>& out);         // checks/ports.cpp
+void check_pipelining(const smtp_observations& o, std::vector<finding>& out);    // checks/pipelining.cpp
 
 // Software name and version a banner or EHLO greeting gives away ("Postfix", "Exim 4.96", "Sendmail 8.17.1").
 struct software_disclosure {

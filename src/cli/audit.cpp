@@ -32,7 +32,7 @@ struct smtp_args {
   std::string target;
   std::uint16_t submission_port = 0, smtps_port = 0;
   std::vector<std::string> users;
-  bool relay_full = false, smuggling = false, no_tls_versions = false;
+  bool relay_full = false, smuggling = false, no_tls_versions = false, no_pipelining = false;
   std::string relay_target, relay_domain = "example.net", smuggling_rcpt, tls_name, ca_file, helo;
   double timeout_s = 10;
   double smuggling_wait_s = 3;
@@ -41,7 +41,7 @@ struct smtp_args {
 struct domain_args {
   std::string domain;
   std::vector<std::string> selectors, dnsbl;
-  bool no_dnsbl = false, no_smtp = false;
+  bool no_dnsbl = false, no_smtp = false, no_tls_versions = false;
   std::uint16_t mx_port = 25, https_port = 443;
   std::string ca_file;
   double timeout_s = 10;
@@ -137,6 +137,7 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
   s->add_option("--helo", sa->helo, "EHLO name to use");
   s->add_option("--timeout", sa->timeout_s, "seconds per network step (default 10)");
   s->add_flag("--no-tls-versions", sa->no_tls_versions, "skip the per-version TLS handshakes");
+  s->add_flag("--no-pipelining", sa->no_pipelining, "skip the PIPELINING group and DATA sync-point probes");
   s->callback([so, sa, &exit_code] {
     audit::smtp_audit_options o;
     if (!split_target(sa->target, o.host, o.port)) {
@@ -161,6 +162,7 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
     o.smuggling = sa->smuggling;
     o.smuggling_rcpt = sa->smuggling_rcpt;
     o.tls_versions = !sa->no_tls_versions;
+    o.pipelining = !sa->no_pipelining;
     if (sa->submission_port) o.submission_port = sa->submission_port;
     if (sa->smtps_port) o.smtps_port = sa->smtps_port;
     auto rep = audit::run_smtp_audit(o);
@@ -178,6 +180,7 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
                                       "zen.spamhaus.org and b.barracudacentral.org)");
   d->add_flag("--no-dnsbl", da->no_dnsbl, "skip blocklist lookups");
   d->add_flag("--no-smtp", da->no_smtp, "do not connect to the MX hosts");
+  d->add_flag("--no-tls-versions", da->no_tls_versions, "skip the per-MX TLS version and weak-cipher handshakes");
   d->add_option("--mx-port", da->mx_port, "SMTP port to probe on each MX (default 25)");
   d->add_option("--https-port", da->https_port, "port of the MTA-STS policy host (default 443)");
   d->add_option("--ca-file", da->ca_file, "extra trusted CA certificates (PEM)");
@@ -190,6 +193,7 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
     if (!da->dnsbl.empty()) o.dnsbl_zones = da->dnsbl;
     if (da->no_dnsbl) o.dnsbl_zones.clear();
     o.smtp_probe = !da->no_smtp;
+    o.tls_versions = !da->no_tls_versions;
     o.mx_port = da->mx_port;
     o.https_port = da->https_port;
     o.ca_file = da->ca_file;

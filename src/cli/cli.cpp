@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 
+#include "common/clock.hpp"
 #include "daemon/daemon.hpp"
 
 #include <ctime>
@@ -15,14 +16,7 @@ dns::resolver_options resolver_options_for(const config::config& cfg, const comm
   return o;
 }
 
-std::string utc_time(long long unix_seconds) {
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_time(long long unix_seconds) { return common::utc_text(unix_seconds); }
 
 int run(int argc, char** argv) {
   CLI::App app{"mailfort: a secure-by-default mail server that audits itself and others", "mailfort"};

@@ -3,6 +3,8 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <ctime>
+#include <string>
 
 namespace mailfort::common {
 
@@ -32,6 +34,16 @@ class manual_clock final : public clock {
 
 inline std::int64_t unix_seconds(time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// "2026-12-04T17:00:00Z" (RFC 3339, UTC, whole seconds): the one spelling of a time in reports and CLI output.
+inline std::string utc_text(std::int64_t unix_secs) {
+  char buf[32];
+  const std::time_t tt = static_cast<std::time_t>(unix_secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace mailfort::common

@@ -121,7 +121,7 @@ asio::awaitable<std::size_t> client_connection::read_some_from(Stream& s, std::c
   timer_.expires_after(timeout);
   auto r = co_await (s.async_read_some(asio::buffer(buf), k_tuple) || timer_.async_wait(k_tuple));
   if (r.index() == 1) {
-    fail(conn_error::timeout, "read timeout");
+    if (!soft_timeout_) fail(conn_error::timeout, "read timeout");
     co_return 0;
   }
   auto [ec, n] = std::get<0>(r);
@@ -150,6 +150,16 @@ asio::awaitable<bool> client_connection::write_to(Stream& s, std::string_view by
 }
 
 asio::awaitable<std::optional<server_reply>> client_connection::read_reply(std::chrono::milliseconds timeout) {
+  return read_reply_until(timeout, true);
+}
+
+asio::awaitable<std::optional<server_reply>> client_connection::wait_reply(std::chrono::milliseconds wait) {
+  return read_reply_until(wait, false);
+}
+
+asio::awaitable<std::optional<server_reply>> client_connection::read_reply_until(std::chrono::milliseconds timeout,
+                                                                                bool timeout_fails) {
+  soft_timeout_ = !timeout_fails;
   if (failed() || !sock_.is_open()) {
     fail(conn_error::closed, "not connected");
     co_return std::nullopt;
@@ -168,7 +178,7 @@ asio::awaitable<std::optional<server_reply>> client_connection::read_reply(std::
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      fail(conn_error::timeout, "read timeout");
+      if (timeout_fails) fail(conn_error::timeout, "read timeout");
       co_return std::nullopt;
     }
     std::size_t n = 0;
@@ -252,9 +262,23 @@ asio::awaitable<bool> client_connection::handshake(const tls_params& p) {
   ERR_clear_error();
   ctx_ = std::make_unique<ssl::context>(ssl::context::tls_client);
   SSL_CTX* c = ctx_->native_handle();
-  SSL_CTX_set_min_proto_version(c, p.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_cipher_list(c, k_tls12_ciphers);
+  if (p.audit_legacy) {
+    // The auditor: exactly one version (any of 1.0 to 1.3), security level 0 so OpenSSL 3 itself does not
+    // refuse TLS < 1.2 (SHA-1 handshake signatures) and the server's own choice is what we observe.
+    const int v = p.min_version == "1.0"   ? TLS1_VERSION
+                  : p.min_version == "1.1" ? TLS1_1_VERSION
+                  : p.min_version == "1.3" ? TLS1_3_VERSION
+                                           : TLS1_2_VERSION;
+    SSL_CTX_set_min_proto_version(c, v);
+    SSL_CTX_set_max_proto_version(c, v);
+    SSL_CTX_set_security_level(c, 0);
+    const std::string list = (p.audit_ciphers.empty() ? std::string("ALL") : p.audit_ciphers) + ":@SECLEVEL=0";
+    SSL_CTX_set_cipher_list(c, list.c_str());
+  } else {
+    SSL_CTX_set_min_proto_version(c, p.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(c, p.audit_ciphers.empty() ? k_tls12_ciphers : p.audit_ciphers.c_str());
+  }
   if (p.ca_file.empty()) {
     SSL_CTX_set_default_verify_paths(c);
   } else if (SSL_CTX_load_verify_locations(c, p.ca_file.c_str(), nullptr) != 1) {

@@ -54,7 +54,13 @@ struct tls_params {
   std::string sni;                  // server name indication; empty: none (e.g. an IP literal)
   std::string verify_name;          // host name the certificate must carry for verified == true; empty: chain only
   std::string ca_file;              // PEM trust anchors; empty: OpenSSL's default paths (the system store)
-  std::string min_version = "1.2";  // "1.2" or "1.3"; never lower
+  std::string min_version = "1.2";  // "1.2" or "1.3"; never lower (unless audit_legacy)
+  // Auditor only (`mailfort audit`, which must see what a server accepts; delivery never sets these):
+  // audit_legacy pins the protocol to exactly min_version, which may then be "1.0" or "1.1", at OpenSSL
+  // security level 0; audit_ciphers replaces the TLS <= 1.2 cipher list ("" = delivery's list, or OpenSSL's
+  // DEFAULT when audit_legacy is set).
+  bool audit_legacy = false;
+  std::string audit_ciphers;
 };
 
 // Facts about the TLS session once the handshake succeeded.
@@ -98,6 +104,12 @@ class client_connection {
   // One complete reply within `timeout`; nullopt on failure. Replies that arrived pipelined are returned in order.
   boost::asio::awaitable<std::optional<server_reply>> read_reply(std::chrono::milliseconds timeout);
   boost::asio::awaitable<std::optional<server_reply>> read_reply() { return read_reply(opts_.timeouts.command); }
+  // As read_reply, but running out of `wait` is not a failure: nullopt with failed() still false means no
+  // complete reply arrived in time and the connection stays usable (the auditor's "is anything answered
+  // here?" probes). Any other failure is as for read_reply.
+  boost::asio::awaitable<std::optional<server_reply>> wait_reply(std::chrono::milliseconds wait);
+  // Bytes (or a partial reply) received and not yet returned as a reply.
+  bool has_unread_input() const { return !inbuf_.empty() || parser_.has_partial(); }
 
   // Writes raw bytes (nothing appended) within `timeout`. False on failure.
   boost::asio::awaitable<bool> send(std::string_view bytes, std::chrono::milliseconds timeout);
@@ -150,6 +162,8 @@ class client_connection {
  private:
   template <class Stream>
   boost::asio::awaitable<std::size_t> read_some_from(Stream& s, std::chrono::milliseconds timeout);
+  boost::asio::awaitable<std::optional<server_reply>> read_reply_until(std::chrono::milliseconds timeout,
+                                                                       bool timeout_fails);
   template <class Stream>
   boost::asio::awaitable<bool> write_to(Stream& s, std::string_view bytes, std::chrono::milliseconds timeout);
   void fail(conn_error e, std::string text);
@@ -163,6 +177,7 @@ class client_connection {
   bool tls_up_ = false;
   tls_facts facts_;
   reply_parser parser_;
+  bool soft_timeout_ = false;  // wait_reply in progress: a read timeout does not fail the connection
   std::string inbuf_;        // bytes received and not yet fed to the parser
   ehlo_capabilities caps_;
   bool esmtp_ = false;

@@ -5,6 +5,7 @@
 #include "dns/records.hpp"
 #include "log/logger.hpp"
 #include "outbound/dane.hpp"
+#include "outbound/host_addresses.hpp"
 #include "outbound/mx.hpp"
 #include "outbound/sts_fetch.hpp"
 
@@ -106,29 +107,9 @@ asio::awaitable<std::vector<asio::ip::address>> engine::addresses(const std::str
     out.push_back(literal);
     co_return out;
   }
-  bool dns_failed = false, skipped = false;
-  auto a = co_await dns_.lookup(host, dns::rr_type::a);
-  dns_failed |= a.st == dns::status::servfail || a.st == dns::status::timeout;
-  if (a.st == dns::status::ok)
-    for (const auto& rd : a.records)
-      if (auto v4 = dns::parse_a(rd)) {
-        if (check_private && !deliverable(classify(*v4), s_.allow_private)) {
-          skipped = true;
-          continue;
-        }
-        out.push_back(asio::ip::address_v4(*v4));
-      }
-  auto aaaa = co_await dns_.lookup(host, dns::rr_type::aaaa);
-  dns_failed |= aaaa.st == dns::status::servfail || aaaa.st == dns::status::timeout;
-  if (aaaa.st == dns::status::ok)
-    for (const auto& rd : aaaa.records)
-      if (auto v6 = dns::parse_aaaa(rd)) {
-        if (check_private && !deliverable(classify(*v6), s_.allow_private)) {
-          skipped = true;
-          continue;
-        }
-        out.push_back(asio::ip::address_v6(*v6));
-      }
+  auto found = co_await lookup_host_addresses(dns_, host, check_private, s_.allow_private);
+  out = std::move(found.addresses);
+  const bool dns_failed = found.a_failed || found.aaaa_failed, skipped = found.private_skipped;
   if (out.empty())
     why = skipped      ? "every address of " + host + " is loopback/private/reserved (outbound.allow_private is off)"
           : dns_failed ? "address lookup of " + host + " failed"

@@ -101,6 +101,7 @@ struct sts_https_response {
   std::optional<std::uint64_t> content_length;
   std::string body;
   bool body_truncated = false;
+  std::string failure;                       // why connected or certificate_valid is false (logs, the auditor)
 };
 
 struct sts_cached_policy {

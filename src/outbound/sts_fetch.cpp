@@ -2,8 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/sts_fetch.hpp"
 
-#include "dns/records.hpp"
-#include "outbound/mx.hpp"
+#include "outbound/host_addresses.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -43,7 +42,11 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   timer.expires_at(deadline);
   tcp::socket sock(ex);
   auto c = co_await (sock.async_connect(ep, k_tuple) || timer.async_wait(k_tuple));
-  if (c.index() == 1 || std::get<0>(std::get<0>(c))) co_return out;
+  if (c.index() == 1 || std::get<0>(std::get<0>(c))) {
+    out.failure = ep.address().to_string() + ": " + (c.index() == 1 ? std::string("connect timeout")
+                                                                     : "connect: " + std::get<0>(std::get<0>(c)).message());
+    co_return out;
+  }
 
   ssl::context ctx(ssl::context::tls_client);
   SSL_CTX* sc = ctx.native_handle();
@@ -51,6 +54,7 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   if (opts.ca_file.empty()) {
     SSL_CTX_set_default_verify_paths(sc);
   } else if (SSL_CTX_load_verify_locations(sc, opts.ca_file.c_str(), nullptr) != 1) {
+    out.failure = "cannot load CA file " + opts.ca_file;
     co_return out;
   }
   SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, nullptr);  // checked after the handshake (certificate_valid)
@@ -60,10 +64,19 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   SSL_set_hostflags(s, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   SSL_set1_host(s, host.c_str());
   auto h = co_await (tls.async_handshake(ssl::stream_base::client, k_tuple) || timer.async_wait(k_tuple));
-  if (h.index() == 1 || std::get<0>(std::get<0>(h))) co_return out;
+  if (h.index() == 1 || std::get<0>(std::get<0>(h))) {
+    out.failure = h.index() == 1 ? std::string("TLS handshake timeout")
+                                 : "TLS handshake: " + std::get<0>(std::get<0>(h)).message();
+    co_return out;
+  }
   out.connected = true;
   out.certificate_valid = SSL_get0_peer_certificate(s) != nullptr && SSL_get_verify_result(s) == X509_V_OK;
-  if (!out.certificate_valid) co_return out;  // nothing from an unauthenticated server is used
+  if (!out.certificate_valid) {  // nothing from an unauthenticated server is used
+    out.failure = std::string("certificate not valid for ") + host + " (" +
+                  (SSL_get0_peer_certificate(s) ? X509_verify_cert_error_string(SSL_get_verify_result(s))
+                                                : "no certificate") + ")";
+    co_return out;
+  }
 
   http::request<http::empty_body> req(http::verb::get, "/.well-known/mta-sts.txt", 11);
   req.set(http::field::host, host);
@@ -72,6 +85,7 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   auto w = co_await (http::async_write(tls, req, k_tuple) || timer.async_wait(k_tuple));
   if (w.index() == 1 || std::get<0>(std::get<0>(w))) {
     out.connected = false;
+    out.failure = "sending the request failed";
     co_return out;
   }
   boost::beast::flat_buffer buf;
@@ -81,6 +95,7 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   auto r = co_await (http::async_read(tls, buf, parser, k_tuple) || timer.async_wait(k_tuple));
   if (r.index() == 1) {
     out.connected = false;
+    out.failure = "timeout reading the response";
     co_return out;
   }
   auto [ec, n] = std::get<0>(r);
@@ -91,6 +106,7 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   }
   if (ec && ec != asio::ssl::error::stream_truncated) {
     out.connected = false;
+    out.failure = "reading the response: " + ec.message();
     co_return out;
   }
   const auto& res = parser.get();
@@ -109,17 +125,10 @@ asio::awaitable<sts_https_response> fetch_sts_policy(asio::any_io_executor ex, d
   const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
   sts_https_response out;
   out.connected = false;
-  std::vector<asio::ip::address> addrs;
-  auto a = co_await dns.lookup(host, dns::rr_type::a);
-  if (a.st == dns::status::ok)
-    for (const auto& rd : a.records)
-      if (auto v4 = dns::parse_a(rd); v4 && deliverable(classify(*v4), opts.allow_private))
-        addrs.push_back(asio::ip::address_v4(*v4));
-  auto aaaa = co_await dns.lookup(host, dns::rr_type::aaaa);
-  if (aaaa.st == dns::status::ok)
-    for (const auto& rd : aaaa.records)
-      if (auto v6 = dns::parse_aaaa(rd); v6 && deliverable(classify(*v6), opts.allow_private))
-        addrs.push_back(asio::ip::address_v6(*v6));
+  auto found = co_await lookup_host_addresses(dns, host, true, opts.allow_private);
+  const std::vector<asio::ip::address> addrs = std::move(found.addresses);
+  if (addrs.empty())
+    out.failure = host + " has no " + std::string(opts.allow_private ? "" : "public ") + "address";
   for (std::size_t i = 0; i < addrs.size() && i < 4; ++i) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     out = co_await fetch_from(ex, tcp::endpoint(addrs[i], opts.port), host, opts, deadline);

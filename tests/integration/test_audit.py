@@ -72,6 +72,12 @@ def certs(tmp_path_factory):
     openssl("x509", "-req", "-in", "good.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
             "-extfile", "leaf.ext", "-out", "good.pem", cwd=d)
     (d / "chain.pem").write_text((d / "good.pem").read_text() + (d / "ca.pem").read_text())
+    # An RSA leaf for the same names: static-RSA key exchange (no forward secrecy) needs an RSA certificate.
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.csr",
+            "-subj", "/CN=localhost", cwd=d)
+    openssl("x509", "-req", "-in", "rsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365",
+            "-extfile", "leaf.ext", "-out", "rsa.pem", cwd=d)
+    (d / "rsa-chain.pem").write_text((d / "rsa.pem").read_text() + (d / "ca.pem").read_text())
     openssl("req", "-x509", *ec, "-keyout", "wrong.key", "-out", "wrong.pem", "-days", "365",
             "-subj", "/CN=wrong.example", "-addext", "subjectAltName=DNS:wrong.example", cwd=d)
     old = mf.gen_pki(d / "old")
@@ -84,6 +90,7 @@ def certs(tmp_path_factory):
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=spki, check=True,
                          capture_output=True).stdout
     yield {"dir": d, "ca": d / "ca.pem", "chain": d / "chain.pem", "key": d / "good.key", "cert": d / "good.pem",
+           "rsa_chain": d / "rsa-chain.pem", "rsa_key": d / "rsa.key",
            "wrong": d / "wrong.pem", "wrong_key": d / "wrong.key", "expired": d / "expired.pem",
            "expired_key": d / "expired.key", "tlsa": hashlib.sha256(der).hexdigest()}
     shutil.rmtree(d, ignore_errors=True)
@@ -101,7 +108,8 @@ def test_mailfort_defaults_have_no_serious_finding(make_server):
     assert rc == 0
     found = ids(rep)
     for bad in ("relay.open", "disclosure.vrfy", "auth.before_tls", "tls.version.tls1_0", "tls.version.tls1_1",
-                "tls.starttls.injection", "auth.submission.plaintext", "protocol.early_talker"):
+                "tls.starttls.injection", "auth.submission.plaintext", "protocol.early_talker",
+                "tls.cipher.weak_accepted", "tls.cipher.no_forward_secrecy"):
         assert bad not in found, (bad, rep["findings"])
     checks = {c["id"]: c["status"] for c in rep["checks"]}
     assert checks["smtp.open_relay"] == "ran" and checks["smtp.tls_versions"] == "ran", checks
@@ -117,6 +125,11 @@ def test_mailfort_rejects_every_smuggling_variant(make_server):
     checks = {c["id"]: c for c in rep["checks"]}
     assert checks["smtp.smuggling"]["status"] == "ran", checks["smtp.smuggling"]
     assert rc in (0, 1)
+    # Pipelining: advertised, a valid group answered in full, content before the 354 refused (554, closed).
+    assert not any(i.startswith("protocol.pipelining.") for i in found), rep["findings"]
+    assert checks["smtp.pipelining"]["note"].startswith("3 of 3"), checks["smtp.pipelining"]
+    assert checks["smtp.pipelining_data"]["status"] == "ran", checks["smtp.pipelining_data"]
+    assert "554 5.5.0" in checks["smtp.pipelining_data"]["note"], checks["smtp.pipelining_data"]
 
 
 def test_unreachable_server_exit_2():
@@ -131,7 +144,23 @@ def test_bad_target_is_usage_error():
 
 
 # ---- (b) Postfix, badly configured and hardened ------------------------------------------------------------------
-class DovecotAuthStub:
+class AcceptLoop:
+    """Accepts on self.sock in a daemon thread and runs self._conn(connection) in a thread per connection, until
+    the socket is closed."""
+
+    def start_accepting(self):
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+
+class DovecotAuthStub(AcceptLoop):
     """Answers Postfix's Dovecot SASL handshake (mechanisms PLAIN and LOGIN) on a unix socket, so Postfix
     advertises AUTH; every authentication attempt fails. Enough to show where AUTH is offered."""
 
@@ -141,16 +170,7 @@ class DovecotAuthStub:
         self.sock.bind(self.path)
         os.chmod(self.path, 0o666)
         self.sock.listen(16)
-        self.stopped = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+        self.start_accepting()
 
     def _conn(self, c):
         try:
@@ -173,7 +193,6 @@ class DovecotAuthStub:
             c.close()
 
     def stop(self):
-        self.stopped = True
         self.sock.close()
 
 
@@ -286,6 +305,8 @@ def bad_postfix(certs):
         "wrongname": {"smtpd_tls_chain_files": f"{certs['wrong_key']},{certs['wrong']}"},  # self-signed, wrong name
         "submission": {"smtpd_tls_security_level": "may"},
         "tlsrelay": {"smtpd_tls_security_level": "encrypt"},  # 530 before STARTTLS, open relay inside TLS
+        # An RSA certificate and Postfix's default medium cipher list: static-RSA suites (no forward secrecy).
+        "rsa": {"smtpd_tls_chain_files": f"{certs['rsa_key']},{certs['rsa_chain']}"},
     })
     try:
         yield p.start()
@@ -303,7 +324,9 @@ def good_postfix(certs):
         "smtpd_tls_mandatory_protocols": ">=TLSv1.2",
         "smtpd_forbid_bare_newline": "reject",
         "smtpd_forbid_unauth_pipelining": "yes",
-        "smtpd_tls_chain_files": f"{certs['key']}, {certs['chain']}",
+        # ECDSA and RSA certificates; static RSA key exchange excluded (forward secrecy only).
+        "smtpd_tls_chain_files": f"{certs['key']}, {certs['chain']}, {certs['rsa_key']}, {certs['rsa_chain']}",
+        "smtpd_tls_exclude_ciphers": "kRSA",
         "smtpd_banner": "$myhostname ESMTP",
     }, {
         "mx": {},
@@ -331,10 +354,18 @@ def test_bad_postfix_every_fault_found(bad_postfix, certs):
         "protocol.smuggling.end_of_data": "critical",
         "auth.submission.plaintext": "high",
         "disclosure.banner.version": "low",
+        "protocol.pipelining.data_sync": "low",             # smtpd_forbid_unauth_pipelining = no (3.7's default)
     }
     for i, sev in expect.items():
         assert found.get(i) == sev, (i, sev, rep["findings"], bad_postfix.log())
     assert rc == 1
+    checks = {c["id"]: c for c in rep["checks"]}
+    # PIPELINING is advertised and a valid group (MAIL, RSET, NOOP) is answered in full.
+    assert "protocol.pipelining.missing" not in found and "protocol.pipelining.broken" not in found, rep["findings"]
+    assert checks["smtp.pipelining"]["status"] == "ran" and checks["smtp.pipelining"]["note"].startswith("3 of 3"), \
+        checks["smtp.pipelining"]
+    ev = next(f["evidence"] for f in rep["findings"] if f["id"] == "protocol.pipelining.data_sync")
+    assert ev.startswith("DATA and a header line in one write: 354"), ev
 
 
 @need_postfix
@@ -345,6 +376,15 @@ def test_bad_postfix_wrong_name_self_signed(bad_postfix, certs):
     assert found.get("certificate.self_signed") == "medium", rep["findings"]
     assert found.get("certificate.name_mismatch") == "medium", rep["findings"]
     assert rc == 1
+
+
+@need_postfix
+def test_postfix_with_rsa_certificate_offers_no_forward_secrecy(bad_postfix, certs):
+    rc, rep = audit("smtp", f"127.0.0.1:{bad_postfix.ports['rsa']}", "--tls-name", "localhost",
+                    "--ca-file", str(certs["ca"]), "--no-pipelining")
+    f = next((f for f in rep["findings"] if f["id"] == "tls.cipher.no_forward_secrecy"), None)
+    assert f and f["severity"] == "low" and "TLSv1.2 AES" in f["evidence"], rep["findings"]
+    assert "tls.cipher.weak_accepted" not in ids(rep), rep["findings"]
 
 
 @need_postfix
@@ -366,7 +406,89 @@ def test_hardened_postfix_has_no_serious_finding(good_postfix, certs):
                 "certificate.expired", "certificate.self_signed", "certificate.name_mismatch",
                 "certificate.untrusted", "protocol.smuggling.end_of_data", "auth.submission.plaintext"):
         assert bad not in found, (bad, rep["findings"])
-    assert {c["id"]: c["status"] for c in rep["checks"]}["smtp.smuggling"] == "ran"
+    checks = {c["id"]: c for c in rep["checks"]}
+    assert checks["smtp.smuggling"]["status"] == "ran"
+    # Weak and static-RSA suites refused although an RSA certificate is served (smtpd_tls_exclude_ciphers = kRSA).
+    assert "tls.cipher.weak_accepted" not in found and "tls.cipher.no_forward_secrecy" not in found, rep["findings"]
+    assert checks["smtp.weak_ciphers"]["status"] == "ran" and checks["smtp.static_rsa_ciphers"]["status"] == "ran"
+    # smtpd_forbid_unauth_pipelining = yes: content sent before the 354 is refused and the client dropped.
+    assert "protocol.pipelining.data_sync" not in found, rep["findings"]
+    assert checks["smtp.pipelining_data"]["status"] == "ran", checks["smtp.pipelining_data"]
+    assert "554" in checks["smtp.pipelining_data"]["note"], checks["smtp.pipelining_data"]
+    assert checks["smtp.pipelining"]["note"].startswith("3 of 3"), checks["smtp.pipelining"]
+
+
+class WeakTLSServer(AcceptLoop):
+    """A small STARTTLS SMTP server (python ssl) that accepts a NULL-encryption suite (ECDHE-ECDSA-NULL-SHA) and a
+    static-RSA suite (AES128-SHA, no forward secrecy) from a client that offers nothing better: Debian's OpenSSL 3
+    has no 3DES/RC4 any more, and Postfix 3.7 will not serve eNULL, so this is the real server with weak ciphers.
+    An ECDSA and an RSA certificate; TLS 1.2 and 1.3 only; relaying is refused."""
+
+    def __init__(self, certs, host, port):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-NULL-SHA:AES128-SHA:@SECLEVEL=0")
+        self.ctx.load_cert_chain(str(certs["chain"]), str(certs["key"]))
+        self.ctx.load_cert_chain(str(certs["rsa_chain"]), str(certs["rsa_key"]))
+        self.sock = socket.create_server((host, port))
+        self.address = f"{host}:{port}"
+        self.start_accepting()
+
+    def _conn(self, c):
+        c.settimeout(15)
+        tls, buf = False, b""
+        try:
+            c.sendall(b"220 weak.test ESMTP\r\n")
+            while True:
+                while b"\r\n" not in buf:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    buf += d
+                line, buf = buf.split(b"\r\n", 1)
+                verb = line.split(b" ")[0].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    c.sendall(b"250-weak.test\r\n" + (b"" if tls else b"250-STARTTLS\r\n") + b"250 SIZE 1000000\r\n")
+                elif verb == b"STARTTLS" and not tls:
+                    c.sendall(b"220 2.0.0 ready\r\n")
+                    c, tls, buf = self.ctx.wrap_socket(c, server_side=True), True, b""
+                elif verb == b"QUIT":
+                    c.sendall(b"221 2.0.0 bye\r\n")
+                    return
+                elif verb in (b"MAIL", b"RSET", b"NOOP"):
+                    c.sendall(b"250 2.0.0 ok\r\n")
+                elif verb == b"RCPT":
+                    c.sendall(b"550 5.7.1 relay access denied\r\n")
+                else:
+                    c.sendall(b"502 5.5.2 not implemented\r\n")
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def weak_server(certs, bad_postfix):
+    # 127.0.0.3 on the bad Postfix's port number: Postfix listens on 127.0.0.1 only, so one --mx-port reaches both
+    # MX hosts of sweep.test.
+    s = WeakTLSServer(certs, "127.0.0.3", bad_postfix.ports["mx"])
+    yield s
+    s.stop()
+
+
+@need_postfix
+def test_weak_cipher_accepted(weak_server, certs):
+    rc, rep = audit("smtp", weak_server.address, "--tls-name", "localhost", "--ca-file", str(certs["ca"]),
+                    "--no-pipelining")
+    f = next(f for f in rep["findings"] if f["id"] == "tls.cipher.weak_accepted")
+    assert f["severity"] == "high" and "NULL" in f["evidence"], f
+    f = next(f for f in rep["findings"] if f["id"] == "tls.cipher.no_forward_secrecy")
+    assert f["severity"] == "low" and "TLSv1.2 AES128-SHA" in f["evidence"], f
+    assert "tls.version.tls1_0" not in ids(rep) and "tls.version.tls1_1" not in ids(rep), rep["findings"]
+    assert rc == 1
 
 
 # ---- (c) domain checks against nsd -----------------------------------------------------------------------------
@@ -426,7 +548,26 @@ _dmarc 300 IN TXT "v=DMARC1; p=none; rua=mailto:d@nonedmarc.test"
     ns.add_zone("nodmarc.test", SOA.format(z="nodmarc.test") + """
 @ 300 IN MX 10 mx.clean.test.
 @ 300 IN TXT "v=spf1 mx -all"
+sub 300 IN MX 10 mx.clean.test.
 """)
+    # A subdomain without its own DMARC record: the organisational domain's record (and its sp=) applies.
+    ns.add_zone("orgdmarc.test", SOA.format(z="orgdmarc.test") + """
+@ 300 IN MX 10 mx.clean.test.
+@ 300 IN TXT "v=spf1 mx -all"
+_dmarc 300 IN TXT "v=DMARC1; p=reject; sp=none; rua=mailto:d@orgdmarc.test"
+sub 300 IN MX 10 mx.clean.test.
+sub 300 IN TXT "v=spf1 mx -all"
+own 300 IN MX 10 mx.clean.test.
+_dmarc.own 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@orgdmarc.test"
+""")
+    # Two MX hosts on two loopback addresses (the same --mx-port): the bad Postfix and the weak-cipher server.
+    ns.add_zone("sweep.test", SOA.format(z="sweep.test") + """
+@ 300 IN MX 10 mx1.sweep.test.
+@ 300 IN MX 20 mx2.sweep.test.
+@ 300 IN TXT "v=spf1 mx -all"
+mx1 300 IN A 127.0.0.1
+mx2 300 IN A 127.0.0.3
+""" + common.format(z="sweep.test"))
     ns.add_zone("listed.test", SOA.format(z="listed.test") + """
 @ 300 IN MX 10 mx.listed.test.
 @ 300 IN TXT "v=spf1 mx -all"
@@ -563,6 +704,9 @@ def test_domain_mta_sts_fetch_needs_a_valid_certificate(dns_config, policy_serve
     # Without the test CA the policy host's certificate does not verify: the policy cannot be used.
     rc, rep = _audit_domain(dns_config, "clean.test", "--no-smtp", "--https-port", str(policy_server.port))
     assert ids(rep).get("mta_sts.fetch_failed") == "high", rep["findings"]
+    # The reason comes from the delivery engine's fetcher (outbound::fetch_sts_policy).
+    ev = next(f["evidence"] for f in rep["findings"] if f["id"] == "mta_sts.fetch_failed")
+    assert "certificate not valid for mta-sts.clean.test" in ev, ev
 
 
 def test_domain_dane_tlsa_mismatch_and_match(dns_config, mx_server, certs):
@@ -579,6 +723,51 @@ def test_domain_dane_tlsa_mismatch_and_match(dns_config, mx_server, certs):
 def test_domain_nxdomain_cannot_run(dns_config):
     rc, rep = _audit_domain(dns_config, "nonexistent.clean.test", "--no-smtp")
     assert rc == 2 and not rep["completed"]
+
+
+@need_postfix
+def test_domain_tls_version_sweep_per_mx(dns_config, bad_postfix, weak_server, certs):
+    # mx1.sweep.test is the bad Postfix (TLS 1.0 and 1.1 accepted), mx2.sweep.test the weak-cipher server
+    # (TLS 1.2+ only, NULL encryption accepted): each host gets its own sweep and its own findings.
+    rc, rep = _audit_domain(dns_config, "sweep.test", "--mx-port", str(bad_postfix.ports["mx"]),
+                            "--ca-file", str(certs["ca"]), "--no-dnsbl")
+    assert rep["completed"], rep
+    by_host = {}
+    for f in rep["findings"]:
+        by_host.setdefault(f["subject"].split(" ")[0], set()).add(f["id"])
+    assert {"tls.version.tls1_0", "tls.version.tls1_1"} <= by_host.get("mx1.sweep.test", set()), rep["findings"]
+    assert "tls.cipher.weak_accepted" not in by_host.get("mx1.sweep.test", set()), rep["findings"]
+    assert "tls.cipher.weak_accepted" in by_host.get("mx2.sweep.test", set()), rep["findings"]
+    assert not {"tls.version.tls1_0", "tls.version.tls1_1"} & by_host.get("mx2.sweep.test", set()), rep["findings"]
+    mx1 = next(f for f in rep["findings"] if f["id"] == "tls.version.tls1_0")
+    assert mx1["subject"] == f"mx1.sweep.test (127.0.0.1:{bad_postfix.ports['mx']})", mx1
+    checks = {c["id"]: c for c in rep["checks"]}
+    s1, s2 = checks["domain.mx_tls_versions.mx1.sweep.test"], checks["domain.mx_tls_versions.mx2.sweep.test"]
+    assert s1["status"] == "ran" and "1.0 accepted" in s1["note"] and "1.3 accepted" in s1["note"], s1
+    assert s2["status"] == "ran" and "1.0 refused" in s2["note"] and "1.2 accepted" in s2["note"], s2
+    assert "weak ciphers accepted" in s2["note"] and "weak ciphers refused" in s1["note"], (s1, s2)
+    assert "static RSA accepted" in s2["note"], s2
+    assert rc == 1
+
+
+def test_domain_dmarc_organisational_domain_fallback(dns_config):
+    # _dmarc.sub.orgdmarc.test does not exist: the record at _dmarc.orgdmarc.test applies, with its sp=none.
+    rc, rep = _audit_domain(dns_config, "sub.orgdmarc.test", "--no-smtp")
+    found = ids(rep)
+    assert "dmarc.missing" not in found, rep["findings"]
+    inh = next(f for f in rep["findings"] if f["id"] == "dmarc.inherited")
+    assert inh["severity"] == "info" and inh["subject"] == "_dmarc.orgdmarc.test", inh
+    assert "sp=none" in inh["title"] and "no record at _dmarc.sub.orgdmarc.test" in inh["evidence"], inh
+    none = next(f for f in rep["findings"] if f["id"] == "dmarc.policy.none")
+    assert none["severity"] == "medium" and none["subject"] == "_dmarc.orgdmarc.test", none
+    # A subdomain with its own record uses it (p=quarantine): no fallback, no finding about sp.
+    rc, rep = _audit_domain(dns_config, "own.orgdmarc.test", "--no-smtp")
+    assert "dmarc.inherited" not in ids(rep) and "dmarc.policy.none" not in ids(rep), rep["findings"]
+    # Neither the subdomain nor its organisational domain publishes one.
+    rc, rep = _audit_domain(dns_config, "sub.nodmarc.test", "--no-smtp")
+    miss = next(f for f in rep["findings"] if f["id"] == "dmarc.missing")
+    assert "_dmarc.nodmarc.test" in miss["evidence"], miss
+    assert rc == 1
 
 
 # ---- audit config and output formats ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// audit/checks/dmarc.cpp: [pure] DMARC record: present, p, sp, pct, rua.
+// audit/checks/dmarc.cpp: [pure] DMARC record: present, p, sp, pct, rua; for a subdomain without its own
+// record, the organisational domain's record and the sp= it applies (RFC 7489 6.6.3).
 // SPDX-License-Identifier: MIT
 #include "audit/domain_observations.hpp"
 
@@ -6,7 +7,7 @@ namespace mailfort::audit {
 
 void check_dmarc(const domain_observations& o, std::vector<finding>& out) {
   const auto& m = o.dmarc;
-  std::string subj = "_dmarc." + o.domain;
+  std::string subj = "_dmarc." + (m.policy_domain.empty() ? o.domain : m.policy_domain);
   fix_text fix = {"mailfort dns-records --domain " + o.domain + " prints a DMARC record",
                   "publish TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@" + o.domain + "\"",
                   "publish TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@" + o.domain + "\""};
@@ -14,7 +15,11 @@ void check_dmarc(const domain_observations& o, std::vector<finding>& out) {
   switch (m.st) {
     case st::missing:
       out.push_back({"dmarc.missing", severity::high, control_area::dmarc,
-                     "No DMARC record: anyone can spoof the From: domain", subj, "", fix});
+                     "No DMARC record: anyone can spoof the From: domain", "_dmarc." + o.domain,
+                     m.org_domain.empty() ? "no v=DMARC1 record at _dmarc." + o.domain
+                                          : "no v=DMARC1 record at _dmarc." + o.domain + " nor at the organisational "
+                                            "domain's _dmarc." + m.org_domain,
+                     fix});
       return;
     case st::invalid:
       out.push_back({"dmarc.invalid", severity::high, control_area::dmarc, "The DMARC record is invalid", subj,
@@ -27,7 +32,20 @@ void check_dmarc(const domain_observations& o, std::vector<finding>& out) {
     case st::ok:
       break;
   }
-  if (m.p == "none")
+  if (m.inherited) {
+    // No record of its own: receivers apply the organisational domain's sp= (p= when sp= is absent).
+    out.push_back({"dmarc.inherited", severity::info, control_area::dmarc,
+                   o.domain + " has no DMARC record of its own: the organisational domain's record applies, with sp=" +
+                       m.sp,
+                   subj, "no record at _dmarc." + o.domain + "; " + subj + ": " + m.record, fix});
+    if (m.sp == "none")
+      out.push_back({"dmarc.policy.none", severity::medium, control_area::dmarc,
+                     "DMARC policy for " + o.domain + " is none (the organisational domain's sp=none): spoofed mail "
+                     "is delivered",
+                     subj, m.record,
+                     {fix.mailfort, "publish sp=reject at " + subj + " or a record at _dmarc." + o.domain,
+                      "publish sp=reject at " + subj + " or a record at _dmarc." + o.domain}});
+  } else if (m.p == "none")
     out.push_back({"dmarc.policy.none", severity::medium, control_area::dmarc,
                    "DMARC policy is p=none: spoofed mail is delivered (monitoring only)", subj, m.record, fix});
   else if (m.sp == "none")

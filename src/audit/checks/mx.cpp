@@ -65,7 +65,10 @@ void check_mx_hosts(const domain_observations& o, const domain_check_options& op
       check_capabilities(*h.smtp, co, f);
       check_tls(*h.smtp, f);
       check_certificate(*h.smtp, co, f);
-      for (auto& x : f) out.push_back(std::move(x));
+      for (auto& x : f) {
+        x.subject = h.host + " (" + x.subject + ")";  // findings per MX host: name and the address probed
+        out.push_back(std::move(x));
+      }
     } else if (!h.smtp_error.empty()) {
       out.push_back({"dns.mx.unreachable", severity::medium, control_area::dns,
                      "The MX host does not answer SMTP", h.host, h.smtp_error, {}});

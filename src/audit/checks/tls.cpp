@@ -48,6 +48,14 @@ void check_tls(const smtp_observations& o, std::vector<finding>& out) {
                    {"mailfort uses OpenSSL's secure defaults (no setting weakens them)",
                     "smtpd_tls_ciphers = medium and smtpd_tls_exclude_ciphers = aNULL, eNULL, EXPORT, DES, 3DES, RC4, MD5",
                     "tls_require_ciphers = HIGH:!aNULL:!eNULL:!3DES:!RC4:!MD5"}});
+  if (o.static_rsa_accepted.value_or(false))
+    out.push_back({"tls.cipher.no_forward_secrecy", severity::low, control_area::tls,
+                   "The server accepts static-RSA key exchange (no forward secrecy)", subject_of(o),
+                   "a client offering only static-RSA suites completed the handshake: " + o.static_rsa_detail,
+                   {"mailfort offers only ECDHE/DHE suites for TLS 1.2",
+                    "smtpd_tls_exclude_ciphers = kRSA (or tls_medium_cipherlist without kRSA); for port 25 keep "
+                    "opportunistic TLS working for old senders only if you must",
+                    "tls_require_ciphers = ECDHE:DHE:!aNULL:!eNULL:!kRSA"}});
   if (o.starttls_injection == smtp_observations::injection::vulnerable) {
     out.push_back({"tls.starttls.injection", severity::high, control_area::tls,
                    "STARTTLS command injection: plaintext sent after STARTTLS is executed inside TLS",

@@ -107,6 +107,36 @@ TEST(audit_domain_checks, dmarc_verdicts) {
   EXPECT_EQ(sev(f, "dmarc.no_rua"), severity::low);
 }
 
+TEST(audit_domain_checks, dmarc_organisational_fallback) {
+  auto o = clean();
+  o.domain = "sub.example.org";
+  o.dmarc.record = "v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org";
+  o.dmarc.sp = "none";
+  o.dmarc.policy_domain = o.dmarc.org_domain = "example.org";
+  o.dmarc.inherited = true;
+  auto f = judge(o);
+  ASSERT_EQ(sev(f, "dmarc.inherited"), severity::info);
+  EXPECT_EQ(sev(f, "dmarc.policy.none"), severity::medium);  // sp=none is the policy for the subdomain
+  EXPECT_FALSE(sev(f, "dmarc.subdomain_policy.none").has_value());
+  auto it = std::find_if(f.begin(), f.end(), [](const finding& x) { return x.id == "dmarc.inherited"; });
+  EXPECT_EQ(it->subject, "_dmarc.example.org");
+  EXPECT_NE(it->title.find("sp=none"), std::string::npos);
+
+  o.dmarc.sp = "reject";  // an inherited sp=reject protects the subdomain
+  f = judge(o);
+  EXPECT_EQ(sev(f, "dmarc.inherited"), severity::info);
+  EXPECT_FALSE(sev(f, "dmarc.policy.none").has_value());
+
+  o = clean();
+  o.domain = "sub.example.org";
+  o.dmarc.st = dmarc_obs::state::missing;  // neither record
+  o.dmarc.org_domain = "example.org";
+  f = judge(o);
+  ASSERT_EQ(sev(f, "dmarc.missing"), severity::high);
+  it = std::find_if(f.begin(), f.end(), [](const finding& x) { return x.id == "dmarc.missing"; });
+  EXPECT_NE(it->evidence.find("_dmarc.example.org"), std::string::npos);
+}
+
 TEST(audit_domain_checks, dkim_verdicts) {
   auto o = clean();
   o.dkim = {{"s1", dkim_obs::state::missing, "", "", 0, false},

@@ -41,6 +41,7 @@ std::vector<finding> judge(const smtp_observations& o) {
   check_relay(o, out);
   check_smuggling(o, out);
   check_ports(o, out);
+  check_pipelining(o, out);
   return out;
 }
 
@@ -124,6 +125,15 @@ TEST(audit_smtp_checks, old_tls_versions_and_injection) {
   EXPECT_EQ(find(f, "tls.cipher.weak_accepted")->sev, severity::high);
   ASSERT_TRUE(find(f, "tls.starttls.injection"));
   EXPECT_EQ(find(f, "tls.starttls.injection")->sev, severity::high);
+  EXPECT_FALSE(find(f, "tls.cipher.no_forward_secrecy"));
+  o.static_rsa_accepted = false;  // refused: nothing to report
+  EXPECT_FALSE(find(judge(o), "tls.cipher.no_forward_secrecy"));
+  o.static_rsa_accepted = true;
+  o.static_rsa_detail = "TLSv1.2 AES128-SHA";
+  f = judge(o);
+  ASSERT_TRUE(find(f, "tls.cipher.no_forward_secrecy"));
+  EXPECT_EQ(find(f, "tls.cipher.no_forward_secrecy")->sev, severity::low);
+  EXPECT_NE(find(f, "tls.cipher.no_forward_secrecy")->evidence.find("AES128-SHA"), std::string::npos);
 }
 
 TEST(audit_smtp_checks, vrfy_250_is_enumeration_252_is_not) {
@@ -204,4 +214,35 @@ TEST(audit_smtp_checks, early_talker_and_ports) {
   EXPECT_EQ(find(f, "protocol.early_talker")->sev, severity::low);
   EXPECT_EQ(find(f, "auth.submission.plaintext")->sev, severity::high);
   EXPECT_EQ(find(f, "auth.smtps.no_tls")->sev, severity::high);
+}
+
+TEST(audit_smtp_checks, pipelining_verdicts) {
+  auto o = base();
+  o.pipelining.grp = pipelining_obs::group::answered;
+  o.pipelining.data = pipelining_obs::data_sync::rejected;
+  EXPECT_TRUE(judge(o).empty());
+
+  o.ehlo_reply = reply(250, {"mx.example.org", "SIZE 10240000", "STARTTLS"});  // not advertised: an observation
+  o.ehlo = mailfort::outbound::parse_ehlo(*o.ehlo_reply);
+  auto f = judge(o);
+  ASSERT_NE(find(f, "protocol.pipelining.missing"), nullptr);
+  EXPECT_EQ(find(f, "protocol.pipelining.missing")->sev, severity::info);
+
+  o = base();
+  o.pipelining.grp = pipelining_obs::group::broken;
+  o.pipelining.group_evidence = "MAIL -> 250, RSET -> no reply (timeout)";
+  f = judge(o);
+  ASSERT_NE(find(f, "protocol.pipelining.broken"), nullptr);
+  EXPECT_EQ(find(f, "protocol.pipelining.broken")->sev, severity::medium);
+  EXPECT_NE(find(f, "protocol.pipelining.broken")->evidence.find("RSET"), std::string::npos);
+
+  o = base();
+  o.pipelining.data = pipelining_obs::data_sync::tolerated;
+  f = judge(o);
+  ASSERT_NE(find(f, "protocol.pipelining.data_sync"), nullptr);
+  EXPECT_EQ(find(f, "protocol.pipelining.data_sync")->sev, severity::low);
+  EXPECT_NE(find(f, "protocol.pipelining.data_sync")->fix.postfix.find("smtpd_forbid_unauth_pipelining"),
+            std::string::npos);
+  o.pipelining.data = pipelining_obs::data_sync::inconclusive;  // no verdict, no finding
+  EXPECT_EQ(find(judge(o), "protocol.pipelining.data_sync"), nullptr);
 }

@@ -1,6 +1,6 @@
 // tests/unit/audit/spf_walk_test.cpp: the SPF walk on dns::static_source: DNS-term counting through include and
 // redirect, void lookups, the effective "all", loops, multiple records; and the probe_domain driver end to end
-// with the MX probe off.
+// with the MX probe off, including the DMARC organisational-domain fallback (PSL).
 // SPDX-License-Identifier: MIT
 #include "audit/domain_audit.hpp"
 #include "dns/records.hpp"
@@ -154,4 +154,38 @@ TEST(audit_domain_driver, nxdomain_cannot_run) {
   run(probe_domain(io.get_executor(), src, opt, rep), &io);
   EXPECT_TRUE(rep.could_not_run);
   EXPECT_EQ(exit_code(rep, severity::high), 2);
+}
+
+// DMARC: no record at _dmarc.<domain>: the organisational domain's (PSL: example.co.uk for mail.shop.example.co.uk,
+// never co.uk) applies with its sp=; the queries stop there.
+TEST(audit_domain_driver, dmarc_organisational_domain_fallback) {
+  dns::static_source src;
+  src.add_records("mail.shop.example.co.uk", dns::rr_type::mx,
+                  {std::string("\x00\x0a", 2) + name_rdata("mx.example.co.uk")});
+  src.add_records("_dmarc.example.co.uk", dns::rr_type::txt, {txt("v=DMARC1; p=reject; sp=quarantine")});
+  src.add_records("_dmarc.co.uk", dns::rr_type::txt, {txt("v=DMARC1; p=none")});  // a public suffix: never used
+  boost::asio::io_context io;
+  domain_audit_options opt;
+  opt.domain = "mail.shop.example.co.uk";
+  opt.smtp_probe = false;
+  opt.dnsbl_zones.clear();
+  report rep;
+  domain_observations o = run(probe_domain(io.get_executor(), src, opt, rep), &io);
+  EXPECT_EQ(o.dmarc.st, dmarc_obs::state::ok);
+  EXPECT_TRUE(o.dmarc.inherited);
+  EXPECT_EQ(o.dmarc.policy_domain, "example.co.uk");
+  EXPECT_EQ(o.dmarc.org_domain, "example.co.uk");
+  EXPECT_EQ(o.dmarc.sp, "quarantine");
+
+  // The organisational domain itself has no record either: missing, and the evidence says where we looked.
+  dns::static_source none;
+  none.add_records("shop.example.net", dns::rr_type::mx, {std::string("\x00\x0a", 2) + name_rdata("mx.example.net")});
+  none.add_records("_dmarc.net", dns::rr_type::txt, {txt("v=DMARC1; p=reject")});
+  opt.domain = "shop.example.net";
+  report rep2;
+  boost::asio::io_context io2;
+  o = run(probe_domain(io2.get_executor(), none, opt, rep2), &io2);
+  EXPECT_EQ(o.dmarc.st, dmarc_obs::state::missing);
+  EXPECT_FALSE(o.dmarc.inherited);
+  EXPECT_EQ(o.dmarc.org_domain, "example.net");
 }

@@ -243,3 +243,37 @@ TEST(ClientConnection, ConnectionRefusedIsReported) {
     EXPECT_NE(c.error_text().find("refused"), std::string::npos);
   });
 }
+
+// wait_reply (the auditor's "is anything answered here?"): running out of time is not a failure; the reply
+// that comes later is still read, and has_unread_input() sees bytes not yet returned.
+TEST(ClientConnection, WaitReplyExpiryKeepsTheConnectionUsable) {
+  scripted_server srv([](int fd) {
+    put(fd, "220 ready\r\n");
+    line(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    put(fd, "250 late\r\n250-partial");
+    line(fd);
+  });
+  run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    client_connection c(ex, fast());
+    EXPECT_TRUE(co_await c.connect(ep(srv.port())));
+    auto g = co_await c.read_reply();
+    EXPECT_TRUE(g && g->code == 220);
+    EXPECT_TRUE(co_await c.send("NOOP\r\n", std::chrono::milliseconds(1000)));
+    auto early = co_await c.wait_reply(std::chrono::milliseconds(100));
+    EXPECT_FALSE(early);
+    EXPECT_FALSE(c.failed()) << c.error_text();
+    EXPECT_FALSE(c.has_unread_input());
+    auto late = co_await c.read_reply();
+    EXPECT_TRUE(late && late->code == 250 && late->lines[0] == "late");
+    auto none = co_await c.wait_reply(std::chrono::milliseconds(100));  // "250-partial" is not a reply yet
+    EXPECT_FALSE(none);
+    EXPECT_FALSE(c.failed());
+    EXPECT_TRUE(c.has_unread_input());
+    // read_reply keeps its meaning: a deadline that passes fails the connection.
+    auto timed = co_await c.read_reply(std::chrono::milliseconds(100));
+    EXPECT_FALSE(timed);
+    EXPECT_EQ(c.error(), conn_error::timeout);
+    co_await c.send("QUIT\r\n", std::chrono::milliseconds(1000));
+  });
+}
