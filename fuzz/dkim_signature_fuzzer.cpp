@@ -26,8 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r.sig) {
     const auto& s = *r.sig;
     bool from = false;
-    for (const auto& h : s.headers) from = from || (h.size() == 4 && (h[0] | 0x20) == 'f' && (h[1] | 0x20) == 'r' &&
-                                                    (h[2] | 0x20) == 'o' && (h[3] | 0x20) == 'm');
+    for (const auto& h : s.headers)
+      from = from || (h.size() == 4 && (h[0] | 0x20) == 'f' && (h[1] | 0x20) == 'r' && (h[2] | 0x20) == 'o' &&
+                      (h[3] | 0x20) == 'm');
     if (!from || s.headers.size() > max_header_names) std::abort();
     if (!identity_in_domain(s.identity, s.domain, false)) std::abort();
     if (s.timestamp && s.expiration && *s.expiration < *s.timestamp) std::abort();

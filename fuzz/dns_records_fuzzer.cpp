@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (size <= 64) {
     if (auto u = parse_upstream(in)) {
-      auto again = parse_upstream(u->address + (u->address.find(':') != std::string::npos ? "" : ":" + std::to_string(u->port)));
+      auto again =
+          parse_upstream(u->address + (u->address.find(':') != std::string::npos ? "" : ":" + std::to_string(u->port)));
       if (!again || again->address != u->address) std::abort();
     }
   }

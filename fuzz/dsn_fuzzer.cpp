@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   d.original = parts[4];
   std::string m = build_dsn(d);
   for (std::size_t i = 0; i < m.size(); ++i) {
-    if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) std::abort();  // bare LF
+    if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) std::abort();             // bare LF
     if (m[i] == '\r' && (i + 1 >= m.size() || m[i + 1] != '\n')) std::abort();  // bare CR
   }
   constexpr std::string_view k_ct = "report-type=delivery-status;\r\n\tboundary=\"";  // our header, not a value

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::size_t prev_end = 0;
     for (const auto& f : m.fields) {
       const auto* base = msg.data();
-      if (f.raw.data() != base + f.offset || f.offset < prev_end || f.offset + f.raw.size() > m.body_offset) std::abort();
+      if (f.raw.data() != base + f.offset || f.offset < prev_end || f.offset + f.raw.size() > m.body_offset)
+        std::abort();
       if (f.name.data() != f.raw.data() || f.value.data() + f.value.size() != f.raw.data() + f.raw.size()) std::abort();
       prev_end = f.offset + f.raw.size();
       const std::string c = dkim::canon_header(dkim::canonicalization::relaxed, f.raw);

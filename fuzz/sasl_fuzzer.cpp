@@ -24,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A small cap drives the length checks; whatever comes back ok must fit it.
   std::size_t cap = size % 64;
   auto q = decode_plain(in, cap);
-  if (q.error == plain_error::ok &&
-      q.creds.authzid.size() + q.creds.authcid.size() + q.creds.password.size() + 2 > cap)
+  if (q.error == plain_error::ok && q.creds.authzid.size() + q.creds.authcid.size() + q.creds.password.size() + 2 > cap)
     std::abort();
   if (q.error == plain_error::ok && q.creds.authcid.empty()) std::abort();
   return 0;

@@ -14,17 +14,17 @@
 namespace mailfort::audit {
 
 struct cert_info {
-  std::string subject;               // one-line RFC 2253 form
+  std::string subject;  // one-line RFC 2253 form
   std::string issuer;
-  std::string common_name;           // the subject's CN (last one), empty when none
+  std::string common_name;             // the subject's CN (last one), empty when none
   std::vector<std::string> dns_names;  // SAN dNSName entries
-  std::int64_t not_before = 0;       // unix seconds
+  std::int64_t not_before = 0;         // unix seconds
   std::int64_t not_after = 0;
-  bool self_issued = false;          // subject == issuer
-  bool self_signed = false;          // and the signature verifies with its own key
-  std::string key_type;              // "RSA", "EC", "ED25519", ...
+  bool self_issued = false;  // subject == issuer
+  bool self_signed = false;  // and the signature verifies with its own key
+  std::string key_type;      // "RSA", "EC", "ED25519", ...
   int key_bits = 0;
-  std::string signature_algorithm;   // "sha256WithRSAEncryption"
+  std::string signature_algorithm;  // "sha256WithRSAEncryption"
 };
 
 // Decodes one DER certificate. nullopt when it is not exactly one valid certificate.

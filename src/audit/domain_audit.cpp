@@ -327,8 +327,8 @@ asio::awaitable<spf_obs> walk_spf(dns::source& dns, std::string domain) {
   co_return out;
 }
 
-asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns::source& dns,
-                                                  domain_audit_options opt, report& rep) {
+asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns::source& dns, domain_audit_options opt,
+                                                  report& rep) {
   domain_observations o;
   o.domain = lower(opt.domain);
   const std::int64_t now = rep.started_at;
@@ -337,17 +337,21 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
   auto mx = co_await dns.lookup(o.domain, dns::rr_type::mx);
   auto plan = outbound::plan_mx(o.domain, mx, [](std::uint32_t) { return 0u; });
   switch (plan.status) {
-    case outbound::mx_status::null_mx: o.mx = domain_observations::mx_state::null_mx; break;
+    case outbound::mx_status::null_mx:
+      o.mx = domain_observations::mx_state::null_mx;
+      break;
     case outbound::mx_status::no_domain:
       o.mx = domain_observations::mx_state::no_domain;
       rep.could_not_run = true;
       rep.failure = o.domain + " does not exist (NXDOMAIN)";
       co_return o;
     case outbound::mx_status::temp_error:
-    case outbound::mx_status::bad_records: o.mx = domain_observations::mx_state::lookup_failed; break;
+    case outbound::mx_status::bad_records:
+      o.mx = domain_observations::mx_state::lookup_failed;
+      break;
     case outbound::mx_status::ok:
       o.mx = plan.hosts.size() == 1 && plan.hosts.front().implicit ? domain_observations::mx_state::implicit
-                                                                    : domain_observations::mx_state::ok;
+                                                                   : domain_observations::mx_state::ok;
       break;
   }
   rep.ran("domain.mx", control_area::dns);
@@ -523,8 +527,7 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
 
   if (pending > 0) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
   for (const auto& h : o.hosts) {
-    if (h.smtp)
-      rep.ran("domain.mx_smtp." + h.host, control_area::tls);
+    if (h.smtp) rep.ran("domain.mx_smtp." + h.host, control_area::tls);
     if (h.smtp && !h.smtp->versions.empty()) {
       std::string sweep;
       for (const auto& v : h.smtp->versions)
@@ -539,8 +542,7 @@ asio::awaitable<domain_observations> probe_domain(asio::any_io_executor ex, dns:
       rep.ran("domain.mx_tls_versions." + h.host, control_area::tls, sweep);
     } else if (h.smtp && opt.tls_versions) {
       rep.skipped("domain.mx_tls_versions." + h.host, control_area::tls, "STARTTLS not offered");
-    }
-    else if (opt.smtp_probe)
+    } else if (opt.smtp_probe)
       rep.error("domain.mx_smtp." + h.host, control_area::tls, h.smtp_error);
     rep.ran("domain.rdns_dnsbl." + h.host, control_area::dns);
     if (h.tlsa != mx_obs::tlsa_state::none) rep.ran("domain.dane." + h.host, control_area::dane);
@@ -554,17 +556,18 @@ report run_domain_audit(const domain_audit_options& opt, const dns::resolver_opt
   rep.version = MAILFORT_AUDIT_VERSION;
   rep.target = opt.domain;
   auto t0 = std::chrono::steady_clock::now();
-  rep.started_at = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  rep.started_at =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   domain_observations obs;
   try {
     asio::io_context io;
     dns::resolver res(io.get_executor(), ropts);
     std::exception_ptr err;
-    asio::co_spawn(io, probe_domain(io.get_executor(), res, opt, rep), [&](std::exception_ptr e, domain_observations o) {
-      err = e;
-      obs = std::move(o);
-    });
+    asio::co_spawn(io, probe_domain(io.get_executor(), res, opt, rep),
+                   [&](std::exception_ptr e, domain_observations o) {
+                     err = e;
+                     obs = std::move(o);
+                   });
     io.run();
     if (err) std::rethrow_exception(err);
   } catch (const std::exception& e) {
@@ -576,7 +579,8 @@ report run_domain_audit(const domain_audit_options& opt, const dns::resolver_opt
     co.now = rep.started_at;
     judge_domain(obs, co, rep.findings);
   }
-  rep.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  rep.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   rep.sort();
   return rep;
 }

@@ -26,14 +26,14 @@ struct domain_audit_options {
   std::string domain;
   std::vector<std::string> dkim_selectors;
   std::vector<std::string> dnsbl_zones = {"zen.spamhaus.org", "b.barracudacentral.org"};
-  std::uint16_t mx_port = 25;            // where to probe each MX (tests use a high port)
-  std::uint16_t https_port = 443;        // MTA-STS policy host port (tests)
-  std::string ca_file;                   // extra roots for the MX certificates and the MTA-STS host
+  std::uint16_t mx_port = 25;      // where to probe each MX (tests use a high port)
+  std::uint16_t https_port = 443;  // MTA-STS policy host port (tests)
+  std::string ca_file;             // extra roots for the MX certificates and the MTA-STS host
   std::chrono::milliseconds timeout{10000};
   std::size_t max_hosts = 10;
-  std::size_t parallel_hosts = 4;        // MX hosts probed at the same time
-  bool smtp_probe = true;                // connect to each MX
-  bool tls_versions = true;              // per MX: TLS 1.0/1.1/1.2/1.3 and weak-cipher handshakes
+  std::size_t parallel_hosts = 4;  // MX hosts probed at the same time
+  bool smtp_probe = true;          // connect to each MX
+  bool tls_versions = true;        // per MX: TLS 1.0/1.1/1.2/1.3 and weak-cipher handshakes
 };
 
 // The SPF walk: record selection, syntax, DNS-term and void-lookup counts, the effective "all".

@@ -12,8 +12,8 @@
 namespace mailfort::audit {
 
 enum class severity : std::uint8_t { info, low, medium, high, critical };
-const char* to_string(severity s);                            // "info" .. "critical"
-std::optional<severity> parse_severity(std::string_view s);   // case-insensitive
+const char* to_string(severity s);                           // "info" .. "critical"
+std::optional<severity> parse_severity(std::string_view s);  // case-insensitive
 
 // The control a finding violates. The names are part of the JSON schema (docs/audit.md): extend, never rename.
 enum class control_area : std::uint8_t {
@@ -30,11 +30,11 @@ enum class control_area : std::uint8_t {
   mta_sts,
   tls_rpt,
   dane,
-  config,       // mailfort configuration (audit config)
+  config,  // mailfort configuration (audit config)
 };
 inline constexpr int control_area_count = 14;
-const char* to_string(control_area a);                        // "tls", "mta-sts", "tls-rpt", ...
-const char* describe(control_area a);                         // "Transport encryption (STARTTLS, TLS versions)"
+const char* to_string(control_area a);  // "tls", "mta-sts", "tls-rpt", ...
+const char* describe(control_area a);   // "Transport encryption (STARTTLS, TLS versions)"
 std::optional<control_area> parse_control_area(std::string_view s);
 
 struct fix_text {
@@ -44,7 +44,7 @@ struct fix_text {
 };
 
 struct finding {
-  std::string id;        // stable machine id, e.g. "tls.version.tls1_0"
+  std::string id;  // stable machine id, e.g. "tls.version.tls1_0"
   severity sev = severity::info;
   control_area area = control_area::tls;
   std::string title;     // one line, our text

@@ -27,8 +27,7 @@ outbound::client_options probe::options_for(std::chrono::milliseconds timeout) {
   return o;
 }
 
-probe::probe(asio::any_io_executor ex, std::chrono::milliseconds timeout)
-    : ex_(ex), timeout_(timeout) {
+probe::probe(asio::any_io_executor ex, std::chrono::milliseconds timeout) : ex_(ex), timeout_(timeout) {
   conn_.emplace(ex_, options_for(timeout_));
 }
 

@@ -42,7 +42,8 @@ class probe {
   boost::asio::awaitable<bool> send(std::string bytes);
   // The next complete reply, waiting at most `wait` (default: the probe timeout). nullopt on timeout (the
   // connection stays usable), close, or a malformed reply (error() says which).
-  boost::asio::awaitable<std::optional<outbound::server_reply>> reply(std::optional<std::chrono::milliseconds> wait = {});
+  boost::asio::awaitable<std::optional<outbound::server_reply>> reply(
+      std::optional<std::chrono::milliseconds> wait = {});
   // line + CRLF then reply(); a line containing CR or LF is refused unsent (client_connection::command).
   boost::asio::awaitable<std::optional<outbound::server_reply>> command(std::string line);
   // TLS handshake on the connection (after a 220 to STARTTLS, or right after connect for port 465).

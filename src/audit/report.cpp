@@ -40,11 +40,16 @@ constexpr std::array<area_info, control_area_count> k_areas = {{
 
 int penalty(severity s) {
   switch (s) {
-    case severity::critical: return 60;
-    case severity::high: return 35;
-    case severity::medium: return 15;
-    case severity::low: return 5;
-    case severity::info: return 0;
+    case severity::critical:
+      return 60;
+    case severity::high:
+      return 35;
+    case severity::medium:
+      return 15;
+    case severity::low:
+      return 5;
+    case severity::info:
+      return 0;
   }
   return 0;
 }
@@ -70,12 +75,23 @@ std::string html_escape(std::string_view s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -83,11 +99,16 @@ std::string html_escape(std::string_view s) {
 
 const char* ansi(severity s) {
   switch (s) {
-    case severity::critical: return "\x1b[1;35m";
-    case severity::high: return "\x1b[1;31m";
-    case severity::medium: return "\x1b[33m";
-    case severity::low: return "\x1b[36m";
-    case severity::info: return "\x1b[2m";
+    case severity::critical:
+      return "\x1b[1;35m";
+    case severity::high:
+      return "\x1b[1;31m";
+    case severity::medium:
+      return "\x1b[33m";
+    case severity::low:
+      return "\x1b[36m";
+    case severity::info:
+      return "\x1b[2m";
   }
   return "";
 }
@@ -108,8 +129,9 @@ const char* to_string(severity s) { return k_severity[static_cast<std::size_t>(s
 std::optional<severity> parse_severity(std::string_view s) {
   for (std::size_t i = 0; i < k_severity.size(); ++i) {
     std::string_view n = k_severity[i];
-    if (n.size() == s.size() &&
-        std::equal(n.begin(), n.end(), s.begin(), [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+    if (n.size() == s.size() && std::equal(n.begin(), n.end(), s.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        }))
       return static_cast<severity>(i);
   }
   return std::nullopt;
@@ -125,9 +147,12 @@ std::optional<control_area> parse_control_area(std::string_view s) {
 
 const char* to_string(check_record::state s) {
   switch (s) {
-    case check_record::state::ran: return "ran";
-    case check_record::state::skipped: return "skipped";
-    case check_record::state::error: return "error";
+    case check_record::state::ran:
+      return "ran";
+    case check_record::state::skipped:
+      return "skipped";
+    case check_record::state::error:
+      return "error";
   }
   return "?";
 }
@@ -143,8 +168,7 @@ void report::error(std::string id, control_area a, std::string note) {
 }
 
 void report::sort() {
-  std::stable_sort(findings.begin(), findings.end(),
-                   [](const finding& a, const finding& b) { return a.sev > b.sev; });
+  std::stable_sort(findings.begin(), findings.end(), [](const finding& a, const finding& b) { return a.sev > b.sev; });
 }
 
 std::size_t count(const report& r, severity s) {
@@ -221,9 +245,7 @@ std::string safe_text(std::string_view s, std::size_t max_len) {
 }
 
 std::string render_text(const report& r, bool color) {
-  auto paint = [color](severity s, const std::string& t) {
-    return color ? std::string(ansi(s)) + t + "\x1b[0m" : t;
-  };
+  auto paint = [color](severity s, const std::string& t) { return color ? std::string(ansi(s)) + t + "\x1b[0m" : t; };
   std::string o = "mailfort audit " + safe_text(r.kind) + " " + safe_text(r.target) + " (" +
                   common::utc_text(r.started_at) + ", " + std::to_string(r.duration_ms) + " ms)\n";
   if (r.could_not_run) o += "the audit could not run: " + safe_text(r.failure) + "\n";
@@ -238,8 +260,8 @@ std::string render_text(const report& r, bool color) {
         o += "\n" + paint(sev, "== " + h + " ==") + "\n";
         header = true;
       }
-      o += paint(sev, "[" + std::string(to_string(sev)) + "]") + " " + to_string(f.area) + ": " +
-           safe_text(f.title) + "  (" + safe_text(f.id) + ")\n";
+      o += paint(sev, "[" + std::string(to_string(sev)) + "]") + " " + to_string(f.area) + ": " + safe_text(f.title) +
+           "  (" + safe_text(f.id) + ")\n";
       if (!f.subject.empty()) o += "    on:       " + safe_text(f.subject) + "\n";
       if (!f.evidence.empty()) o += "    evidence: " + safe_text(f.evidence) + "\n";
       if (!f.fix.mailfort.empty()) o += "    mailfort: " + safe_text(f.fix.mailfort) + "\n";
@@ -281,8 +303,7 @@ std::string render_json(const report& r) {
   for (const auto& c : r.checks)
     checks.push_back({{"id", c.id}, {"area", to_string(c.area)}, {"status", to_string(c.st)}, {"note", c.note}});
   json by_sev = json::object();
-  for (int i = 0; i < 5; ++i)
-    by_sev[k_severity[static_cast<std::size_t>(i)]] = count(r, static_cast<severity>(i));
+  for (int i = 0; i < 5; ++i) by_sev[k_severity[static_cast<std::size_t>(i)]] = count(r, static_cast<severity>(i));
   json areas = json::array();
   for (const auto& a : area_scores(r))
     areas.push_back({{"area", to_string(a.area)},
@@ -334,8 +355,8 @@ std::string render_html(const report& r) {
        "#summary{background:#eef3ff;border:3px solid #3a5bd9;padding:.2em 1em;margin-bottom:1.5em}\n"
        "</style></head><body>\n";
   o += "<h1>mailfort audit: " + esc(r.kind) + " <code>" + esc(r.target) + "</code></h1>\n";
-  o += "<p>" + common::utc_text(r.started_at) + " &middot; " + std::to_string(r.duration_ms) + " ms &middot; mailfort " +
-       esc(r.version) + "</p>\n";
+  o += "<p>" + common::utc_text(r.started_at) + " &middot; " + std::to_string(r.duration_ms) +
+       " ms &middot; mailfort " + esc(r.version) + "</p>\n";
   if (r.could_not_run) o += "<p class=\"slow\"><strong>The audit could not run:</strong> " + esc(r.failure) + "</p>\n";
   int overall = overall_score(r);
   auto cls = [](int s) { return s == 100 ? "s100" : s >= 50 ? "smid" : "slow"; };
@@ -366,8 +387,8 @@ std::string render_html(const report& r) {
   o += "</section>\n<section id=\"checks\"><h2>Checks</h2><table><tr><th>Check</th><th>Area</th><th>Status</th>"
        "<th>Note</th></tr>\n";
   for (const auto& c : r.checks)
-    o += "<tr><td>" + esc(c.id) + "</td><td>" + esc(to_string(c.area)) + "</td><td>" + to_string(c.st) +
-         "</td><td>" + esc(c.note) + "</td></tr>\n";
+    o += "<tr><td>" + esc(c.id) + "</td><td>" + esc(to_string(c.area)) + "</td><td>" + to_string(c.st) + "</td><td>" +
+         esc(c.note) + "</td></tr>\n";
   o += "</table></section>\n</body></html>\n";
   return o;
 }

@@ -17,21 +17,21 @@ namespace mailfort::audit {
 // (could not complete: connection refused, timeout, DNS failure).
 struct check_record {
   enum class state : std::uint8_t { ran, skipped, error };
-  std::string id;     // "smtp.tls_versions", "domain.spf"
+  std::string id;  // "smtp.tls_versions", "domain.spf"
   control_area area = control_area::tls;
   state st = state::ran;
-  std::string note;   // why skipped / what failed
+  std::string note;  // why skipped / what failed
 };
 const char* to_string(check_record::state s);
 
 struct report {
-  std::string kind;                 // "smtp", "domain", "config"
-  std::string target;               // what was audited, as given
-  std::int64_t started_at = 0;      // unix seconds
+  std::string kind;             // "smtp", "domain", "config"
+  std::string target;           // what was audited, as given
+  std::int64_t started_at = 0;  // unix seconds
   std::int64_t duration_ms = 0;
-  std::string version;              // mailfort version
-  bool could_not_run = false;       // the audit as a whole failed (exit code 2)
-  std::string failure;              // why, when could_not_run
+  std::string version;         // mailfort version
+  bool could_not_run = false;  // the audit as a whole failed (exit code 2)
+  std::string failure;         // why, when could_not_run
   std::vector<finding> findings;
   std::vector<check_record> checks;
 
@@ -56,7 +56,7 @@ struct area_score {
   std::size_t findings = 0;       // excluding info
   std::optional<severity> worst;  // excluding info
   std::size_t checks = 0;
-  std::size_t errors = 0;         // checks that could not complete
+  std::size_t errors = 0;  // checks that could not complete
 };
 std::vector<area_score> area_scores(const report& r);
 int overall_score(const report& r);  // minimum over the areas (100 when none)

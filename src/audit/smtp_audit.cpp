@@ -31,10 +31,9 @@ std::string show(const std::optional<outbound::server_reply>& r, const probe& p)
 }
 
 // Connect, read the greeting, EHLO. The EHLO capabilities or nullopt (reason in why).
-asio::awaitable<std::optional<outbound::ehlo_capabilities>> open_session(probe& p, const smtp_audit_options& opt,
-                                                                        std::uint16_t port, std::string& why,
-                                                                        std::optional<outbound::server_reply>* banner = nullptr,
-                                                                        std::optional<outbound::server_reply>* ehlo = nullptr) {
+asio::awaitable<std::optional<outbound::ehlo_capabilities>> open_session(
+    probe& p, const smtp_audit_options& opt, std::uint16_t port, std::string& why,
+    std::optional<outbound::server_reply>* banner = nullptr, std::optional<outbound::server_reply>* ehlo = nullptr) {
   std::string e = co_await p.connect(opt.host, port);
   if (!e.empty()) {
     why = e;
@@ -331,8 +330,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
       rep.ran("smtp.pipelining", control_area::protocol, std::to_string(answered) + " of 3 pipelined replies");
     }
   } else {
-    rep.skipped("smtp.pipelining", control_area::protocol,
-                opt.pipelining ? "PIPELINING not advertised" : "disabled");
+    rep.skipped("smtp.pipelining", control_area::protocol, opt.pipelining ? "PIPELINING not advertised" : "disabled");
   }
 
   // 4. Port roles.
@@ -571,8 +569,8 @@ report run_smtp_audit(const smtp_audit_options& opt) {
   rep.version = MAILFORT_AUDIT_VERSION;
   rep.target = opt.host + ":" + std::to_string(opt.port);
   auto t0 = std::chrono::steady_clock::now();
-  rep.started_at = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  rep.started_at =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   asio::io_context io;
   smtp_observations obs;
   std::exception_ptr err;
@@ -595,7 +593,8 @@ report run_smtp_audit(const smtp_audit_options& opt) {
     co.mx_role = true;
     judge_smtp(obs, co, rep.findings);
   }
-  rep.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  rep.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   rep.sort();
   return rep;
 }

@@ -18,27 +18,27 @@ namespace mailfort::audit {
 struct tls_version_probe {
   std::string version;  // "1.0", "1.1", "1.2", "1.3"
   enum class result : std::uint8_t { accepted, refused, error } res = result::error;
-  std::string detail;   // cipher when accepted, OpenSSL's reason otherwise
+  std::string detail;  // cipher when accepted, OpenSSL's reason otherwise
 };
 
 struct relay_attempt {
-  std::string form;        // "plain", "percent-hack", "source-route", ...
-  std::string mail_from;   // as sent (inside <>)
+  std::string form;       // "plain", "percent-hack", "source-route", ...
+  std::string mail_from;  // as sent (inside <>)
   std::string rcpt;
   int mail_code = 0;
-  int rcpt_code = 0;       // 0: not reached (MAIL refused or connection lost)
+  int rcpt_code = 0;  // 0: not reached (MAIL refused or connection lost)
   std::string rcpt_text;
-  int data_code = 0;       // only with --relay-full: the reply after the message (250 = relayed)
+  int data_code = 0;  // only with --relay-full: the reply after the message (250 = relayed)
 };
 
 struct smuggling_probe {
-  std::string variant;     // "lf-dot-lf"
-  std::string notation;    // "<LF>.<LF>"
+  std::string variant;   // "lf-dot-lf"
+  std::string notation;  // "<LF>.<LF>"
   enum class outcome : std::uint8_t {
-    end_of_data,  // the server answered as if the message had ended: vulnerable (it splits messages)
-    content,      // no answer until the real <CR><LF>.<CR><LF>, then 250: the bytes were kept as content
-    rejected,     // the server refused the message or closed the connection (bare CR/LF rejected)
-    inconclusive, // could not get to DATA, or no usable answer
+    end_of_data,   // the server answered as if the message had ended: vulnerable (it splits messages)
+    content,       // no answer until the real <CR><LF>.<CR><LF>, then 250: the bytes were kept as content
+    rejected,      // the server refused the message or closed the connection (bare CR/LF rejected)
+    inconclusive,  // could not get to DATA, or no usable answer
   } result = outcome::inconclusive;
   std::string evidence;
 };
@@ -65,8 +65,8 @@ struct port_probe {
   std::uint16_t port = 0;
   bool reachable = false;
   std::string error;
-  bool implicit_tls = false;      // smtps: the TLS handshake came first
-  bool tls_ok = false;            // handshake succeeded (implicit or STARTTLS)
+  bool implicit_tls = false;  // smtps: the TLS handshake came first
+  bool tls_ok = false;        // handshake succeeded (implicit or STARTTLS)
   bool starttls_offered = false;
   std::vector<std::string> auth_before_tls;  // mechanisms advertised in cleartext
   std::vector<std::string> auth_after_tls;
@@ -75,7 +75,7 @@ struct port_probe {
 struct smtp_observations {
   std::string host;
   std::uint16_t port = 25;
-  std::string tls_name;            // name the certificate must carry (--tls-name, else host)
+  std::string tls_name;  // name the certificate must carry (--tls-name, else host)
   bool connected = false;
   std::string connect_error;
 
@@ -83,16 +83,16 @@ struct smtp_observations {
   enum class early_talk : std::uint8_t { not_tested, tolerated, rejected } early_talker = early_talk::not_tested;
   std::string early_evidence;
 
-  std::optional<outbound::server_reply> ehlo_reply;       // in cleartext
+  std::optional<outbound::server_reply> ehlo_reply;  // in cleartext
   std::optional<outbound::ehlo_capabilities> ehlo;
   bool starttls_attempted = false;
   bool starttls_ok = false;
   std::string starttls_error;
-  std::optional<outbound::ehlo_capabilities> ehlo_tls;   // after STARTTLS
-  std::string negotiated_version;                        // "TLSv1.3"
+  std::optional<outbound::ehlo_capabilities> ehlo_tls;  // after STARTTLS
+  std::string negotiated_version;                       // "TLSv1.3"
   std::string negotiated_cipher;
-  std::vector<std::string> chain_der;                    // leaf first
-  bool chain_trusted = false;                            // verified against the system (or --ca-file) roots
+  std::vector<std::string> chain_der;  // leaf first
+  bool chain_trusted = false;          // verified against the system (or --ca-file) roots
   std::string verify_error;
 
   std::vector<tls_version_probe> versions;
@@ -106,8 +106,12 @@ struct smtp_observations {
   std::optional<bool> static_rsa_accepted;
   std::string static_rsa_detail;
 
-  enum class injection : std::uint8_t { not_tested, vulnerable, safe, inconclusive } starttls_injection =
-      injection::not_tested;
+  enum class injection : std::uint8_t {
+    not_tested,
+    vulnerable,
+    safe,
+    inconclusive
+  } starttls_injection = injection::not_tested;
   std::string injection_evidence;
 
   struct user_probe {
@@ -126,24 +130,24 @@ struct smtp_observations {
 };
 
 struct smtp_check_options {
-  std::int64_t now = 0;            // unix seconds, for certificate expiry
-  bool mx_role = true;             // the main port receives mail from the Internet (port 25 role)
+  std::int64_t now = 0;  // unix seconds, for certificate expiry
+  bool mx_role = true;   // the main port receives mail from the Internet (port 25 role)
 };
 
 std::string subject_of(const smtp_observations& o);  // "host:port"
 
 // One function per check family (audit/checks/<family>.cpp); each appends its findings.
-void check_banner(const smtp_observations& o, std::vector<finding>& out);         // checks/banner.cpp
+void check_banner(const smtp_observations& o, std::vector<finding>& out);  // checks/banner.cpp
 void check_capabilities(const smtp_observations& o, const smtp_check_options& opt,
-                        std::vector<finding>& out);                              // checks/capabilities.cpp
-void check_tls(const smtp_observations& o, std::vector<finding>& out);           // checks/tls.cpp
+                        std::vector<finding>& out);                     // checks/capabilities.cpp
+void check_tls(const smtp_observations& o, std::vector<finding>& out);  // checks/tls.cpp
 void check_certificate(const smtp_observations& o, const smtp_check_options& opt,
-                       std::vector<finding>& out);                               // checks/certificate.cpp
+                       std::vector<finding>& out);                                   // checks/certificate.cpp
 void check_user_enumeration(const smtp_observations& o, std::vector<finding>& out);  // checks/vrfy_expn.cpp
-void check_relay(const smtp_observations& o, std::vector<finding>& out);         // checks/relay.cpp
-void check_smuggling(const smtp_observations& o, std::vector<finding>& out);     // checks/smuggling.cpp
-void check_ports(const smtp_observations& o, std::vector<finding>& out);         // checks/ports.cpp
-void check_pipelining(const smtp_observations& o, std::vector<finding>& out);    // checks/pipelining.cpp
+void check_relay(const smtp_observations& o, std::vector<finding>& out);             // checks/relay.cpp
+void check_smuggling(const smtp_observations& o, std::vector<finding>& out);         // checks/smuggling.cpp
+void check_ports(const smtp_observations& o, std::vector<finding>& out);             // checks/ports.cpp
+void check_pipelining(const smtp_observations& o, std::vector<finding>& out);        // checks/pipelining.cpp
 
 // Software name and version a banner or EHLO greeting gives away ("Postfix", "Exim 4.96", "Sendmail 8.17.1").
 struct software_disclosure {

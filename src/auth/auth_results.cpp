@@ -60,7 +60,8 @@ bool is_plain_address(std::string_view s) {
   if (at == std::string_view::npos) return false;
   const auto local = s.substr(0, at), domain = s.substr(at + 1);
   if (domain.empty() || domain.front() == '.' || domain.back() == '.') return false;
-  if (!std::all_of(domain.begin(), domain.end(), [](char c) { return common::is_alnum(c) || c == '-' || c == '.' || c == '_'; }))
+  if (!std::all_of(domain.begin(), domain.end(),
+                   [](char c) { return common::is_alnum(c) || c == '-' || c == '.' || c == '_'; }))
     return false;
   if (local.empty()) return true;  // "@domain" is allowed
   if (local.front() == '.' || local.back() == '.') return false;
@@ -161,8 +162,10 @@ std::string strip_fields(std::string_view message, const parsed_message& msg, co
     const auto& f = msg.fields[k];
     std::size_t begin = f.offset, end = f.offset + f.raw.size();
     if (begin > message.size() || end > message.size()) continue;
-    if (message.substr(end, 2) == "\r\n") end += 2;
-    else if (message.substr(end, 1) == "\n") end += 1;
+    if (message.substr(end, 2) == "\r\n")
+      end += 2;
+    else if (message.substr(end, 1) == "\n")
+      end += 1;
     cut.emplace_back(begin, end);
   }
   std::sort(cut.begin(), cut.end());

@@ -126,8 +126,7 @@ std::string body_hasher::finish() {
 std::string digest(hash_alg h, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &n, md_of(h), nullptr) != 1)
-    return {};
+  if (EVP_Digest(data.data(), data.size(), out, &n, md_of(h), nullptr) != 1) return {};
   return std::string(reinterpret_cast<const char*>(out), n);
 }
 

@@ -54,7 +54,7 @@ std::string sign_digest(const signing_key& key, std::string_view digest_bytes) {
     return sig;
   }
   std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new(key.pkey.get(), nullptr),
-                                                              EVP_PKEY_CTX_free);
+                                                             EVP_PKEY_CTX_free);
   if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
       EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1)
     return {};
@@ -171,8 +171,8 @@ key_load_result load_signing_key(const std::string& path) {
 
 std::optional<signing_key> signing_key_from_ed25519_seed(std::string_view seed) {
   if (seed.size() != 32) return std::nullopt;
-  return from_pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
-                                                reinterpret_cast<const unsigned char*>(seed.data()), 32));
+  return from_pkey(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), 32));
 }
 
 std::optional<signing_key> generate_key(key_type type, int rsa_bits) {
@@ -205,11 +205,28 @@ std::string dns_txt_record(const signing_key& key) {
 }
 
 const std::vector<std::string>& default_signed_headers() {
-  static const std::vector<std::string> names = {
-      "From", "Reply-To", "Sender", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
-      "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "List-Id",
-      "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Subscribe", "List-Post", "List-Owner",
-      "List-Archive"};
+  static const std::vector<std::string> names = {"From",
+                                                 "Reply-To",
+                                                 "Sender",
+                                                 "To",
+                                                 "Cc",
+                                                 "Subject",
+                                                 "Date",
+                                                 "Message-ID",
+                                                 "In-Reply-To",
+                                                 "References",
+                                                 "MIME-Version",
+                                                 "Content-Type",
+                                                 "Content-Transfer-Encoding",
+                                                 "Content-Disposition",
+                                                 "List-Id",
+                                                 "List-Help",
+                                                 "List-Unsubscribe",
+                                                 "List-Unsubscribe-Post",
+                                                 "List-Subscribe",
+                                                 "List-Post",
+                                                 "List-Owner",
+                                                 "List-Archive"};
   return names;
 }
 
@@ -219,8 +236,8 @@ std::string sign(std::string_view message, const signing_key& key, const sign_op
   if (!parsed.message) return {};
   const auto& fields = parsed.message->fields;
   auto count = [&fields](std::string_view n) {
-    return static_cast<std::size_t>(
-        std::count_if(fields.begin(), fields.end(), [n](const auth::header_field& f) { return auth::name_equals(f.name, n); }));
+    return static_cast<std::size_t>(std::count_if(
+        fields.begin(), fields.end(), [n](const auth::header_field& f) { return auth::name_equals(f.name, n); }));
   };
   std::vector<std::string> names = opts.headers;
   if (names.empty()) {

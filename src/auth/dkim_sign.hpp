@@ -57,7 +57,7 @@ struct sign_options {
   std::vector<std::string> headers;        // h= exactly as given; empty: the default set, From oversigned
   canonicalization header_canon = canonicalization::relaxed;
   canonicalization body_canon = canonicalization::relaxed;
-  std::string identity;                    // i=, when not empty
+  std::string identity;  // i=, when not empty
   tag_layout layout = tag_layout::standard;
 };
 

@@ -184,9 +184,12 @@ std::string encode_base64(std::string_view bytes) {
 
 const char* to_string(algorithm a) {
   switch (a) {
-    case algorithm::rsa_sha256: return "rsa-sha256";
-    case algorithm::ed25519_sha256: return "ed25519-sha256";
-    case algorithm::rsa_sha1: return "rsa-sha1";
+    case algorithm::rsa_sha256:
+      return "rsa-sha256";
+    case algorithm::ed25519_sha256:
+      return "ed25519-sha256";
+    case algorithm::rsa_sha1:
+      return "rsa-sha1";
   }
   return "?";
 }

@@ -17,9 +17,9 @@
 
 namespace mailfort::dkim {
 
-inline constexpr std::size_t max_tags = 64;            // a real signature has ~12
-inline constexpr std::size_t max_header_names = 128;   // h= entries (oversigning doubles a ~30 list)
-inline constexpr std::size_t max_b64 = 8192;           // base64 characters in b=, bh=, p= (RSA-16384 fits)
+inline constexpr std::size_t max_tags = 64;           // a real signature has ~12
+inline constexpr std::size_t max_header_names = 128;  // h= entries (oversigning doubles a ~30 list)
+inline constexpr std::size_t max_b64 = 8192;          // base64 characters in b=, bh=, p= (RSA-16384 fits)
 
 // One tag-spec: name and value exactly as written (value without surrounding whitespace). Both views
 // point into the parsed text; value_offset lets dkim_verify blank out b= in the original field.
@@ -50,27 +50,27 @@ const char* to_string(canonicalization c);
 
 struct signature {
   algorithm algo = algorithm::rsa_sha256;
-  std::string b;                         // decoded signature bytes
-  std::string b_text;                    // b= without whitespace (for header.b in Authentication-Results)
-  std::string bh;                        // decoded body hash
+  std::string b;       // decoded signature bytes
+  std::string b_text;  // b= without whitespace (for header.b in Authentication-Results)
+  std::string bh;      // decoded body hash
   canonicalization header_canon = canonicalization::simple;
   canonicalization body_canon = canonicalization::simple;
-  std::string domain;                    // d=, as written (compare case-insensitively)
-  std::vector<std::string> headers;      // h=, as written, empty names dropped
-  std::string identity;                  // i= after dkim-quoted-printable decoding; "@" + d when absent
+  std::string domain;                // d=, as written (compare case-insensitively)
+  std::vector<std::string> headers;  // h=, as written, empty names dropped
+  std::string identity;              // i= after dkim-quoted-printable decoding; "@" + d when absent
   bool identity_given = false;
-  std::optional<std::uint64_t> length;   // l=
-  std::string selector;                  // s=
-  std::optional<std::int64_t> timestamp; // t=
-  std::optional<std::int64_t> expiration;// x=
+  std::optional<std::uint64_t> length;      // l=
+  std::string selector;                     // s=
+  std::optional<std::int64_t> timestamp;    // t=
+  std::optional<std::int64_t> expiration;   // x=
   std::vector<std::string> copied_headers;  // z=, decoded (diagnostics only; never used for verification)
 };
 
 // What a signature says about itself even when it is unusable: the verifier reports d=, s=, a=.
 struct signature_parse_result {
   std::optional<signature> sig;
-  std::string error;      // why sig is empty
-  std::string domain;     // d=, s=, a= as far as they could be read (for the result line)
+  std::string error;   // why sig is empty
+  std::string domain;  // d=, s=, a= as far as they could be read (for the result line)
   std::string selector;
   std::string algorithm;
 };
@@ -85,13 +85,13 @@ std::optional<std::string> decode_dkim_qp(std::string_view text);
 
 struct key_record {
   key_type type = key_type::rsa;
-  std::string public_key;      // decoded p=; empty means revoked
+  std::string public_key;  // decoded p=; empty means revoked
   bool revoked = false;
-  bool allows_sha1 = true;     // h= absent: every hash allowed
+  bool allows_sha1 = true;  // h= absent: every hash allowed
   bool allows_sha256 = true;
-  bool service_email = true;   // s= absent, "*" or lists "email"
-  bool testing = false;        // t=y
-  bool strict_identity = false;// t=s: i= must be exactly d=, not a subdomain
+  bool service_email = true;     // s= absent, "*" or lists "email"
+  bool testing = false;          // t=y
+  bool strict_identity = false;  // t=s: i= must be exactly d=, not a subdomain
 };
 
 struct key_parse_result {

@@ -36,7 +36,7 @@ struct mdctx_free {
 };
 
 constexpr int max_rsa_bits = 8192;
-constexpr int max_rsa_exponent_bits = 33;  // 65537 is 17 bits; a huge e would make "cheap" verify costly
+constexpr int max_rsa_exponent_bits = 33;   // 65537 is 17 bits; a huge e would make "cheap" verify costly
 constexpr std::size_t max_key_records = 5;  // TXT records tried at one name
 
 // Decodes p= into an OpenSSL key of the record's type; nullptr when it is not one.
@@ -103,8 +103,7 @@ bool verify_signature(EVP_PKEY* key, algorithm algo, std::string_view hash, std:
     return EVP_DigestVerify(ctx.get(), s, sig.size(), h, hash.size()) == 1;
   }
   std::unique_ptr<EVP_PKEY_CTX, ctx_free> ctx(EVP_PKEY_CTX_new(key, nullptr));
-  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
       EVP_PKEY_CTX_set_signature_md(ctx.get(), algo == algorithm::rsa_sha1 ? EVP_sha1() : EVP_sha256()) != 1)
     return false;
   return EVP_PKEY_verify(ctx.get(), s, sig.size(), h, hash.size()) == 1;
@@ -165,7 +164,8 @@ key_answer key_from_lookup(const dns::lookup_result& lr) {
     return a;
   }
   switch (lr.st) {
-    case dns::status::ok: break;
+    case dns::status::ok:
+      break;
     case dns::status::nxdomain:
     case dns::status::nodata:
       a.reason = "no key record";
@@ -212,8 +212,8 @@ void evaluate(verify_result& r, const signature& sig, const key_record& key, con
   std::shared_ptr<EVP_PKEY> pk = cached_public_key(key);
   if (!pk) return set(result::permerror, "key p= is not a usable public key");
   if (key.type == key_type::rsa && EVP_PKEY_get_bits(pk.get()) < static_cast<int>(opts.min_rsa_bits))
-    return set(result::permerror, "RSA key of " + std::to_string(EVP_PKEY_get_bits(pk.get())) +
-                                      " bits is under the minimum (RFC 8301)");
+    return set(result::permerror,
+               "RSA key of " + std::to_string(EVP_PKEY_get_bits(pk.get())) + " bits is under the minimum (RFC 8301)");
   // Body first: cheap, and a mismatch must fail whatever the header signature says.
   const body_value& bv = body_hash(cache, body_key{sig.body_canon, hash_of(sig.algo), sig.length}, body);
   if (sig.length && *sig.length > bv.length) return set(result::fail, "l= is longer than the body");
@@ -234,13 +234,20 @@ void evaluate(verify_result& r, const signature& sig, const key_record& key, con
 
 const char* to_string(result r) {
   switch (r) {
-    case result::none: return "none";
-    case result::pass: return "pass";
-    case result::fail: return "fail";
-    case result::neutral: return "neutral";
-    case result::policy: return "policy";
-    case result::permerror: return "permerror";
-    case result::temperror: return "temperror";
+    case result::none:
+      return "none";
+    case result::pass:
+      return "pass";
+    case result::fail:
+      return "fail";
+    case result::neutral:
+      return "neutral";
+    case result::policy:
+      return "policy";
+    case result::permerror:
+      return "permerror";
+    case result::temperror:
+      return "temperror";
   }
   return "?";
 }

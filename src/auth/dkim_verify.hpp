@@ -27,9 +27,9 @@ enum class result { none, pass, fail, neutral, policy, permerror, temperror };
 const char* to_string(result r);
 
 struct verify_options {
-  std::int64_t now = 0;               // unix seconds, for x= (expiry)
-  std::size_t max_signatures = 5;     // evaluated; the others are reported neutral "not checked"
-  unsigned min_rsa_bits = 1024;       // RFC 8301 3.2
+  std::int64_t now = 0;            // unix seconds, for x= (expiry)
+  std::size_t max_signatures = 5;  // evaluated; the others are reported neutral "not checked"
+  unsigned min_rsa_bits = 1024;    // RFC 8301 3.2
   std::size_t max_header_fields = 1000;
 };
 

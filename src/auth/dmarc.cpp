@@ -82,9 +82,12 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
       std::size_t colon = std::string_view::npos;
       bool q = false;
       for (std::size_t k = 0; k < a.size(); ++k) {
-        if (a[k] == '\\' && q) ++k;
-        else if (a[k] == '"') q = !q;
-        else if (a[k] == ':' && !q) colon = k;
+        if (a[k] == '\\' && q)
+          ++k;
+        else if (a[k] == '"')
+          q = !q;
+        else if (a[k] == ':' && !q)
+          colon = k;
       }
       if (colon != std::string_view::npos) a.remove_prefix(colon + 1);
       addr = std::string(trim_space(a));
@@ -121,9 +124,12 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
     }
     ++i;
     if (in_angle) {
-      if (c == '>') in_angle = false;
-      else if (c == '<') return false;
-      else angle.push_back(c);
+      if (c == '>')
+        in_angle = false;
+      else if (c == '<')
+        return false;
+      else
+        angle.push_back(c);
       continue;
     }
     switch (c) {
@@ -132,7 +138,8 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
         has_angle = in_angle = true;
         cur.clear();  // the display name
         break;
-      case '>': return false;
+      case '>':
+        return false;
       case ':':
         if (in_group || has_angle) return false;
         in_group = true;
@@ -164,9 +171,12 @@ std::optional<std::string> addr_domain(std::string_view addr) {
   std::size_t at = std::string_view::npos;
   bool q = false;
   for (std::size_t k = 0; k < addr.size(); ++k) {
-    if (addr[k] == '\\' && q) ++k;
-    else if (addr[k] == '"') q = !q;
-    else if (addr[k] == '@' && !q) at = k;
+    if (addr[k] == '\\' && q)
+      ++k;
+    else if (addr[k] == '"')
+      q = !q;
+    else if (addr[k] == '@' && !q)
+      at = k;
   }
   if (at == std::string_view::npos || at == 0) return std::nullopt;
   std::string d;
@@ -210,8 +220,10 @@ field_parse parse_from_value(std::string_view raw_value) {
   fp.ok = split_addresses(v, addrs);
   fp.mailboxes = addrs.size();
   for (const auto& a : addrs) {
-    if (auto d = addr_domain(a)) add_domain(fp.domains, std::move(*d));
-    else fp.bad_domain = true;
+    if (auto d = addr_domain(a))
+      add_domain(fp.domains, std::move(*d));
+    else
+      fp.bad_domain = true;
   }
   return fp;
 }
@@ -220,11 +232,16 @@ field_parse parse_from_value(std::string_view raw_value) {
 
 const char* to_string(from_error e) {
   switch (e) {
-    case from_error::no_from: return "no From field";
-    case from_error::multiple_fields: return "multiple From fields";
-    case from_error::multiple_mailboxes: return "multiple mailboxes in From";
-    case from_error::no_mailbox: return "no mailbox in From";
-    case from_error::unparseable: return "unparseable From";
+    case from_error::no_from:
+      return "no From field";
+    case from_error::multiple_fields:
+      return "multiple From fields";
+    case from_error::multiple_mailboxes:
+      return "multiple mailboxes in From";
+    case from_error::no_mailbox:
+      return "no mailbox in From";
+    case from_error::unparseable:
+      return "unparseable From";
   }
   return "unparseable From";
 }
@@ -296,11 +313,16 @@ std::vector<std::string> tree_walk_names(std::string_view domain) {
 
 const char* to_string(result_kind r) {
   switch (r) {
-    case result_kind::none: return "none";
-    case result_kind::pass: return "pass";
-    case result_kind::fail: return "fail";
-    case result_kind::temperror: return "temperror";
-    case result_kind::permerror: return "permerror";
+    case result_kind::none:
+      return "none";
+    case result_kind::pass:
+      return "pass";
+    case result_kind::fail:
+      return "fail";
+    case result_kind::temperror:
+      return "temperror";
+    case result_kind::permerror:
+      return "permerror";
   }
   return "none";
 }
@@ -346,7 +368,9 @@ std::optional<record> single_record(const txt_answer& a) {
   return parse_record(a.dmarc.front()).value;
 }
 
-std::size_t label_count(std::string_view d) { return static_cast<std::size_t>(std::count(d.begin(), d.end(), '.')) + 1; }
+std::size_t label_count(std::string_view d) {
+  return static_cast<std::size_t>(std::count(d.begin(), d.end(), '.')) + 1;
+}
 
 // The rightmost `n` labels of d.
 std::string last_labels(std::string_view d, std::size_t n) {
@@ -361,9 +385,9 @@ struct org_result {
   std::string domain;
 };
 
-// The organizational domain of `domain`. RFC 9989 4.10.2: walk up from `domain`; psd=n marks the organizational domain, psd=y (above the start)
-// marks a public suffix domain so the organizational domain is one label below it; otherwise the name
-// with the fewest labels that publishes a record; failing all that, the domain itself.
+// The organizational domain of `domain`. RFC 9989 4.10.2: walk up from `domain`; psd=n marks the organizational domain,
+// psd=y (above the start) marks a public suffix domain so the organizational domain is one label below it; otherwise
+// the name with the fewest labels that publishes a record; failing all that, the domain itself.
 boost::asio::awaitable<org_result> org_of(walker& w, std::string domain, discovery mode) {
   org_result out;
   if (mode == discovery::psl) {  // RFC 7489 3.2: no DNS, the Public Suffix List decides
@@ -661,8 +685,10 @@ auth::ar_entry ar_entry_for(const result& r) {
     e.comment = std::string("p=") + to_string(*r.requested);
     if (r.result == result_kind::fail) e.comment += std::string(" dis=") + to_string(r.applied);
   }
-  if (!r.author_domain.empty()) e.properties.push_back({"header", "from", r.author_domain});
-  else if (!r.reason.empty()) e.reason = r.reason;
+  if (!r.author_domain.empty())
+    e.properties.push_back({"header", "from", r.author_domain});
+  else if (!r.reason.empty())
+    e.reason = r.reason;
   return e;
 }
 

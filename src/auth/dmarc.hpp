@@ -32,7 +32,7 @@ enum class from_error : std::uint8_t {
 const char* to_string(from_error e);
 
 struct from_result {
-  std::optional<std::string> domain;  // the single author domain, lower case, no trailing dot
+  std::optional<std::string> domain;       // the single author domain, lower case, no trailing dot
   from_error error = from_error::no_from;  // valid when !domain
   // Every well-formed domain seen (lower case, unique, at most max_from_domains), also when there is an
   // error: with two From fields or mailboxes the strictest of their policies can still be applied.
@@ -79,7 +79,7 @@ struct spf_outcome {
 };
 
 struct input {
-  from_result from;                      // from_domain(msg), or {.domain = "example.org"}
+  from_result from;  // from_domain(msg), or {.domain = "example.org"}
   spf_outcome spf;
   std::vector<std::string> dkim_passes;  // d= of each signature that verified (pass); at most 32 are used
   std::optional<int> pct_roll;           // 0..99 for tests; nullopt: drawn at random
@@ -93,17 +93,17 @@ struct result {
   // The policy the domain owner asks for this author domain (p, sp or np; lowered one step by t=y);
   // nullopt when no usable record was found.
   std::optional<policy> requested;
-  std::optional<policy> published;       // p, sp or np as written, before t=y
-  std::string policy_domain;             // where the record was found ("" when none)
-  std::string author_domain;             // the From domain ("" when the From was unusable)
-  std::string org_domain;                // the author's organizational domain (when it was needed)
+  std::optional<policy> published;  // p, sp or np as written, before t=y
+  std::string policy_domain;        // where the record was found ("" when none)
+  std::string author_domain;        // the From domain ("" when the From was unusable)
+  std::string org_domain;           // the author's organizational domain (when it was needed)
   bool spf_aligned = false;
   bool dkim_aligned = false;
-  std::string dkim_aligned_domain;       // the first aligned d= (for Authentication-Results)
+  std::string dkim_aligned_domain;  // the first aligned d= (for Authentication-Results)
   std::optional<dmarc::record> rec;
-  bool sampled_out = false;              // pct excluded this failing message: applied is one step lower
-  std::string reason;                    // short text for logs and Authentication-Results comments
-  std::vector<std::string> queries;      // every _dmarc TXT name queried, in order (tests, logs)
+  bool sampled_out = false;          // pct excluded this failing message: applied is one step lower
+  std::string reason;                // short text for logs and Authentication-Results comments
+  std::vector<std::string> queries;  // every _dmarc TXT name queried, in order (tests, logs)
 };
 
 // Evaluates DMARC. Never throws for bad input or DNS trouble.

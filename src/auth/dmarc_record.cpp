@@ -77,11 +77,20 @@ std::optional<report_uri> parse_one_uri(std::string_view item) {
     if (sz.empty()) return std::nullopt;
     std::uint64_t mult = 1;
     switch (common::ascii_lower(sz.back())) {
-      case 'k': mult = 1ULL << 10; break;
-      case 'm': mult = 1ULL << 20; break;
-      case 'g': mult = 1ULL << 30; break;
-      case 't': mult = 1ULL << 40; break;
-      default: break;
+      case 'k':
+        mult = 1ULL << 10;
+        break;
+      case 'm':
+        mult = 1ULL << 20;
+        break;
+      case 'g':
+        mult = 1ULL << 30;
+        break;
+      case 't':
+        mult = 1ULL << 40;
+        break;
+      default:
+        break;
     }
     if (mult != 1) sz.pop_back();
     // Cap the number so that number * unit never overflows (2^40 * 2^23 < 2^64).
@@ -161,9 +170,12 @@ std::optional<tag> split_tag(std::string_view piece) {
 
 const char* to_string(policy p) {
   switch (p) {
-    case policy::none: return "none";
-    case policy::quarantine: return "quarantine";
-    case policy::reject: return "reject";
+    case policy::none:
+      return "none";
+    case policy::quarantine:
+      return "quarantine";
+    case policy::reject:
+      return "reject";
   }
   return "none";
 }
@@ -172,10 +184,14 @@ const char* to_string(alignment_mode m) { return m == alignment_mode::strict ? "
 
 const char* to_string(record_error e) {
   switch (e) {
-    case record_error::not_dmarc: return "not a DMARC record";
-    case record_error::bad_version: return "version is not DMARC1";
-    case record_error::no_policy: return "no valid p tag and no valid rua";
-    case record_error::too_long: return "record too long";
+    case record_error::not_dmarc:
+      return "not a DMARC record";
+    case record_error::bad_version:
+      return "version is not DMARC1";
+    case record_error::no_policy:
+      return "no valid p tag and no valid rua";
+    case record_error::too_long:
+      return "record too long";
   }
   return "invalid";
 }
@@ -216,8 +232,8 @@ record_result parse_record(std::string_view txt) {
   record r;
   std::optional<policy> p, sp, np;
   bool p_invalid = false, sp_invalid = false;
-  bool seen_rua = false, seen_ruf = false, seen_adkim = false, seen_aspf = false, seen_pct = false,
-       seen_fo = false, seen_rf = false, seen_ri = false, seen_psd = false, seen_t = false;
+  bool seen_rua = false, seen_ruf = false, seen_adkim = false, seen_aspf = false, seen_pct = false, seen_fo = false,
+       seen_rf = false, seen_ri = false, seen_psd = false, seen_t = false;
   std::string_view rest = semi == std::string_view::npos ? std::string_view{} : txt.substr(semi + 1);
   std::size_t count = 0;
   // The first occurrence of a tag wins; later duplicates are ignored (RFC 7489 is silent; this keeps

@@ -30,27 +30,27 @@ struct report_uri {
 
 struct record {
   policy p = policy::none;
-  policy sp = policy::none;      // defaults to p
-  policy np = policy::none;      // RFC 9989: defaults to sp
-  bool p_given = false;          // false: p was missing/invalid and 6.6.3 made it none (a valid rua exists)
+  policy sp = policy::none;  // defaults to p
+  policy np = policy::none;  // RFC 9989: defaults to sp
+  bool p_given = false;      // false: p was missing/invalid and 6.6.3 made it none (a valid rua exists)
   bool sp_given = false;
   bool np_given = false;
   alignment_mode adkim = alignment_mode::relaxed;
   alignment_mode aspf = alignment_mode::relaxed;
-  int pct = 100;                 // 0..100 (RFC 7489; historic in RFC 9989)
+  int pct = 100;                        // 0..100 (RFC 7489; historic in RFC 9989)
   std::vector<std::string> fo = {"0"};  // sorted, unique, each of "0" "1" "d" "s"
   std::vector<std::string> rf = {"afrf"};
   std::uint32_t ri = 86400;
   std::vector<report_uri> rua;
   std::vector<report_uri> ruf;
-  char psd = 'u';                // RFC 9989: 'y', 'n' or 'u' (not given)
-  bool t = false;                // RFC 9989 testing mode
+  char psd = 'u';  // RFC 9989: 'y', 'n' or 'u' (not given)
+  bool t = false;  // RFC 9989 testing mode
 };
 
 enum class record_error : std::uint8_t {
-  not_dmarc,   // does not begin with a v tag (any TXT that is not ours: SPF, verification tokens...)
-  bad_version, // v is there but the value is not exactly "DMARC1" (RFC 7489 6.4: case-sensitive literal)
-  no_policy,   // p missing or invalid (or sp invalid) and no syntactically valid rua URI (6.6.3)
+  not_dmarc,    // does not begin with a v tag (any TXT that is not ours: SPF, verification tokens...)
+  bad_version,  // v is there but the value is not exactly "DMARC1" (RFC 7489 6.4: case-sensitive literal)
+  no_policy,    // p missing or invalid (or sp invalid) and no syntactically valid rua URI (6.6.3)
   too_long,
 };
 

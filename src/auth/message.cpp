@@ -55,7 +55,7 @@ parse_result parse_message(std::string_view msg, std::size_t max_fields) {
   while (pos < msg.size()) {
     const std::size_t end = line_end(msg, pos);
     if (end == std::string_view::npos) return res;  // bare LF
-    if (end == pos) {  // the empty line
+    if (end == pos) {                               // the empty line
       m.has_separator = true;
       m.body_offset = std::min(msg.size(), end + 2);
       res.message = std::move(m);

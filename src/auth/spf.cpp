@@ -117,7 +117,7 @@ struct state {
   int void_lookups = 0;
   int depth = 0;
   int include_depth = 0;  // explanations inside an include are never used (6.2/13): skip their lookups
-  std::string error;  // reason for a temperror/permerror raised inside a mechanism
+  std::string error;      // reason for a temperror/permerror raised inside a mechanism
 };
 
 boost::asio::awaitable<dns::lookup_result> lookup(state& st, std::string name, int type) {
@@ -278,12 +278,14 @@ boost::asio::awaitable<std::string> explanation_for(state& st, std::string spec,
 boost::asio::awaitable<outcome> match_mechanism(state& st, const mechanism& m, const std::string& domain) {
   const ip_address& ip = st.req.ip;
   switch (m.kind) {
-    case mechanism_kind::all: co_return outcome::match;
+    case mechanism_kind::all:
+      co_return outcome::match;
     case mechanism_kind::ip4:
     case mechanism_kind::ip6:
       co_return ip_in_network(ip, m.network, m.kind == mechanism_kind::ip4 ? m.cidr4 : m.cidr6) ? outcome::match
                                                                                                 : outcome::no_match;
-    default: break;
+    default:
+      break;
   }
   if (!count_term(st)) co_return outcome::permerror;
   auto target = co_await target_name(st, m.domain_spec, domain);
@@ -304,12 +306,18 @@ boost::asio::awaitable<outcome> match_mechanism(state& st, const mechanism& m, c
       --st.depth;
       // 5.2 table: pass matches; fail/softfail/neutral do not; errors propagate; none is a permerror.
       switch (r.code) {
-        case result_code::pass: co_return outcome::match;
+        case result_code::pass:
+          co_return outcome::match;
         case result_code::fail:
         case result_code::softfail:
-        case result_code::neutral: co_return outcome::no_match;
-        case result_code::temperror: st.error = r.reason; co_return outcome::temperror;
-        case result_code::permerror: st.error = r.reason; co_return outcome::permerror;
+        case result_code::neutral:
+          co_return outcome::no_match;
+        case result_code::temperror:
+          st.error = r.reason;
+          co_return outcome::temperror;
+        case result_code::permerror:
+          st.error = r.reason;
+          co_return outcome::permerror;
         case result_code::none:
           st.error = "include:" + printable(target.text) + " has no SPF record";
           co_return outcome::permerror;
@@ -344,7 +352,8 @@ boost::asio::awaitable<outcome> match_mechanism(state& st, const mechanism& m, c
       std::vector<dns::mx_record> mxs;
       for (const auto& rd : r.records)
         if (auto mx = dns::parse_mx(rd)) mxs.push_back(std::move(*mx));
-      std::stable_sort(mxs.begin(), mxs.end(), [](const auto& a, const auto& b) { return a.preference < b.preference; });
+      std::stable_sort(mxs.begin(), mxs.end(),
+                       [](const auto& a, const auto& b) { return a.preference < b.preference; });
       for (const auto& mx : mxs) {
         if (mx.exchange == "." || !valid_dns_name(mx.exchange)) continue;  // null MX: no addresses
         auto a = co_await lookup_addrs(st, mx.exchange, ip.v4);
@@ -377,17 +386,22 @@ boost::asio::awaitable<outcome> match_mechanism(state& st, const mechanism& m, c
         co_return count_void(st) ? outcome::no_match : outcome::permerror;
       co_return outcome::match;
     }
-    default: break;
+    default:
+      break;
   }
   co_return outcome::permerror;
 }
 
 result_code from_qualifier(qualifier q) {
   switch (q) {
-    case qualifier::pass: return result_code::pass;
-    case qualifier::fail: return result_code::fail;
-    case qualifier::softfail: return result_code::softfail;
-    case qualifier::neutral: return result_code::neutral;
+    case qualifier::pass:
+      return result_code::pass;
+    case qualifier::fail:
+      return result_code::fail;
+    case qualifier::softfail:
+      return result_code::softfail;
+    case qualifier::neutral:
+      return result_code::neutral;
   }
   return result_code::neutral;
 }
@@ -402,12 +416,13 @@ eval_out error_out(result_code c, std::string reason) {
 // check_host() for one domain (4.3 to 4.8).
 boost::asio::awaitable<eval_out> eval_domain(state& st, std::string domain) {
   domain = strip_dot(std::move(domain));
-  if (!valid_check_domain(domain)) co_return error_out(result_code::none, "'" + printable(domain) + "' is not a valid domain");
+  if (!valid_check_domain(domain))
+    co_return error_out(result_code::none, "'" + printable(domain) + "' is not a valid domain");
   if (st.depth > max_dns_terms) co_return error_out(result_code::permerror, "include/redirect nesting too deep");
   auto r = co_await lookup(st, domain, dns::rr_type::txt);
   if (is_dns_error(r.st))
-    co_return error_out(result_code::temperror, std::string("DNS ") + dns::to_string(r.st) + " looking up TXT of " +
-                                                    printable(domain));
+    co_return error_out(result_code::temperror,
+                        std::string("DNS ") + dns::to_string(r.st) + " looking up TXT of " + printable(domain));
   std::vector<std::string> spf;
   if (r.st == dns::status::ok) {
     for (const auto& rd : r.records) {
@@ -431,7 +446,8 @@ boost::asio::awaitable<eval_out> eval_domain(state& st, std::string domain) {
     out.code = from_qualifier(m.qual);
     out.mechanism = m.text;
     out.reason = "matched '" + printable(m.text) + "' in the SPF record of " + printable(domain);
-    if (out.code == result_code::fail && rec.exp && st.include_depth == 0) out.explanation = co_await explanation_for(st, *rec.exp, domain);
+    if (out.code == result_code::fail && rec.exp && st.include_depth == 0)
+      out.explanation = co_await explanation_for(st, *rec.exp, domain);
     co_return out;
   }
   if (rec.redirect) {
@@ -457,13 +473,20 @@ boost::asio::awaitable<eval_out> eval_domain(state& st, std::string domain) {
 
 const char* to_string(result_code c) {
   switch (c) {
-    case result_code::none: return "none";
-    case result_code::neutral: return "neutral";
-    case result_code::pass: return "pass";
-    case result_code::fail: return "fail";
-    case result_code::softfail: return "softfail";
-    case result_code::temperror: return "temperror";
-    case result_code::permerror: return "permerror";
+    case result_code::none:
+      return "none";
+    case result_code::neutral:
+      return "neutral";
+    case result_code::pass:
+      return "pass";
+    case result_code::fail:
+      return "fail";
+    case result_code::softfail:
+      return "softfail";
+    case result_code::temperror:
+      return "temperror";
+    case result_code::permerror:
+      return "permerror";
   }
   return "permerror";
 }
@@ -510,14 +533,30 @@ std::optional<std::string> expand_macros(std::string_view s, const macro_context
     const std::string_view sender = ctx.sender;
     const std::size_t at = sender.rfind('@');
     switch (common::ascii_lower(letter)) {
-      case 's': value = std::string(sender); break;
-      case 'l': value = std::string(at == std::string_view::npos ? std::string_view("postmaster") : sender.substr(0, at)); break;
-      case 'o': value = std::string(at == std::string_view::npos ? sender : sender.substr(at + 1)); break;
-      case 'd': value = std::string(ctx.domain); break;
-      case 'i': value = dotted_ip(ctx.ip); break;
-      case 'p': value = std::string(ctx.ptr_name); break;
-      case 'v': value = ctx.ip.v4 ? "in-addr" : "ip6"; break;
-      case 'h': value = std::string(ctx.helo); break;
+      case 's':
+        value = std::string(sender);
+        break;
+      case 'l':
+        value = std::string(at == std::string_view::npos ? std::string_view("postmaster") : sender.substr(0, at));
+        break;
+      case 'o':
+        value = std::string(at == std::string_view::npos ? sender : sender.substr(at + 1));
+        break;
+      case 'd':
+        value = std::string(ctx.domain);
+        break;
+      case 'i':
+        value = dotted_ip(ctx.ip);
+        break;
+      case 'p':
+        value = std::string(ctx.ptr_name);
+        break;
+      case 'v':
+        value = ctx.ip.v4 ? "in-addr" : "ip6";
+        break;
+      case 'h':
+        value = std::string(ctx.helo);
+        break;
       case 'c':
         if (!explanation) return std::nullopt;
         value = format_ip(ctx.ip);
@@ -530,7 +569,8 @@ std::optional<std::string> expand_macros(std::string_view s, const macro_context
         if (!explanation) return std::nullopt;
         value = std::to_string(ctx.now);
         break;
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
     std::size_t j = i + 3;
     std::size_t keep = 0;  // 0: all parts
@@ -568,8 +608,10 @@ std::optional<std::string> expand_macros(std::string_view s, const macro_context
       if (k != first) joined += '.';
       joined += parts[k];
     }
-    if (upper) url_escape(joined, out);
-    else out += joined;
+    if (upper)
+      url_escape(joined, out);
+    else
+      out += joined;
   }
   if (out.size() > max_expansion) return std::nullopt;
   return out;
@@ -627,7 +669,8 @@ boost::asio::awaitable<result> check_helo(dns::source& dns, ip_address ip, std::
   co_return r;
 }
 
-std::string format_received_spf(const result& r, const ip_address& ip, std::string_view helo, std::string_view receiver) {
+std::string format_received_spf(const result& r, const ip_address& ip, std::string_view helo,
+                                std::string_view receiver) {
   // key=value pairs take a dot-atom or a quoted-string (RFC 7208 9.1); quote anything else.
   auto value = [](std::string_view v) {
     bool atom = !v.empty();

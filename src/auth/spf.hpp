@@ -26,10 +26,10 @@
 
 namespace mailfort::auth::spf {
 
-inline constexpr int max_dns_terms = 10;    // 4.6.4/1
-inline constexpr int max_void_lookups = 2;  // 4.6.4/7
-inline constexpr int max_mx_names = 10;     // 4.6.4/2
-inline constexpr int max_ptr_names = 10;    // 4.6.4/3
+inline constexpr int max_dns_terms = 10;            // 4.6.4/1
+inline constexpr int max_void_lookups = 2;          // 4.6.4/7
+inline constexpr int max_mx_names = 10;             // 4.6.4/2
+inline constexpr int max_ptr_names = 10;            // 4.6.4/3
 inline constexpr std::size_t max_expansion = 8192;  // output of one macro-string expansion
 
 enum class result_code : std::uint8_t { none, neutral, pass, fail, softfail, temperror, permerror };
@@ -55,8 +55,8 @@ struct result {
   std::string reason;       // one line for logs and the Received-SPF comment (printable ASCII)
   int dns_lookups = 0;      // DNS-querying terms evaluated (include, a, mx, ptr, exists, redirect)
   int void_lookups = 0;
-  std::string sender;       // <sender> as checked
-  std::string identity;     // "mailfrom" or "helo"
+  std::string sender;    // <sender> as checked
+  std::string identity;  // "mailfrom" or "helo"
 };
 
 // check_host() (RFC 7208 4). `req` must outlive the coroutine.
@@ -64,8 +64,8 @@ boost::asio::awaitable<result> check_host(dns::source& dns, const request& req);
 
 // MAIL FROM identity (2.4): <sender> = mail_from, or "postmaster@<helo>" for the null sender ("" or "<>");
 // a missing local-part becomes "postmaster" (4.3).
-boost::asio::awaitable<result> check_mail_from(dns::source& dns, ip_address ip, std::string helo,
-                                               std::string mail_from, std::string receiver = "unknown");
+boost::asio::awaitable<result> check_mail_from(dns::source& dns, ip_address ip, std::string helo, std::string mail_from,
+                                               std::string receiver = "unknown");
 // HELO identity (2.3): <domain> = helo, <sender> = "postmaster@<helo>"; none for a domain literal or a name
 // that is not a multi-label FQDN.
 boost::asio::awaitable<result> check_helo(dns::source& dns, ip_address ip, std::string helo,

@@ -73,9 +73,12 @@ bool valid_toplabel(std::string_view t) {
   if (t.empty() || !is_alnum(t.front()) || !is_alnum(t.back())) return false;
   bool alpha = false, dash = false;
   for (char c : t) {
-    if (is_alpha(c)) alpha = true;
-    else if (c == '-') dash = true;
-    else if (!is_digit(c)) return false;
+    if (is_alpha(c))
+      alpha = true;
+    else if (c == '-')
+      dash = true;
+    else if (!is_digit(c))
+      return false;
   }
   return alpha || dash;
 }

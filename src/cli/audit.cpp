@@ -123,7 +123,8 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
   auto* s = a->add_subcommand("smtp", "probe a live SMTP server (TLS, AUTH exposure, relay, VRFY, smuggling...)");
   s->add_option("TARGET", sa->target, "HOST[:PORT] (default port 25)")->required();
   add_output_options(s, *so);
-  s->add_option("--submission-port", sa->submission_port, "also check this port's submission role (STARTTLS before AUTH)");
+  s->add_option("--submission-port", sa->submission_port,
+                "also check this port's submission role (STARTTLS before AUTH)");
   s->add_option("--smtps-port", sa->smtps_port, "also check this implicit-TLS submission port");
   s->add_option("--user", sa->users, "VRFY/EXPN this user besides postmaster (repeatable)");
   s->add_flag("--relay-full", sa->relay_full, "complete one relay test with DATA to --relay-target");
@@ -172,12 +173,14 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
   // ---- domain ----
   auto dout = std::make_shared<output_args>();
   auto da = std::make_shared<domain_args>();
-  auto* d = a->add_subcommand("domain", "audit a mail domain: MX, rDNS, DNSBL, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, DANE");
+  auto* d =
+      a->add_subcommand("domain", "audit a mail domain: MX, rDNS, DNSBL, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, DANE");
   d->add_option("DOMAIN", da->domain, "the domain")->required();
   add_output_options(d, *dout);
   d->add_option("--dkim-selector", da->selectors, "DKIM selector to check (repeatable)");
-  d->add_option("--dnsbl", da->dnsbl, "DNS blocklist zone (repeatable; replaces the defaults "
-                                      "zen.spamhaus.org and b.barracudacentral.org)");
+  d->add_option("--dnsbl", da->dnsbl,
+                "DNS blocklist zone (repeatable; replaces the defaults "
+                "zen.spamhaus.org and b.barracudacentral.org)");
   d->add_flag("--no-dnsbl", da->no_dnsbl, "skip blocklist lookups");
   d->add_flag("--no-smtp", da->no_smtp, "do not connect to the MX hosts");
   d->add_flag("--no-tls-versions", da->no_tls_versions, "skip the per-MX TLS version and weak-cipher handshakes");

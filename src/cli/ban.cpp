@@ -39,7 +39,8 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
     auto g = daemon::make_guard(cfg, clock);
     auto bans = g->list();
     for (const auto& r : bans)
-      std::cout << r.source << "  until " << utc_time(r.until) << "  reason=" << r.reason << "  count=" << r.count << "\n";
+      std::cout << r.source << "  until " << utc_time(r.until) << "  reason=" << r.reason << "  count=" << r.count
+                << "\n";
     std::cout << bans.size() << " active ban(s)\n";
     exit_code = 0;
   });
@@ -53,8 +54,10 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
     auto key = policy::parse_source(target, cfg.ban.ipv4_prefix, cfg.ban.ipv6_prefix);
     long long secs = parse_duration(duration);
     if (!key || secs <= 0) {
-      std::cerr << "mailfort: " << (!key ? "'" + target + "' is not an IP address or network" :
-                                           "'" + duration + "' is not a duration (3600, 30m, 2h, 7d)") << "\n";
+      std::cerr << "mailfort: "
+                << (!key ? "'" + target + "' is not an IP address or network"
+                         : "'" + duration + "' is not a duration (3600, 30m, 2h, 7d)")
+                << "\n";
       exit_code = 2;
       return;
     }

@@ -26,7 +26,8 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   app.add_option("--config", opts.config_file, "TOML config file (default: embedded secure defaults)");
   app.add_option("--data-dir", opts.data_dir, "data directory (queue, state, Maildirs); overrides data_dir");
-  app.add_option("--dns-server", opts.dns_servers, "DNS server ADDR[:PORT] to query (repeatable); overrides dns.servers")
+  app.add_option("--dns-server", opts.dns_servers,
+                 "DNS server ADDR[:PORT] to query (repeatable); overrides dns.servers")
       ->allow_extra_args(false);
   register_serve(app, opts, exit_code);
   register_user(app, opts, exit_code);

@@ -142,10 +142,13 @@ void register_dkim(CLI::App& app, common_options& opts, int& exit_code) {
       boost::asio::io_context io;
       dns::resolver r(io.get_executor(), resolver_options_for(cfg, opts));
       std::exception_ptr failure;
-      boost::asio::co_spawn(io, dkim::verify(r, msg, vo), [&](std::exception_ptr e, std::vector<dkim::verify_result> v) {
-        if (e) failure = e;
-        else results = std::move(v);
-      });
+      boost::asio::co_spawn(io, dkim::verify(r, msg, vo),
+                            [&](std::exception_ptr e, std::vector<dkim::verify_result> v) {
+                              if (e)
+                                failure = e;
+                              else
+                                results = std::move(v);
+                            });
       io.run();
       if (failure) std::rethrow_exception(failure);
     } catch (const std::exception& e) {
@@ -158,8 +161,13 @@ void register_dkim(CLI::App& app, common_options& opts, int& exit_code) {
       nlohmann::json j = nlohmann::json::array();
       for (const auto& r : results) {
         // Untrusted strings: dump() escapes, and invalid UTF-8 is replaced rather than thrown on.
-        j.push_back({{"d", r.domain}, {"s", r.selector}, {"a", r.algorithm}, {"i", r.identity},
-                     {"result", dkim::to_string(r.res)}, {"reason", r.reason}, {"header_b", r.b_prefix},
+        j.push_back({{"d", r.domain},
+                     {"s", r.selector},
+                     {"a", r.algorithm},
+                     {"i", r.identity},
+                     {"result", dkim::to_string(r.res)},
+                     {"reason", r.reason},
+                     {"header_b", r.b_prefix},
                      {"testing", r.testing}});
       }
       std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -67,8 +67,10 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
       dns::resolver r(io.get_executor(), resolver_options_for(cfg, opts));
       std::exception_ptr failure;
       boost::asio::co_spawn(io, dmarc::evaluate(r, in), [&](std::exception_ptr e, dmarc::result v) {
-        if (e) failure = e;
-        else res = std::move(v);
+        if (e)
+          failure = e;
+        else
+          res = std::move(v);
       });
       io.run();
       if (failure) std::rethrow_exception(failure);
@@ -79,25 +81,31 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
     const std::string requested = res.requested ? dmarc::to_string(*res.requested) : "-";
     const std::string domain = res.policy_domain.empty() ? "-" : res.policy_domain;
     if (format == "json") {
-      nlohmann::json j = {{"result", dmarc::to_string(res.result)},
-                          {"policy", dmarc::to_string(res.applied)},
-                          {"requested", res.requested ? nlohmann::json(dmarc::to_string(*res.requested)) : nlohmann::json()},
-                          {"policy_domain", res.policy_domain},
-                          {"from_domain", res.author_domain},
-                          {"org_domain", res.org_domain},
-                          {"spf_aligned", res.spf_aligned},
-                          {"dkim_aligned", res.dkim_aligned},
-                          {"sampled_out", res.sampled_out},
-                          {"reason", res.reason},
-                          {"queries", res.queries}};
+      nlohmann::json j = {
+          {"result", dmarc::to_string(res.result)},
+          {"policy", dmarc::to_string(res.applied)},
+          {"requested", res.requested ? nlohmann::json(dmarc::to_string(*res.requested)) : nlohmann::json()},
+          {"policy_domain", res.policy_domain},
+          {"from_domain", res.author_domain},
+          {"org_domain", res.org_domain},
+          {"spf_aligned", res.spf_aligned},
+          {"dkim_aligned", res.dkim_aligned},
+          {"sampled_out", res.sampled_out},
+          {"reason", res.reason},
+          {"queries", res.queries}};
       if (res.rec) {
         const auto& rec = *res.rec;
         nlohmann::json rua = nlohmann::json::array();
         for (const auto& u : rec.rua) rua.push_back(u.uri);
-        j["record"] = {{"p", dmarc::to_string(rec.p)}, {"sp", dmarc::to_string(rec.sp)},
-                       {"np", dmarc::to_string(rec.np)}, {"adkim", dmarc::to_string(rec.adkim)},
-                       {"aspf", dmarc::to_string(rec.aspf)}, {"pct", rec.pct}, {"rua", rua},
-                       {"psd", std::string(1, rec.psd)}, {"t", rec.t}};
+        j["record"] = {{"p", dmarc::to_string(rec.p)},
+                       {"sp", dmarc::to_string(rec.sp)},
+                       {"np", dmarc::to_string(rec.np)},
+                       {"adkim", dmarc::to_string(rec.adkim)},
+                       {"aspf", dmarc::to_string(rec.aspf)},
+                       {"pct", rec.pct},
+                       {"rua", rua},
+                       {"psd", std::string(1, rec.psd)},
+                       {"t", rec.t}};
       }
       // Record values come from DNS: dump() escapes, and invalid UTF-8 is replaced rather than thrown on.
       std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

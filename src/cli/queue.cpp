@@ -26,9 +26,12 @@ std::optional<queue::decoded> read_entry(const queue::spool& sp, const std::stri
 
 const char* state_name(queue::recipient::state s) {
   switch (s) {
-    case queue::recipient::state::pending: return "pending";
-    case queue::recipient::state::delivered: return "delivered";
-    case queue::recipient::state::failed: return "failed";
+    case queue::recipient::state::pending:
+      return "pending";
+    case queue::recipient::state::delivered:
+      return "delivered";
+    case queue::recipient::state::failed:
+      return "failed";
   }
   return "pending";
 }
@@ -116,8 +119,9 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
   });
 
   auto* flush = q->add_subcommand(
-      "flush", "deliver local mail now and make every deferred remote recipient due (a running server retries it "
-               "within seconds)");
+      "flush",
+      "deliver local mail now and make every deferred remote recipient due (a running server retries it "
+      "within seconds)");
   flush->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     queue::spool sp(std::filesystem::path(cfg.data_dir) / "queue");

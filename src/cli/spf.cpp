@@ -30,8 +30,10 @@ std::optional<spf::result> run_check(dns::source& dns, boost::asio::io_context& 
   std::optional<spf::result> out;
   std::exception_ptr err;
   auto done = [&](std::exception_ptr e, spf::result r) {
-    if (e) err = e;
-    else out = std::move(r);
+    if (e)
+      err = e;
+    else
+      out = std::move(r);
   };
   if (a.identity == "helo")
     boost::asio::co_spawn(io, spf::check_helo(dns, ip, a.helo, a.receiver), done);
@@ -66,9 +68,9 @@ void register_spf(CLI::App& app, common_options& opts, int& exit_code) {
     auto ip = spf::parse_ip(a.ip);
     if (!ip || (a.format != "text" && a.format != "json") || (a.identity != "mailfrom" && a.identity != "helo")) {
       std::cerr << "mailfort: "
-                << (!ip ? "'" + a.ip + "' is not an IP address"
-                        : a.identity != "mailfrom" && a.identity != "helo" ? "--identity must be mailfrom or helo"
-                                                                            : "--format must be text or json")
+                << (!ip                                                ? "'" + a.ip + "' is not an IP address"
+                    : a.identity != "mailfrom" && a.identity != "helo" ? "--identity must be mailfrom or helo"
+                                                                       : "--format must be text or json")
                 << "\n";
       exit_code = 2;
       return;

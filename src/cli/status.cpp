@@ -71,8 +71,9 @@ void print_text(const nlohmann::json& st) {
 }  // namespace
 
 void register_status(CLI::App& app, common_options& opts, int& exit_code) {
-  auto* cmd = app.add_subcommand("status", "what the running server watches: listeners, queue, bans, alerts, "
-                                           "certificate, blocklists (asks listeners.admin)");
+  auto* cmd = app.add_subcommand("status",
+                                 "what the running server watches: listeners, queue, bans, alerts, "
+                                 "certificate, blocklists (asks listeners.admin)");
   static std::string format = "text";
   cmd->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&opts, &exit_code] {

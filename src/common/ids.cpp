@@ -32,8 +32,7 @@ std::string new_session_id() {
 }
 
 std::string new_queue_id() {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();
   unsigned char t[6];
   for (int i = 5; i >= 0; --i) {

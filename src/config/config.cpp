@@ -28,8 +28,8 @@ constexpr std::size_t k_max_file_size = 1024 * 1024;
 // Settings other servers have that mailfort refuses to have: naming one is an error (as any unknown key
 // is), and the message says why there is no such switch instead of only "unknown".
 const char* refused_setting(std::string_view leaf) {
-  static constexpr std::string_view auth[] = {"auth_without_tls",    "allow_plaintext_auth", "plaintext_auth",
-                                              "allow_insecure_auth", "auth_plaintext",       "insecure_auth",
+  static constexpr std::string_view auth[] = {"auth_without_tls",       "allow_plaintext_auth", "plaintext_auth",
+                                              "allow_insecure_auth",    "auth_plaintext",       "insecure_auth",
                                               "disable_plaintext_auth", "smtpd_tls_auth_only"};
   for (auto a : auth)
     if (leaf == a)
@@ -37,7 +37,8 @@ const char* refused_setting(std::string_view leaf) {
              "enabled, so there is no such setting";
   static constexpr std::string_view enum_keys[] = {"vrfy", "expn", "enable_vrfy", "enable_expn", "allow_vrfy"};
   for (auto a : enum_keys)
-    if (leaf == a) return "VRFY and EXPN are never answered (they let anyone enumerate accounts), so there is no such setting";
+    if (leaf == a)
+      return "VRFY and EXPN are never answered (they let anyone enumerate accounts), so there is no such setting";
   return nullptr;
 }
 
@@ -275,10 +276,10 @@ parsed_cidr effective(const parsed_cidr& c) {
 bool is_loopback_or_private(const parsed_cidr& c) {
   const unsigned char* a = c.addr;
   if (!c.v6) {
-    if (a[0] == 127 && c.prefix >= 8) return true;                            // loopback
-    if (a[0] == 10 && c.prefix >= 8) return true;                             // RFC 1918
-    if (a[0] == 172 && (a[1] & 0xf0) == 16 && c.prefix >= 12) return true;    // RFC 1918
-    if (a[0] == 192 && a[1] == 168 && c.prefix >= 16) return true;            // RFC 1918
+    if (a[0] == 127 && c.prefix >= 8) return true;                          // loopback
+    if (a[0] == 10 && c.prefix >= 8) return true;                           // RFC 1918
+    if (a[0] == 172 && (a[1] & 0xf0) == 16 && c.prefix >= 12) return true;  // RFC 1918
+    if (a[0] == 192 && a[1] == 168 && c.prefix >= 16) return true;          // RFC 1918
     return false;
   }
   static const unsigned char loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -305,8 +306,7 @@ bool is_public_listener(const std::string& addr) {
 void check_cidrs(loader& L, const toml::node& n, const std::string& key, const std::vector<std::string>& nets) {
   for (const auto& s : nets) {
     parsed_cidr pc;
-    if (!parse_cidr(s, pc))
-      L.error(n, key, "'" + s + "' is not an IPv4 or IPv6 network (a.b.c.d/len or x:y::/len)");
+    if (!parse_cidr(s, pc)) L.error(n, key, "'" + s + "' is not an IPv4 or IPv6 network (a.b.c.d/len or x:y::/len)");
   }
 }
 
@@ -333,16 +333,18 @@ void load_table(const toml::table& root, loader& L) {
             L.error(n, k2, "'" + dst + "' is not IPv4:port or [IPv6]:port (use \"\" to disable the listener)");
         };
       };
-      L.section(v, key, {{"mx", lst(c.listeners.mx)},
-                         {"submission", lst(c.listeners.submission)},
-                         {"submissions", lst(c.listeners.submissions)},
-                         {"admin", [&](const node& n, const key_t& k2) {
-                            lst(c.listeners.admin)(n, k2);
-                            if (is_public_listener(c.listeners.admin))
-                              L.error(n, k2, "the admin HTTP listener has no TLS yet, so it must stay on loopback "
-                                             "(127.0.0.1:9025 or [::1]:9025); scrape it through an SSH tunnel or a "
-                                             "local Prometheus");
-                          }}});
+      L.section(v, key,
+                {{"mx", lst(c.listeners.mx)},
+                 {"submission", lst(c.listeners.submission)},
+                 {"submissions", lst(c.listeners.submissions)},
+                 {"admin", [&](const node& n, const key_t& k2) {
+                    lst(c.listeners.admin)(n, k2);
+                    if (is_public_listener(c.listeners.admin))
+                      L.error(n, k2,
+                              "the admin HTTP listener has no TLS yet, so it must stay on loopback "
+                              "(127.0.0.1:9025 or [::1]:9025); scrape it through an SSH tunnel or a "
+                              "local Prometheus");
+                  }}});
     } else if (key == "tls") {
       auto& t = c.tls;
       L.section(v, key,
@@ -359,40 +361,42 @@ void load_table(const toml::table& root, loader& L) {
                  {"handshake_timeout_s",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, t.handshake_timeout_s, 1, 300); }}});
       if (t.certificate.empty() != t.key.empty())
-        L.error(v, "tls", "tls.certificate and tls.key must be set together (or both left out for a self-signed "
-                          "certificate)");
+        L.error(v, "tls",
+                "tls.certificate and tls.key must be set together (or both left out for a self-signed "
+                "certificate)");
     } else if (key == "dns") {
-      L.section(v, key, {{"servers", [&](const node& n, const key_t& k2) {
-                           if (L.strings(n, k2, c.dns.servers))
-                             for (const auto& s : c.dns.servers)
-                               if (!valid_dns_server(s))
-                                 L.error(n, k2, "'" + s + "' is not IP, IPv4:port or [IPv6]:port");
-                         }},
-                         {"root_anchor", [&](const node& n, const key_t& k2) { L.str(n, k2, c.dns.root_anchor); }},
-                         {"trust_anchor", [&](const node& n, const key_t& k2) { L.str(n, k2, c.dns.trust_anchor); }},
-                         {"special_zones",
-                          [&](const node& n, const key_t& k2) {
-                            if (L.strings(n, k2, c.dns.special_zones))
-                              for (const auto& z : c.dns.special_zones)
-                                if (!valid_domain_name(z)) L.error(n, k2, "'" + z + "' is not a zone name");
-                          }},
-                         {"timeout_ms", [&](const node& n, const key_t& k2) {
-                            L.integer(n, k2, c.dns.timeout_ms, 100, 60000);
-                          }}});
+      L.section(
+          v, key,
+          {{"servers",
+            [&](const node& n, const key_t& k2) {
+              if (L.strings(n, k2, c.dns.servers))
+                for (const auto& s : c.dns.servers)
+                  if (!valid_dns_server(s)) L.error(n, k2, "'" + s + "' is not IP, IPv4:port or [IPv6]:port");
+            }},
+           {"root_anchor", [&](const node& n, const key_t& k2) { L.str(n, k2, c.dns.root_anchor); }},
+           {"trust_anchor", [&](const node& n, const key_t& k2) { L.str(n, k2, c.dns.trust_anchor); }},
+           {"special_zones",
+            [&](const node& n, const key_t& k2) {
+              if (L.strings(n, k2, c.dns.special_zones))
+                for (const auto& z : c.dns.special_zones)
+                  if (!valid_domain_name(z)) L.error(n, k2, "'" + z + "' is not a zone name");
+            }},
+           {"timeout_ms", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.dns.timeout_ms, 100, 60000); }}});
     } else if (key == "relay") {
-      L.section(v, key,
-                {{"trusted_networks",
-                  [&](const node& n, const key_t& k2) {
-                    if (L.strings(n, k2, c.relay.trusted_networks)) check_cidrs(L, n, k2, c.relay.trusted_networks);
-                  }},
-                 {"smarthost", [&](const node& n, const key_t& k2) {
-                    if (L.str(n, k2, c.relay.smarthost) && !c.relay.smarthost.empty() &&
-                        !valid_smarthost(c.relay.smarthost))
-                      L.error(n, k2, "'" + c.relay.smarthost + "' is not host:port or [IPv6]:port (\"\" delivers by MX)");
-                  }},
-                 {"smarthost_user", [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_user); }},
-                 {"smarthost_password_file",
-                  [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }}});
+      L.section(
+          v, key,
+          {{"trusted_networks",
+            [&](const node& n, const key_t& k2) {
+              if (L.strings(n, k2, c.relay.trusted_networks)) check_cidrs(L, n, k2, c.relay.trusted_networks);
+            }},
+           {"smarthost",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, c.relay.smarthost) && !c.relay.smarthost.empty() && !valid_smarthost(c.relay.smarthost))
+                L.error(n, k2, "'" + c.relay.smarthost + "' is not host:port or [IPv6]:port (\"\" delivers by MX)");
+            }},
+           {"smarthost_user", [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_user); }},
+           {"smarthost_password_file",
+            [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }}});
       if (!c.relay.smarthost_user.empty() && (c.relay.smarthost.empty() || c.relay.smarthost_password_file.empty()))
         L.error(v, "relay", "relay.smarthost_user needs relay.smarthost and relay.smarthost_password_file");
     } else if (key == "outbound") {
@@ -405,40 +409,43 @@ void load_table(const toml::table& root, loader& L) {
             L.error(n, k2, "'" + dst + "' is not an IPv" + (v4 ? "4" : "6") + " address");
         };
       };
-      L.section(v, key,
-                {{"helo_name",
-                  [&](const node& n, const key_t& k2) {
-                    if (L.str(n, k2, o.helo_name) && !o.helo_name.empty() && !valid_domain_name(o.helo_name))
-                      L.error(n, k2, "'" + o.helo_name + "' is not a host name");
-                  }},
-                 {"source_ipv4", ip(o.source_ipv4, true)},
-                 {"source_ipv6", ip(o.source_ipv6, false)},
-                 {"allow_private", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.allow_private); }},
-                 {"port", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.port, 1, 65535); }},
-                 {"ca_file", [&](const node& n, const key_t& k2) { L.str(n, k2, o.ca_file); }},
-                 {"dane", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.dane); }},
-                 {"mta_sts", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.mta_sts); }},
-                 {"mta_sts_port", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.mta_sts_port, 1, 65535); }},
-                 {"max_connections", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections, 1, 10000); }},
-                 {"max_connections_per_domain",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections_per_domain, 1, 1000); }},
-                 {"connect_timeout_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.connect_timeout_s, 1, 600); }},
-                 {"command_timeout_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.command_timeout_s, 1, 3600); }},
-                 {"tlsrpt", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.tlsrpt); }},
-                 {"tlsrpt_interval_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, o.tlsrpt_interval_s, 1, 7 * 86400); }},
-                 {"tlsrpt_contact", [&](const node& n, const key_t& k2) { L.str(n, k2, o.tlsrpt_contact); }}});
+      L.section(
+          v, key,
+          {{"helo_name",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, o.helo_name) && !o.helo_name.empty() && !valid_domain_name(o.helo_name))
+                L.error(n, k2, "'" + o.helo_name + "' is not a host name");
+            }},
+           {"source_ipv4", ip(o.source_ipv4, true)},
+           {"source_ipv6", ip(o.source_ipv6, false)},
+           {"allow_private", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.allow_private); }},
+           {"port", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.port, 1, 65535); }},
+           {"ca_file", [&](const node& n, const key_t& k2) { L.str(n, k2, o.ca_file); }},
+           {"dane", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.dane); }},
+           {"mta_sts", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.mta_sts); }},
+           {"mta_sts_port", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.mta_sts_port, 1, 65535); }},
+           {"max_connections", [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections, 1, 10000); }},
+           {"max_connections_per_domain",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, o.max_connections_per_domain, 1, 1000); }},
+           {"connect_timeout_s",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, o.connect_timeout_s, 1, 600); }},
+           {"command_timeout_s",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, o.command_timeout_s, 1, 3600); }},
+           {"tlsrpt", [&](const node& n, const key_t& k2) { L.boolean(n, k2, o.tlsrpt); }},
+           {"tlsrpt_interval_s",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, o.tlsrpt_interval_s, 1, 7 * 86400); }},
+           {"tlsrpt_contact", [&](const node& n, const key_t& k2) { L.str(n, k2, o.tlsrpt_contact); }}});
     } else if (key == "queue") {
       auto& q = c.queue;
-      L.section(v, key,
-                {{"retry_min_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_min_s, 1, 86400); }},
-                 {"retry_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_max_s, 1, 7 * 86400); }},
-                 {"max_lifetime_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, q.max_lifetime_s, 1, 60 * 86400); }},
-                 {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }},
-                 {"delay_warning_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, q.delay_warning_s, 0, 60 * 86400); }}});
+      L.section(
+          v, key,
+          {{"retry_min_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_min_s, 1, 86400); }},
+           {"retry_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, q.retry_max_s, 1, 7 * 86400); }},
+           {"max_lifetime_s",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, q.max_lifetime_s, 1, 60 * 86400); }},
+           {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }},
+           {"delay_warning_s",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, q.delay_warning_s, 0, 60 * 86400); }}});
       if (q.retry_min_s > q.retry_max_s) L.error(v, "queue", "queue.retry_min_s must not exceed queue.retry_max_s");
     } else if (key == "state") {
       L.section(v, key,
@@ -453,8 +460,9 @@ void load_table(const toml::table& root, loader& L) {
                     if (u.rfind("redis://", 0) != 0 || u.size() == 8)
                       L.error(n, k2, "'" + u + "' is not redis://host[:port][/db]");
                     else if (u.find('@') != std::string::npos)
-                      L.error(n, k2, "credentials in redis_url are not supported (keep Redis on loopback or a "
-                                     "private network)");
+                      L.error(n, k2,
+                              "credentials in redis_url are not supported (keep Redis on loopback or a "
+                              "private network)");
                   }}});
     } else if (key == "limits") {
       auto& l = c.limits;
@@ -514,7 +522,8 @@ void load_table(const toml::table& root, loader& L) {
                  {"keys", [&](const node& n, const key_t& k2) {
                     const auto* arr = n.as_array();
                     if (!arr) {
-                      L.error(n, k2, "must be an array of tables {domain = \"...\", selector = \"...\", key = \"FILE\"}");
+                      L.error(n, k2,
+                              "must be an array of tables {domain = \"...\", selector = \"...\", key = \"FILE\"}");
                       return;
                     }
                     d.keys.clear();
@@ -527,12 +536,17 @@ void load_table(const toml::table& root, loader& L) {
                       dkim_key dk;
                       for (const auto& [tk, tv] : *t) {
                         const std::string leaf(tk.str());
-                        if (leaf == "domain") L.str(tv, k2 + ".domain", dk.domain);
-                        else if (leaf == "selector") L.str(tv, k2 + ".selector", dk.selector);
-                        else if (leaf == "key") L.str(tv, k2 + ".key", dk.key);
-                        else L.unknown(tv, k2 + "." + leaf, leaf, " in dkim.keys");
+                        if (leaf == "domain")
+                          L.str(tv, k2 + ".domain", dk.domain);
+                        else if (leaf == "selector")
+                          L.str(tv, k2 + ".selector", dk.selector);
+                        else if (leaf == "key")
+                          L.str(tv, k2 + ".key", dk.key);
+                        else
+                          L.unknown(tv, k2 + "." + leaf, leaf, " in dkim.keys");
                       }
-                      if (!valid_domain_name(dk.domain)) L.error(e, k2, "domain '" + dk.domain + "' is not a domain name");
+                      if (!valid_domain_name(dk.domain))
+                        L.error(e, k2, "domain '" + dk.domain + "' is not a domain name");
                       if (dk.selector.empty() || !valid_domain_name(dk.selector))
                         L.error(e, k2, "selector '" + dk.selector + "' is not a DNS label sequence");
                       if (dk.key.empty()) L.error(e, k2, "key (a PEM private key file) is required");
@@ -545,13 +559,19 @@ void load_table(const toml::table& root, loader& L) {
                 {{"token",
                   [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, m.token) && !m.token.empty() && m.token.size() < 16)
-                      L.error(n, k2, "a bearer token shorter than 16 characters is guessable; use `openssl rand -hex 32`");
+                      L.error(n, k2,
+                              "a bearer token shorter than 16 characters is guessable; use `openssl rand -hex 32`");
                   }},
-                 {"auth_failures_per_ip", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_per_ip, 0, 1000000); }},
-                 {"auth_failures_total", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_total, 0, 1000000); }},
-                 {"queue_size_alert", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_size_alert, 0, 100000000); }},
-                 {"queue_growth_alert", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_alert, 0, 100000000); }},
-                 {"queue_growth_window_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_window_s, 2, 86400); }},
+                 {"auth_failures_per_ip",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_per_ip, 0, 1000000); }},
+                 {"auth_failures_total",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, m.auth_failures_total, 0, 1000000); }},
+                 {"queue_size_alert",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_size_alert, 0, 100000000); }},
+                 {"queue_growth_alert",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_alert, 0, 100000000); }},
+                 {"queue_growth_window_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, m.queue_growth_window_s, 2, 86400); }},
                  {"webhook",
                   [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, m.webhook) && !m.webhook.empty() && m.webhook.rfind("http://", 0) != 0)
@@ -575,8 +595,7 @@ void load_table(const toml::table& root, loader& L) {
                  {"outbound_spike_floor",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, m.outbound_spike_floor, 0, 100000000); }},
                  {"hold_on_spike", [&](const node& n, const key_t& k2) { L.boolean(n, k2, m.hold_on_spike); }},
-                 {"log_format",
-                  [&](const node& n, const key_t& k2) {
+                 {"log_format", [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, m.log_format) && m.log_format != "json" && m.log_format != "syslog")
                       L.error(n, k2, "must be \"json\" or \"syslog\"");
                   }}});
@@ -599,21 +618,23 @@ void load_table(const toml::table& root, loader& L) {
                  {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)}});
     } else if (key == "ban") {
       auto& b = c.ban;
-      L.section(v, key,
-                {{"enabled", [&](const node& n, const key_t& k2) { L.boolean(n, k2, b.enabled); }},
-                 {"threshold", [&](const node& n, const key_t& k2) { L.number(n, k2, b.threshold, 1, 10000); }},
-                 {"window_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.window_s, 1, 30 * 86400); }},
-                 {"duration_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.duration_s, 1, 365 * 86400); }},
-                 {"max_duration_s",
-                  [&](const node& n, const key_t& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
-                 {"ipv4_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
-                 {"ipv6_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
-                 {"allowlist", [&](const node& n, const key_t& k2) {
-                    if (L.strings(n, k2, b.allowlist)) check_cidrs(L, n, k2, b.allowlist);
-                  }}});
+      L.section(
+          v, key,
+          {{"enabled", [&](const node& n, const key_t& k2) { L.boolean(n, k2, b.enabled); }},
+           {"threshold", [&](const node& n, const key_t& k2) { L.number(n, k2, b.threshold, 1, 10000); }},
+           {"window_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.window_s, 1, 30 * 86400); }},
+           {"duration_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.duration_s, 1, 365 * 86400); }},
+           {"max_duration_s",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
+           {"ipv4_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
+           {"ipv6_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
+           {"allowlist", [&](const node& n, const key_t& k2) {
+              if (L.strings(n, k2, b.allowlist)) check_cidrs(L, n, k2, b.allowlist);
+            }}});
       if (b.duration_s > b.max_duration_s) L.error(v, "ban", "ban.duration_s must not exceed ban.max_duration_s");
     } else if (key == "server") {
-      L.section(v, key, {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
+      L.section(v, key,
+                {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
     } else {
       // Includes sections of features not built yet ([dkim], [monitor], [audit]): accepting them silently
       // would let an admin believe DKIM signing is on.
@@ -626,8 +647,9 @@ load_result load_impl(const std::string& text, const std::string& name) {
   load_result r;
   r.cfg.source_file = name;
   if (text.size() > k_max_file_size) {
-    r.diagnostics.push_back({diagnostic::kind::error, "", name, 0, "",
-                             "file is larger than " + std::to_string(k_max_file_size) + " bytes; not a mailfort config"});
+    r.diagnostics.push_back(
+        {diagnostic::kind::error, "", name, 0, "",
+         "file is larger than " + std::to_string(k_max_file_size) + " bytes; not a mailfort config"});
     return r;
   }
   loader L{r, name};
@@ -682,50 +704,55 @@ std::vector<diagnostic> check_security(const config& c) {
     // is no open relay (for IPv4 no private range is wider than /8, so the order changes nothing there).
     if (too_wide(pc) && is_loopback_or_private(pc)) {
       add("low", "relay.trusted_networks",
-          "'" + n + "' is private but far wider than one site (an IPv6 site is a /48): every host in it may relay "
-          "without authentication. Narrow it to the networks you run.");
+          "'" + n +
+              "' is private but far wider than one site (an IPv6 site is a /48): every host in it may relay "
+              "without authentication. Narrow it to the networks you run.");
     } else if (too_wide(pc)) {
       add("critical", "relay.trusted_networks",
-          "open relay: '" + n + "' trusts a large part of the Internet to relay without authentication, so anyone "
-          "in it may send mail anywhere through this server; spammers find open relays within hours and the "
-          "server's address ends up on every blocklist. Remove it, and let users authenticate on the submission "
-          "port instead.");
+          "open relay: '" + n +
+              "' trusts a large part of the Internet to relay without authentication, so anyone "
+              "in it may send mail anywhere through this server; spammers find open relays within hours and the "
+              "server's address ends up on every blocklist. Remove it, and let users authenticate on the submission "
+              "port instead.");
     } else if (!is_loopback_or_private(pc)) {
       add("high", "relay.trusted_networks",
-          "'" + n + "' is a public network allowed to relay without authentication: any host there that is "
-          "compromised or shared becomes a spam source under your name. Trust only hosts you run (e.g. one /32 "
-          "for a web server), or give them an account and use submission.");
+          "'" + n +
+              "' is a public network allowed to relay without authentication: any host there that is "
+              "compromised or shared becomes a spam source under your name. Trust only hosts you run (e.g. one /32 "
+              "for a web server), or give them an account and use submission.");
     }
   }
   for (const auto& n : c.ban.allowlist) {
     parsed_cidr pc;
     if (parse_cidr(n, pc) && too_wide(effective(pc)))
       add("high", "ban.allowlist",
-          "'" + n + "' exempts a large part of the Internet from automatic bans, so password guessers there are "
-          "never stopped. List only your own networks.");
+          "'" + n +
+              "' exempts a large part of the Internet from automatic bans, so password guessers there are "
+              "never stopped. List only your own networks.");
   }
   if (c.tls.min_version == "1.0" || c.tls.min_version == "1.1") {
     add("high", "tls.min_version",
-        "TLS " + c.tls.min_version + " is deprecated (RFC 8996) and has known weaknesses (BEAST, SHA-1 "
-        "handshakes). mailfort never accepts less than 1.2 whatever this says, so the file misdescribes the "
-        "server; set min_version = \"1.2\".");
+        "TLS " + c.tls.min_version +
+            " is deprecated (RFC 8996) and has known weaknesses (BEAST, SHA-1 "
+            "handshakes). mailfort never accepts less than 1.2 whatever this says, so the file misdescribes the "
+            "server; set min_version = \"1.2\".");
   }
   if (c.tls.certificate.empty()) {
     add("medium", "tls.certificate",
         "self-signed certificate: clients cannot verify it, so mail clients show warnings and senders that "
         "check certificates (MTA-STS, DANE) cannot deliver securely; set tls.certificate/tls.key (e.g. from "
         "Let's Encrypt).");
-    const std::pair<const char*, const std::string*> ls[] = {
-        {"listeners.mx", &c.listeners.mx},
-        {"listeners.submission", &c.listeners.submission},
-        {"listeners.submissions", &c.listeners.submissions}};
+    const std::pair<const char*, const std::string*> ls[] = {{"listeners.mx", &c.listeners.mx},
+                                                             {"listeners.submission", &c.listeners.submission},
+                                                             {"listeners.submissions", &c.listeners.submissions}};
     for (const auto& [name, l] : ls)
       if (is_public_listener(*l)) {
         add("high", name,
-            "listener " + *l + " is on a public address with the self-signed certificate: sending servers that "
-            "check certificates (MTA-STS, DANE) will not deliver to it, and users' mail clients either fail or get "
-            "taught to accept any certificate, which lets an attacker in the middle read their passwords. Install "
-            "a real certificate with tls.certificate/tls.key.");
+            "listener " + *l +
+                " is on a public address with the self-signed certificate: sending servers that "
+                "check certificates (MTA-STS, DANE) will not deliver to it, and users' mail clients either fail or get "
+                "taught to accept any certificate, which lets an attacker in the middle read their passwords. Install "
+                "a real certificate with tls.certificate/tls.key.");
         break;
       }
   }
@@ -739,8 +766,9 @@ std::vector<diagnostic> check_security(const config& c) {
     bool local = host == "localhost" || (parse_cidr(host, pc) && is_loopback_or_private(effective(pc)));
     if (!local)
       add("medium", "state.redis_url",
-          "Redis at " + host + " is reached without TLS or a password, so anyone on the path can read and forge "
-          "bans and rate counters. Keep Redis on loopback or a private network.");
+          "Redis at " + host +
+              " is reached without TLS or a password, so anyone on the path can read and forge "
+              "bans and rate counters. Keep Redis on loopback or a private network.");
   }
   if (c.limits.message_size > 100ull * 1024 * 1024)
     add("low", "limits.message_size",

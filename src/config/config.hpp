@@ -19,16 +19,16 @@ struct listeners {
 };
 
 struct tls {
-  std::string certificate;      // empty: generated self-signed certificate in data_dir/tls/
+  std::string certificate;  // empty: generated self-signed certificate in data_dir/tls/
   std::string key;
   std::string min_version = "1.2";  // "1.2" or "1.3"; anything lower is refused by config check
   int handshake_timeout_s = 30;
 };
 
 struct dns {
-  std::vector<std::string> servers;  // empty: the system resolver
+  std::vector<std::string> servers;                     // empty: the system resolver
   std::string root_anchor = "/usr/share/dns/root.key";  // DNSSEC root trust anchor (dns-root-data); "" = none
-  std::string trust_anchor;          // extra DS/DNSKEY file (private or test zones)
+  std::string trust_anchor;                             // extra DS/DNSKEY file (private or test zones)
   std::vector<std::string> special_zones;  // RFC 6761 zones ("test") to resolve upstream instead of refusing
   int timeout_ms = 5000;
 };
@@ -42,31 +42,31 @@ struct relay {
 
 // Outbound delivery (docs/outbound.md): SMTP to MX hosts or relay.smarthost.
 struct outbound_settings {
-  std::string helo_name;            // EHLO name; empty: hostname
-  std::string source_ipv4;          // outbound source addresses; empty: the kernel chooses
+  std::string helo_name;    // EHLO name; empty: hostname
+  std::string source_ipv4;  // outbound source addresses; empty: the kernel chooses
   std::string source_ipv6;
-  bool allow_private = false;       // connect to loopback/private addresses from MX records (tests, LANs)
-  int port = 25;                    // destination port of MX hosts (tests override it)
-  std::string ca_file;              // extra PEM trust anchors for certificate verification; empty: system store
-  bool dane = true;                 // RFC 7672, only with a DNSSEC-validating resolver
-  bool mta_sts = true;              // RFC 8461
-  int mta_sts_port = 443;           // HTTPS port of mta-sts.<domain> (tests override it)
-  int max_connections = 20;         // deliveries in flight
+  bool allow_private = false;  // connect to loopback/private addresses from MX records (tests, LANs)
+  int port = 25;               // destination port of MX hosts (tests override it)
+  std::string ca_file;         // extra PEM trust anchors for certificate verification; empty: system store
+  bool dane = true;            // RFC 7672, only with a DNSSEC-validating resolver
+  bool mta_sts = true;         // RFC 8461
+  int mta_sts_port = 443;      // HTTPS port of mta-sts.<domain> (tests override it)
+  int max_connections = 20;    // deliveries in flight
   int max_connections_per_domain = 4;
   int connect_timeout_s = 30;
-  int command_timeout_s = 300;      // RFC 5321 4.5.3.2
-  bool tlsrpt = true;               // RFC 8460: count TLS sessions per policy domain, send daily reports
-  int tlsrpt_interval_s = 86400;    // how often completed days are reported
-  std::string tlsrpt_contact;       // contact-info of the reports; empty: postmaster@hostname
+  int command_timeout_s = 300;    // RFC 5321 4.5.3.2
+  bool tlsrpt = true;             // RFC 8460: count TLS sessions per policy domain, send daily reports
+  int tlsrpt_interval_s = 86400;  // how often completed days are reported
+  std::string tlsrpt_contact;     // contact-info of the reports; empty: postmaster@hostname
 };
 
 // The queue's retry schedule.
 struct queue_settings {
-  int retry_min_s = 300;            // first retry after 5 minutes, doubling
-  int retry_max_s = 4 * 3600;       // up to 4 hours between attempts
-  int max_lifetime_s = 5 * 86400;   // then the sender gets a DSN
-  double retry_jitter = 0.2;        // +-20 %
-  int delay_warning_s = 0;          // a delay DSN once per recipient still deferred after this long; 0: none
+  int retry_min_s = 300;           // first retry after 5 minutes, doubling
+  int retry_max_s = 4 * 3600;      // up to 4 hours between attempts
+  int max_lifetime_s = 5 * 86400;  // then the sender gets a DSN
+  double retry_jitter = 0.2;       // +-20 %
+  int delay_warning_s = 0;         // a delay DSN once per recipient still deferred after this long; 0: none
 };
 
 struct state {
@@ -76,41 +76,41 @@ struct state {
 
 struct limits {
   std::uint64_t message_size = 25ull * 1024 * 1024;  // SIZE, 552 5.3.4
-  std::size_t command_line = 512;                     // octets incl. CRLF (RFC 5321 4.5.3.1.4)
-  std::size_t text_line = 1000;                       // octets incl. CRLF (RFC 5321 4.5.3.1.6)
-  std::size_t header_section = 256 * 1024;            // bytes of header section before 552
-  std::size_t recipients = 100;                       // per message, then 452 4.5.3
-  std::size_t max_hops = 100;                         // Received: fields, 554 5.4.6
-  std::size_t soft_errors = 10;                       // errors after which replies are delayed
-  std::size_t hard_errors = 20;                       // errors after which 421 and close
-  std::size_t junk_commands = 100;                    // NOOP/RSET/VRFY/HELP... per session before 421
-  std::size_t unknown_recipients = 20;                // 550 5.1.1 per session before 421 (dictionary attack)
-  std::size_t messages_per_connection = 100;          // MAIL transactions per session, then 421
-  int command_timeout_s = 300;                        // RFC 5321 4.5.3.2.7 server timeout
-  int data_timeout_s = 3600;                          // absolute cap on one DATA phase (the minimum rate applies first)
-  std::size_t min_data_rate = 500;                    // bytes/s averaged over DATA (slowloris), after a grace
-  int error_delay_ms = 1000;                          // tarpit per error past soft_errors
-  std::size_t max_connections = 1000;                 // total, 421 4.7.0 at connect
-  std::size_t max_connections_per_ip = 20;            // 421 4.7.0 at connect
+  std::size_t command_line = 512;                    // octets incl. CRLF (RFC 5321 4.5.3.1.4)
+  std::size_t text_line = 1000;                      // octets incl. CRLF (RFC 5321 4.5.3.1.6)
+  std::size_t header_section = 256 * 1024;           // bytes of header section before 552
+  std::size_t recipients = 100;                      // per message, then 452 4.5.3
+  std::size_t max_hops = 100;                        // Received: fields, 554 5.4.6
+  std::size_t soft_errors = 10;                      // errors after which replies are delayed
+  std::size_t hard_errors = 20;                      // errors after which 421 and close
+  std::size_t junk_commands = 100;                   // NOOP/RSET/VRFY/HELP... per session before 421
+  std::size_t unknown_recipients = 20;               // 550 5.1.1 per session before 421 (dictionary attack)
+  std::size_t messages_per_connection = 100;         // MAIL transactions per session, then 421
+  int command_timeout_s = 300;                       // RFC 5321 4.5.3.2.7 server timeout
+  int data_timeout_s = 3600;                         // absolute cap on one DATA phase (the minimum rate applies first)
+  std::size_t min_data_rate = 500;                   // bytes/s averaged over DATA (slowloris), after a grace
+  int error_delay_ms = 1000;                         // tarpit per error past soft_errors
+  std::size_t max_connections = 1000;                // total, 421 4.7.0 at connect
+  std::size_t max_connections_per_ip = 20;           // 421 4.7.0 at connect
 };
 
 // Greeting delay on the MX listener (postscreen-style): clients that talk before the banner are early
 // talkers (554 5.5.0, close, ban score). Clients that waited once are remembered and not delayed again.
 struct greeting {
-  int delay_ms = 3000;      // 0 disables; submission ports are never delayed
+  int delay_ms = 3000;  // 0 disables; submission ports are never delayed
   int remember_s = 86400;
 };
 
 // Sender authentication of inbound mail on the MX listener (SPF, DKIM, DMARC; RFC 8601 results header).
 struct auth {
-  std::string authserv_id;        // empty: the hostname. Inbound Authentication-Results claiming it are removed
+  std::string authserv_id;  // empty: the hostname. Inbound Authentication-Results claiming it are removed
   bool spf = true;
   bool dkim = true;
   bool dmarc = true;
-  bool dmarc_enforce = true;      // p=reject -> 550 5.7.1 at end of data; p=quarantine -> the Junk folder
+  bool dmarc_enforce = true;                // p=reject -> 550 5.7.1 at end of data; p=quarantine -> the Junk folder
   std::vector<std::string> dmarc_override;  // From domains whose DMARC policy is recorded but not enforced
-  int max_dkim_signatures = 5;    // signatures verified per message; the rest are reported, not checked
-  bool dmarc_reports = true;      // record aggregate-report data (per source IP, disposition) in state.db
+  int max_dkim_signatures = 5;              // signatures verified per message; the rest are reported, not checked
+  bool dmarc_reports = true;                // record aggregate-report data (per source IP, disposition) in state.db
 };
 
 // DKIM signing of mail from authenticated users: one entry per (domain, selector); two selectors for one
@@ -127,19 +127,19 @@ struct dkim {
 
 // Watching: the admin HTTP listener (listeners.admin) and the alert thresholds.
 struct monitor {
-  std::string token;                 // bearer token for /metrics and /api/* (empty: none; loopback only anyway)
-  int auth_failures_per_ip = 10;     // per minute from one address -> alert auth_failure_burst (0 disables)
-  int auth_failures_total = 100;     // per minute from everywhere -> alert auth_failure_burst, subject "*"
-  int queue_size_alert = 10000;      // messages in the queue -> alert queue_size_high (0 disables)
-  int queue_growth_alert = 1000;     // queue growth within queue_growth_window_s -> alert queue_growth (0 disables)
+  std::string token;              // bearer token for /metrics and /api/* (empty: none; loopback only anyway)
+  int auth_failures_per_ip = 10;  // per minute from one address -> alert auth_failure_burst (0 disables)
+  int auth_failures_total = 100;  // per minute from everywhere -> alert auth_failure_burst, subject "*"
+  int queue_size_alert = 10000;   // messages in the queue -> alert queue_size_high (0 disables)
+  int queue_growth_alert = 1000;  // queue growth within queue_growth_window_s -> alert queue_growth (0 disables)
   int queue_growth_window_s = 600;
-  std::string webhook;               // http://host[:port]/path: every alert raised or cleared is POSTed as JSON
+  std::string webhook;  // http://host[:port]/path: every alert raised or cleared is POSTed as JSON
   std::vector<std::string> blocklist_zones = {"zen.spamhaus.org", "b.barracudacentral.org"};
-  std::string public_ip;             // address checked on the DNSBLs; empty: the source address of the default route
-  std::string log_format = "json";   // "json" (one object per line) or "syslog" (RFC 5424 lines carrying the JSON)
+  std::string public_ip;            // address checked on the DNSBLs; empty: the source address of the default route
+  std::string log_format = "json";  // "json" (one object per line) or "syslog" (RFC 5424 lines carrying the JSON)
   double outbound_spike_multiplier = 10;  // a user's recipients this hour vs their median hour -> outbound_spike
-  int outbound_spike_floor = 200;    // ... and at least this many recipients in the hour
-  bool hold_on_spike = true;         // hold that user's outbound mail in the queue until `mailfort queue release`
+  int outbound_spike_floor = 200;         // ... and at least this many recipients in the hour
+  bool hold_on_spike = true;              // hold that user's outbound mail in the queue until `mailfort queue release`
 };
 
 // Token-bucket rate limits (0 disables one). Over a limit: 450 4.7.1 (MAIL), 452 4.5.3 (RCPT),
@@ -157,13 +157,13 @@ struct ratelimit {
 // prefix for `duration_s`, doubling for repeat offenders up to `max_duration_s`.
 struct ban {
   bool enabled = true;
-  double threshold = 5;                 // 5 failed logins in 10 minutes
+  double threshold = 5;  // 5 failed logins in 10 minutes
   int window_s = 600;
   int duration_s = 3600;
   int max_duration_s = 7 * 86400;
   unsigned ipv4_prefix = 32;
   unsigned ipv6_prefix = 64;
-  std::vector<std::string> allowlist;   // CIDRs never banned (trusted_networks are never banned either)
+  std::vector<std::string> allowlist;  // CIDRs never banned (trusted_networks are never banned either)
 };
 
 struct server {
@@ -197,9 +197,9 @@ struct diagnostic {
   enum class kind { error, finding } kind = kind::error;
   std::string severity;  // for findings: "critical", "high", "medium", "low", "info"
   std::string file;
-  int line = 0;          // 0 when not tied to a line
+  int line = 0;  // 0 when not tied to a line
   std::string key;
-  std::string message;   // what is wrong and how to fix it
+  std::string message;  // what is wrong and how to fix it
 };
 
 struct load_result {

@@ -180,8 +180,9 @@ int run(const config::config& cfg) {
     remote->start();
     auto rsettings = outbound::runner_settings_from(cfg);
     rsettings.held = [&holds](const std::string& user) { return holds.held(user); };  // outbound_spike holds
-    queue::runner runner(spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); },
-                         remote.get(), std::move(rsettings));
+    queue::runner runner(
+        spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); }, remote.get(),
+        std::move(rsettings));
     runner.start();
 
     unsigned nthreads = cfg.server.threads > 0 ? static_cast<unsigned>(cfg.server.threads)
@@ -216,7 +217,8 @@ int run(const config::config& cfg) {
     wi.bans_active = [&guard] { return guard->list().size(); };
     wi.bans = [&guard] {
       nlohmann::json arr = nlohmann::json::array();
-      for (const auto& b : guard->list()) arr.push_back({{"source", b.source}, {"until", b.until}, {"reason", b.reason}});
+      for (const auto& b : guard->list())
+        arr.push_back({{"source", b.source}, {"until", b.until}, {"reason", b.reason}});
       return arr;
     };
     wi.certificate = tset.certificate;

@@ -7,7 +7,9 @@
 
 #include <memory>
 
-namespace mailfort::policy { class guard; }
+namespace mailfort::policy {
+class guard;
+}
 
 namespace mailfort::daemon {
 

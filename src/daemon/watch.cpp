@@ -114,8 +114,8 @@ watch::~watch() {
 void watch::on_alert(const monitor::alert& a, monitor::transition t) {
   if (t == monitor::transition::none) return;
   // alert_raised / alert_cleared are themselves log events (and so reach a SIEM).
-  nlohmann::json f = {{"name", a.name}, {"subject", a.subject}, {"message", a.message},
-                      {"severity", severity_name(a.sev)}};
+  nlohmann::json f = {
+      {"name", a.name}, {"subject", a.subject}, {"message", a.message}, {"severity", severity_name(a.sev)}};
   if (webhook_) {
     nlohmann::json body = f;
     body["state"] = t == monitor::transition::raised ? "raised" : "cleared";
@@ -130,23 +130,21 @@ void watch::on_alert(const monitor::alert& a, monitor::transition t) {
       try {
         if (in_.holds->hold(a.subject, a.message,
                             std::chrono::duration_cast<std::chrono::seconds>(a.since.time_since_epoch()).count()))
-          log::warning("hold", {{"user", a.subject}, {"reason", a.message},
+          log::warning("hold", {{"user", a.subject},
+                                {"reason", a.message},
                                 {"note", "outbound mail of this user stays queued until `mailfort queue release`"}});
       } catch (const std::exception& e) {
         log::error("state_error", {{"error", e.what()}});
       }
     }
-  }
-  else
+  } else
     log::info("alert_cleared", std::move(f));
 }
 
 void watch::start() {
-  log::set_observer(
-      [](void* ctx, log::level, std::string_view event, const nlohmann::json& line) {
-        static_cast<monitor::event_metrics*>(ctx)->observe(event, line);
-      },
-      events_.get());
+  log::set_observer([](void* ctx, log::level, std::string_view event,
+                       const nlohmann::json& line) { static_cast<monitor::event_metrics*>(ctx)->observe(event, line); },
+                    events_.get());
   observing_ = true;
 
   if (!cfg_.listeners.admin.empty()) {
@@ -171,10 +169,11 @@ void watch::start() {
       }
       return nlohmann::json{{"hostname", cfg_.hostname},
                             {"version", MAILFORT_VERSION_STRING},
-                            {"listeners", {{"mx", cfg_.listeners.mx},
-                                           {"submission", cfg_.listeners.submission},
-                                           {"submissions", cfg_.listeners.submissions},
-                                           {"admin", cfg_.listeners.admin}}},
+                            {"listeners",
+                             {{"mx", cfg_.listeners.mx},
+                              {"submission", cfg_.listeners.submission},
+                              {"submissions", cfg_.listeners.submissions},
+                              {"admin", cfg_.listeners.admin}}},
                             {"queue", in_.queue_size ? in_.queue_size() : 0},
                             {"bans", in_.bans_active ? in_.bans_active() : 0},
                             {"alerts", monitor::to_json(alerts_.active())},
@@ -195,8 +194,9 @@ void watch::start() {
   if (!cfg_.monitor.blocklist_zones.empty()) {
     if (public_ip_.empty())
       log::info("blocklist_check_skipped",
-                {{"note", "no public address to check (behind NAT?): set monitor.public_ip to the address your mail "
-                          "leaves from"}});
+                {{"note",
+                  "no public address to check (behind NAT?): set monitor.public_ip to the address your mail "
+                  "leaves from"}});
     else
       check_blocklists();
   }
@@ -242,8 +242,8 @@ void watch::check_tlsa() {
         for (auto& c : chain) raw.push_back(c.get());
         auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
         auto res = outbound::dane_verify(tlsa, raw, {host}, now);
-        log::info("tlsa_check", {{"name", "_25._tcp." + host}, {"result", outbound::to_string(res.status)},
-                                 {"reason", res.reason}});
+        log::info("tlsa_check",
+                  {{"name", "_25._tcp." + host}, {"result", outbound::to_string(res.status)}, {"reason", res.reason}});
         tlsa_mismatch_->set(host, res.status == outbound::dane_status::mismatch, clock_.now());
       },
       asio::detached);
@@ -267,7 +267,9 @@ void watch::check_blocklists() {
           auto r = co_await dns0_.lookup(q, dns::rr_type::a);
           auto v = monitor::dnsbl_classify(r.st == dns::status::nxdomain,
                                            r.st == dns::status::ok || r.st == dns::status::nodata, r.records);
-          log::info("blocklist_check", {{"zone", zone}, {"address", public_ip_}, {"result", monitor::to_string(v)},
+          log::info("blocklist_check", {{"zone", zone},
+                                        {"address", public_ip_},
+                                        {"result", monitor::to_string(v)},
                                         {"dns", dns::to_string(r.st)}});
           if (v == monitor::dnsbl_verdict::unknown) co_return;  // keep the last known state
           {

@@ -30,9 +30,9 @@ struct watch_inputs {
   std::function<nlohmann::json()> queue;  // /api/queue
   std::function<nlohmann::json()> bans;   // /api/bans
   std::function<std::size_t()> bans_active;
-  std::string certificate;                // the serving certificate's PEM file
-  queue::hold_list* holds = nullptr;      // held users (outbound_spike); null: no hold
-  std::function<void()> on_release;       // a held user was released (kick the delivery runner)
+  std::string certificate;            // the serving certificate's PEM file
+  queue::hold_list* holds = nullptr;  // held users (outbound_spike); null: no hold
+  std::function<void()> on_release;   // a held user was released (kick the delivery runner)
 };
 
 class watch {

@@ -48,9 +48,12 @@ std::string hostname_for_maildir() {
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
   std::string h;
   for (char c : std::string(buf)) {
-    if (c == '/') h += "\\057";
-    else if (c == ':') h += "\\072";
-    else h.push_back(c);
+    if (c == '/')
+      h += "\\057";
+    else if (c == ':')
+      h += "\\072";
+    else
+      h.push_back(c);
   }
   return h.empty() ? "localhost" : h;
 }

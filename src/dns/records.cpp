@@ -28,9 +28,9 @@ std::optional<int> rr_type_from_name(std::string_view name) {
     std::string_view name;
     int type;
   };
-  static constexpr entry table[] = {{"A", rr_type::a},       {"NS", rr_type::ns},   {"CNAME", rr_type::cname},
-                                    {"SOA", rr_type::soa},   {"PTR", rr_type::ptr}, {"MX", rr_type::mx},
-                                    {"TXT", rr_type::txt},   {"AAAA", rr_type::aaaa}, {"TLSA", rr_type::tlsa}};
+  static constexpr entry table[] = {{"A", rr_type::a},     {"NS", rr_type::ns},     {"CNAME", rr_type::cname},
+                                    {"SOA", rr_type::soa}, {"PTR", rr_type::ptr},   {"MX", rr_type::mx},
+                                    {"TXT", rr_type::txt}, {"AAAA", rr_type::aaaa}, {"TLSA", rr_type::tlsa}};
   for (const auto& e : table)
     if (common::iequals(e.name, name)) return e.type;
   return std::nullopt;
@@ -218,8 +218,8 @@ std::optional<std::string> to_text(int rrtype, std::string_view rdata) {
     case rr_type::tlsa: {
       auto t = parse_tlsa(rdata);
       if (!t) return std::nullopt;
-      std::string s = std::to_string(t->usage) + " " + std::to_string(t->selector) + " " +
-                      std::to_string(t->matching_type) + " ";
+      std::string s =
+          std::to_string(t->usage) + " " + std::to_string(t->selector) + " " + std::to_string(t->matching_type) + " ";
       hex_append(s, t->data);
       return s;
     }

@@ -1,13 +1,11 @@
-// dns/records.hpp: [pure] decoders for the RDATA of the record types mailfort uses (TXT, MX, A, AAAA, PTR/CNAME/NS, TLSA).
-// SPDX-License-Identifier: MIT
-// Untrusted input: every byte here comes from the network (an answer relayed by libunbound, which hands
-// over each record's RDATA in wire format with names uncompressed). A hostile zone can put anything in
-// RDATA, so each decoder checks every length against the buffer, never reads past it, never throws,
-// and returns std::nullopt for anything malformed (truncated, trailing bytes, oversized names).
-// RFCs: 1035 (names, TXT, MX, PTR, CNAME), 3596 (AAAA), 6698 (TLSA), 7208 3.3 and 6376 3.6.2.2 (the
-// character-strings of one TXT record are joined without separators).
-// Not handled: compression pointers (libunbound never passes them in RDATA, so one is treated as malformed),
-// EDNS, and record types other than the ones below.
+// dns/records.hpp: [pure] decoders for the RDATA of the record types mailfort uses (TXT, MX, A, AAAA, PTR/CNAME/NS,
+// TLSA). SPDX-License-Identifier: MIT Untrusted input: every byte here comes from the network (an answer relayed by
+// libunbound, which hands over each record's RDATA in wire format with names uncompressed). A hostile zone can put
+// anything in RDATA, so each decoder checks every length against the buffer, never reads past it, never throws, and
+// returns std::nullopt for anything malformed (truncated, trailing bytes, oversized names). RFCs: 1035 (names, TXT, MX,
+// PTR, CNAME), 3596 (AAAA), 6698 (TLSA), 7208 3.3 and 6376 3.6.2.2 (the character-strings of one TXT record are joined
+// without separators). Not handled: compression pointers (libunbound never passes them in RDATA, so one is treated as
+// malformed), EDNS, and record types other than the ones below.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -116,7 +116,8 @@ resolver::resolver(asio::any_io_executor ex, resolver_options opts) : ex_(std::m
     const std::string owner = first_anchor_owner(opts_.trust_anchor_file);
     if (anchor_owner_.empty()) anchor_owner_ = owner;
     if (owner.empty()) fail("trust anchor " + opts_.trust_anchor_file + ": unreadable or no records", UB_READFILE);
-    if (int rc = ub_ctx_add_ta_file(ctx_, opts_.trust_anchor_file.c_str())) fail("trust anchor " + opts_.trust_anchor_file, rc);
+    if (int rc = ub_ctx_add_ta_file(ctx_, opts_.trust_anchor_file.c_str()))
+      fail("trust anchor " + opts_.trust_anchor_file, rc);
   }
   // Last, because removing a local zone finalizes the context (no options can be set after it).
   for (const auto& z : opts_.resolve_special_zones) {

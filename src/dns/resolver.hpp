@@ -46,7 +46,7 @@ struct resolver_options {
   // test setups serving "*.test" zones list "test" here. Empty (the default) keeps them blocked.
   std::vector<std::string> resolve_special_zones;
   std::chrono::milliseconds timeout{5000};
-  std::size_t cache_entries = 1024;              // 0 disables our cache (libunbound keeps its own)
+  std::size_t cache_entries = 1024;  // 0 disables our cache (libunbound keeps its own)
   std::chrono::seconds max_cache_ttl{3600};
 };
 

@@ -9,20 +9,28 @@ namespace mailfort::dns {
 
 const char* to_string(status s) {
   switch (s) {
-    case status::ok: return "ok";
-    case status::nxdomain: return "nxdomain";
-    case status::nodata: return "nodata";
-    case status::servfail: return "servfail";
-    case status::timeout: return "timeout";
+    case status::ok:
+      return "ok";
+    case status::nxdomain:
+      return "nxdomain";
+    case status::nodata:
+      return "nodata";
+    case status::servfail:
+      return "servfail";
+    case status::timeout:
+      return "timeout";
   }
   return "servfail";
 }
 
 const char* to_string(dnssec d) {
   switch (d) {
-    case dnssec::secure: return "secure";
-    case dnssec::insecure: return "insecure";
-    case dnssec::bogus: return "bogus";
+    case dnssec::secure:
+      return "secure";
+    case dnssec::insecure:
+      return "insecure";
+    case dnssec::bogus:
+      return "bogus";
   }
   return "insecure";
 }

@@ -21,11 +21,11 @@ const char* to_string(dnssec d);
 struct lookup_result {
   status st = status::servfail;
   dnssec sec = dnssec::insecure;
-  int rcode = 0;                      // DNS rcode of the answer (0 when no answer came back)
-  std::vector<std::string> records;   // raw RDATA of each record (decode with dns/records.hpp)
-  std::uint32_t ttl = 0;              // seconds, as libunbound reports it (0 for errors)
-  std::string why_bogus;              // libunbound's reason when sec == bogus
-  std::string error;                  // why a servfail/timeout happened, for logs
+  int rcode = 0;                     // DNS rcode of the answer (0 when no answer came back)
+  std::vector<std::string> records;  // raw RDATA of each record (decode with dns/records.hpp)
+  std::uint32_t ttl = 0;             // seconds, as libunbound reports it (0 for errors)
+  std::string why_bogus;             // libunbound's reason when sec == bogus
+  std::string error;                 // why a servfail/timeout happened, for logs
   bool from_cache = false;
 };
 

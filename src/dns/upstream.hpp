@@ -12,7 +12,7 @@
 namespace mailfort::dns {
 
 struct upstream {
-  std::string address;      // numeric IPv4 or IPv6 text, no brackets
+  std::string address;  // numeric IPv4 or IPv6 text, no brackets
   std::uint16_t port = 53;
   bool is_loopback = false;  // 127.0.0.0/8 or ::1 (libunbound refuses these unless told otherwise)
   // "addr@port", the form ub_ctx_set_fwd / ub_ctx_set_stub take.

@@ -47,7 +47,8 @@ checker::checker(const config::config& cfg, report_store* reports, asio::any_io_
   for (const auto& k : cfg.dkim.keys) {
     auto loaded = dkim::load_signing_key(k.key);
     if (!loaded.key)
-      throw std::runtime_error("dkim key " + k.key + " (" + k.domain + ", selector " + k.selector + "): " + loaded.error);
+      throw std::runtime_error("dkim key " + k.key + " (" + k.domain + ", selector " + k.selector +
+                               "): " + loaded.error);
     keys_.push_back(key_entry{common::to_lower(k.domain), common::to_lower(k.selector), std::move(*loaded.key)});
   }
 }
@@ -67,7 +68,8 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
   bool spf_done = false;
   if (a.spf && dns) {
     if (auto ip = auth::spf::parse_ip(m.client_ip)) {
-      spf_res = co_await auth::spf::check_mail_from(*dns, *ip, std::string(m.helo), std::string(m.sender), cfg_.hostname);
+      spf_res =
+          co_await auth::spf::check_mail_from(*dns, *ip, std::string(m.helo), std::string(m.sender), cfg_.hostname);
       spf_done = true;
       auth::ar_entry e{"spf", auth::spf::to_string(spf_res.code), {}, {}, {}};
       if (spf_res.identity == "helo")
@@ -118,18 +120,17 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
     fields["dmarc"] = dmarc::to_string(d.result);
     fields["dmarc_policy"] = dmarc::to_string(d.applied);
     if (!d.author_domain.empty()) fields["from_domain"] = d.author_domain;
-    const bool overridden =
-        !d.author_domain.empty() &&
-        std::find(a.dmarc_override.begin(), a.dmarc_override.end(), d.author_domain) != a.dmarc_override.end();
+    const bool overridden = !d.author_domain.empty() && std::find(a.dmarc_override.begin(), a.dmarc_override.end(),
+                                                                  d.author_domain) != a.dmarc_override.end();
     std::string disposition = "none";
     if (a.dmarc_enforce && !overridden) {
       if (d.applied == dmarc::policy::reject) {
         verdict.action = smtp::inbound_verdict::kind::reject;
         verdict.code = 550;
         verdict.enhanced = "5.7.1";
-        verdict.text = d.author_domain.empty()
-                           ? "Message rejected: no single usable From: address (DMARC)"
-                           : "Message rejected by the DMARC policy of " + (d.policy_domain.empty() ? d.author_domain : d.policy_domain);
+        verdict.text = d.author_domain.empty() ? "Message rejected: no single usable From: address (DMARC)"
+                                               : "Message rejected by the DMARC policy of " +
+                                                     (d.policy_domain.empty() ? d.author_domain : d.policy_domain);
         verdict.rule = "dmarc_reject";
         disposition = "reject";
       } else if (d.applied == dmarc::policy::quarantine) {
@@ -142,8 +143,14 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
     }
     fields["action"] = disposition;
     if (reports_ && a.dmarc_reports && !d.policy_domain.empty()) {
-      report_row row{utc_day(unix_now()), d.policy_domain, d.author_domain, std::string(m.client_ip), disposition,
-                     d.dkim_aligned ? "pass" : "fail", d.spf_aligned ? "pass" : "fail", 1};
+      report_row row{utc_day(unix_now()),
+                     d.policy_domain,
+                     d.author_domain,
+                     std::string(m.client_ip),
+                     disposition,
+                     d.dkim_aligned ? "pass" : "fail",
+                     d.spf_aligned ? "pass" : "fail",
+                     1};
       asio::post(blocking_, [store = reports_, row = std::move(row)] {
         try {
           store->record(row);
@@ -186,8 +193,8 @@ void checker::sign(const smtp::inbound_message& m, std::string& content) {
       continue;
     }
     sigs += sig;
-    log::info("dkim_signed", {{"queue_id", m.queue_id}, {"domain", k.domain}, {"selector", k.selector},
-                              {"user", m.auth_user}});
+    log::info("dkim_signed",
+              {{"queue_id", m.queue_id}, {"domain", k.domain}, {"selector", k.selector}, {"user", m.auth_user}});
   }
   content.insert(0, sigs);
 }

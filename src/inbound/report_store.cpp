@@ -28,10 +28,13 @@ struct statement {
   ~statement() { sqlite3_finalize(st); }
   statement(const statement&) = delete;
   statement& operator=(const statement&) = delete;
-  void bind(int i, const std::string& s) { sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
+  void bind(int i, const std::string& s) {
+    sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
   std::string text(int i) {
     const auto* p = sqlite3_column_text(st, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st, i))) : std::string();
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st, i)))
+             : std::string();
   }
 };
 
@@ -69,7 +72,8 @@ void report_store::record(const report_row& r) {
   s.bind(5, r.disposition);
   s.bind(6, r.dkim);
   s.bind(7, r.spf);
-  if (sqlite3_step(s.st) != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+  if (sqlite3_step(s.st) != SQLITE_DONE)
+    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
 }
 
 std::vector<report_row> report_store::rows() {
@@ -79,8 +83,8 @@ std::vector<report_row> report_store::rows() {
               "ORDER BY day, policy_domain, header_from, source_ip");
   std::vector<report_row> out;
   while (sqlite3_step(s.st) == SQLITE_ROW) {
-    report_row r{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6),
-                 sqlite3_column_int64(s.st, 7)};
+    report_row r{s.text(0), s.text(1), s.text(2), s.text(3),
+                 s.text(4), s.text(5), s.text(6), sqlite3_column_int64(s.st, 7)};
     out.push_back(std::move(r));
   }
   return out;

@@ -17,9 +17,9 @@ struct report_row {
   std::string policy_domain;  // where the DMARC record was found
   std::string header_from;    // author domain
   std::string source_ip;
-  std::string disposition;    // none | quarantine | reject (what we did)
-  std::string dkim;           // aligned DKIM result: pass | fail
-  std::string spf;            // aligned SPF result: pass | fail
+  std::string disposition;  // none | quarantine | reject (what we did)
+  std::string dkim;         // aligned DKIM result: pass | fail
+  std::string spf;          // aligned SPF result: pass | fail
   std::int64_t count = 0;
 };
 

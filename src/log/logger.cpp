@@ -20,10 +20,14 @@ std::string g_hostname = "-";  // written once by set_format before other thread
 
 const char* level_name(level l) {
   switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warning: return "warning";
-    case level::error: return "error";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warning:
+      return "warning";
+    case level::error:
+      return "error";
   }
   return "info";
 }
@@ -35,8 +39,8 @@ std::string now_rfc3339() {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 // RFC 5424 6.2.4/6.2.5/6.3.3: HOSTNAME and MSGID are PRINTUSASCII (33..126), PARAM-NAME also excludes
@@ -53,10 +57,14 @@ std::string printusascii(std::string_view s, std::size_t max, bool param_name) {
 
 int syslog_severity(level l) {
   switch (l) {
-    case level::debug: return 7;
-    case level::info: return 6;
-    case level::warning: return 4;
-    case level::error: return 3;
+    case level::debug:
+      return 7;
+    case level::info:
+      return 6;
+    case level::warning:
+      return 4;
+    case level::error:
+      return 3;
   }
   return 6;
 }

@@ -129,10 +129,14 @@ response route(admin_server::impl& s, const request& req, const std::string& cli
     if (path == "/metrics" && s.handlers.metrics)
       return make(http::status::ok, v, "text/plain; version=0.0.4; charset=utf-8", s.handlers.metrics());
     const std::function<nlohmann::json()>* api = nullptr;
-    if (path == "/api/status") api = &s.handlers.status;
-    else if (path == "/api/queue") api = &s.handlers.queue;
-    else if (path == "/api/bans") api = &s.handlers.bans;
-    else if (path == "/api/alerts") api = &s.handlers.alerts;
+    if (path == "/api/status")
+      api = &s.handlers.status;
+    else if (path == "/api/queue")
+      api = &s.handlers.queue;
+    else if (path == "/api/bans")
+      api = &s.handlers.bans;
+    else if (path == "/api/alerts")
+      api = &s.handlers.alerts;
     if (api && *api) {
       // replace: user names and subjects may hold invalid UTF-8; dump() would throw on them otherwise.
       auto body = (*api)().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -178,8 +182,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<admin_server::impl> self,
         err = text(http::status::request_header_fields_too_large, 11, "request header too large\n");
       else if (rec == http::error::body_limit || rec == http::error::unexpected_body)
         err = text(http::status::payload_too_large, 11, "no request body allowed\n");
-      else if (rec.category() == boost::system::error_code(http::error::bad_method).category() && rec != http::error::end_of_stream &&
-               rec != http::error::partial_message)
+      else if (rec.category() == boost::system::error_code(http::error::bad_method).category() &&
+               rec != http::error::end_of_stream && rec != http::error::partial_message)
         err = text(http::status::bad_request, 11, "bad request\n");
       if (err) {
         err->keep_alive(false);

@@ -27,8 +27,8 @@ namespace mailfort::monitor {
 
 struct admin_options {
   boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address("127.0.0.1"), 9025};
-  bool allow_public = false;        // bind a non-loopback address (only once TLS exists)
-  std::string bearer_token;         // empty: no authentication (loopback only)
+  bool allow_public = false;                 // bind a non-loopback address (only once TLS exists)
+  std::string bearer_token;                  // empty: no authentication (loopback only)
   std::chrono::milliseconds timeout{10000};  // per request: reading it and writing the answer
   std::size_t max_header_bytes = 8192;
   unsigned max_requests_per_connection = 100;

@@ -29,9 +29,12 @@ std::int64_t hour_of(common::time_point t) {
 
 const char* to_string(severity s) {
   switch (s) {
-    case severity::info: return "info";
-    case severity::warning: return "warning";
-    case severity::critical: return "critical";
+    case severity::info:
+      return "info";
+    case severity::warning:
+      return "warning";
+    case severity::critical:
+      return "critical";
   }
   return "warning";
 }
@@ -169,8 +172,10 @@ void rate_alert::record(std::string_view subject, common::time_point now) {
       // only in the total rather than evict state that may be about to raise.
       for (auto j = subjects_.begin(); j != subjects_.end();) {
         prune(j->second, now);
-        if (j->second.events.empty() && !j->second.active) j = subjects_.erase(j);
-        else ++j;
+        if (j->second.events.empty() && !j->second.active)
+          j = subjects_.erase(j);
+        else
+          ++j;
       }
       if (subjects_.size() >= s_.max_subjects) return;
     }
@@ -187,8 +192,10 @@ void rate_alert::tick(common::time_point now) {
   for (auto it = subjects_.begin(); it != subjects_.end();) {
     prune(it->second, now);
     evaluate(it->first, it->second, s_.per_subject, subject_clear_, now);
-    if (it->second.events.empty() && !it->second.active) it = subjects_.erase(it);
-    else ++it;
+    if (it->second.events.empty() && !it->second.active)
+      it = subjects_.erase(it);
+    else
+      ++it;
   }
 }
 
@@ -258,7 +265,8 @@ double outbound_alert::median_locked(const history& h, std::int64_t hour) const 
   auto size = static_cast<std::int64_t>(h.counts.size());
   std::int64_t from = std::max(h.first_hour, hour - static_cast<std::int64_t>(s_.history_hours));
   std::vector<std::uint64_t> v;
-  for (std::int64_t x = from; x < hour; ++x) v.push_back(h.counts[static_cast<std::size_t>(((x % size) + size) % size)]);
+  for (std::int64_t x = from; x < hour; ++x)
+    v.push_back(h.counts[static_cast<std::size_t>(((x % size) + size) % size)]);
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   std::size_t m = v.size() / 2;
@@ -315,8 +323,10 @@ void outbound_alert::tick(common::time_point now) {
     }
     // A user silent for the whole history carries no information: forget it (the hold flag is kept).
     bool silent = !h.held && !h.active && std::all_of(h.counts.begin(), h.counts.end(), [](auto c) { return c == 0; });
-    if (silent) it = users_.erase(it);
-    else ++it;
+    if (silent)
+      it = users_.erase(it);
+    else
+      ++it;
   }
 }
 

@@ -39,7 +39,7 @@ enum class severity { info, warning, critical };
 const char* to_string(severity s);
 
 struct alert {
-  std::string name;     // condition, e.g. "auth_failure_burst"
+  std::string name;  // condition, e.g. "auth_failure_burst"
   severity sev = severity::warning;
   std::string subject;  // what it is about: an IP, a user, a certificate path, a DNSBL zone; "*" for global
   std::string message;  // one line for people
@@ -91,8 +91,8 @@ struct rate_settings {
   std::size_t per_subject = 10;
   std::size_t per_subject_clear = 0;  // 0: per_subject / 2 (at least 1)
   std::size_t total = 100;
-  std::size_t total_clear = 0;        // 0: total / 2 (at least 1)
-  std::size_t max_subjects = 10000;   // beyond: events of new subjects count only in the total
+  std::size_t total_clear = 0;       // 0: total / 2 (at least 1)
+  std::size_t max_subjects = 10000;  // beyond: events of new subjects count only in the total
 };
 
 class rate_alert {
@@ -180,9 +180,9 @@ struct outbound_settings {
   std::string name = "outbound_spike";
   severity sev = severity::critical;
   double multiplier = 10;
-  std::uint64_t floor = 200;         // recipients (or messages) in one hour
-  std::size_t history_hours = 168;   // one week of hourly buckets
-  std::size_t max_users = 100000;    // beyond: new users are not tracked (record returns false)
+  std::uint64_t floor = 200;        // recipients (or messages) in one hour
+  std::size_t history_hours = 168;  // one week of hourly buckets
+  std::size_t max_users = 100000;   // beyond: new users are not tracked (record returns false)
 };
 
 class outbound_alert {
@@ -201,9 +201,9 @@ class outbound_alert {
 
  private:
   struct history {
-    std::int64_t first_hour = 0;       // the hour the user was first seen
-    std::int64_t last_hour = 0;        // the hour of counts[last_hour % size]
-    std::vector<std::uint64_t> counts; // ring of history_hours + 1 buckets
+    std::int64_t first_hour = 0;        // the hour the user was first seen
+    std::int64_t last_hour = 0;         // the hour of counts[last_hour % size]
+    std::vector<std::uint64_t> counts;  // ring of history_hours + 1 buckets
     bool held = false;
     bool active = false;
   };

@@ -33,9 +33,12 @@ std::optional<std::string> dnsbl_query_name(std::string_view ip, std::string_vie
 
 const char* to_string(dnsbl_verdict v) {
   switch (v) {
-    case dnsbl_verdict::not_listed: return "not_listed";
-    case dnsbl_verdict::listed: return "listed";
-    case dnsbl_verdict::unknown: return "unknown";
+    case dnsbl_verdict::not_listed:
+      return "not_listed";
+    case dnsbl_verdict::listed:
+      return "listed";
+    case dnsbl_verdict::unknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -47,7 +50,7 @@ dnsbl_verdict dnsbl_classify(bool nxdomain, bool ok, const std::vector<std::stri
   for (const auto& r : a_rdata) {
     if (r.size() != 4) continue;
     auto o = [&](std::size_t i) { return static_cast<unsigned char>(r[i]); };
-    if (o(0) != 127) continue;                     // not a DNSBL answer (a wildcard or a hijacking resolver)
+    if (o(0) != 127) continue;  // not a DNSBL answer (a wildcard or a hijacking resolver)
     if (o(1) == 255 && o(2) == 255) return dnsbl_verdict::unknown;  // "query refused" codes
     listed = true;
   }

@@ -29,7 +29,8 @@ void event_metrics::observe(std::string_view event, const nlohmann::json& line) 
   } else if (event == "auth") {
     const std::string result = field(line, "result");
     m_.smtp_auth.with({field(line, "listener", "unknown"), field(line, "mechanism"), result}).inc();
-    if (result == "failure" && auth_failures_) auth_failures_->record(field(line, "client_ip", "unknown"), clock_.now());
+    if (result == "failure" && auth_failures_)
+      auth_failures_->record(field(line, "client_ip", "unknown"), clock_.now());
   } else if (event == "reject") {
     m_.smtp_rejections.with({field(line, "rule", "unknown")}).inc();
   } else if (event == "queued") {

@@ -12,9 +12,12 @@ namespace mailfort::monitor {
 
 const char* to_string(metric_type t) {
   switch (t) {
-    case metric_type::counter: return "counter";
-    case metric_type::gauge: return "gauge";
-    case metric_type::histogram: return "histogram";
+    case metric_type::counter:
+      return "counter";
+    case metric_type::gauge:
+      return "gauge";
+    case metric_type::histogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -26,10 +29,17 @@ std::string escape_label_value(std::string_view v) {
   out.reserve(v.size());
   for (char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -40,9 +50,12 @@ std::string escape_help(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -118,8 +131,8 @@ bool valid_metric_name(std::string_view n) {
   if (n.empty()) return false;
   for (std::size_t i = 0; i < n.size(); ++i) {
     char c = n[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-              (i > 0 && c >= '0' && c <= '9');
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -179,15 +192,20 @@ family<Child>::family(std::string name, std::string help, std::vector<std::strin
 
 template <class Child>
 metric_type family<Child>::type() const noexcept {
-  if constexpr (std::is_same_v<Child, counter>) return metric_type::counter;
-  else if constexpr (std::is_same_v<Child, gauge>) return metric_type::gauge;
-  else return metric_type::histogram;
+  if constexpr (std::is_same_v<Child, counter>)
+    return metric_type::counter;
+  else if constexpr (std::is_same_v<Child, gauge>)
+    return metric_type::gauge;
+  else
+    return metric_type::histogram;
 }
 
 template <class Child>
 std::unique_ptr<Child> family<Child>::make() const {
-  if constexpr (std::is_same_v<Child, histogram>) return std::make_unique<histogram>(bounds_);
-  else return std::make_unique<Child>();
+  if constexpr (std::is_same_v<Child, histogram>)
+    return std::make_unique<histogram>(bounds_);
+  else
+    return std::make_unique<Child>();
 }
 
 template <class Child>
@@ -226,8 +244,9 @@ Child& family<Child>::lookup(std::vector<std::string> key) {
     has_overflow_child_ = true;
     return *slot;
   }
-  bool is_overflow_key =
-      !labels_.empty() && std::all_of(key.begin(), key.end(), [](const std::string& v) { return v == overflow_label_value; });
+  bool is_overflow_key = !labels_.empty() && std::all_of(key.begin(), key.end(), [](const std::string& v) {
+    return v == overflow_label_value;
+  });
   auto& slot = children_[std::move(key)];
   slot = make();
   if (is_overflow_key) has_overflow_child_ = true;
@@ -271,11 +290,13 @@ registry::entry& registry::reserve(const std::string& name, metric_type type, co
   if (type == metric_type::counter && (name.size() < 6 || name.compare(name.size() - 6, 6, "_total") != 0))
     throw std::invalid_argument("counter '" + name + "' must be named *_total");
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (!valid_label_name(labels[i])) throw std::invalid_argument("metric " + name + ": invalid label '" + labels[i] + "'");
+    if (!valid_label_name(labels[i]))
+      throw std::invalid_argument("metric " + name + ": invalid label '" + labels[i] + "'");
     if (type == metric_type::histogram && labels[i] == "le")
       throw std::invalid_argument("histogram " + name + ": label 'le' is reserved");
     for (std::size_t j = 0; j < i; ++j)
-      if (labels[j] == labels[i]) throw std::invalid_argument("metric " + name + ": duplicate label '" + labels[i] + "'");
+      if (labels[j] == labels[i])
+        throw std::invalid_argument("metric " + name + ": duplicate label '" + labels[i] + "'");
   }
   // A histogram's series names (_bucket, _sum, _count) must not collide with another family either.
   auto clash = [&](const std::string& n) {
@@ -345,8 +366,9 @@ void registry::add_callback(std::string name, std::string help, metric_type type
 
 void registry::add_callback_gauge(std::string name, std::string help, std::function<double()> fn) {
   if (!fn) throw std::invalid_argument("callback " + name + ": empty function");
-  add_callback(std::move(name), std::move(help), metric_type::gauge, {},
-               [f = std::move(fn)] { return std::vector<sample>{sample{{}, f()}}; });
+  add_callback(std::move(name), std::move(help), metric_type::gauge, {}, [f = std::move(fn)] {
+    return std::vector<sample>{sample{{}, f()}};
+  });
 }
 
 namespace {

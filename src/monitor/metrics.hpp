@@ -99,7 +99,7 @@ class family {
   const std::string& help() const noexcept { return help_; }
   const std::vector<std::string>& label_names() const noexcept { return labels_; }
   metric_type type() const noexcept;
-  std::size_t size() const;                 // children, the overflow child included
+  std::size_t size() const;  // children, the overflow child included
   std::uint64_t overflowed() const noexcept { return overflowed_.load(std::memory_order_relaxed); }
 
   // Visit children in label order (under the family mutex). Used by expose().

@@ -24,24 +24,24 @@ struct standard_sources {
 struct standard_metrics {
   standard_metrics(registry& r, std::string_view version, standard_sources sources = {});
 
-  counter_family& smtp_connections;      // listener, outcome
-  gauge_family& smtp_connections_active; // listener
-  counter_family& tls_handshakes;        // listener, version, cipher
-  counter_family& tls_handshake_failures;// listener
-  counter_family& smtp_auth;             // listener, mechanism, result
-  counter_family& smtp_rejections;       // reason
+  counter_family& smtp_connections;             // listener, outcome
+  gauge_family& smtp_connections_active;        // listener
+  counter_family& tls_handshakes;               // listener, version, cipher
+  counter_family& tls_handshake_failures;       // listener
+  counter_family& smtp_auth;                    // listener, mechanism, result
+  counter_family& smtp_rejections;              // reason
   histogram_family& smtp_transaction_duration;  // listener
-  counter_family& messages_accepted;     // listener
-  counter_family& messages_delivered;    // transport
-  counter_family& messages_deferred;     // transport
-  counter_family& messages_bounced;      // transport
-  counter_family& outbound_messages;     // user (capped: "other")
-  counter_family& outbound_recipients;   // user (capped: "other")
-  counter_family& spf_results;           // result
-  counter_family& dkim_results;          // result
-  counter_family& dmarc_results;         // result, disposition
-  counter_family& dns_errors;            // status
-  counter_family& alerts_raised;         // name
+  counter_family& messages_accepted;            // listener
+  counter_family& messages_delivered;           // transport
+  counter_family& messages_deferred;            // transport
+  counter_family& messages_bounced;             // transport
+  counter_family& outbound_messages;            // user (capped: "other")
+  counter_family& outbound_recipients;          // user (capped: "other")
+  counter_family& spf_results;                  // result
+  counter_family& dkim_results;                 // result
+  counter_family& dmarc_results;                // result, disposition
+  counter_family& dns_errors;                   // status
+  counter_family& alerts_raised;                // name
 };
 
 }  // namespace mailfort::monitor

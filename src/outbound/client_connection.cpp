@@ -47,12 +47,18 @@ std::string openssl_error_text() {
 
 const char* to_string(conn_error e) {
   switch (e) {
-    case conn_error::none: return "none";
-    case conn_error::connect_failed: return "connect_failed";
-    case conn_error::timeout: return "timeout";
-    case conn_error::closed: return "closed";
-    case conn_error::protocol: return "protocol";
-    case conn_error::tls: return "tls";
+    case conn_error::none:
+      return "none";
+    case conn_error::connect_failed:
+      return "connect_failed";
+    case conn_error::timeout:
+      return "timeout";
+    case conn_error::closed:
+      return "closed";
+    case conn_error::protocol:
+      return "protocol";
+    case conn_error::tls:
+      return "tls";
   }
   return "unknown";
 }
@@ -134,10 +140,11 @@ asio::awaitable<std::size_t> client_connection::read_some_from(Stream& s, std::c
 }
 
 template <class Stream>
-asio::awaitable<bool> client_connection::write_to(Stream& s, std::string_view bytes, std::chrono::milliseconds timeout) {
+asio::awaitable<bool> client_connection::write_to(Stream& s, std::string_view bytes,
+                                                  std::chrono::milliseconds timeout) {
   timer_.expires_after(timeout);
-  auto r = co_await (asio::async_write(s, asio::buffer(bytes.data(), bytes.size()), k_tuple) ||
-                     timer_.async_wait(k_tuple));
+  auto r =
+      co_await (asio::async_write(s, asio::buffer(bytes.data(), bytes.size()), k_tuple) || timer_.async_wait(k_tuple));
   if (r.index() == 1) {
     fail(conn_error::timeout, "write timeout");
     co_return false;
@@ -158,7 +165,7 @@ asio::awaitable<std::optional<server_reply>> client_connection::wait_reply(std::
 }
 
 asio::awaitable<std::optional<server_reply>> client_connection::read_reply_until(std::chrono::milliseconds timeout,
-                                                                                bool timeout_fails) {
+                                                                                 bool timeout_fails) {
   soft_timeout_ = !timeout_fails;
   if (failed() || !sock_.is_open()) {
     fail(conn_error::closed, "not connected");
@@ -320,8 +327,7 @@ asio::awaitable<bool> client_connection::handshake(const tls_params& p) {
   long vr = SSL_get_verify_result(s);
   bool have_cert = SSL_get0_peer_certificate(s) != nullptr;
   facts_.verified = have_cert && vr == X509_V_OK;
-  if (!facts_.verified)
-    facts_.verify_error = have_cert ? X509_verify_cert_error_string(vr) : "no peer certificate";
+  if (!facts_.verified) facts_.verify_error = have_cert ? X509_verify_cert_error_string(vr) : "no peer certificate";
   co_return true;
 }
 

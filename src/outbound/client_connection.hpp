@@ -1,8 +1,7 @@
-// outbound/client_connection.hpp: one client-side SMTP connection (Asio coroutine): connect, replies, commands, STARTTLS.
-// SPDX-License-Identifier: MIT
-// Shared by outbound delivery (outbound/smtp_client.hpp drives a whole transaction with it) and by the
-// auditor (`mailfort audit smtp`), which uses only these primitives. The API is small on purpose and kept
-// stable: connect, read_reply, command, ehlo, starttls / handshake, the TLS facts, close.
+// outbound/client_connection.hpp: one client-side SMTP connection (Asio coroutine): connect, replies, commands,
+// STARTTLS. SPDX-License-Identifier: MIT Shared by outbound delivery (outbound/smtp_client.hpp drives a whole
+// transaction with it) and by the auditor (`mailfort audit smtp`), which uses only these primitives. The API is small
+// on purpose and kept stable: connect, read_reply, command, ehlo, starttls / handshake, the TLS facts, close.
 //
 // Untrusted input: every byte the peer sends. Replies go through the bounded reply_parser (bad-input 56);
 // a malformed reply, a reply over the limits, EOF, an I/O error or a deadline makes the connection
@@ -41,11 +40,11 @@ namespace mailfort::outbound {
 // RFC 5321 4.5.3.2 client timeouts (the minimums it recommends), plus connect and TLS.
 struct client_timeouts {
   std::chrono::milliseconds connect{30'000};
-  std::chrono::milliseconds greeting{300'000};   // 4.5.3.2.1: 5 minutes
-  std::chrono::milliseconds command{300'000};    // EHLO, MAIL, RCPT, QUIT, ... 4.5.3.2.2/3
-  std::chrono::milliseconds data_init{120'000};  // 4.5.3.2.4: DATA -> 354
-  std::chrono::milliseconds data_block{180'000}; // 4.5.3.2.5: each block of message bytes written
-  std::chrono::milliseconds data_end{600'000};   // 4.5.3.2.6: "." -> final reply
+  std::chrono::milliseconds greeting{300'000};    // 4.5.3.2.1: 5 minutes
+  std::chrono::milliseconds command{300'000};     // EHLO, MAIL, RCPT, QUIT, ... 4.5.3.2.2/3
+  std::chrono::milliseconds data_init{120'000};   // 4.5.3.2.4: DATA -> 354
+  std::chrono::milliseconds data_block{180'000};  // 4.5.3.2.5: each block of message bytes written
+  std::chrono::milliseconds data_end{600'000};    // 4.5.3.2.6: "." -> final reply
   std::chrono::milliseconds tls_handshake{60'000};
 };
 
@@ -178,7 +177,7 @@ class client_connection {
   tls_facts facts_;
   reply_parser parser_;
   bool soft_timeout_ = false;  // wait_reply in progress: a read timeout does not fail the connection
-  std::string inbuf_;        // bytes received and not yet fed to the parser
+  std::string inbuf_;          // bytes received and not yet fed to the parser
   ehlo_capabilities caps_;
   bool esmtp_ = false;
   conn_error error_ = conn_error::none;

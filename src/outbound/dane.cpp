@@ -27,9 +27,12 @@ struct stack_free {
 std::optional<std::string> der_of(X509* cert, std::uint8_t selector) {
   unsigned char* buf = nullptr;
   int len = -1;
-  if (selector == 0) len = i2d_X509(cert, &buf);
-  else if (selector == 1) len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &buf);
-  else return std::nullopt;
+  if (selector == 0)
+    len = i2d_X509(cert, &buf);
+  else if (selector == 1)
+    len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &buf);
+  else
+    return std::nullopt;
   if (len <= 0 || buf == nullptr) return std::nullopt;
   std::string out(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
   OPENSSL_free(buf);
@@ -100,10 +103,14 @@ bool tlsa_usable(const dns::tlsa_record& r) {
   if (r.usage != 2 && r.usage != 3) return false;
   if (r.selector > 1) return false;
   switch (r.matching_type) {
-    case 0: return !r.data.empty();
-    case 1: return r.data.size() == 32;
-    case 2: return r.data.size() == 64;
-    default: return false;
+    case 0:
+      return !r.data.empty();
+    case 1:
+      return r.data.size() == 32;
+    case 2:
+      return r.data.size() == 64;
+    default:
+      return false;
   }
 }
 
@@ -113,10 +120,16 @@ std::optional<std::string> tlsa_association(X509* cert, std::uint8_t selector, s
   if (!der) return std::nullopt;
   const EVP_MD* md = nullptr;
   switch (matching_type) {
-    case 0: return der;
-    case 1: md = EVP_sha256(); break;
-    case 2: md = EVP_sha512(); break;
-    default: return std::nullopt;
+    case 0:
+      return der;
+    case 1:
+      md = EVP_sha256();
+      break;
+    case 2:
+      md = EVP_sha512();
+      break;
+    default:
+      return std::nullopt;
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -126,9 +139,12 @@ std::optional<std::string> tlsa_association(X509* cert, std::uint8_t selector, s
 
 const char* to_string(dane_status s) {
   switch (s) {
-    case dane_status::authenticated: return "authenticated";
-    case dane_status::mismatch: return "mismatch";
-    case dane_status::unusable: return "unusable";
+    case dane_status::authenticated:
+      return "authenticated";
+    case dane_status::mismatch:
+      return "mismatch";
+    case dane_status::unusable:
+      return "unusable";
   }
   return "mismatch";
 }
@@ -188,7 +204,8 @@ std::optional<dns::tlsa_record> make_tlsa(X509* cert, std::uint8_t usage, std::u
 
 std::string tlsa_to_text(const dns::tlsa_record& r) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out = std::to_string(r.usage) + " " + std::to_string(r.selector) + " " + std::to_string(r.matching_type) + " ";
+  std::string out =
+      std::to_string(r.usage) + " " + std::to_string(r.selector) + " " + std::to_string(r.matching_type) + " ";
   for (char c : r.data) {
     auto u = static_cast<unsigned char>(c);
     out += hex[u >> 4];

@@ -1,13 +1,11 @@
-// outbound/dane.hpp: [pure] DANE for SMTP (RFC 6698, 7671, 7672): TLSA matching against a peer chain, TLSA records from a certificate.
-// SPDX-License-Identifier: MIT
-// Untrusted input: the TLSA records (DNSSEC-validated by the caller: only a secure RRset may be used, RFC 7672
-// 2.2) and the certificate chain the remote server presented. No I/O; OpenSSL does DER decoding, hashing and
-// the chain verification for DANE-TA.
-// Rules implemented (RFC 7672 3.1): usages 0 (PKIX-TA) and 1 (PKIX-EE) are unusable for SMTP; usage 3
-// (DANE-EE) matches the leaf certificate or its SubjectPublicKeyInfo, with no name check and no validity-
-// period check (3.1.1); usage 2 (DANE-TA) matches a certificate of the chain above the leaf, then the leaf
-// must chain up to that trust anchor (validity periods checked at `now`) and carry one of the reference
-// names (3.2.3: SAN dNSName, else CN; a wildcard only as the whole leftmost label). Records with unknown
+// outbound/dane.hpp: [pure] DANE for SMTP (RFC 6698, 7671, 7672): TLSA matching against a peer chain, TLSA records from
+// a certificate. SPDX-License-Identifier: MIT Untrusted input: the TLSA records (DNSSEC-validated by the caller: only a
+// secure RRset may be used, RFC 7672 2.2) and the certificate chain the remote server presented. No I/O; OpenSSL does
+// DER decoding, hashing and the chain verification for DANE-TA. Rules implemented (RFC 7672 3.1): usages 0 (PKIX-TA)
+// and 1 (PKIX-EE) are unusable for SMTP; usage 3 (DANE-EE) matches the leaf certificate or its SubjectPublicKeyInfo,
+// with no name check and no validity- period check (3.1.1); usage 2 (DANE-TA) matches a certificate of the chain above
+// the leaf, then the leaf must chain up to that trust anchor (validity periods checked at `now`) and carry one of the
+// reference names (3.2.3: SAN dNSName, else CN; a wildcard only as the whole leftmost label). Records with unknown
 // usage, selector or matching type, or a digest of the wrong length, are unusable and ignored.
 // No usable record at all (RFC 7672 2.2: the RRset is "unusable"): dane_status::unusable. Decision: the
 // caller still REQUIRES STARTTLS (the published TLSA RRset says the server does TLS, so falling back to

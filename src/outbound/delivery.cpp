@@ -118,7 +118,7 @@ asio::awaitable<std::vector<asio::ip::address>> engine::addresses(const std::str
 }
 
 asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::string& domain, std::string& note,
-                                                                   bool& fetch_failed) {
+                                                                  bool& fetch_failed) {
   sts_discovery_input in;
   in.domain = domain;
   in.now = unix_now();
@@ -128,8 +128,10 @@ asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::str
     try {
       if (auto c = s_.sts_load(*norm)) {
         sts_cache_[*norm] = *c;
-        log::info("mta_sts_policy_loaded", {{"domain", *norm}, {"mode", to_string(c->policy.mode)},
-                                            {"id", c->id}, {"fetched_at", c->fetched_at},
+        log::info("mta_sts_policy_loaded", {{"domain", *norm},
+                                            {"mode", to_string(c->policy.mode)},
+                                            {"id", c->id},
+                                            {"fetched_at", c->fetched_at},
                                             {"expired", c->expired(in.now)}});
       }
     } catch (const std::exception& e) {
@@ -161,8 +163,10 @@ asio::awaitable<std::optional<sts_policy>> engine::mta_sts_policy(const std::str
               log::error("mta_sts_cache_error", {{"domain", *norm}, {"error", e.what()}});
             }
           }
-          log::info("mta_sts_policy", {{"domain", *norm}, {"mode", to_string(r.policy->mode)},
-                                       {"max_age", r.policy->max_age}, {"id", r.record_id}});
+          log::info("mta_sts_policy", {{"domain", *norm},
+                                       {"mode", to_string(r.policy->mode)},
+                                       {"max_age", r.policy->max_age},
+                                       {"id", r.record_id}});
         }
         note = r.reason;
         co_return r.policy;
@@ -204,8 +208,8 @@ asio::awaitable<transaction_result> engine::try_host(const delivery_request& rq,
     if (!co_await conn.connect(tcp::endpoint(addr, t.port))) {
       last.host_failed = true;
       last.reason = conn.error_text();
-      log::warning("outbound_host_failed", {{"queue_id", rq.queue_id}, {"domain", rq.domain}, {"relay", relay},
-                                            {"reason", last.reason}});
+      log::warning("outbound_host_failed",
+                   {{"queue_id", rq.queue_id}, {"domain", rq.domain}, {"relay", relay}, {"reason", last.reason}});
       continue;
     }
     last = co_await run_transaction(conn, tx);
@@ -227,8 +231,11 @@ asio::awaitable<transaction_result> engine::try_host(const delivery_request& rq,
       report(rs);
     }
     if (!last.host_failed) co_return last;
-    log::warning("outbound_host_failed", {{"queue_id", rq.queue_id}, {"domain", rq.domain}, {"relay", relay},
-                                          {"reason", last.reason}, {"tls_required", to_string(tx.tls)}});
+    log::warning("outbound_host_failed", {{"queue_id", rq.queue_id},
+                                          {"domain", rq.domain},
+                                          {"relay", relay},
+                                          {"reason", last.reason},
+                                          {"tls_required", to_string(tx.tls)}});
   }
   co_return last;
 }
@@ -252,11 +259,17 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
     out.tls = r.tls ? r.tls_version + " " + r.tls_cipher : "";
     out.policy = policy;
     if (r.tls)
-      log::info("outbound_tls", {{"queue_id", rq.queue_id}, {"relay", relay}, {"version", r.tls_version},
-                                 {"cipher", r.tls_cipher}, {"verified", r.tls_verified}, {"policy", policy},
+      log::info("outbound_tls", {{"queue_id", rq.queue_id},
+                                 {"relay", relay},
+                                 {"version", r.tls_version},
+                                 {"cipher", r.tls_cipher},
+                                 {"verified", r.tls_verified},
+                                 {"policy", policy},
                                  {"note", r.tls_note}});
     else
-      log::warning("outbound_plaintext", {{"queue_id", rq.queue_id}, {"relay", relay}, {"policy", policy},
+      log::warning("outbound_plaintext", {{"queue_id", rq.queue_id},
+                                          {"relay", relay},
+                                          {"policy", policy},
                                           {"reason", "the server did not offer STARTTLS and no policy requires TLS"}});
   };
 
@@ -292,11 +305,11 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
 
   // ---- MX routing --------------------------------------------------------------------------------------
   auto mx_lookup = co_await dns_.lookup(rq.domain, dns::rr_type::mx);
-  auto plan = plan_mx(rq.domain, mx_lookup, [this](std::uint32_t k) {
-    return std::uniform_int_distribution<std::uint32_t>(0, k - 1)(rng_);
-  });
+  auto plan = plan_mx(rq.domain, mx_lookup,
+                      [this](std::uint32_t k) { return std::uniform_int_distribution<std::uint32_t>(0, k - 1)(rng_); });
   switch (plan.status) {
-    case mx_status::ok: break;
+    case mx_status::ok:
+      break;
     case mx_status::null_mx:
       out.rcpts.assign(n, perm("5.1.10", "the domain " + rq.domain + " accepts no mail (null MX, RFC 7505)"));
       co_return out;
@@ -305,8 +318,9 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
       co_return out;
     case mx_status::temp_error:
     case mx_status::bad_records:
-      out.rcpts.assign(n, temp("4.4.3", std::string("MX lookup of ") + rq.domain + " failed (" + to_string(plan.status) +
-                                            (mx_lookup.error.empty() ? "" : ": " + mx_lookup.error) + ")"));
+      out.rcpts.assign(n,
+                       temp("4.4.3", std::string("MX lookup of ") + rq.domain + " failed (" + to_string(plan.status) +
+                                         (mx_lookup.error.empty() ? "" : ": " + mx_lookup.error) + ")"));
       co_return out;
   }
   const bool mx_secure = mx_lookup.sec == dns::dnssec::secure;
@@ -414,7 +428,9 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
       continue;
     }
     if (policy == "mta-sts-testing" && (!r.tls || !r.tls_verified))
-      log::warning("mta_sts_testing_failure", {{"queue_id", rq.queue_id}, {"domain", rq.domain}, {"relay", relay},
+      log::warning("mta_sts_testing_failure", {{"queue_id", rq.queue_id},
+                                               {"domain", rq.domain},
+                                               {"relay", relay},
                                                {"reason", r.tls ? r.tls_note : "no TLS"}});
     finish(r, relay, policy);
     co_return out;

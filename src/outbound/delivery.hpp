@@ -40,20 +40,20 @@
 namespace mailfort::outbound {
 
 struct engine_settings {
-  std::string helo = "localhost";                    // EHLO name
+  std::string helo = "localhost";                     // EHLO name
   std::optional<boost::asio::ip::address> source_v4;  // outbound source addresses
   std::optional<boost::asio::ip::address> source_v6;
-  bool allow_private = false;                        // deliver to loopback/private addresses (tests, LANs)
-  std::uint16_t port = 25;                           // destination port for MX hosts (tests override)
-  std::string smarthost;                             // "host:port" / "[v6]:port"; empty: MX routing
-  std::optional<credentials> smarthost_auth;         // AUTH PLAIN at the smart host (requires verified TLS)
-  std::string ca_file;                               // extra trust anchors (PEM); empty: system store
-  bool dane = true;                                  // already false when the resolver does not validate
+  bool allow_private = false;                 // deliver to loopback/private addresses (tests, LANs)
+  std::uint16_t port = 25;                    // destination port for MX hosts (tests override)
+  std::string smarthost;                      // "host:port" / "[v6]:port"; empty: MX routing
+  std::optional<credentials> smarthost_auth;  // AUTH PLAIN at the smart host (requires verified TLS)
+  std::string ca_file;                        // extra trust anchors (PEM); empty: system store
+  bool dane = true;                           // already false when the resolver does not validate
   bool mta_sts = true;
-  std::uint16_t mta_sts_port = 443;                  // HTTPS port for policy fetches (tests override)
+  std::uint16_t mta_sts_port = 443;  // HTTPS port for policy fetches (tests override)
   client_timeouts timeouts;
-  std::size_t max_hosts = 5;                         // Postfix smtp_mx_address_limit
-  std::size_t max_addresses = 2;                     // per host
+  std::size_t max_hosts = 5;      // Postfix smtp_mx_address_limit
+  std::size_t max_addresses = 2;  // per host
   // TLS-RPT (RFC 8460): called on the transport thread for every counted TLS session outcome (MX routing
   // only; a smart host is no policy domain). Empty: nothing is counted.
   std::function<void(const tlsrpt_session&)> tlsrpt;
@@ -66,7 +66,7 @@ struct engine_settings {
 struct delivery_request {
   std::string queue_id;
   std::string sender;
-  std::string domain;                     // the recipients' domain (routing key)
+  std::string domain;  // the recipients' domain (routing key)
   std::vector<std::string> recipients;
   std::string_view message;
   bool eight_bit = false;
@@ -74,10 +74,10 @@ struct delivery_request {
 };
 
 struct delivery_result {
-  std::vector<rcpt_outcome> rcpts;        // one per request recipient
-  std::string relay;                      // "host[ip]:port" that gave the answer; empty if none did
-  std::string tls;                        // "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" (plaintext / none)
-  std::string policy;                     // "dane", "mta-sts", "mta-sts-testing", "none", "smarthost"
+  std::vector<rcpt_outcome> rcpts;  // one per request recipient
+  std::string relay;                // "host[ip]:port" that gave the answer; empty if none did
+  std::string tls;                  // "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" (plaintext / none)
+  std::string policy;               // "dane", "mta-sts", "mta-sts-testing", "none", "smarthost"
 };
 
 class engine {
@@ -88,7 +88,7 @@ class engine {
 
  private:
   struct target {
-    std::string host;                     // name (for SNI/verify/logs)
+    std::string host;  // name (for SNI/verify/logs)
     std::vector<boost::asio::ip::address> addrs;
     std::uint16_t port = 25;
   };

@@ -113,9 +113,12 @@ std::optional<sts_record> parse_sts_record(std::string_view txt) {
 
 const char* to_string(sts_mode m) {
   switch (m) {
-    case sts_mode::enforce: return "enforce";
-    case sts_mode::testing: return "testing";
-    case sts_mode::none: return "none";
+    case sts_mode::enforce:
+      return "enforce";
+    case sts_mode::testing:
+      return "testing";
+    case sts_mode::none:
+      return "none";
   }
   return "none";
 }
@@ -249,11 +252,16 @@ sts_txt_answer txt_answer_from(const dns::lookup_result& r) {
 
 const char* to_string(sts_status s) {
   switch (s) {
-    case sts_status::lookup_txt: return "lookup_txt";
-    case sts_status::fetch: return "fetch";
-    case sts_status::valid: return "valid";
-    case sts_status::none: return "none";
-    case sts_status::fetch_error: return "fetch_error";
+    case sts_status::lookup_txt:
+      return "lookup_txt";
+    case sts_status::fetch:
+      return "fetch";
+    case sts_status::valid:
+      return "valid";
+    case sts_status::none:
+      return "none";
+    case sts_status::fetch_error:
+      return "fetch_error";
   }
   return "none";
 }
@@ -288,9 +296,12 @@ sts_discovery_result sts_discover(const sts_discovery_input& in) {
     return out;
   }
   switch (in.txt->k) {
-    case sts_txt_answer::kind::temp_error: return fallback(sts_status::fetch_error, "TXT lookup failed");
-    case sts_txt_answer::kind::no_record: return fallback(sts_status::none, "no _mta-sts TXT record");
-    case sts_txt_answer::kind::records: break;
+    case sts_txt_answer::kind::temp_error:
+      return fallback(sts_status::fetch_error, "TXT lookup failed");
+    case sts_txt_answer::kind::no_record:
+      return fallback(sts_status::none, "no _mta-sts TXT record");
+    case sts_txt_answer::kind::records:
+      break;
   }
   std::vector<const std::string*> candidates;
   for (const auto& t : in.txt->texts)

@@ -94,28 +94,28 @@ sts_txt_answer txt_answer_from(const dns::lookup_result& r);
 // verify the certificate against the public roots for sts_policy_host() (certificate_valid), and should
 // stop reading after sts_max_policy_size + 1 bytes (set body_truncated).
 struct sts_https_response {
-  bool connected = true;                     // false: connection, TLS or timeout failure (status ignored)
+  bool connected = true;  // false: connection, TLS or timeout failure (status ignored)
   bool certificate_valid = false;
-  int status = 0;                            // HTTP status
+  int status = 0;  // HTTP status
   std::string content_type;
   std::optional<std::uint64_t> content_length;
   std::string body;
   bool body_truncated = false;
-  std::string failure;                       // why connected or certificate_valid is false (logs, the auditor)
+  std::string failure;  // why connected or certificate_valid is false (logs, the auditor)
 };
 
 struct sts_cached_policy {
-  std::string id;             // the TXT id the policy was fetched under
+  std::string id;  // the TXT id the policy was fetched under
   sts_policy policy;
   std::int64_t fetched_at = 0;  // unix seconds
   bool expired(std::int64_t now) const { return now >= fetched_at + static_cast<std::int64_t>(policy.max_age); }
 };
 
 struct sts_discovery_input {
-  std::string domain;                           // the recipient domain as given
-  std::optional<sts_txt_answer> txt;            // nullopt: not looked up yet
-  std::optional<sts_https_response> https;      // nullopt: not fetched yet
-  std::optional<sts_cached_policy> cached;      // the engine's cache entry for this domain, if any
+  std::string domain;                       // the recipient domain as given
+  std::optional<sts_txt_answer> txt;        // nullopt: not looked up yet
+  std::optional<sts_https_response> https;  // nullopt: not fetched yet
+  std::optional<sts_cached_policy> cached;  // the engine's cache entry for this domain, if any
   std::int64_t now = 0;
 };
 

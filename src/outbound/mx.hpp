@@ -28,18 +28,18 @@ namespace mailfort::outbound {
 using random_below = std::function<std::uint32_t(std::uint32_t n)>;
 
 struct mx_host {
-  std::string host;              // lower case, no trailing dot
+  std::string host;  // lower case, no trailing dot
   std::uint16_t preference = 0;
-  bool implicit = false;         // the domain itself (RFC 5321 5.1), no MX record
+  bool implicit = false;  // the domain itself (RFC 5321 5.1), no MX record
   bool operator==(const mx_host&) const = default;
 };
 
 enum class mx_status : std::uint8_t {
-  ok,            // hosts lists where to try, in order
-  null_mx,       // RFC 7505: the domain accepts no mail -> permanent failure 5.1.10
-  no_domain,     // NXDOMAIN -> permanent failure 5.1.2
-  temp_error,    // SERVFAIL / timeout / bogus DNSSEC -> try again later
-  bad_records,   // answer present but nothing usable (all RDATA malformed) -> temporary failure
+  ok,           // hosts lists where to try, in order
+  null_mx,      // RFC 7505: the domain accepts no mail -> permanent failure 5.1.10
+  no_domain,    // NXDOMAIN -> permanent failure 5.1.2
+  temp_error,   // SERVFAIL / timeout / bogus DNSSEC -> try again later
+  bad_records,  // answer present but nothing usable (all RDATA malformed) -> temporary failure
 };
 const char* to_string(mx_status s);
 
@@ -59,12 +59,12 @@ mx_plan plan_mx(std::string_view domain, const dns::lookup_result& mx_lookup, co
 // ---- addresses ----
 enum class address_class : std::uint8_t {
   global,
-  loopback,       // 127/8, ::1
-  private_net,    // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGN), fc00::/7
-  link_local,     // 169.254/16, fe80::/10
-  unspecified,    // 0.0.0.0/8, ::
-  multicast,      // 224/4, ff00::/8
-  reserved,       // 240/4 incl. broadcast, documentation nets, 192.0.0/24, benchmarking 198.18/15, 2001:db8::/32, ...
+  loopback,     // 127/8, ::1
+  private_net,  // 10/8, 172.16/12, 192.168/16, 100.64/10 (CGN), fc00::/7
+  link_local,   // 169.254/16, fe80::/10
+  unspecified,  // 0.0.0.0/8, ::
+  multicast,    // 224/4, ff00::/8
+  reserved,     // 240/4 incl. broadcast, documentation nets, 192.0.0/24, benchmarking 198.18/15, 2001:db8::/32, ...
 };
 const char* to_string(address_class c);
 

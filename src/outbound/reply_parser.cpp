@@ -82,13 +82,20 @@ std::string to_string(const enhanced_status& e) {
 
 const char* to_string(reply_error e) {
   switch (e) {
-    case reply_error::none: return "none";
-    case reply_error::short_line: return "short_line";
-    case reply_error::bad_code: return "bad_code";
-    case reply_error::bad_separator: return "bad_separator";
-    case reply_error::mixed_codes: return "mixed_codes";
-    case reply_error::line_too_long: return "line_too_long";
-    case reply_error::too_many_lines: return "too_many_lines";
+    case reply_error::none:
+      return "none";
+    case reply_error::short_line:
+      return "short_line";
+    case reply_error::bad_code:
+      return "bad_code";
+    case reply_error::bad_separator:
+      return "bad_separator";
+    case reply_error::mixed_codes:
+      return "mixed_codes";
+    case reply_error::line_too_long:
+      return "line_too_long";
+    case reply_error::too_many_lines:
+      return "too_many_lines";
   }
   return "unknown";
 }
@@ -144,8 +151,10 @@ bool reply_parser::finish_line() {
   if (code < 200 || code > 599) return fail(reply_error::bad_code);
   bool last = true;
   if (l.size() > 3) {
-    if (l[3] == '-') last = false;
-    else if (l[3] != ' ') return fail(reply_error::bad_separator);
+    if (l[3] == '-')
+      last = false;
+    else if (l[3] != ' ')
+      return fail(reply_error::bad_separator);
   }
   if (!current_.lines.empty() && code != current_.code) return fail(reply_error::mixed_codes);
   if (!last && current_.lines.size() + 1 >= limits_.max_lines) return fail(reply_error::too_many_lines);
@@ -217,15 +226,24 @@ std::optional<ehlo_capabilities> parse_ehlo(const server_reply& r) {
       for (std::size_t k = 1; k < w.size(); ++k) add_auth(caps, w[k]);
       continue;
     }
-    if (iequals(kw, "PIPELINING")) caps.pipelining = true;
-    else if (iequals(kw, "8BITMIME")) caps.eightbitmime = true;
-    else if (iequals(kw, "SMTPUTF8")) caps.smtputf8 = true;
-    else if (iequals(kw, "STARTTLS")) caps.starttls = true;
-    else if (iequals(kw, "CHUNKING")) caps.chunking = true;
-    else if (iequals(kw, "BINARYMIME")) caps.binarymime = true;
-    else if (iequals(kw, "ENHANCEDSTATUSCODES")) caps.enhancedstatuscodes = true;
-    else if (iequals(kw, "DSN")) caps.dsn = true;
-    else if (iequals(kw, "REQUIRETLS")) caps.requiretls = true;
+    if (iequals(kw, "PIPELINING"))
+      caps.pipelining = true;
+    else if (iequals(kw, "8BITMIME"))
+      caps.eightbitmime = true;
+    else if (iequals(kw, "SMTPUTF8"))
+      caps.smtputf8 = true;
+    else if (iequals(kw, "STARTTLS"))
+      caps.starttls = true;
+    else if (iequals(kw, "CHUNKING"))
+      caps.chunking = true;
+    else if (iequals(kw, "BINARYMIME"))
+      caps.binarymime = true;
+    else if (iequals(kw, "ENHANCEDSTATUSCODES"))
+      caps.enhancedstatuscodes = true;
+    else if (iequals(kw, "DSN"))
+      caps.dsn = true;
+    else if (iequals(kw, "REQUIRETLS"))
+      caps.requiretls = true;
     else if (iequals(kw, "SIZE")) {
       caps.size = true;
       caps.size_limit = 0;

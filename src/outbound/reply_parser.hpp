@@ -33,9 +33,9 @@ struct enhanced_status {
 std::string to_string(const enhanced_status& e);  // "5.7.1"
 
 struct server_reply {
-  int code = 0;                           // 200..599
+  int code = 0;  // 200..599
   std::optional<enhanced_status> enhanced;
-  std::vector<std::string> lines;         // text after "CODE-" / "CODE " (may be empty), raw bytes, line end removed
+  std::vector<std::string> lines;  // text after "CODE-" / "CODE " (may be empty), raw bytes, line end removed
 
   bool positive() const { return code >= 200 && code < 400; }
   bool transient() const { return code >= 400 && code < 500; }
@@ -50,12 +50,12 @@ enum class reply_status : std::uint8_t {
 
 enum class reply_error : std::uint8_t {
   none,
-  short_line,     // fewer than three bytes before the line end ("25")
-  bad_code,       // not three digits, or outside 200..599
-  bad_separator,  // the fourth byte is neither ' ' nor '-' ("250x")
-  mixed_codes,    // a continuation line with another code than the first line
-  line_too_long,  // a line longer than limits::max_line bytes (line end included)
-  too_many_lines, // no final line within limits::max_lines lines
+  short_line,      // fewer than three bytes before the line end ("25")
+  bad_code,        // not three digits, or outside 200..599
+  bad_separator,   // the fourth byte is neither ' ' nor '-' ("250x")
+  mixed_codes,     // a continuation line with another code than the first line
+  line_too_long,   // a line longer than limits::max_line bytes (line end included)
+  too_many_lines,  // no final line within limits::max_lines lines
 };
 const char* to_string(reply_error e);
 
@@ -90,8 +90,8 @@ class reply_parser {
   bool finish_line();  // false on error (error_ set)
 
   reply_limits limits_;
-  std::string line_;        // the line being received, without its line end
-  server_reply current_;    // the reply being assembled
+  std::string line_;      // the line being received, without its line end
+  server_reply current_;  // the reply being assembled
   server_reply done_;
   reply_error error_ = reply_error::none;
 };
@@ -107,20 +107,20 @@ std::string printable(std::string_view text, std::size_t max_len = 512);
 // What a 250 reply to EHLO announces (RFC 5321 4.1.1.1: the first line is the server's name, then one
 // keyword per line, keyword and parameters separated by spaces, keywords case-insensitive).
 struct ehlo_capabilities {
-  std::string server_name;                 // the first word of the first line (raw)
-  bool pipelining = false;                 // RFC 2920
-  bool size = false;                       // RFC 1870
-  std::uint64_t size_limit = 0;            // 0: no fixed limit announced (or an unparsable one)
-  bool eightbitmime = false;               // RFC 6152
-  bool smtputf8 = false;                   // RFC 6531
-  bool starttls = false;                   // RFC 3207
-  bool chunking = false;                   // RFC 3030
-  bool binarymime = false;                 // RFC 3030
-  bool enhancedstatuscodes = false;        // RFC 2034
-  bool dsn = false;                        // RFC 3461
-  bool requiretls = false;                 // RFC 8689
-  std::vector<std::string> auth;           // RFC 4954 mechanisms, upper-cased, deduplicated ("AUTH=" form too)
-  std::vector<std::string> unknown;        // other keyword lines, raw (keyword + parameters), at most max_unknown
+  std::string server_name;           // the first word of the first line (raw)
+  bool pipelining = false;           // RFC 2920
+  bool size = false;                 // RFC 1870
+  std::uint64_t size_limit = 0;      // 0: no fixed limit announced (or an unparsable one)
+  bool eightbitmime = false;         // RFC 6152
+  bool smtputf8 = false;             // RFC 6531
+  bool starttls = false;             // RFC 3207
+  bool chunking = false;             // RFC 3030
+  bool binarymime = false;           // RFC 3030
+  bool enhancedstatuscodes = false;  // RFC 2034
+  bool dsn = false;                  // RFC 3461
+  bool requiretls = false;           // RFC 8689
+  std::vector<std::string> auth;     // RFC 4954 mechanisms, upper-cased, deduplicated ("AUTH=" form too)
+  std::vector<std::string> unknown;  // other keyword lines, raw (keyword + parameters), at most max_unknown
 
   bool has_auth(std::string_view mechanism) const;  // case-insensitive
 };

@@ -19,19 +19,26 @@ namespace asio = boost::asio;
 
 const char* to_string(tls_requirement r) {
   switch (r) {
-    case tls_requirement::opportunistic: return "opportunistic";
-    case tls_requirement::encrypt: return "encrypt";
-    case tls_requirement::verify: return "verify";
-    case tls_requirement::dane: return "dane";
+    case tls_requirement::opportunistic:
+      return "opportunistic";
+    case tls_requirement::encrypt:
+      return "encrypt";
+    case tls_requirement::verify:
+      return "verify";
+    case tls_requirement::dane:
+      return "dane";
   }
   return "unknown";
 }
 
 const char* to_string(rcpt_status s) {
   switch (s) {
-    case rcpt_status::delivered: return "delivered";
-    case rcpt_status::temp: return "temp";
-    case rcpt_status::perm: return "perm";
+    case rcpt_status::delivered:
+      return "delivered";
+    case rcpt_status::temp:
+      return "temp";
+    case rcpt_status::perm:
+      return "perm";
   }
   return "unknown";
 }
@@ -160,8 +167,9 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
         co_await c.quit();
         co_return res;
       }
-      res.tls_note = d.status == dane_status::authenticated ? "dane authenticated (" + tlsa_to_text(*d.matched).substr(0, 5) + ")"
-                                                            : "dane: no usable TLSA record, encrypted only";
+      res.tls_note = d.status == dane_status::authenticated
+                         ? "dane authenticated (" + tlsa_to_text(*d.matched).substr(0, 5) + ")"
+                         : "dane: no usable TLSA record, encrypted only";
       if (d.status == dane_status::authenticated) res.tls_verified = true;
     }
     res.tls_phase_done = true;

@@ -56,9 +56,9 @@ const char* to_string(rcpt_status s);
 
 struct rcpt_outcome {
   rcpt_status status = rcpt_status::temp;
-  std::string reply;   // the remote reply ("550 5.1.1 text", printable()) or our reason
-  std::string code;    // RFC 3463 code ("5.1.1"); derived from the reply class when the server sent none
-  bool remote = false; // reply came from the server (vs our own reason)
+  std::string reply;    // the remote reply ("550 5.1.1 text", printable()) or our reason
+  std::string code;     // RFC 3463 code ("5.1.1"); derived from the reply class when the server sent none
+  bool remote = false;  // reply came from the server (vs our own reason)
 };
 
 struct transaction_result {
@@ -69,9 +69,9 @@ struct transaction_result {
   std::vector<rcpt_outcome> rcpts;  // one per transaction::recipients when !host_failed
   bool tls = false;
   std::string tls_version, tls_cipher;
-  bool tls_verified = false;        // PKIX verification passed (whatever the requirement)
-  std::string tls_note;             // "dane authenticated (3 1 1)", verify error, ...
-  bool data_sent = false;           // the final "." was written (a lost reply may mean a duplicate)
+  bool tls_verified = false;  // PKIX verification passed (whatever the requirement)
+  std::string tls_note;       // "dane authenticated (3 1 1)", verify error, ...
+  bool data_sent = false;     // the final "." was written (a lost reply may mean a duplicate)
   // TLS-RPT (RFC 8460 4.3): the result type when the TLS requirement was not met ("starttls-not-supported",
   // "certificate-host-mismatch", "certificate-expired", "certificate-not-trusted", "tlsa-invalid",
   // "validation-failure"), else "". tls_phase_done: the STARTTLS step finished (TLS or plaintext).

@@ -19,10 +19,11 @@ std::string col(sqlite3_stmt* s, int i) {
 }  // namespace
 
 sts_cache_store::sts_cache_store(const std::string& db_path) {
-  db_ = common::open_state_db(db_path,
-                              "CREATE TABLE IF NOT EXISTS mta_sts_policies(domain TEXT PRIMARY KEY, id TEXT NOT NULL, "
-                              "mode TEXT NOT NULL, mx TEXT NOT NULL, max_age INTEGER NOT NULL, fetched_at INTEGER NOT NULL);",
-                              "mta_sts_policies");
+  db_ = common::open_state_db(
+      db_path,
+      "CREATE TABLE IF NOT EXISTS mta_sts_policies(domain TEXT PRIMARY KEY, id TEXT NOT NULL, "
+      "mode TEXT NOT NULL, mx TEXT NOT NULL, max_age INTEGER NOT NULL, fetched_at INTEGER NOT NULL);",
+      "mta_sts_policies");
 }
 
 sts_cache_store::~sts_cache_store() {

@@ -43,8 +43,9 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   tcp::socket sock(ex);
   auto c = co_await (sock.async_connect(ep, k_tuple) || timer.async_wait(k_tuple));
   if (c.index() == 1 || std::get<0>(std::get<0>(c))) {
-    out.failure = ep.address().to_string() + ": " + (c.index() == 1 ? std::string("connect timeout")
-                                                                     : "connect: " + std::get<0>(std::get<0>(c)).message());
+    out.failure =
+        ep.address().to_string() + ": " +
+        (c.index() == 1 ? std::string("connect timeout") : "connect: " + std::get<0>(std::get<0>(c)).message());
     co_return out;
   }
 
@@ -72,9 +73,10 @@ asio::awaitable<sts_https_response> fetch_from(asio::any_io_executor ex, tcp::en
   out.connected = true;
   out.certificate_valid = SSL_get0_peer_certificate(s) != nullptr && SSL_get_verify_result(s) == X509_V_OK;
   if (!out.certificate_valid) {  // nothing from an unauthenticated server is used
-    out.failure = std::string("certificate not valid for ") + host + " (" +
-                  (SSL_get0_peer_certificate(s) ? X509_verify_cert_error_string(SSL_get_verify_result(s))
-                                                : "no certificate") + ")";
+    out.failure =
+        std::string("certificate not valid for ") + host + " (" +
+        (SSL_get0_peer_certificate(s) ? X509_verify_cert_error_string(SSL_get_verify_result(s)) : "no certificate") +
+        ")";
     co_return out;
   }
 
@@ -127,8 +129,7 @@ asio::awaitable<sts_https_response> fetch_sts_policy(asio::any_io_executor ex, d
   out.connected = false;
   auto found = co_await lookup_host_addresses(dns, host, true, opts.allow_private);
   const std::vector<asio::ip::address> addrs = std::move(found.addresses);
-  if (addrs.empty())
-    out.failure = host + " has no " + std::string(opts.allow_private ? "" : "public ") + "address";
+  if (addrs.empty()) out.failure = host + " has no " + std::string(opts.allow_private ? "" : "public ") + "address";
   for (std::size_t i = 0; i < addrs.size() && i < 4; ++i) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     out = co_await fetch_from(ex, tcp::endpoint(addrs[i], opts.port), host, opts, deadline);

@@ -99,7 +99,7 @@ std::optional<tlsrpt_record> select_tlsrpt_record(const std::vector<std::string>
     if (v.substr(0, prefix.size()) != prefix) continue;
     std::string_view rest = trim(v.substr(prefix.size()));
     if (!rest.empty() && rest.front() != ';') continue;  // "v=TLSRPTv10" is another version
-    if (found) return std::nullopt;  // more than one: no reports (RFC 8460 3)
+    if (found) return std::nullopt;                      // more than one: no reports (RFC 8460 3)
     found = &t;
   }
   if (!found) return std::nullopt;
@@ -143,11 +143,18 @@ std::optional<std::string> tlsrpt_mailto(std::string_view uri) {
 }
 
 bool tlsrpt_known_result(std::string_view r) {
-  static constexpr std::string_view known[] = {
-      "",  // success
-      "starttls-not-supported", "certificate-host-mismatch", "certificate-expired", "certificate-not-trusted",
-      "validation-failure", "tlsa-invalid", "dnssec-invalid", "dane-required", "sts-policy-fetch-error",
-      "sts-policy-invalid", "sts-webpki-invalid"};
+  static constexpr std::string_view known[] = {"",  // success
+                                               "starttls-not-supported",
+                                               "certificate-host-mismatch",
+                                               "certificate-expired",
+                                               "certificate-not-trusted",
+                                               "validation-failure",
+                                               "tlsa-invalid",
+                                               "dnssec-invalid",
+                                               "dane-required",
+                                               "sts-policy-fetch-error",
+                                               "sts-policy-invalid",
+                                               "sts-webpki-invalid"};
   return std::find(std::begin(known), std::end(known), r) != std::end(known);
 }
 

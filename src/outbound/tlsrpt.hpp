@@ -48,7 +48,7 @@ struct tlsrpt_session {
   std::string sending_ip;                  // failure details (empty when not known)
   std::string receiving_mx;
   std::string receiving_ip;
-  std::string additional_info;             // our own short reason text
+  std::string additional_info;  // our own short reason text
   bool operator==(const tlsrpt_session&) const = default;
 };
 
@@ -61,7 +61,7 @@ struct tlsrpt_report_input {
   std::string organization;  // organization-name
   std::string contact;       // contact-info
   std::string report_id;
-  std::int64_t start = 0;    // unix seconds, date-range
+  std::int64_t start = 0;  // unix seconds, date-range
   std::int64_t end = 0;
   std::vector<tlsrpt_row> rows;  // rows of one policy domain; grouped here by policy
 };

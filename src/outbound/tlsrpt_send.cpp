@@ -41,8 +41,7 @@ std::string base64_lines(const std::string& data) {
 
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-    raw.assign(bytes, '\x5a');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) raw.assign(bytes, '\x5a');
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (unsigned char c : raw) {
@@ -116,8 +115,8 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
   const std::string today = tlsrpt_day(now);
   const std::string submitter = cfg.hostname;
   const std::string from = "tlsrpt-noreply@" + cfg.hostname;
-  const std::string contact = cfg.outbound.tlsrpt_contact.empty() ? "postmaster@" + cfg.hostname
-                                                                  : cfg.outbound.tlsrpt_contact;
+  const std::string contact =
+      cfg.outbound.tlsrpt_contact.empty() ? "postmaster@" + cfg.hostname : cfg.outbound.tlsrpt_contact;
   // DKIM: a configured key for the From domain (our host name), as the inbound signer would use.
   std::optional<dkim::signing_key> key;
   std::string selector;
@@ -159,7 +158,8 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
         if (auto a = tlsrpt_mailto(uri))
           to.push_back(*a);
         else
-          log::info("tlsrpt_rua_skipped", {{"domain", domain}, {"rua", uri.substr(0, 200)},
+          log::info("tlsrpt_rua_skipped", {{"domain", domain},
+                                           {"rua", uri.substr(0, 200)},
                                            {"reason", "only mailto: report addresses are supported"}});
       }
     if (to.empty()) {
@@ -208,8 +208,13 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
       try {
         auto id = spool.store(std::move(env), msg);
         ++st.reports;
-        log::info("tlsrpt_report_queued", {{"queue_id", id}, {"domain", domain}, {"day", day}, {"to", addr},
-                                           {"report_id", ri.report_id}, {"successful", ok}, {"failed", failed},
+        log::info("tlsrpt_report_queued", {{"queue_id", id},
+                                           {"domain", domain},
+                                           {"day", day},
+                                           {"to", addr},
+                                           {"report_id", ri.report_id},
+                                           {"successful", ok},
+                                           {"failed", failed},
                                            {"dkim", key.has_value()}});
       } catch (const std::exception& e) {
         all_queued = false;

@@ -21,14 +21,14 @@
 namespace mailfort::outbound {
 
 struct tlsrpt_mail_input {
-  std::string submitter;     // our host name
-  std::string from;          // From: address
-  std::string to;            // the rua address
+  std::string submitter;  // our host name
+  std::string from;       // From: address
+  std::string to;         // the rua address
   std::string policy_domain;
   std::string report_id;
   std::int64_t start = 0, end = 0, now = 0;
-  std::string json;          // the report
-  bool gzip = true;          // application/tlsrpt+gzip (else application/tlsrpt+json)
+  std::string json;  // the report
+  bool gzip = true;  // application/tlsrpt+gzip (else application/tlsrpt+json)
 };
 // The report mail (CRLF lines), not signed.
 std::string build_tlsrpt_mail(const tlsrpt_mail_input& in);
@@ -36,10 +36,10 @@ std::string build_tlsrpt_mail(const tlsrpt_mail_input& in);
 std::string gzip_compress(const std::string& data);
 
 struct tlsrpt_send_stats {
-  std::size_t reports = 0;   // mails queued
-  std::size_t domains = 0;   // (day, domain) pairs handled
-  std::size_t no_record = 0; // dropped: no valid TLSRPT record
-  std::size_t deferred = 0;  // kept: DNS failure
+  std::size_t reports = 0;    // mails queued
+  std::size_t domains = 0;    // (day, domain) pairs handled
+  std::size_t no_record = 0;  // dropped: no valid TLSRPT record
+  std::size_t deferred = 0;   // kept: DNS failure
 };
 
 // Sends the reports of every completed day (day < today, UTC) or, with include_today, of every day.

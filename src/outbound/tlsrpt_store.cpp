@@ -39,14 +39,15 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 tlsrpt_store::tlsrpt_store(const std::string& db_path) {
-  db_ = common::open_state_db(db_path,
-                              "CREATE TABLE IF NOT EXISTS tlsrpt_sessions(day TEXT NOT NULL, policy_domain TEXT NOT NULL, "
-                              "policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL, "
-                              "result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL, "
-                              "receiving_ip TEXT NOT NULL, info TEXT NOT NULL, count INTEGER NOT NULL, "
-                              "PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, "
-                              "receiving_mx, receiving_ip, info));",
-                              "tlsrpt_sessions");
+  db_ = common::open_state_db(
+      db_path,
+      "CREATE TABLE IF NOT EXISTS tlsrpt_sessions(day TEXT NOT NULL, policy_domain TEXT NOT NULL, "
+      "policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL, "
+      "result_type TEXT NOT NULL, sending_ip TEXT NOT NULL, receiving_mx TEXT NOT NULL, "
+      "receiving_ip TEXT NOT NULL, info TEXT NOT NULL, count INTEGER NOT NULL, "
+      "PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, "
+      "receiving_mx, receiving_ip, info));",
+      "tlsrpt_sessions");
 }
 
 tlsrpt_store::~tlsrpt_store() {

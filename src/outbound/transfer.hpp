@@ -1,7 +1,6 @@
-// outbound/transfer.hpp: [pure] the bytes of an outbound SMTP transaction: MAIL/RCPT lines, dot-stuffed DATA, AUTH PLAIN.
-// SPDX-License-Identifier: MIT
-// Input: our own queue (addresses were validated when the message was accepted) and the peer's EHLO
-// capabilities. Still defensive: an address holding CR, LF or NUL is refused (nullopt), so no queued
+// outbound/transfer.hpp: [pure] the bytes of an outbound SMTP transaction: MAIL/RCPT lines, dot-stuffed DATA, AUTH
+// PLAIN. SPDX-License-Identifier: MIT Input: our own queue (addresses were validated when the message was accepted) and
+// the peer's EHLO capabilities. Still defensive: an address holding CR, LF or NUL is refused (nullopt), so no queued
 // value can ever inject a command line.
 // RFC 5321 4.5.2 (transparency: a line starting with "." gets another "."), 4.1.1.2 (MAIL), RFC 1870
 // (SIZE=), RFC 6152 (BODY=8BITMIME), RFC 6531 (SMTPUTF8), RFC 4616 (PLAIN).

@@ -23,11 +23,13 @@ transport::transport(dns::resolver_options ropts, engine_settings s) : work_(io_
   if (s.dane && s.smarthost.empty()) {
     // Blocking self-check; safe here: no lookup is in flight on this resolver yet.
     if (!resolver_->validates_dnssec()) {
-      log::warning("dane_unavailable",
-                 {{"reason", "the resolver does not validate DNSSEC (no trust anchor, or the upstream strips DNSSEC)"},
-                  {"note", "DANE is OFF: TLSA records are ignored and delivery falls back to MTA-STS or "
-                           "opportunistic STARTTLS. Configure dns.root_anchor or dns.trust_anchor and a "
-                           "DNSSEC-capable upstream."}});
+      log::warning(
+          "dane_unavailable",
+          {{"reason", "the resolver does not validate DNSSEC (no trust anchor, or the upstream strips DNSSEC)"},
+           {"note",
+            "DANE is OFF: TLSA records are ignored and delivery falls back to MTA-STS or "
+            "opportunistic STARTTLS. Configure dns.root_anchor or dns.trust_anchor and a "
+            "DNSSEC-capable upstream."}});
       s.dane = false;
     } else {
       log::info("dane_available", {});

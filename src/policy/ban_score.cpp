@@ -10,13 +10,20 @@ namespace asio = boost::asio;
 
 const char* offence_name(offence o) {
   switch (o) {
-    case offence::auth_failure: return "auth_failure";
-    case offence::early_talker: return "early_talker";
-    case offence::smuggling: return "smuggling";
-    case offence::unknown_recipient: return "unknown_recipient";
-    case offence::non_smtp: return "non_smtp";
-    case offence::protocol_errors: return "protocol_errors";
-    case offence::rate_limited: return "rate_limited";
+    case offence::auth_failure:
+      return "auth_failure";
+    case offence::early_talker:
+      return "early_talker";
+    case offence::smuggling:
+      return "smuggling";
+    case offence::unknown_recipient:
+      return "unknown_recipient";
+    case offence::non_smtp:
+      return "non_smtp";
+    case offence::protocol_errors:
+      return "protocol_errors";
+    case offence::rate_limited:
+      return "rate_limited";
   }
   return "unknown";
 }
@@ -57,8 +64,10 @@ std::optional<std::string> parse_source(const std::string& text, unsigned v4_pre
     if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
     unsigned len = static_cast<unsigned>(std::stoul(p));
     if (len > (a.is_v4() ? 32u : 128u)) return std::nullopt;
-    if (a.is_v4()) v4_prefix = len;
-    else v6_prefix = len;
+    if (a.is_v4())
+      v4_prefix = len;
+    else
+      v6_prefix = len;
   }
   return source_key(a, v4_prefix, v6_prefix);
 }

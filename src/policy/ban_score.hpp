@@ -51,7 +51,7 @@ class ban_score {
   explicit ban_score(ban_settings s) : s_(s) {}
   struct verdict {
     double score = 0;
-    bool ban = false;            // the threshold was reached now: ban this source
+    bool ban = false;  // the threshold was reached now: ban this source
     std::chrono::seconds duration{0};
     unsigned previous_bans = 0;
   };

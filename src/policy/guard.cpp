@@ -73,9 +73,10 @@ guard::guard(const std::string& db_path, ban_settings bans, limits_settings limi
     throw std::runtime_error("cannot open state database " + db_path + ": " + e);
   }
   sqlite3_busy_timeout(db_, 5000);
-  exec(db_, "PRAGMA journal_mode=WAL;"
-            "CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, until INTEGER NOT NULL, created INTEGER NOT NULL,"
-            " count INTEGER NOT NULL, reason TEXT NOT NULL);");
+  exec(db_,
+       "PRAGMA journal_mode=WAL;"
+       "CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, until INTEGER NOT NULL, created INTEGER NOT NULL,"
+       " count INTEGER NOT NULL, reason TEXT NOT NULL);");
   std::lock_guard lk(mu_);
   load_locked();
   if (!redis_url.empty()) {
@@ -93,8 +94,8 @@ std::chrono::seconds guard::duration_for(unsigned count) const {
 void guard::redis_down_locked() {
   if (redis_was_up_ || !redis_->last_error().empty()) {
     if (redis_was_up_)
-      log::error("redis_unavailable", {{"error", redis_->last_error()},
-                                       {"note", "bans and scores continue on this node's local state"}});
+      log::error("redis_unavailable",
+                 {{"error", redis_->last_error()}, {"note", "bans and scores continue on this node's local state"}});
     redis_was_up_ = false;
   }
 }
@@ -104,10 +105,11 @@ void guard::sync_redis_locked() {
   if (!redis_) return;
   bool was_up = redis_was_up_;
   if (!redis_->ensure()) {
-    if (was_up) redis_down_locked();
+    if (was_up)
+      redis_down_locked();
     else if (!logged_redis_down_) {
-      log::error("redis_unavailable", {{"error", redis_->last_error()},
-                                       {"note", "bans and scores continue on this node's local state"}});
+      log::error("redis_unavailable",
+                 {{"error", redis_->last_error()}, {"note", "bans and scores continue on this node's local state"}});
       logged_redis_down_ = true;
     }
     return;

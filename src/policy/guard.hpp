@@ -11,8 +11,8 @@
 //
 // Cluster mode (state.backend = "redis"): ban scores and bans live in Redis, so an attack spread over
 // nodes reaches the same threshold, and a ban made anywhere is enforced everywhere within a second.
-// Rate limits use shared fixed-window counters there. If Redis is unreachable the guard keeps working on local state, logs it
-// (redis_unavailable), reconnects, and pushes its local bans back (redis_restored).
+// Rate limits use shared fixed-window counters there. If Redis is unreachable the guard keeps working on local state,
+// logs it (redis_unavailable), reconnects, and pushes its local bans back (redis_restored).
 #pragma once
 #include "common/clock.hpp"
 #include "policy/ban_score.hpp"
@@ -46,9 +46,9 @@ struct limits_settings {
 
 struct ban_record {
   std::string source;
-  std::int64_t until = 0;    // unix seconds
+  std::int64_t until = 0;  // unix seconds
   std::int64_t created = 0;
-  unsigned count = 1;        // how many times this source has been banned
+  unsigned count = 1;  // how many times this source has been banned
   std::string reason;
 };
 

@@ -19,8 +19,10 @@ double rate_limiter::refill(const bucket& b, common::time_point now) const {
 
 void rate_limiter::prune(common::time_point now) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    if (refill(it->second, now) >= capacity_) it = buckets_.erase(it);
-    else ++it;
+    if (refill(it->second, now) >= capacity_)
+      it = buckets_.erase(it);
+    else
+      ++it;
   }
 }
 

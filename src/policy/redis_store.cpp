@@ -85,7 +85,7 @@ std::optional<double> redis_store::add_score(const std::string& source, double p
 }
 
 std::optional<long long> redis_store::count_in_window(const std::string& key, std::chrono::seconds window,
-                                                     std::int64_t now) {
+                                                      std::int64_t now) {
   if (!ensure()) return std::nullopt;
   auto w = std::max<std::int64_t>(1, window.count());
   std::string k = "mf:rl:" + key + ":" + std::to_string(now / w);
@@ -128,8 +128,8 @@ bool redis_store::set_ban(const std::string& source, std::int64_t until, unsigne
   std::string key = "mf:ban:" + source;
   std::string val = std::to_string(until) + " " + std::to_string(count) + " " + reason;
   std::string at = std::to_string(until);
-  reply_ptr r(redisCommand(ctx_, "SET %b %b EXAT %b", key.data(), key.size(), val.data(), val.size(), at.data(),
-                           at.size()));
+  reply_ptr r(
+      redisCommand(ctx_, "SET %b %b EXAT %b", key.data(), key.size(), val.data(), val.size(), at.data(), at.size()));
   if (!r) {
     fail("redis SET failed");
     return false;

@@ -9,8 +9,7 @@ namespace mailfort::queue {
 namespace {
 
 constexpr const char* k_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-constexpr const char* k_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr const char* k_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
@@ -136,8 +135,7 @@ std::string build_dsn(const dsn_input& in) {
     m += "\r\n";
     m += "Final-Recipient: rfc822; " + dsn_quote(r.address, 512) + "\r\n";
     m += "Action: " + std::string(r.action == "delayed" ? "delayed" : "failed") + "\r\n";
-    m += "Status: " + dsn_quote(r.status.empty() ? (r.action == "delayed" ? "4.0.0" : "5.0.0") : r.status, 16) +
-         "\r\n";
+    m += "Status: " + dsn_quote(r.status.empty() ? (r.action == "delayed" ? "4.0.0" : "5.0.0") : r.status, 16) + "\r\n";
     if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + dsn_quote(r.remote_mta, 253) + "\r\n";
     m += std::string("Diagnostic-Code: ") + (r.remote ? "smtp; " : "X-Mailfort; ") + dsn_quote(r.diagnostic) + "\r\n";
     m += "Last-Attempt-Date: " + rfc5322_date(in.now) + "\r\n";

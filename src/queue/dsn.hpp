@@ -21,22 +21,23 @@
 namespace mailfort::queue {
 
 struct dsn_recipient {
-  std::string address;      // the final recipient
+  std::string address;            // the final recipient
   std::string action = "failed";  // "failed" or "delayed"
-  std::string status;       // RFC 3463 code, e.g. "5.1.1"
-  std::string remote_mta;   // host name of the server that answered; empty when none did
-  std::string diagnostic;   // the remote reply ("550 5.1.1 no such user") or our reason; raw, quoted by the builder
-  bool remote = false;      // diagnostic is an SMTP reply from remote_mta (Diagnostic-Code: smtp;) vs our text (X-Mailfort;)
+  std::string status;             // RFC 3463 code, e.g. "5.1.1"
+  std::string remote_mta;         // host name of the server that answered; empty when none did
+  std::string diagnostic;  // the remote reply ("550 5.1.1 no such user") or our reason; raw, quoted by the builder
+  bool remote =
+      false;  // diagnostic is an SMTP reply from remote_mta (Diagnostic-Code: smtp;) vs our text (X-Mailfort;)
 };
 
 struct dsn_input {
-  std::string reporting_mta;       // our host name
-  std::string sender;              // the original envelope sender (the DSN's recipient)
-  std::string queue_id;            // the original message's queue id
-  std::int64_t arrival = 0;        // unix seconds the original was received
-  std::int64_t now = 0;            // unix seconds
+  std::string reporting_mta;  // our host name
+  std::string sender;         // the original envelope sender (the DSN's recipient)
+  std::string queue_id;       // the original message's queue id
+  std::int64_t arrival = 0;   // unix seconds the original was received
+  std::int64_t now = 0;       // unix seconds
   std::vector<dsn_recipient> recipients;
-  std::string_view original;       // the original message (only its header section is returned)
+  std::string_view original;  // the original message (only its header section is returned)
 };
 
 // A DSN goes only to a non-null sender (RFC 5321 4.5.5, RFC 3464 2).

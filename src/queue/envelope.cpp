@@ -27,7 +27,7 @@ namespace {
 
 constexpr std::string_view k_magic = "MAILFORT-QUEUE 1\n";
 constexpr std::string_view k_magic_prefix = "MAILFORT-QUEUE ";
-constexpr std::size_t k_max_field = 1u << 20;   // no envelope field is anywhere near 1 MiB
+constexpr std::size_t k_max_field = 1u << 20;  // no envelope field is anywhere near 1 MiB
 constexpr std::size_t k_max_recipients = 100000;
 
 void put(std::string& out, char tag, std::string_view v) {
@@ -111,7 +111,7 @@ decoded decode(std::string_view file) {
   decoded d;
   if (file.size() < k_magic.size()) {
     d.error = k_magic_prefix.substr(0, file.size()) == file.substr(0, k_magic_prefix.size()) ? decode_error::truncated
-                                                                                          : decode_error::bad_magic;
+                                                                                             : decode_error::bad_magic;
     return d;
   }
   if (file.substr(0, k_magic_prefix.size()) != k_magic_prefix) {
@@ -174,26 +174,55 @@ decoded decode(std::string_view file) {
     pos += len + 1;
     bool ok = true;
     switch (tag) {
-      case 'I': e.id = std::string(v); break;
-      case 'S': e.sender = std::string(v); break;
-      case 'T': ok = parse_int(v, e.received_at); break;
-      case 'Z': e.session_id = std::string(v); break;
-      case 'C': e.client_ip = std::string(v); break;
-      case 'P': ok = parse_int(v, e.client_port); break;
-      case 'H': e.helo = std::string(v); break;
-      case 'L': e.listener = std::string(v); break;
-      case 'A': e.auth_user = std::string(v); break;
-      case 'X': e.tls = std::string(v); break;
-      case 'B': e.body_type = std::string(v); break;
-      case 'U': ok = v == "0" || v == "1"; e.smtputf8 = v == "1"; break;
+      case 'I':
+        e.id = std::string(v);
+        break;
+      case 'S':
+        e.sender = std::string(v);
+        break;
+      case 'T':
+        ok = parse_int(v, e.received_at);
+        break;
+      case 'Z':
+        e.session_id = std::string(v);
+        break;
+      case 'C':
+        e.client_ip = std::string(v);
+        break;
+      case 'P':
+        ok = parse_int(v, e.client_port);
+        break;
+      case 'H':
+        e.helo = std::string(v);
+        break;
+      case 'L':
+        e.listener = std::string(v);
+        break;
+      case 'A':
+        e.auth_user = std::string(v);
+        break;
+      case 'X':
+        e.tls = std::string(v);
+        break;
+      case 'B':
+        e.body_type = std::string(v);
+        break;
+      case 'U':
+        ok = v == "0" || v == "1";
+        e.smtputf8 = v == "1";
+        break;
       case 'F':
         // A folder name becomes a path component: letters and digits only, so no file can name "../x".
         ok = !v.empty() && v.size() <= 64 &&
              std::all_of(v.begin(), v.end(), [](char ch) { return common::is_alnum(ch); });
         e.folder = std::string(v);
         break;
-      case 'N': ok = parse_int(v, e.attempts); break;
-      case 'W': ok = parse_int(v, e.next_attempt); break;
+      case 'N':
+        ok = parse_int(v, e.attempts);
+        break;
+      case 'W':
+        ok = parse_int(v, e.next_attempt);
+        break;
       case 'R': {
         if (v.size() < 3 || v[0] < '0' || v[0] > '2' || e.recipients.size() >= k_max_recipients) {
           ok = false;
@@ -245,7 +274,8 @@ decoded decode(std::string_view file) {
         e.recipients.back().delay_notified = true;
         break;
       }
-      default: ok = false;
+      default:
+        ok = false;
     }
     if (!ok) {
       d.error = decode_error::malformed;
@@ -278,12 +308,18 @@ decoded decode(std::string_view file) {
 
 const char* decode_error_name(decode_error e) {
   switch (e) {
-    case decode_error::ok: return "ok";
-    case decode_error::truncated: return "truncated";
-    case decode_error::bad_magic: return "bad_magic";
-    case decode_error::bad_version: return "bad_version";
-    case decode_error::bad_checksum: return "bad_checksum";
-    case decode_error::malformed: return "malformed";
+    case decode_error::ok:
+      return "ok";
+    case decode_error::truncated:
+      return "truncated";
+    case decode_error::bad_magic:
+      return "bad_magic";
+    case decode_error::bad_version:
+      return "bad_version";
+    case decode_error::bad_checksum:
+      return "bad_checksum";
+    case decode_error::malformed:
+      return "malformed";
   }
   return "malformed";
 }

@@ -13,8 +13,8 @@
 namespace mailfort::queue {
 
 struct recipient {
-  std::string address;          // as accepted (source route stripped), e.g. alice@localhost
-  std::string orcpt;            // reserved for DSN (empty)
+  std::string address;  // as accepted (source route stripped), e.g. alice@localhost
+  std::string orcpt;    // reserved for DSN (empty)
   enum class state : std::uint8_t { pending = 0, delivered = 1, failed = 2 } status = state::pending;
   // Delivery history (tag Y, written only once there is some): failed attempts so far, when the next one is
   // due (unix seconds, 0 = now) and the last temporary or permanent reason (printable text, bounded).
@@ -26,20 +26,20 @@ struct recipient {
 
 struct envelope {
   std::uint32_t version = 1;
-  std::string id;               // queue id (common::new_queue_id)
-  std::string sender;           // reverse-path without <>; empty = null sender
+  std::string id;      // queue id (common::new_queue_id)
+  std::string sender;  // reverse-path without <>; empty = null sender
   std::vector<recipient> recipients;
-  std::int64_t received_at = 0; // unix seconds
+  std::int64_t received_at = 0;  // unix seconds
   std::string session_id;
   std::string client_ip;
   std::uint16_t client_port = 0;
   std::string helo;
-  std::string listener;         // "mx", "submission", "submissions"
-  std::string auth_user;        // authenticated login, empty if none
-  std::string tls;              // e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", empty if plaintext
-  std::string body_type;        // "7BIT" / "8BITMIME"
+  std::string listener;   // "mx", "submission", "submissions"
+  std::string auth_user;  // authenticated login, empty if none
+  std::string tls;        // e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", empty if plaintext
+  std::string body_type;  // "7BIT" / "8BITMIME"
   bool smtputf8 = false;
-  std::string folder;           // Maildir++ folder for local delivery ("Junk" for DMARC quarantine); empty = INBOX
+  std::string folder;  // Maildir++ folder for local delivery ("Junk" for DMARC quarantine); empty = INBOX
   std::uint32_t attempts = 0;
   std::int64_t next_attempt = 0;
 };

@@ -16,7 +16,7 @@ namespace mailfort::queue {
 struct remote_job {
   std::string queue_id;
   std::string sender;
-  std::string domain;                     // the recipients' domain
+  std::string domain;  // the recipients' domain
   std::vector<std::string> recipients;
   std::shared_ptr<const std::string> file;  // keeps `message` alive
   std::string_view message;

@@ -45,7 +45,11 @@ std::optional<std::string> read_file(const std::filesystem::path& p) {
 
 runner::runner(spool& sp, std::filesystem::path mail_root, std::function<bool(const std::string&)> is_local,
                remote_transport* remote, runner_settings rs)
-    : spool_(sp), mail_root_(std::move(mail_root)), is_local_(std::move(is_local)), remote_(remote), rs_(std::move(rs)) {}
+    : spool_(sp),
+      mail_root_(std::move(mail_root)),
+      is_local_(std::move(is_local)),
+      remote_(remote),
+      rs_(std::move(rs)) {}
 
 runner::~runner() { stop(); }
 
@@ -90,7 +94,7 @@ void runner::loop() {
       if (!e.blocked) wait_s = std::min(wait_s, std::max<std::int64_t>(0, e.due - now));
     std::unique_lock lk(sig_->mu);
     sig_->cv.wait_for(lk, std::chrono::seconds(wait_s) + std::chrono::milliseconds(50),
-                 [this] { return sig_->stopping || sig_->kicked || !sig_->completions.empty(); });
+                      [this] { return sig_->stopping || sig_->kicked || !sig_->completions.empty(); });
     if (sig_->stopping) return;
     sig_->kicked = false;
   }
@@ -135,7 +139,8 @@ bool runner::expire(envelope& env, std::int64_t now, std::vector<bounce_item>& b
 bool runner::bounce(const envelope& env, std::string_view message, const std::vector<bounce_item>& items) {
   if (items.empty()) return true;
   if (!should_bounce(env.sender)) {
-    log::info("bounce_suppressed", {{"queue_id", env.id}, {"rcpts", items.size()},
+    log::info("bounce_suppressed", {{"queue_id", env.id},
+                                    {"rcpts", items.size()},
                                     {"reason", "the null sender never gets a DSN (RFC 5321 4.5.5)"}});
     return true;
   }
@@ -175,8 +180,11 @@ bool runner::bounce(const envelope& env, std::string_view message, const std::ve
     if (delayed == items.size())
       log::info("delay_notice_queued", {{"queue_id", env.id}, {"dsn_id", id}, {"to", env.sender}, {"rcpts", delayed}});
     else
-      log::info("bounce_queued", {{"queue_id", env.id}, {"dsn_id", id}, {"to", env.sender},
-                                  {"rcpts", items.size() - delayed}, {"delayed", delayed}});
+      log::info("bounce_queued", {{"queue_id", env.id},
+                                  {"dsn_id", id},
+                                  {"to", env.sender},
+                                  {"rcpts", items.size() - delayed},
+                                  {"delayed", delayed}});
     std::lock_guard lk(sig_->mu);
     sig_->kicked = true;  // deliver it at the next scan
     return true;
@@ -212,7 +220,7 @@ void runner::run_once() {
       std::shared_ptr<std::string> file;
       envelope env;
       std::string_view message;
-      std::vector<std::pair<std::size_t, std::size_t>> copies;  // recipient index, staged index
+      std::vector<std::pair<std::size_t, std::size_t>> copies;     // recipient index, staged index
       std::map<std::string, std::vector<std::size_t>> remote_due;  // domain -> recipient indexes
       std::vector<bounce_item> bounces;
       bool changed = false;
@@ -288,7 +296,8 @@ void runner::run_once() {
         r.status = recipient::state::delivered;
         jb.changed = true;
         auto at = r.address.rfind('@');
-        log::info("delivered", {{"queue_id", jb.id}, {"rcpt", r.address},
+        log::info("delivered", {{"queue_id", jb.id},
+                                {"rcpt", r.address},
                                 {"mailbox", r.address.substr(at + 1) + "/" + r.address.substr(0, at)},
                                 {"file", staged[si].name}});
       }
@@ -390,27 +399,37 @@ void runner::apply_completions() {
         case remote_result::kind::delivered:
           r.status = recipient::state::delivered;
           r.last_error.clear();
-          log::info("delivered", {{"queue_id", c.id}, {"rcpt", r.address}, {"relay", res.relay}, {"reply", res.reason}});
+          log::info("delivered",
+                    {{"queue_id", c.id}, {"rcpt", r.address}, {"relay", res.relay}, {"reply", res.reason}});
           break;
         case remote_result::kind::perm:
           r.status = recipient::state::failed;
           r.last_error = res.reason;
-          log::error("delivery_failed", {{"queue_id", c.id}, {"rcpt", r.address}, {"relay", res.relay},
-                                         {"code", res.code}, {"reason", res.reason}});
+          log::error("delivery_failed", {{"queue_id", c.id},
+                                         {"rcpt", r.address},
+                                         {"relay", res.relay},
+                                         {"code", res.code},
+                                         {"reason", res.reason}});
           bounces.push_back({r.address, res.code, res.reason, res.relay, res.remote});
           break;
         case remote_result::kind::temp:
           ++r.attempts;
           r.last_error = res.reason;
           r.next_attempt = next_attempt_at(now, r.attempts, f.env.received_at, rs_.retry, jitter());
-          log::warning("deferred", {{"queue_id", c.id}, {"rcpt", r.address}, {"relay", res.relay}, {"code", res.code},
-                                    {"reason", res.reason}, {"attempts", r.attempts}, {"next_attempt", r.next_attempt}});
+          log::warning("deferred", {{"queue_id", c.id},
+                                    {"rcpt", r.address},
+                                    {"relay", res.relay},
+                                    {"code", res.code},
+                                    {"reason", res.reason},
+                                    {"attempts", r.attempts},
+                                    {"next_attempt", r.next_attempt}});
           if (expired(f.env.received_at, now, rs_.retry)) {
             // That was the last attempt the lifetime allows: give up now, with the last reason in the DSN.
             r.status = recipient::state::failed;
-            std::string why = "delivery time expired after " + std::to_string(r.attempts) +
-                              " attempt(s); last error: " + res.reason;
-            log::error("delivery_failed", {{"queue_id", c.id}, {"rcpt", r.address}, {"reason", why}, {"expired", true}});
+            std::string why =
+                "delivery time expired after " + std::to_string(r.attempts) + " attempt(s); last error: " + res.reason;
+            log::error("delivery_failed",
+                       {{"queue_id", c.id}, {"rcpt", r.address}, {"reason", why}, {"expired", true}});
             bounces.push_back({r.address, "4.4.7", why, res.relay, false});
             r.last_error = why;
           } else if (rs_.delay_warning_s > 0 && !r.delay_notified && now - f.env.received_at >= rs_.delay_warning_s) {

@@ -39,8 +39,8 @@ struct runner_settings {
   std::size_t max_connections = 20;            // remote deliveries in flight
   std::size_t max_connections_per_domain = 4;  // per destination domain (or the smart host)
   std::string hostname = "localhost";          // Reporting-MTA of DSNs
-  std::int64_t delay_warning_s = 0;            // > 0: one delay DSN per recipient deferred this long (queue.delay_warning_s)
-  bool per_domain_is_global = false;           // smart host: every domain goes to one destination
+  std::int64_t delay_warning_s = 0;   // > 0: one delay DSN per recipient deferred this long (queue.delay_warning_s)
+  bool per_domain_is_global = false;  // smart host: every domain goes to one destination
   // Optional: is this authenticated user's outbound mail held (queue/holds.hpp, outbound_spike)? Remote
   // recipients of their messages then stay pending, untried, until released (local copies still go).
   std::function<bool(const std::string& auth_user)> held;
@@ -52,9 +52,9 @@ class runner {
   runner(spool& sp, std::filesystem::path mail_root, std::function<bool(const std::string& domain)> is_local,
          remote_transport* remote = nullptr, runner_settings rs = {});
   ~runner();
-  void start();   // delivers everything already in the queue (recovery), then waits for kicks
+  void start();  // delivers everything already in the queue (recovery), then waits for kicks
   void stop();
-  void kick();    // a new message is in the queue
+  void kick();  // a new message is in the queue
   // Deliver every due message once, synchronously (used by the thread and by `queue flush`). Remote jobs are
   // only started here; their results are applied by the thread.
   void run_once();

@@ -26,7 +26,9 @@ struct stmt {
       throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
   }
   ~stmt() { sqlite3_finalize(s); }
-  void bind(int i, std::string_view v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, std::string_view v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   void bind(int i, long long v) { sqlite3_bind_int64(s, i, v); }
   int step() { return sqlite3_step(s); }
   std::string text(int col) {
@@ -99,7 +101,8 @@ user_db::user_db(const std::string& db_path) {
   int fd = ::open(db_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot open state database " + db_path + ": " + std::strerror(errno));
   ::close(fd);
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+  if (sqlite3_open_v2(db_path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
                       nullptr) != SQLITE_OK) {
     std::string err = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -129,7 +132,9 @@ user_db::~user_db() {
 
 void user_db::add(std::string_view address, std::string_view password) {
   auto a = normalise_address(address);
-  if (!a) throw std::invalid_argument("invalid address '" + std::string(address) + "' (want local@domain, local part of a-z 0-9 . _ + -)");
+  if (!a)
+    throw std::invalid_argument("invalid address '" + std::string(address) +
+                                "' (want local@domain, local part of a-z 0-9 . _ + -)");
   std::string h = hash_password(password);
   std::lock_guard lk(mu_);
   stmt s(db_, "INSERT INTO users(address, hash, created) VALUES(?1, ?2, ?3)");

@@ -17,8 +17,25 @@ bool is_atext(unsigned char c) {
   if (c >= 0x80) return true;  // UTF-8 (checked for validity and SMTPUTF8 separately)
   if (common::is_alnum(static_cast<char>(c))) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '/':
-    case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
       return true;
     default:
       return false;
@@ -224,8 +241,7 @@ addr_error parse_mailbox(std::string_view s, mailbox& box) {
 }
 
 // "<" [A-d-l ":"] Mailbox ">" or "<>" / "<postmaster>"; `after` receives the index past '>'.
-addr_error parse_path(std::string_view args, bool allow_null, bool allow_postmaster, path& out,
-                      std::size_t& after) {
+addr_error parse_path(std::string_view args, bool allow_null, bool allow_postmaster, path& out, std::size_t& after) {
   std::size_t i = 0;
   while (i < args.size() && args[i] == ' ') ++i;  // tolerated, as Postfix does
   if (i >= args.size() || args[i] != '<') return addr_error::syntax;
@@ -258,9 +274,10 @@ addr_error parse_path(std::string_view args, bool allow_null, bool allow_postmas
     while (p < route.size()) {
       if (route[p] != '@') return addr_error::syntax;
       std::size_t comma = route.find(',', p);
-      std::string_view d = route.substr(p + 1, comma == std::string_view::npos ? std::string_view::npos : comma - p - 1);
-      if (!valid_domain(d) && !(d.size() > 2 && d.front() == '[' && d.back() == ']' &&
-                                valid_literal(d.substr(1, d.size() - 2))))
+      std::string_view d =
+          route.substr(p + 1, comma == std::string_view::npos ? std::string_view::npos : comma - p - 1);
+      if (!valid_domain(d) &&
+          !(d.size() > 2 && d.front() == '[' && d.back() == ']' && valid_literal(d.substr(1, d.size() - 2))))
         return addr_error::syntax;
       if (comma == std::string_view::npos) break;
       p = comma + 1;
@@ -322,8 +339,8 @@ std::string mailbox::address() const {
   bool needs_quotes = quoted;
   if (quoted) {
     // Re-quote only when the local part is not a valid dot-string.
-    needs_quotes = local.empty() || local.front() == '.' || local.back() == '.' ||
-                   local.find("..") != std::string::npos;
+    needs_quotes =
+        local.empty() || local.front() == '.' || local.back() == '.' || local.find("..") != std::string::npos;
     for (char c : local)
       if (c != '.' && !is_atext(static_cast<unsigned char>(c))) needs_quotes = true;
   }

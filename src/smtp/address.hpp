@@ -15,24 +15,24 @@ namespace mailfort::smtp {
 
 enum class addr_error : std::uint8_t {
   ok,
-  syntax,             // not "FROM:<...>" / "TO:<...>", bad characters, unbalanced quotes... (501 5.5.4 / 5.1.3 / 5.1.7)
-  local_too_long,     // local part > 64 octets (501 5.1.3 RCPT / 5.1.7 MAIL "Path too long")
-  domain_too_long,    // domain > 255 octets
-  path_too_long,      // path > 256 octets
-  multiple_at,        // unquoted local@host@host: a relay trick, refused as relay (550 5.7.1)
-  needs_smtputf8,     // 8-bit bytes; allowed only if the MAIL command declared SMTPUTF8 (553 5.6.7)
-  invalid_utf8,       // 8-bit bytes that are not valid UTF-8 (501 / 553)
-  bad_parameter,      // malformed ESMTP parameter list (501 5.5.4)
-  parameter_too_long, // a parameter value over 1000 octets (501 5.5.4)
+  syntax,           // not "FROM:<...>" / "TO:<...>", bad characters, unbalanced quotes... (501 5.5.4 / 5.1.3 / 5.1.7)
+  local_too_long,   // local part > 64 octets (501 5.1.3 RCPT / 5.1.7 MAIL "Path too long")
+  domain_too_long,  // domain > 255 octets
+  path_too_long,    // path > 256 octets
+  multiple_at,      // unquoted local@host@host: a relay trick, refused as relay (550 5.7.1)
+  needs_smtputf8,   // 8-bit bytes; allowed only if the MAIL command declared SMTPUTF8 (553 5.6.7)
+  invalid_utf8,     // 8-bit bytes that are not valid UTF-8 (501 / 553)
+  bad_parameter,    // malformed ESMTP parameter list (501 5.5.4)
+  parameter_too_long,  // a parameter value over 1000 octets (501 5.5.4)
 };
 
 struct mailbox {
-  std::string local;   // as sent, quotes removed from a quoted-string local part ("a b"@x -> a b)
-  std::string domain;  // as sent (not lower-cased); for literals, the text inside [ ]
-  bool quoted = false;          // local part was a quoted-string
-  bool address_literal = false; // domain was [1.2.3.4] or [IPv6:...]
-  bool trailing_dot = false;    // domain ended with '.' (stripped from `domain`)
-  bool has_8bit = false;        // any byte >= 0x80 in local or domain
+  std::string local;             // as sent, quotes removed from a quoted-string local part ("a b"@x -> a b)
+  std::string domain;            // as sent (not lower-cased); for literals, the text inside [ ]
+  bool quoted = false;           // local part was a quoted-string
+  bool address_literal = false;  // domain was [1.2.3.4] or [IPv6:...]
+  bool trailing_dot = false;     // domain ended with '.' (stripped from `domain`)
+  bool has_8bit = false;         // any byte >= 0x80 in local or domain
   // Relay-trick flags on the local part: '%' (percent hack), '!' (bang path), '@' inside quotes.
   bool has_percent = false;
   bool has_bang = false;

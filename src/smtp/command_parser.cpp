@@ -96,13 +96,13 @@ struct verb_entry {
   verb v;
 };
 constexpr verb_entry k_verbs[] = {
-    {"HELO", verb::helo},         {"EHLO", verb::ehlo},         {"MAIL", verb::mail},   {"RCPT", verb::rcpt},
-    {"DATA", verb::data},         {"BDAT", verb::bdat},         {"RSET", verb::rset},   {"NOOP", verb::noop},
-    {"QUIT", verb::quit},         {"HELP", verb::help},         {"VRFY", verb::vrfy},   {"EXPN", verb::expn},
-    {"STARTTLS", verb::starttls}, {"AUTH", verb::auth},         {"XCLIENT", verb::xclient},
-    {"XFORWARD", verb::xclient},  {"PROXY", verb::proxy},       {"GET", verb::http},    {"POST", verb::http},
-    {"HEAD", verb::http},         {"PUT", verb::http},          {"CONNECT", verb::http}, {"OPTIONS", verb::http},
-    {"DELETE", verb::http},       {"USER", verb::http},         {"PASS", verb::http},
+    {"HELO", verb::helo},         {"EHLO", verb::ehlo},    {"MAIL", verb::mail},       {"RCPT", verb::rcpt},
+    {"DATA", verb::data},         {"BDAT", verb::bdat},    {"RSET", verb::rset},       {"NOOP", verb::noop},
+    {"QUIT", verb::quit},         {"HELP", verb::help},    {"VRFY", verb::vrfy},       {"EXPN", verb::expn},
+    {"STARTTLS", verb::starttls}, {"AUTH", verb::auth},    {"XCLIENT", verb::xclient}, {"XFORWARD", verb::xclient},
+    {"PROXY", verb::proxy},       {"GET", verb::http},     {"POST", verb::http},       {"HEAD", verb::http},
+    {"PUT", verb::http},          {"CONNECT", verb::http}, {"OPTIONS", verb::http},    {"DELETE", verb::http},
+    {"USER", verb::http},         {"PASS", verb::http},
 };
 }  // namespace
 
@@ -141,25 +141,44 @@ command parse_command(std::string_view line) {
 
 const char* verb_name(verb v) {
   switch (v) {
-    case verb::helo: return "HELO";
-    case verb::ehlo: return "EHLO";
-    case verb::mail: return "MAIL";
-    case verb::rcpt: return "RCPT";
-    case verb::data: return "DATA";
-    case verb::bdat: return "BDAT";
-    case verb::rset: return "RSET";
-    case verb::noop: return "NOOP";
-    case verb::quit: return "QUIT";
-    case verb::help: return "HELP";
-    case verb::vrfy: return "VRFY";
-    case verb::expn: return "EXPN";
-    case verb::starttls: return "STARTTLS";
-    case verb::auth: return "AUTH";
-    case verb::xclient: return "XCLIENT";
-    case verb::proxy: return "PROXY";
-    case verb::http: return "HTTP";
-    case verb::unknown: return "UNKNOWN";
-    case verb::invalid: return "INVALID";
+    case verb::helo:
+      return "HELO";
+    case verb::ehlo:
+      return "EHLO";
+    case verb::mail:
+      return "MAIL";
+    case verb::rcpt:
+      return "RCPT";
+    case verb::data:
+      return "DATA";
+    case verb::bdat:
+      return "BDAT";
+    case verb::rset:
+      return "RSET";
+    case verb::noop:
+      return "NOOP";
+    case verb::quit:
+      return "QUIT";
+    case verb::help:
+      return "HELP";
+    case verb::vrfy:
+      return "VRFY";
+    case verb::expn:
+      return "EXPN";
+    case verb::starttls:
+      return "STARTTLS";
+    case verb::auth:
+      return "AUTH";
+    case verb::xclient:
+      return "XCLIENT";
+    case verb::proxy:
+      return "PROXY";
+    case verb::http:
+      return "HTTP";
+    case verb::unknown:
+      return "UNKNOWN";
+    case verb::invalid:
+      return "INVALID";
   }
   return "INVALID";
 }

@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: MIT
 // Untrusted input: every byte a client sends outside DATA. RFC 5321 2.3.8 and 4.1.1: a line ends only with
 // CRLF. A bare LF or a CR not followed by LF inside a command line rejects the whole line, which still
-// ends only at the next CRLF (never two commands out of one line: SMTP smuggling and command injection). Lines over the limit are reported once
-// and then discarded up to the next LF, within a byte budget. Never throws, never allocates past the limits.
+// ends only at the next CRLF (never two commands out of one line: SMTP smuggling and command injection). Lines over the
+// limit are reported once and then discarded up to the next LF, within a byte budget. Never throws, never allocates
+// past the limits.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -13,11 +14,11 @@
 namespace mailfort::smtp {
 
 enum class line_status : std::uint8_t {
-  need_more,         // all input consumed, no complete line yet
-  line,              // a complete CRLF-terminated line is available in line() (CRLF stripped)
-  bad_line_ending,   // a line containing a bare LF or bare CR was consumed up to its CRLF; reply 500
-  too_long,          // the line passed max_line octets; reported once, rest discarded to the next LF; reply 500
-  overflow,          // more than max_discard bytes without any LF: caller replies 421 and closes
+  need_more,        // all input consumed, no complete line yet
+  line,             // a complete CRLF-terminated line is available in line() (CRLF stripped)
+  bad_line_ending,  // a line containing a bare LF or bare CR was consumed up to its CRLF; reply 500
+  too_long,         // the line passed max_line octets; reported once, rest discarded to the next LF; reply 500
+  overflow,         // more than max_discard bytes without any LF: caller replies 421 and closes
 };
 
 class line_reader {
@@ -43,19 +44,32 @@ class line_reader {
   std::size_t max_discard_;
   std::string line_;
   bool complete_ = false;
-  bool pending_cr_ = false;   // last byte seen was CR
-  bool bad_ = false;          // a bare CR was seen in this line
-  bool discarding_ = false;   // over-long line being thrown away
+  bool pending_cr_ = false;  // last byte seen was CR
+  bool bad_ = false;         // a bare CR was seen in this line
+  bool discarding_ = false;  // over-long line being thrown away
   std::size_t discarded_ = 0;
 };
 
 enum class verb : std::uint8_t {
-  helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, help, vrfy, expn, starttls, auth,
-  xclient,     // XCLIENT / XFORWARD: never honoured for untrusted clients
-  proxy,       // "PROXY TCP4 ..." (HAProxy protocol line) from an untrusted client
-  http,        // GET/POST/HEAD/PUT/CONNECT/OPTIONS, "Host:" or other header-like lines, USER/PASS (POP/IMAP)
-  unknown,     // anything else that looks like a word
-  invalid,     // NUL, 8-bit or control bytes in the line, or an empty line
+  helo,
+  ehlo,
+  mail,
+  rcpt,
+  data,
+  bdat,
+  rset,
+  noop,
+  quit,
+  help,
+  vrfy,
+  expn,
+  starttls,
+  auth,
+  xclient,  // XCLIENT / XFORWARD: never honoured for untrusted clients
+  proxy,    // "PROXY TCP4 ..." (HAProxy protocol line) from an untrusted client
+  http,     // GET/POST/HEAD/PUT/CONNECT/OPTIONS, "Host:" or other header-like lines, USER/PASS (POP/IMAP)
+  unknown,  // anything else that looks like a word
+  invalid,  // NUL, 8-bit or control bytes in the line, or an empty line
 };
 
 struct command {

@@ -13,15 +13,14 @@ constexpr std::size_t k_max_header_line = 1000;
 enum st : int {
   line_start = 0,  // just after CRLF (or at the very beginning)
   in_line = 1,
-  cr = 2,          // CR seen inside a line; only LF may follow
-  dot = 3,         // '.' at line start (removed: dot-unstuffing or the terminator)
-  dot_cr = 4,      // ".\r" at line start: LF ends the data
+  cr = 2,      // CR seen inside a line; only LF may follow
+  dot = 3,     // '.' at line start (removed: dot-unstuffing or the terminator)
+  dot_cr = 4,  // ".\r" at line start: LF ends the data
 };
 
 bool is_received(const std::string& head) {
   static constexpr std::string_view name = "received";
-  if (head.size() < name.size() || !common::iequals(std::string_view(head).substr(0, name.size()), name))
-    return false;
+  if (head.size() < name.size() || !common::iequals(std::string_view(head).substr(0, name.size()), name)) return false;
   for (size_t i = name.size(); i < head.size(); ++i) {
     if (head[i] == ':') return true;
     if (head[i] != ' ' && head[i] != '\t') return false;
@@ -67,8 +66,7 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
     if (in_header_) {
       // Counted as it arrives, so a huge header section is flagged without waiting for a line end.
       ++header_bytes_;
-      if (line_len_ + 2 > k_max_header_line || header_bytes_ > limits_.max_header)
-        fail(data_error::header_too_large);
+      if (line_len_ + 2 > k_max_header_line || header_bytes_ > limits_.max_header) fail(data_error::header_too_large);
       if (header_name_.size() < 16) header_name_.push_back(c);
     }
     if (line_len_ + 2 > limits_.max_line) fail(data_error::line_too_long);
@@ -148,14 +146,22 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
 
 const char* data_error_name(data_error e) {
   switch (e) {
-    case data_error::none: return "none";
-    case data_error::bare_lf: return "bare_lf";
-    case data_error::bare_cr: return "bare_cr";
-    case data_error::nul: return "nul";
-    case data_error::line_too_long: return "line_too_long";
-    case data_error::header_too_large: return "header_too_large";
-    case data_error::too_large: return "too_large";
-    case data_error::too_many_hops: return "too_many_hops";
+    case data_error::none:
+      return "none";
+    case data_error::bare_lf:
+      return "bare_lf";
+    case data_error::bare_cr:
+      return "bare_cr";
+    case data_error::nul:
+      return "nul";
+    case data_error::line_too_long:
+      return "line_too_long";
+    case data_error::header_too_large:
+      return "header_too_large";
+    case data_error::too_large:
+      return "too_large";
+    case data_error::too_many_hops:
+      return "too_many_hops";
   }
   return "none";
 }

@@ -16,13 +16,13 @@ namespace mailfort::smtp {
 
 enum class data_error : std::uint8_t {
   none,
-  bare_lf,          // LF not preceded by CR (550 5.5.2)
-  bare_cr,          // CR not followed by LF (550 5.5.2)
-  nul,              // a NUL byte: never valid in SMTP text (RFC 5321 2.3.8); used in smuggling variants (550 5.5.2)
-  line_too_long,    // a text line over max_line octets incl. CRLF (500 5.5.0 / 554 5.6.0, RFC 5321 4.5.3.1.6)
-  header_too_large, // header section over max_header bytes, or one header line over 998 octets (552 5.3.4 / 554 5.6.0)
-  too_large,        // content over max_bytes (552 5.3.4)
-  too_many_hops,    // max_hops or more Received: header fields (554 5.4.6, RFC 5321 6.3)
+  bare_lf,           // LF not preceded by CR (550 5.5.2)
+  bare_cr,           // CR not followed by LF (550 5.5.2)
+  nul,               // a NUL byte: never valid in SMTP text (RFC 5321 2.3.8); used in smuggling variants (550 5.5.2)
+  line_too_long,     // a text line over max_line octets incl. CRLF (500 5.5.0 / 554 5.6.0, RFC 5321 4.5.3.1.6)
+  header_too_large,  // header section over max_header bytes, or one header line over 998 octets (552 5.3.4 / 554 5.6.0)
+  too_large,         // content over max_bytes (552 5.3.4)
+  too_many_hops,     // max_hops or more Received: header fields (554 5.4.6, RFC 5321 6.3)
 };
 
 struct data_limits {
@@ -47,7 +47,7 @@ class data_reader {
   result feed(std::string_view in, std::string& out);
 
   data_error error() const { return error_; }
-  std::size_t content_bytes() const { return stored_; }   // bytes stored (or that would have been)
+  std::size_t content_bytes() const { return stored_; }  // bytes stored (or that would have been)
   std::size_t received_count() const { return received_; }
   bool in_header() const { return in_header_; }
 
@@ -57,12 +57,12 @@ class data_reader {
   data_error error_ = data_error::none;
   // Scanner state: position relative to line starts.
   int state_ = 0;
-  std::size_t line_len_ = 0;     // octets in the current line so far (before CRLF)
+  std::size_t line_len_ = 0;  // octets in the current line so far (before CRLF)
   std::size_t stored_ = 0;
   std::size_t header_bytes_ = 0;
   std::size_t received_ = 0;
   bool in_header_ = true;
-  std::string header_name_;      // first bytes of the current header line, to count Received:
+  std::string header_name_;  // first bytes of the current header line, to count Received:
 };
 
 const char* data_error_name(data_error e);

@@ -24,11 +24,11 @@ struct inbound_message {
 struct inbound_verdict {
   enum class kind { accept, quarantine, reject, tempfail };
   kind action = kind::accept;
-  int code = 250;            // for reject / tempfail: the reply to send instead of queueing
-  std::string enhanced;      // e.g. "5.7.1"
+  int code = 250;        // for reject / tempfail: the reply to send instead of queueing
+  std::string enhanced;  // e.g. "5.7.1"
   std::string text;
-  std::string rule;          // for the reject log event, e.g. "dmarc_reject"
-  std::string folder;        // quarantine: the Maildir folder ("Junk")
+  std::string rule;    // for the reject log event, e.g. "dmarc_reject"
+  std::string folder;  // quarantine: the Maildir folder ("Junk")
 };
 
 class inbound_checker {

@@ -43,7 +43,8 @@ bool cidr::parse(const std::string& text, cidr& out) {
 
 bool cidr::contains(const asio::ip::address& a0) const {
   asio::ip::address a = a0;
-  if (a.is_v6() && a.to_v6().is_v4_mapped() && net.is_v4()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v6() && a.to_v6().is_v4_mapped() && net.is_v4())
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   if (a.is_v4() != net.is_v4()) return false;
   auto cmp = [&](const unsigned char* x, const unsigned char* y, unsigned bits) {
     unsigned full = bits / 8, rest = bits % 8;
@@ -111,8 +112,7 @@ tcp::endpoint parse_endpoint(const std::string& text) {
 }
 
 server::server(server_deps deps)
-    : deps_(std::move(deps)),
-      tracker_(deps_.cfg->limits.max_connections, deps_.cfg->limits.max_connections_per_ip) {}
+    : deps_(std::move(deps)), tracker_(deps_.cfg->limits.max_connections, deps_.cfg->limits.max_connections_per_ip) {}
 
 namespace {
 

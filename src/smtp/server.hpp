@@ -19,10 +19,18 @@
 #include <string>
 #include <vector>
 
-namespace mailfort::tls { class context_holder; }
-namespace mailfort::sasl { class user_db; }
-namespace mailfort::queue { class spool; }
-namespace mailfort::policy { class guard; }
+namespace mailfort::tls {
+class context_holder;
+}
+namespace mailfort::sasl {
+class user_db;
+}
+namespace mailfort::queue {
+class spool;
+}
+namespace mailfort::policy {
+class guard;
+}
 
 namespace mailfort::smtp {
 
@@ -61,8 +69,8 @@ struct server_deps {
   boost::asio::thread_pool* cpu_pool = nullptr;  // argon2id verification runs here, off the event loops
   std::function<void()> on_queued;               // wakes the delivery worker
   std::vector<cidr> trusted_networks;
-  policy::guard* guard = nullptr;                // bans and rate limits; null: none (tests of the core)
-  inbound_checker* inbound = nullptr;            // SPF/DKIM/DMARC at end of data, DKIM signing; null: none
+  policy::guard* guard = nullptr;      // bans and rate limits; null: none (tests of the core)
+  inbound_checker* inbound = nullptr;  // SPF/DKIM/DMARC at end of data, DKIM signing; null: none
 };
 
 class server {

@@ -163,8 +163,11 @@ class connection : public std::enable_shared_from_this<connection> {
     if (!g || banned_now_) return;
     if (auto ban = g->record(addr_, o)) {
       banned_now_ = true;
-      log::warning("ban", base_fields({{"source", ban->source}, {"reason", ban->reason}, {"until", ban->until},
-                                       {"duration_s", ban->until - ban->created}, {"count", ban->count}}));
+      log::warning("ban", base_fields({{"source", ban->source},
+                                       {"reason", ban->reason},
+                                       {"until", ban->until},
+                                       {"duration_s", ban->until - ban->created},
+                                       {"count", ban->count}}));
       ban_notice_pending_ = !closing_;
     }
   }
@@ -213,9 +216,8 @@ class connection : public std::enable_shared_from_this<connection> {
     env.id = queue_id_;
     env.sender = tx.sender;
     for (const auto& r : tx.recipients) env.recipients.push_back(queue::recipient{r, {}, {}});
-    env.received_at = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+    env.received_at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     env.session_id = sid_;
     env.client_ip = client_ip_;
     env.client_port = client_port_;
@@ -347,8 +349,16 @@ asio::awaitable<void> connection::run() {
   for (const auto& n : srv_.deps().trusted_networks)
     if (n.contains(addr)) scfg.trusted_client = true;
   const auto& L = cfg_.limits;
-  scfg.limits = session_limits{L.message_size, L.command_line, L.text_line, L.header_section, L.recipients,
-                               L.max_hops, L.soft_errors, L.hard_errors, L.junk_commands, L.unknown_recipients,
+  scfg.limits = session_limits{L.message_size,
+                               L.command_line,
+                               L.text_line,
+                               L.header_section,
+                               L.recipients,
+                               L.max_hops,
+                               L.soft_errors,
+                               L.hard_errors,
+                               L.junk_commands,
+                               L.unknown_recipients,
                                L.messages_per_connection};
   session sess(scfg, *srv_.deps().env, client_ip_, client_port_);
   line_reader lines(session::max_reader_line);
@@ -470,8 +480,9 @@ asio::awaitable<void> connection::run() {
                 pending = std::string_view(inbuf_.data(), m);
                 // Each chunk buys bytes/min_rate more time, never more than one command timeout ahead.
                 auto now = steady::now();
-                auto bonus = std::chrono::microseconds(
-                    static_cast<long long>(m) * 1000000LL / static_cast<long long>(std::max<std::size_t>(1, L.min_data_rate)));
+                auto bonus =
+                    std::chrono::microseconds(static_cast<long long>(m) * 1000000LL /
+                                              static_cast<long long>(std::max<std::size_t>(1, L.min_data_rate)));
                 deadline = std::min(deadline + bonus, now + std::chrono::seconds(L.command_timeout_s));
               }
               auto fr = reader.feed(pending, content);
@@ -486,7 +497,8 @@ asio::awaitable<void> connection::run() {
                 co_await flush();
                 reason = "timeout";
               } else {
-                log::info("reject", base_fields({{"stage", "data"}, {"rule", "incomplete_data"}, {"queue_id", queue_id_}}));
+                log::info("reject",
+                          base_fields({{"stage", "data"}, {"rule", "incomplete_data"}, {"queue_id", queue_id_}}));
               }
               closing_ = true;
               break;
@@ -498,8 +510,8 @@ asio::awaitable<void> connection::run() {
               std::optional<step> refused;
               if (auto* checker = srv_.deps().inbound) {
                 const auto& tx = sess.current_transaction();
-                inbound_message im{client_ip_, sess.helo(), tx.sender, &tx.recipients, queue_id_, sid_,
-                                   sess.auth_user()};
+                inbound_message im{client_ip_, sess.helo(), tx.sender,       &tx.recipients,
+                                   queue_id_,  sid_,        sess.auth_user()};
                 if (!sess.auth_user().empty()) {
                   checker->sign(im, content);  // outbound: DKIM-sign what our users send
                 } else if (kind_ == listener_kind::mx) {

@@ -15,9 +15,12 @@ using common::iequals;
 
 const char* listener_name(listener_kind k) {
   switch (k) {
-    case listener_kind::mx: return "mx";
-    case listener_kind::submission: return "submission";
-    case listener_kind::submissions: return "submissions";
+    case listener_kind::mx:
+      return "mx";
+    case listener_kind::submission:
+      return "submission";
+    case listener_kind::submissions:
+      return "submissions";
   }
   return "mx";
 }
@@ -128,22 +131,27 @@ step session::on_line(line_status status, std::string_view line) {
   }
   if (in_sasl()) {
     switch (status) {
-      case line_status::line: return do_sasl_line(line);
+      case line_status::line:
+        return do_sasl_line(line);
       case line_status::too_long:
         state_ = state::greeted;
         return error_reply(std::move(s), "command_too_long", 500, "5.5.6", "Authentication exchange line is too long",
                            "auth");
-      case line_status::overflow: break;
+      case line_status::overflow:
+        break;
       case line_status::bad_line_ending:
         state_ = state::greeted;
         return error_reply(std::move(s), "syntax", 500, "5.5.2", "Bare <CR> or <LF> in authentication exchange",
                            "auth");
-      case line_status::need_more: return s;
+      case line_status::need_more:
+        return s;
     }
   }
   switch (status) {
-    case line_status::need_more: return s;
-    case line_status::line: break;
+    case line_status::need_more:
+      return s;
+    case line_status::line:
+      break;
     case line_status::too_long:
       return error_reply(std::move(s), "command_too_long", 500, "5.5.2", "Line too long", "command");
     case line_status::bad_line_ending:
@@ -167,16 +175,22 @@ step session::on_line(line_status status, std::string_view line) {
 step session::dispatch(const command& cmd) {
   step s;
   switch (cmd.verb) {
-    case verb::ehlo: return do_helo(cmd, true);
-    case verb::helo: return do_helo(cmd, false);
-    case verb::mail: return do_mail(cmd);
-    case verb::rcpt: return do_rcpt(cmd);
-    case verb::data: return do_data(cmd);
-    case verb::auth: return do_auth(cmd);
-    case verb::starttls: return do_starttls(cmd);
+    case verb::ehlo:
+      return do_helo(cmd, true);
+    case verb::helo:
+      return do_helo(cmd, false);
+    case verb::mail:
+      return do_mail(cmd);
+    case verb::rcpt:
+      return do_rcpt(cmd);
+    case verb::data:
+      return do_data(cmd);
+    case verb::auth:
+      return do_auth(cmd);
+    case verb::starttls:
+      return do_starttls(cmd);
     case verb::rset:
-      if (!trim(cmd.args).empty())
-        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: RSET", "command");
+      if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: RSET", "command");
       reset_transaction();
       s.replies.push_back(make_reply(250, "2.0.0", "Ok"));
       return junk(std::move(s));
@@ -193,8 +207,7 @@ step session::dispatch(const command& cmd) {
       return junk(std::move(s));
     case verb::vrfy:
       // Never confirm or deny a mailbox (RFC 5321 7.3): address harvesting.
-      s.replies.push_back(
-          make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
+      s.replies.push_back(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
       add_event(s, "vrfy", {{"rule", "vrfy_refused"}});
       return junk(std::move(s));
     case verb::expn:
@@ -211,13 +224,15 @@ step session::dispatch(const command& cmd) {
       return s;
     case verb::xclient:
     case verb::proxy:
-      return error_reply(std::move(s), "xclient_denied", 550, "5.7.0", "Error: insufficient authorization",
-                         "command");
+      return error_reply(std::move(s), "xclient_denied", 550, "5.7.0", "Error: insufficient authorization", "command");
     case verb::http:
       // An HTTP or POP/IMAP client: a cross-protocol attack (ALPACA) or a scanner. Drop it.
       s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " This is an SMTP server; closing"));
-      add_event(s, "reject", {{"stage", "command"}, {"code", 421}, {"rule", "non_smtp_command"},
-                              {"command", common::printable(cmd.name, 40)}});
+      add_event(s, "reject",
+                {{"stage", "command"},
+                 {"code", 421},
+                 {"rule", "non_smtp_command"},
+                 {"command", common::printable(cmd.name, 40)}});
       ++errors_;
       s.count_error = true;
       s.action = action::close;
@@ -266,14 +281,12 @@ step session::do_helo(const command& cmd, bool extended) {
 
 step session::do_starttls(const command& cmd) {
   step s;
-  if (!trim(cmd.args).empty())
-    return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: STARTTLS", "starttls");
+  if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: STARTTLS", "starttls");
   if (tls_active_)
     return error_reply(std::move(s), "bad_sequence", 554, "5.5.1", "Error: TLS already active", "starttls");
   if (!cfg_.tls_available || cfg_.kind == listener_kind::submissions)
     return error_reply(std::move(s), "bad_sequence", 502, "5.5.1", "STARTTLS not available", "starttls");
-  if (!helo_done_)
-    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send EHLO first", "starttls");
+  if (!helo_done_) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send EHLO first", "starttls");
   s.replies.push_back(make_reply(220, "2.0.0", "Ready to start TLS"));
   s.action = action::start_tls;
   return s;
@@ -426,9 +439,11 @@ step session::on_auth_result(bool ok) {
     s.replies.push_back(make_reply(235, "2.7.0", "Authentication successful"));
   } else {
     ++auth_failures_;
-    add_event(s, "auth", {{"result", "failure"}, {"mechanism", creds_.mechanism},
-                          {"user", common::printable(user, 320)},
-                          {"reason", ok ? "authzid_mismatch" : "bad_credentials"}});
+    add_event(s, "auth",
+              {{"result", "failure"},
+               {"mechanism", creds_.mechanism},
+               {"user", common::printable(user, 320)},
+               {"reason", ok ? "authzid_mismatch" : "bad_credentials"}});
     creds_ = {};
     return error_reply(std::move(s), "auth_failed", 535, "5.7.8", "Authentication credentials invalid", "auth");
   }
@@ -438,7 +453,8 @@ step session::on_auth_result(bool ok) {
 
 step session::do_mail(const command& cmd) {
   step s;
-  if (!helo_done_) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send HELO/EHLO first", "mail");
+  if (!helo_done_)
+    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send HELO/EHLO first", "mail");
   if (tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: nested MAIL command", "mail");
   if (needs_auth() && auth_user_.empty()) {
     if (!tls_active_)
@@ -454,7 +470,8 @@ step session::do_mail(const command& cmd) {
   }
   auto r = parse_mail_from(cmd.args);
   switch (r.error) {
-    case addr_error::ok: break;
+    case addr_error::ok:
+      break;
     case addr_error::local_too_long:
     case addr_error::domain_too_long:
     case addr_error::path_too_long:
@@ -482,7 +499,8 @@ step session::do_mail(const command& cmd) {
         return error_reply(std::move(s), "message_too_large", 552, "5.3.4", "Message size exceeds fixed limit", "mail");
     } else if (p.keyword == "BODY" && !seen_body) {
       seen_body = true;
-      if (iequals(p.value, "8BITMIME")) tx.eight_bit_mime = true;
+      if (iequals(p.value, "8BITMIME"))
+        tx.eight_bit_mime = true;
       else if (!iequals(p.value, "7BIT"))
         return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad BODY parameter", "mail");
     } else if (p.keyword == "SMTPUTF8" && !seen_utf8 && !p.has_value) {
@@ -522,7 +540,8 @@ step session::do_rcpt(const command& cmd) {
   if (!tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: need MAIL command", "rcpt");
   auto r = parse_rcpt_to(cmd.args, tx_.smtputf8);
   switch (r.error) {
-    case addr_error::ok: break;
+    case addr_error::ok:
+      break;
     case addr_error::local_too_long:
     case addr_error::domain_too_long:
     case addr_error::path_too_long:
@@ -630,7 +649,8 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
     return error_reply(std::move(s), rule, code, enh, text, "data");
   };
   switch (reader.error()) {
-    case data_error::none: break;
+    case data_error::none:
+      break;
     case data_error::bare_lf: {
       auto r = fail("bare_lf", 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
       r.events.back().fields["smuggling"] = true;
@@ -646,11 +666,14 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
       r.events.back().fields["smuggling"] = true;
       return r;
     }
-    case data_error::line_too_long: return fail("line_too_long", 500, "5.5.0", "Message rejected: line too long");
+    case data_error::line_too_long:
+      return fail("line_too_long", 500, "5.5.0", "Message rejected: line too long");
     case data_error::header_too_large:
       return fail("header_too_large", 552, "5.3.4", "Message header section exceeds fixed limit");
-    case data_error::too_large: return fail("message_too_large", 552, "5.3.4", "Message size exceeds fixed limit");
-    case data_error::too_many_hops: return fail("too_many_hops", 554, "5.4.6", "Too many hops (mail loop?)");
+    case data_error::too_large:
+      return fail("message_too_large", 552, "5.3.4", "Message size exceeds fixed limit");
+    case data_error::too_many_hops:
+      return fail("too_many_hops", 554, "5.4.6", "Too many hops (mail loop?)");
   }
   (void)content_bytes;
   s.action = action::spool;

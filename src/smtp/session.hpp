@@ -67,19 +67,19 @@ class session_env {
 struct session_config {
   std::string hostname = "localhost";
   listener_kind kind = listener_kind::mx;
-  bool tls_available = true;     // a certificate is loaded: STARTTLS may be offered
-  bool trusted_client = false;   // client address is in relay.trusted_networks
+  bool tls_available = true;                 // a certificate is loaded: STARTTLS may be offered
+  bool trusted_client = false;               // client address is in relay.trusted_networks
   std::string primary_domain = "localhost";  // for <postmaster> without domain
   session_limits limits;
 };
 
 enum class action : std::uint8_t {
-  none,        // keep reading commands
-  close,       // write the replies, then close the connection
-  start_tls,   // write the replies, then (if no bytes are buffered behind STARTTLS) run the TLS handshake
-  verify_auth, // check pending_auth() off the event loop, then call on_auth_result()
-  begin_data,  // write 354, then read the message with a data_reader(data_limits()) and call on_data_end()
-  spool,       // make the message durable (envelope(), Received header), then call on_spooled()
+  none,         // keep reading commands
+  close,        // write the replies, then close the connection
+  start_tls,    // write the replies, then (if no bytes are buffered behind STARTTLS) run the TLS handshake
+  verify_auth,  // check pending_auth() off the event loop, then call on_auth_result()
+  begin_data,   // write 354, then read the message with a data_reader(data_limits()) and call on_data_end()
+  spool,        // make the message durable (envelope(), Received header), then call on_spooled()
 };
 
 struct log_event {
@@ -103,7 +103,7 @@ struct pending_credentials {
 
 struct transaction {
   bool active = false;
-  std::string sender;               // reverse-path (no <>); empty for null sender
+  std::string sender;  // reverse-path (no <>); empty for null sender
   std::vector<std::string> recipients;
   std::uint64_t declared_size = 0;
   bool smtputf8 = false;
@@ -140,8 +140,9 @@ class session {
   // Accessors used by the I/O layer.
   bool tls_active() const { return tls_active_; }
   bool in_data() const { return state_ == state::data; }
-  bool in_sasl() const { return state_ == state::auth_plain || state_ == state::auth_login_user ||
-                                state_ == state::auth_login_pass; }
+  bool in_sasl() const {
+    return state_ == state::auth_plain || state_ == state::auth_login_user || state_ == state::auth_login_pass;
+  }
   const pending_credentials& pending_auth() const { return creds_; }
   const transaction& current_transaction() const { return tx_; }
   data_limits data_limits_for_message() const;
@@ -155,8 +156,7 @@ class session {
   static constexpr std::size_t max_reader_line = 12288 + 2;
 
  private:
-  enum class state : std::uint8_t { connected, greeted, auth_plain, auth_login_user, auth_login_pass, data,
-                                    closed };
+  enum class state : std::uint8_t { connected, greeted, auth_plain, auth_login_user, auth_login_pass, data, closed };
   step dispatch(const command& cmd);
   step do_helo(const command& cmd, bool extended);
   step do_mail(const command& cmd);

@@ -84,9 +84,8 @@ bool ensure_self_signed(const std::filesystem::path& dir, const std::string& hos
   add_ext(cert.get(), NID_ext_key_usage, "serverAuth");
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) throw std::runtime_error("cannot sign certificate");
 
-  write_file(key_path, 0600, [&](FILE* f) {
-    return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
+  write_file(key_path, 0600,
+             [&](FILE* f) { return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   write_file(cert_path, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()); });
   return true;
 }

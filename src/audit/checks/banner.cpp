@@ -51,8 +51,10 @@ std::string version_after(std::string_view text, std::size_t pos) {
 
 software_disclosure detect_software(std::string_view text) {
   static constexpr std::array<std::string_view, 16> products = {
-      "Postfix", "Exim", "Sendmail", "OpenSMTPD", "Microsoft ESMTP MAIL Service", "Exchange", "qmail",
-      "Haraka", "MailEnable", "hMailServer", "Zimbra", "Kerio", "Courier", "Stalwart", "maddy", "MDaemon"};
+      "Postfix",  "Exim",  "Sendmail", "OpenSMTPD",  "Microsoft ESMTP MAIL Service",
+      "Exchange", "qmail", "Haraka",   "MailEnable", "hMailServer",
+      "Zimbra",   "Kerio", "Courier",  "Stalwart",   "maddy",
+      "MDaemon"};
   if (text.size() > 4096) text = text.substr(0, 4096);
   for (std::string_view p : products) {
     for (std::size_t pos = 0; pos + p.size() <= text.size(); ++pos) {
@@ -79,21 +81,30 @@ void check_banner(const smtp_observations& o, std::vector<finding>& out) {
   if (!text.empty()) {
     auto sw = detect_software(text);
     if (!sw.product.empty() && !sw.version.empty()) {
-      out.push_back({"disclosure.banner.version", severity::low, control_area::disclosure,
+      out.push_back({"disclosure.banner.version",
+                     severity::low,
+                     control_area::disclosure,
                      "The greeting discloses the server software and its version",
-                     subject_of(o), "banner: " + text,
-                     {"mailfort never puts a version in its greeting",
-                      "smtpd_banner = $myhostname ESMTP (main.cf)",
+                     subject_of(o),
+                     "banner: " + text,
+                     {"mailfort never puts a version in its greeting", "smtpd_banner = $myhostname ESMTP (main.cf)",
                       "smtp_banner = $smtp_active_hostname ESMTP"}});
     } else if (!sw.product.empty()) {
-      out.push_back({"disclosure.banner.product", severity::info, control_area::disclosure,
-                     "The greeting names the server software (no version)", subject_of(o), "banner: " + text,
+      out.push_back({"disclosure.banner.product",
+                     severity::info,
+                     control_area::disclosure,
+                     "The greeting names the server software (no version)",
+                     subject_of(o),
+                     "banner: " + text,
                      {"", "smtpd_banner = $myhostname ESMTP", "smtp_banner = $smtp_active_hostname ESMTP"}});
     }
   }
   if (o.early_talker == smtp_observations::early_talk::tolerated) {
-    out.push_back({"protocol.early_talker", severity::low, control_area::protocol,
-                   "Clients that talk before the greeting are served (spam bots are not filtered)", subject_of(o),
+    out.push_back({"protocol.early_talker",
+                   severity::low,
+                   control_area::protocol,
+                   "Clients that talk before the greeting are served (spam bots are not filtered)",
+                   subject_of(o),
                    o.early_evidence,
                    {"[greeting] delay_ms = 3000 (the default: early talkers get 554 and a ban score)",
                     "run postscreen on port 25 with postscreen_greet_action = enforce",

@@ -26,9 +26,8 @@ void check_certificate(const smtp_observations& o, const smtp_check_options& opt
   std::string who = "subject " + leaf->subject + ", issuer " + leaf->issuer;
   auto days = days_left(*leaf, opt.now);
   if (leaf->not_after <= opt.now) {
-    out.push_back({"certificate.expired", severity::critical, control_area::certificate,
-                   "The certificate has expired", subj,
-                   who + ", expired " + std::to_string(-days) + " day(s) ago", k_cert_fix});
+    out.push_back({"certificate.expired", severity::critical, control_area::certificate, "The certificate has expired",
+                   subj, who + ", expired " + std::to_string(-days) + " day(s) ago", k_cert_fix});
   } else if (days < 30) {
     out.push_back({"certificate.expiry.30", severity::high, control_area::certificate,
                    "The certificate expires in less than 30 days", subj,

@@ -11,8 +11,8 @@ report config_report(const config::load_result& loaded, const std::string& targe
   rep.kind = "config";
   rep.version = MAILFORT_AUDIT_VERSION;
   rep.target = target.empty() ? "(defaults)" : target;
-  rep.started_at = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  rep.started_at =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::string errors;
   for (const auto& d : loaded.diagnostics) {
     if (d.kind != config::diagnostic::kind::error) continue;
@@ -32,9 +32,11 @@ report config_report(const config::load_result& loaded, const std::string& targe
     f.sev = parse_severity(d.severity).value_or(severity::medium);
     f.area = control_area::config;
     f.title = d.message;
-    f.subject = (d.file.empty() ? std::string("(defaults)") : d.file) + (d.line > 0 ? ":" + std::to_string(d.line) : "");
+    f.subject =
+        (d.file.empty() ? std::string("(defaults)") : d.file) + (d.line > 0 ? ":" + std::to_string(d.line) : "");
     f.evidence = d.key.empty() ? "" : "key " + d.key;
-    f.fix.mailfort = d.key.empty() ? "see `mailfort config defaults`" : "set " + d.key + " as `mailfort config defaults` shows";
+    f.fix.mailfort =
+        d.key.empty() ? "see `mailfort config defaults`" : "set " + d.key + " as `mailfort config defaults` shows";
     rep.add(std::move(f));
   }
   rep.sort();

@@ -15,16 +15,16 @@ void check_dkim(const domain_observations& o, std::vector<finding>& out) {
     using st = dkim_obs::state;
     switch (k.st) {
       case st::missing:
-        out.push_back({"dkim.missing", severity::high, control_area::dkim, "No DKIM key record for the selector",
-                       subj, "", fix});
+        out.push_back(
+            {"dkim.missing", severity::high, control_area::dkim, "No DKIM key record for the selector", subj, "", fix});
         continue;
       case st::invalid:
-        out.push_back({"dkim.invalid", severity::high, control_area::dkim, "The DKIM key record is invalid", subj,
-                       k.error, fix});
+        out.push_back(
+            {"dkim.invalid", severity::high, control_area::dkim, "The DKIM key record is invalid", subj, k.error, fix});
         continue;
       case st::revoked:
-        out.push_back({"dkim.revoked", severity::info, control_area::dkim, "The DKIM key is revoked (empty p=)", subj,
-                       "", {}});
+        out.push_back(
+            {"dkim.revoked", severity::info, control_area::dkim, "The DKIM key is revoked (empty p=)", subj, "", {}});
         continue;
       case st::lookup_failed:
         out.push_back({"dkim.lookup_failed", severity::medium, control_area::dkim, "The DKIM key lookup fails", subj,
@@ -38,11 +38,15 @@ void check_dkim(const domain_observations& o, std::vector<finding>& out) {
                      "The DKIM RSA key is under 1024 bits: verifiers ignore it (RFC 8301)", subj,
                      std::to_string(k.key_bits) + " bits", fix});
     else if (k.key_type == "rsa" && k.key_bits > 0 && k.key_bits < 2048)
-      out.push_back({"dkim.key.weak", severity::medium, control_area::dkim, "The DKIM RSA key is under 2048 bits",
-                     subj, std::to_string(k.key_bits) + " bits", fix});
+      out.push_back({"dkim.key.weak", severity::medium, control_area::dkim, "The DKIM RSA key is under 2048 bits", subj,
+                     std::to_string(k.key_bits) + " bits", fix});
     if (k.testing)
-      out.push_back({"dkim.testing", severity::low, control_area::dkim,
-                     "The DKIM key is in testing mode (t=y): verifiers may ignore failures", subj, "t=y",
+      out.push_back({"dkim.testing",
+                     severity::low,
+                     control_area::dkim,
+                     "The DKIM key is in testing mode (t=y): verifiers may ignore failures",
+                     subj,
+                     "t=y",
                      {"remove t=y from the published record", "", ""}});
   }
 }

@@ -17,8 +17,10 @@ void check_dmarc(const domain_observations& o, std::vector<finding>& out) {
       out.push_back({"dmarc.missing", severity::high, control_area::dmarc,
                      "No DMARC record: anyone can spoof the From: domain", "_dmarc." + o.domain,
                      m.org_domain.empty() ? "no v=DMARC1 record at _dmarc." + o.domain
-                                          : "no v=DMARC1 record at _dmarc." + o.domain + " nor at the organisational "
-                                            "domain's _dmarc." + m.org_domain,
+                                          : "no v=DMARC1 record at _dmarc." + o.domain +
+                                                " nor at the organisational "
+                                                "domain's _dmarc." +
+                                                m.org_domain,
                      fix});
       return;
     case st::invalid:
@@ -26,23 +28,27 @@ void check_dmarc(const domain_observations& o, std::vector<finding>& out) {
                      m.record + " (" + m.error + ")", fix});
       return;
     case st::lookup_failed:
-      out.push_back({"dmarc.lookup_failed", severity::medium, control_area::dmarc, "The DMARC lookup fails", subj,
-                     m.error, fix});
+      out.push_back(
+          {"dmarc.lookup_failed", severity::medium, control_area::dmarc, "The DMARC lookup fails", subj, m.error, fix});
       return;
     case st::ok:
       break;
   }
   if (m.inherited) {
     // No record of its own: receivers apply the organisational domain's sp= (p= when sp= is absent).
-    out.push_back({"dmarc.inherited", severity::info, control_area::dmarc,
-                   o.domain + " has no DMARC record of its own: the organisational domain's record applies, with sp=" +
-                       m.sp,
-                   subj, "no record at _dmarc." + o.domain + "; " + subj + ": " + m.record, fix});
+    out.push_back(
+        {"dmarc.inherited", severity::info, control_area::dmarc,
+         o.domain + " has no DMARC record of its own: the organisational domain's record applies, with sp=" + m.sp,
+         subj, "no record at _dmarc." + o.domain + "; " + subj + ": " + m.record, fix});
     if (m.sp == "none")
-      out.push_back({"dmarc.policy.none", severity::medium, control_area::dmarc,
-                     "DMARC policy for " + o.domain + " is none (the organisational domain's sp=none): spoofed mail "
-                     "is delivered",
-                     subj, m.record,
+      out.push_back({"dmarc.policy.none",
+                     severity::medium,
+                     control_area::dmarc,
+                     "DMARC policy for " + o.domain +
+                         " is none (the organisational domain's sp=none): spoofed mail "
+                         "is delivered",
+                     subj,
+                     m.record,
                      {fix.mailfort, "publish sp=reject at " + subj + " or a record at _dmarc." + o.domain,
                       "publish sp=reject at " + subj + " or a record at _dmarc." + o.domain}});
   } else if (m.p == "none")
@@ -53,8 +59,8 @@ void check_dmarc(const domain_observations& o, std::vector<finding>& out) {
                    "DMARC subdomain policy is sp=none: subdomains can be spoofed", subj, m.record, fix});
   if (m.pct < 100 && m.p != "none")
     out.push_back({"dmarc.pct", severity::low, control_area::dmarc,
-                   "DMARC applies the policy to only pct=" + std::to_string(m.pct) + "% of failing mail", subj, m.record,
-                   fix});
+                   "DMARC applies the policy to only pct=" + std::to_string(m.pct) + "% of failing mail", subj,
+                   m.record, fix});
   if (!m.has_rua)
     out.push_back({"dmarc.no_rua", severity::low, control_area::dmarc,
                    "DMARC has no rua: no aggregate reports show who sends as the domain", subj, m.record, fix});

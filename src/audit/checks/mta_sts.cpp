@@ -17,8 +17,8 @@ void check_mta_sts(const domain_observations& o, std::vector<finding>& out) {
     case st::none:
       if (o.mx == domain_observations::mx_state::ok)
         out.push_back({"mta_sts.missing", severity::low, control_area::mta_sts,
-                       "No MTA-STS: senders cannot insist on authenticated TLS (downgrade to cleartext possible)",
-                       subj, "", fix});
+                       "No MTA-STS: senders cannot insist on authenticated TLS (downgrade to cleartext possible)", subj,
+                       "", fix});
       return;
     case st::lookup_failed:
       out.push_back({"mta_sts.lookup_failed", severity::low, control_area::mta_sts, "The MTA-STS TXT lookup fails",
@@ -62,13 +62,22 @@ void check_tls_rpt(const domain_observations& o, std::vector<finding>& out) {
   switch (o.tls_rpt.st) {
     case tls_rpt_obs::state::none:
       if (o.mx == domain_observations::mx_state::ok)
-        out.push_back({"tls_rpt.missing", severity::low, control_area::tls_rpt,
-                       "No TLS-RPT record: TLS delivery failures towards this domain go unreported", subj, "",
+        out.push_back({"tls_rpt.missing",
+                       severity::low,
+                       control_area::tls_rpt,
+                       "No TLS-RPT record: TLS delivery failures towards this domain go unreported",
+                       subj,
+                       "",
                        {"publish TXT \"v=TLSRPTv1; rua=mailto:tls-reports@" + o.domain + "\"", "", ""}});
       break;
     case tls_rpt_obs::state::invalid:
-      out.push_back({"tls_rpt.invalid", severity::low, control_area::tls_rpt, "The TLS-RPT record is invalid", subj,
-                     o.tls_rpt.record, {"publish TXT \"v=TLSRPTv1; rua=mailto:tls-reports@" + o.domain + "\"", "", ""}});
+      out.push_back({"tls_rpt.invalid",
+                     severity::low,
+                     control_area::tls_rpt,
+                     "The TLS-RPT record is invalid",
+                     subj,
+                     o.tls_rpt.record,
+                     {"publish TXT \"v=TLSRPTv1; rua=mailto:tls-reports@" + o.domain + "\"", "", ""}});
       break;
     default:
       break;

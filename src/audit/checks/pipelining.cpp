@@ -13,24 +13,32 @@ namespace mailfort::audit {
 void check_pipelining(const smtp_observations& o, std::vector<finding>& out) {
   const auto& p = o.pipelining;
   if (o.ehlo && !o.ehlo->pipelining)
-    out.push_back({"protocol.pipelining.missing", severity::info, control_area::protocol,
-                   "PIPELINING is not advertised (RFC 2920): every command costs a round trip", subject_of(o),
+    out.push_back({"protocol.pipelining.missing",
+                   severity::info,
+                   control_area::protocol,
+                   "PIPELINING is not advertised (RFC 2920): every command costs a round trip",
+                   subject_of(o),
                    "EHLO keywords: no PIPELINING",
-                   {"mailfort always advertises PIPELINING",
-                    "remove pipelining from smtpd_discard_ehlo_keywords",
+                   {"mailfort always advertises PIPELINING", "remove pipelining from smtpd_discard_ehlo_keywords",
                     "pipelining_advertise_hosts = *"}});
   if (p.grp == pipelining_obs::group::broken)
-    out.push_back({"protocol.pipelining.broken", severity::medium, control_area::protocol,
+    out.push_back({"protocol.pipelining.broken",
+                   severity::medium,
+                   control_area::protocol,
                    "PIPELINING is advertised but a valid pipelined command group is not answered in full",
-                   subject_of(o), p.group_evidence,
+                   subject_of(o),
+                   p.group_evidence,
                    {"mailfort answers every pipelined command in order",
                     "check for a proxy or filter in front of smtpd that breaks pipelining; "
                     "smtpd_discard_ehlo_keywords = pipelining as a stopgap",
                     "pipelining_advertise_hosts = : (empty) as a stopgap; fix the proxy in front"}});
   if (p.data == pipelining_obs::data_sync::tolerated)
-    out.push_back({"protocol.pipelining.data_sync", severity::low, control_area::protocol,
+    out.push_back({"protocol.pipelining.data_sync",
+                   severity::low,
+                   control_area::protocol,
                    "Bytes sent before the 354 reply to DATA are accepted as message content (RFC 2920 sync point)",
-                   subject_of(o), p.data_evidence,
+                   subject_of(o),
+                   p.data_evidence,
                    {"mailfort refuses content sent before its 354 (554 5.5.0, connection closed)",
                     "smtpd_forbid_unauth_pipelining = yes (default from Postfix 3.9; available in 3.8.1, 3.7.6, "
                     "3.6.10, 3.5.20)",

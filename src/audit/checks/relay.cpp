@@ -32,7 +32,8 @@ std::vector<relay_attempt> relay_forms(std::string_view user, std::string_view d
   add("source-route", from, "@" + local + ":" + u + "@" + d);
   add("double-at", from, u + "@" + d + "@" + local);
   add("quoted-at-literal", from, "\"" + u + "@" + d + "\"@" + lit);
-  add("uppercase-domain", from, u + "@" + [&] {
+  add(
+      "uppercase-domain", from, u + "@" + [&] {
         std::string s = d;
         for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         return s;
@@ -52,10 +53,13 @@ void check_relay(const smtp_observations& o, std::vector<finding>& out) {
     }
   }
   if (accepted.empty()) return;
-  out.push_back({relayed ? "relay.open.confirmed" : "relay.open", severity::critical, control_area::relay,
+  out.push_back({relayed ? "relay.open.confirmed" : "relay.open",
+                 severity::critical,
+                 control_area::relay,
                  relayed ? "Open relay: a message to a foreign domain was accepted for delivery"
                          : "Open relay: recipients in a foreign domain are accepted without authentication",
-                 subject_of(o), accepted,
+                 subject_of(o),
+                 accepted,
                  {"[relay] trusted_networks = [] (the default); relaying needs AUTH",
                   "mynetworks = 127.0.0.0/8 [::1]/128; smtpd_relay_restrictions = permit_mynetworks, "
                   "permit_sasl_authenticated, reject_unauth_destination",

@@ -34,18 +34,24 @@ void check_smuggling(const smtp_observations& o, std::vector<finding>& out) {
     if (s.result == smuggling_probe::outcome::content) content += s.notation + " ";
   }
   if (!eod.empty())
-    out.push_back({"protocol.smuggling.end_of_data", severity::critical, control_area::protocol,
+    out.push_back({"protocol.smuggling.end_of_data",
+                   severity::critical,
+                   control_area::protocol,
                    "SMTP smuggling: the server takes a fake end-of-data sequence as the end of the message",
-                   subject_of(o), "accepted as end of data: " + eod,
+                   subject_of(o),
+                   "accepted as end of data: " + eod,
                    {"mailfort accepts only <CR><LF>.<CR><LF> and rejects bare CR/LF in DATA",
                     "smtpd_forbid_bare_newline = normalize (3.9; or yes/reject on 3.5.24+, 3.6.14+, 3.7.10+, "
                     "3.8.5+) and smtpd_forbid_unauth_pipelining = yes",
                     "upgrade to Exim 4.97.1 or later (CVE-2023-51766); until then chunking_advertise_hosts = "
                     "and pipelining_advertise_hosts = "}});
   if (!content.empty())
-    out.push_back({"protocol.smuggling.kept_as_content", severity::low, control_area::protocol,
+    out.push_back({"protocol.smuggling.kept_as_content",
+                   severity::low,
+                   control_area::protocol,
                    "Bare CR/LF end-of-data look-alikes are kept in message content instead of being rejected",
-                   subject_of(o), "kept as content: " + content,
+                   subject_of(o),
+                   "kept as content: " + content,
                    {"mailfort rejects them by default",
                     "smtpd_forbid_bare_newline = reject (and cleanup_replace_stray_cr_lf = yes for relayed mail)",
                     "Exim 4.98 turns bare LF in the body into a space; keep it up to date"}});

@@ -8,8 +8,7 @@ namespace mailfort::audit {
 namespace {
 fix_text spf_fix(const std::string& d) {
   return {"mailfort dns-records --domain " + d + " prints an SPF record (\"v=spf1 mx -all\")",
-          "publish one TXT \"v=spf1 mx -all\" (list only the hosts that send)",
-          "publish one TXT \"v=spf1 mx -all\""};
+          "publish one TXT \"v=spf1 mx -all\" (list only the hosts that send)", "publish one TXT \"v=spf1 mx -all\""};
 }
 }  // namespace
 
@@ -31,24 +30,37 @@ void check_spf(const domain_observations& o, std::vector<finding>& out) {
                      s.record + " (" + s.error + ")", spf_fix(d)});
       return;
     case st::lookup_failed:
-      out.push_back({"spf.lookup_failed", severity::medium, control_area::spf, "The SPF lookup fails", d, s.error,
-                     spf_fix(d)});
+      out.push_back(
+          {"spf.lookup_failed", severity::medium, control_area::spf, "The SPF lookup fails", d, s.error, spf_fix(d)});
       return;
     case st::ok:
       break;
   }
   if (s.dns_terms > 10)
-    out.push_back({"spf.too_many_lookups", severity::high, control_area::spf,
-                   "The SPF record needs more than 10 DNS lookups: receivers return permerror", d,
-                   std::to_string(s.dns_terms) + " DNS-querying terms (include, a, mx, ptr, exists, redirect): " + s.record,
-                   {"flatten includes into ip4:/ip6: ranges or drop unused ones", "", ""}});
+    out.push_back(
+        {"spf.too_many_lookups",
+         severity::high,
+         control_area::spf,
+         "The SPF record needs more than 10 DNS lookups: receivers return permerror",
+         d,
+         std::to_string(s.dns_terms) + " DNS-querying terms (include, a, mx, ptr, exists, redirect): " + s.record,
+         {"flatten includes into ip4:/ip6: ranges or drop unused ones", "", ""}});
   if (s.void_lookups > 2)
-    out.push_back({"spf.void_lookups", severity::medium, control_area::spf,
-                   "The SPF record causes more than 2 void lookups: receivers may return permerror", d,
-                   std::to_string(s.void_lookups) + " lookups returned no data", {"remove terms naming non-existent hosts", "", ""}});
+    out.push_back({"spf.void_lookups",
+                   severity::medium,
+                   control_area::spf,
+                   "The SPF record causes more than 2 void lookups: receivers may return permerror",
+                   d,
+                   std::to_string(s.void_lookups) + " lookups returned no data",
+                   {"remove terms naming non-existent hosts", "", ""}});
   for (const auto& p : s.problems)
-    out.push_back({"spf.include_problem", severity::medium, control_area::spf, "An SPF include or redirect is broken",
-                   d, p, {"fix or remove the include", "", ""}});
+    out.push_back({"spf.include_problem",
+                   severity::medium,
+                   control_area::spf,
+                   "An SPF include or redirect is broken",
+                   d,
+                   p,
+                   {"fix or remove the include", "", ""}});
   if (s.uses_ptr)
     out.push_back({"spf.ptr", severity::low, control_area::spf,
                    "The SPF record uses the ptr mechanism (RFC 7208 5.5: do not use)", d, s.record, spf_fix(d)});

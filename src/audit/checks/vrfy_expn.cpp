@@ -28,15 +28,24 @@ void check_user_enumeration(const smtp_observations& o, std::vector<finding>& ou
       if (p.command == "VRFY") vrfy += line(p);
   }
   if (!vrfy.empty())
-    out.push_back({"disclosure.vrfy", severity::medium, control_area::disclosure,
-                   "VRFY tells existing addresses from unknown ones (user enumeration)", subject_of(o), vrfy,
+    out.push_back({"disclosure.vrfy",
+                   severity::medium,
+                   control_area::disclosure,
+                   "VRFY tells existing addresses from unknown ones (user enumeration)",
+                   subject_of(o),
+                   vrfy,
                    {"mailfort answers every VRFY with 252", "disable_vrfy_command = yes",
                     "acl_smtp_vrfy = deny (the default when unset is to refuse)"}});
   if (!expn.empty())
-    out.push_back({"disclosure.expn", severity::medium, control_area::disclosure,
-                   "EXPN expands addresses or lists (user enumeration)", subject_of(o), expn,
-                   {"mailfort refuses EXPN", "Postfix refuses EXPN unless a list is configured; disable_vrfy_command = yes",
-                    "acl_smtp_expn = deny"}});
+    out.push_back(
+        {"disclosure.expn",
+         severity::medium,
+         control_area::disclosure,
+         "EXPN expands addresses or lists (user enumeration)",
+         subject_of(o),
+         expn,
+         {"mailfort refuses EXPN", "Postfix refuses EXPN unless a list is configured; disable_vrfy_command = yes",
+          "acl_smtp_expn = deny"}});
 }
 
 }  // namespace mailfort::audit

@@ -102,12 +102,13 @@ TEST(audit_cert, garbage_is_refused) {
 TEST(audit_cert, expiry_thresholds) {
   EXPECT_TRUE(has(cert_findings(make_cert("mx", "mx", -100, -2), "mx"), "certificate.expired", severity::critical));
   auto expired = cert_findings(make_cert("mx", "mx", -100, -2), "mx");
-  EXPECT_FALSE(std::any_of(expired.begin(), expired.end(),
-                           [](const finding& f) { return f.id == "certificate.untrusted"; }));
+  EXPECT_FALSE(
+      std::any_of(expired.begin(), expired.end(), [](const finding& f) { return f.id == "certificate.untrusted"; }));
   EXPECT_TRUE(has(cert_findings(make_cert("mx", "mx", -100, 20), "mx"), "certificate.expiry.30", severity::high));
   EXPECT_TRUE(has(cert_findings(make_cert("mx", "mx", -100, 45), "mx"), "certificate.expiry.60", severity::medium));
   auto ok = cert_findings(make_cert("mx", "mx", -100, 90), "mx");
-  EXPECT_FALSE(std::any_of(ok.begin(), ok.end(), [](const finding& f) { return f.id.rfind("certificate.exp", 0) == 0; }));
+  EXPECT_FALSE(
+      std::any_of(ok.begin(), ok.end(), [](const finding& f) { return f.id.rfind("certificate.exp", 0) == 0; }));
 }
 
 TEST(audit_cert, self_signed_wrong_name_weak_key) {

@@ -76,11 +76,11 @@ TEST(audit_domain_checks, spf_verdicts) {
   o = clean();
   o.spf.void_lookups = 3;
   EXPECT_EQ(sev(judge(o), "spf.void_lookups"), severity::medium);
-  for (auto [q, id, s] : std::vector<std::tuple<char, std::string, severity>>{
-           {'+', "spf.all.pass", severity::critical},
-           {'?', "spf.all.neutral", severity::medium},
-           {'~', "spf.all.softfail", severity::low},
-           {0, "spf.all.missing", severity::medium}}) {
+  for (auto [q, id, s] :
+       std::vector<std::tuple<char, std::string, severity>>{{'+', "spf.all.pass", severity::critical},
+                                                            {'?', "spf.all.neutral", severity::medium},
+                                                            {'~', "spf.all.softfail", severity::low},
+                                                            {0, "spf.all.missing", severity::medium}}) {
     o = clean();
     o.spf.all_qualifier = q;
     EXPECT_EQ(sev(judge(o), id), s) << id;
@@ -148,7 +148,8 @@ TEST(audit_domain_checks, dkim_verdicts) {
   EXPECT_EQ(sev(f, "dkim.key.weak"), severity::medium);
   EXPECT_EQ(sev(f, "dkim.testing"), severity::low);
   EXPECT_EQ(sev(f, "dkim.key.too_small"), severity::high);
-  EXPECT_EQ(std::count_if(f.begin(), f.end(), [](const finding& x) { return x.subject == "s4._domainkey.example.org"; }), 0);
+  EXPECT_EQ(
+      std::count_if(f.begin(), f.end(), [](const finding& x) { return x.subject == "s4._domainkey.example.org"; }), 0);
 }
 
 TEST(audit_domain_checks, mta_sts_tls_rpt_dane) {

@@ -15,9 +15,19 @@ report sample() {
   r.target = "127.0.0.1:25";
   r.started_at = 1700000000;
   r.version = "0.1.0";
-  r.add({"disclosure.vrfy", severity::medium, control_area::disclosure, "VRFY confirms users", "127.0.0.1:25",
-         "VRFY postmaster -> 250 <postmaster@x>", {"m", "disable_vrfy_command = yes", "acl_smtp_vrfy = deny"}});
-  r.add({"relay.open", severity::critical, control_area::relay, "Open relay", "127.0.0.1:25", "RCPT -> 250",
+  r.add({"disclosure.vrfy",
+         severity::medium,
+         control_area::disclosure,
+         "VRFY confirms users",
+         "127.0.0.1:25",
+         "VRFY postmaster -> 250 <postmaster@x>",
+         {"m", "disable_vrfy_command = yes", "acl_smtp_vrfy = deny"}});
+  r.add({"relay.open",
+         severity::critical,
+         control_area::relay,
+         "Open relay",
+         "127.0.0.1:25",
+         "RCPT -> 250",
          {"a", "b", "c"}});
   r.add({"disclosure.banner.product", severity::info, control_area::disclosure, "names software", "", "", {}});
   r.ran("smtp.open_relay", control_area::relay);
@@ -109,7 +119,8 @@ TEST(audit_report, json_schema_fields) {
   EXPECT_EQ(j["summary"]["score"], 40);
   ASSERT_TRUE(j["summary"]["areas"].is_array());
   const auto& f = j["findings"][0];
-  for (const char* k : {"id", "severity", "area", "title", "subject", "evidence", "fix"}) EXPECT_TRUE(f.contains(k)) << k;
+  for (const char* k : {"id", "severity", "area", "title", "subject", "evidence", "fix"})
+    EXPECT_TRUE(f.contains(k)) << k;
   EXPECT_EQ(f["id"], "relay.open");
   EXPECT_EQ(f["fix"]["postfix"], "b");
   EXPECT_EQ(j["checks"].size(), 3u);

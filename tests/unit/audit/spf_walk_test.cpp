@@ -114,7 +114,8 @@ TEST(audit_domain_driver, records_without_mx_probe) {
   src.add_records("1.2.0.192.bl.test", dns::rr_type::a, {std::string{'\x7f', '\x00', '\x00', '\x02'}});
   src.add_records("example.org", dns::rr_type::txt, {txt("v=spf1 mx ~all")});
   src.add_records("_dmarc.example.org", dns::rr_type::txt, {txt("v=DMARC1; p=none")});
-  src.add_records("s1._domainkey.example.org", dns::rr_type::txt, {txt("v=DKIM1; k=ed25519; t=y; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")});
+  src.add_records("s1._domainkey.example.org", dns::rr_type::txt,
+                  {txt("v=DKIM1; k=ed25519; t=y; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")});
   boost::asio::io_context io;
   domain_audit_options opt;
   opt.domain = "Example.ORG.";

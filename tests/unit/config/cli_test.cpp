@@ -1,5 +1,5 @@
-// tests/unit/config/cli_test.cpp: `mailfort config check|defaults` and `mailfort user ...` through CLI11 with a fake argv.
-// SPDX-License-Identifier: MIT
+// tests/unit/config/cli_test.cpp: `mailfort config check|defaults` and `mailfort user ...` through CLI11 with a fake
+// argv. SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 #include "sasl/user_db.hpp"
 

@@ -147,7 +147,8 @@ threshold = 7.5
 enabled = true
 [ratelimit]
 auth_per_minute_per_ip = 5
-)", "full.toml");
+)",
+                       "full.toml");
   ASSERT_TRUE(r.ok()) << dump(r.diagnostics);
   EXPECT_EQ(r.cfg.listeners.submission, "[::]:587");
   EXPECT_EQ(r.cfg.listeners.submissions, "");
@@ -164,8 +165,9 @@ auth_per_minute_per_ip = 5
 }
 
 TEST(config, unknown_keys_reported_with_line) {
-  auto r = load_string("hostname = \"x\"\n\n[relay]\ntrusted_network = []\n[limits]\nrecipients = 5\n[webmail]\nport = 8080\n",
-                       "t.toml");
+  auto r = load_string(
+      "hostname = \"x\"\n\n[relay]\ntrusted_network = []\n[limits]\nrecipients = 5\n[webmail]\nport = 8080\n",
+      "t.toml");
   EXPECT_FALSE(r.ok());
   const auto* typo = find(r.diagnostics, dkind::error, "relay.trusted_network", 4);
   ASSERT_NE(typo, nullptr) << dump(r.diagnostics);
@@ -194,9 +196,10 @@ TEST(config, plaintext_auth_cannot_be_configured) {
 }
 
 TEST(config, type_errors_reported_with_line) {
-  auto r = load_string("hostname = \"x\"\n[limits]\n\nrecipients = \"many\"\n[tls]\nmin_version = 1.2\n"
-                       "[relay]\ntrusted_networks = \"10.0.0.0/8\"\n[ban]\nenabled = \"yes\"\n",
-                       "t.toml");
+  auto r = load_string(
+      "hostname = \"x\"\n[limits]\n\nrecipients = \"many\"\n[tls]\nmin_version = 1.2\n"
+      "[relay]\ntrusted_networks = \"10.0.0.0/8\"\n[ban]\nenabled = \"yes\"\n",
+      "t.toml");
   EXPECT_TRUE(has(r.diagnostics, dkind::error, "limits.recipients", 4)) << dump(r.diagnostics);
   EXPECT_TRUE(has(r.diagnostics, dkind::error, "tls.min_version", 6)) << dump(r.diagnostics);
   EXPECT_TRUE(has(r.diagnostics, dkind::error, "relay.trusted_networks", 8)) << dump(r.diagnostics);
@@ -221,13 +224,13 @@ TEST(config, values_validated) {
   EXPECT_FALSE(loads("[listeners]\nmx = \"127.0.0.1:99999\"\n"));
   EXPECT_FALSE(loads("[listeners]\nmx = \"127.0.0.1:0\"\n"));
   EXPECT_FALSE(loads("[listeners]\nmx = \"127.0.0.1\"\n"));
-  EXPECT_FALSE(loads("[listeners]\nmx = \"::1:25\"\n"));      // IPv6 needs brackets
+  EXPECT_FALSE(loads("[listeners]\nmx = \"::1:25\"\n"));        // IPv6 needs brackets
   EXPECT_FALSE(loads("[listeners]\nmx = \"localhost:25\"\n"));  // listeners bind IP literals
   EXPECT_FALSE(loads("[listeners]\nmx = \"[127.0.0.1]:25\"\n"));
   EXPECT_TRUE(loads("[listeners]\nmx = \"[::1]:25\"\nsubmission = \"\"\n"));
   EXPECT_FALSE(loads("[tls]\nmin_version = \"0.9\"\n"));
   EXPECT_FALSE(loads("[tls]\nmin_version = \"1.4\"\n"));
-  EXPECT_TRUE(loads("[tls]\nmin_version = \"1.1\"\n"));  // loads, but is a finding
+  EXPECT_TRUE(loads("[tls]\nmin_version = \"1.1\"\n"));      // loads, but is a finding
   EXPECT_FALSE(loads("[tls]\ncertificate = \"/c.pem\"\n"));  // key missing
   EXPECT_FALSE(loads("[tls]\nhandshake_timeout_s = 0\n"));
   EXPECT_FALSE(loads("[limits]\nrecipients = 0\n"));
@@ -259,8 +262,8 @@ TEST(config, cidr_validation) {
 }
 
 TEST(config, open_relay_is_critical) {
-  for (const char* open : {"0.0.0.0/0", "::/0", "10.0.0.0/7", "128.0.0.0/1", "2001::/16", "::ffff:0.0.0.0/96",
-                           "::ffff:0.0.0.0/100"}) {
+  for (const char* open :
+       {"0.0.0.0/0", "::/0", "10.0.0.0/7", "128.0.0.0/1", "2001::/16", "::ffff:0.0.0.0/96", "::ffff:0.0.0.0/100"}) {
     auto f = findings_of(std::string("[relay]\ntrusted_networks = [\n\"127.0.0.1/32\",\n\"") + open + "\"]\n");
     const auto* d = find(f, dkind::finding, "relay.trusted_networks", 2, "critical");
     ASSERT_NE(d, nullptr) << open;
@@ -279,8 +282,8 @@ TEST(config, public_trusted_network_is_high) {
                      "relay.trusted_networks"))
         << ok;
   // Private but wider than any site: noted, not an open relay.
-  EXPECT_TRUE(has(findings_of("[relay]\ntrusted_networks = [\"fd00::/8\"]\n"), dkind::finding,
-                  "relay.trusted_networks", -1, "low"));
+  EXPECT_TRUE(has(findings_of("[relay]\ntrusted_networks = [\"fd00::/8\"]\n"), dkind::finding, "relay.trusted_networks",
+                  -1, "low"));
   // 172.32/12 is not RFC 1918.
   EXPECT_TRUE(has(findings_of("[relay]\ntrusted_networks = [\"172.32.0.0/12\"]\n"), dkind::finding,
                   "relay.trusted_networks", -1, "high"));
@@ -308,8 +311,9 @@ TEST(config, self_signed_on_public_listener_is_high) {
 }
 
 TEST(config, generous_limits_are_low) {
-  auto f = findings_of("[limits]\nmessage_size = 209715200\nrecipients = 5000\ncommand_timeout_s = 1200\n"
-                       "max_connections_per_ip = 500\n");
+  auto f = findings_of(
+      "[limits]\nmessage_size = 209715200\nrecipients = 5000\ncommand_timeout_s = 1200\n"
+      "max_connections_per_ip = 500\n");
   EXPECT_TRUE(has(f, dkind::finding, "limits.message_size", 2, "low"));
   EXPECT_TRUE(has(f, dkind::finding, "limits.recipients", 3, "low"));
   EXPECT_TRUE(has(f, dkind::finding, "limits.command_timeout_s", 4, "low"));
@@ -334,8 +338,9 @@ TEST(config, other_findings) {
 }
 
 TEST(config, every_finding_explains_and_fixes) {
-  auto f = findings_of("[relay]\ntrusted_networks = [\"0.0.0.0/0\", \"198.51.100.0/24\"]\n[tls]\nmin_version = \"1.0\"\n"
-                       "[listeners]\nmx = \"0.0.0.0:25\"\n[limits]\nrecipients = 5000\n");
+  auto f = findings_of(
+      "[relay]\ntrusted_networks = [\"0.0.0.0/0\", \"198.51.100.0/24\"]\n[tls]\nmin_version = \"1.0\"\n"
+      "[listeners]\nmx = \"0.0.0.0:25\"\n[limits]\nrecipients = 5000\n");
   EXPECT_GE(f.size(), 5u);
   for (const auto& d : f) {
     EXPECT_EQ(d.file, "t.toml");

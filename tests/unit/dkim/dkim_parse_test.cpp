@@ -112,7 +112,8 @@ TEST(DkimSignatureTags, SemanticErrors) {
   EXPECT_EQ(err(ok + "; l=12x"), "l= is not a number");
   EXPECT_EQ(err(ok + "; l=99999999999999999999999"), "l= is not a number");
   EXPECT_EQ(err(ok + "; c=fancy/simple"), "unknown canonicalization");
-  EXPECT_EQ(err("v=1; a=rsa-sha256; d=exa mple..com; s=sel; h=from; bh=AAAA; b=AAAA"), "d= missing or not a domain name");
+  EXPECT_EQ(err("v=1; a=rsa-sha256; d=exa mple..com; s=sel; h=from; bh=AAAA; b=AAAA"),
+            "d= missing or not a domain name");
   EXPECT_EQ(err(ok + "; d=other.example"), "malformed tag list");  // duplicate d=
   auto r = parse_signature("v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=AAAA");
   EXPECT_EQ(r.error, "b= missing");

@@ -214,7 +214,8 @@ TEST(DkimSigning, KeyPemRoundTripAndRecord) {
   EXPECT_EQ(info->bits, 2048);
   EXPECT_FALSE(parse_signing_key("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n").key);
   EXPECT_FALSE(load_signing_key("/nonexistent/key.pem").key);
-  auto seed = decode_base64(dkim_test::read_file(dkim_test::conformance_dir + "keys/rfc8032-7.1-test1-ed25519.seed.b64"));
+  auto seed =
+      decode_base64(dkim_test::read_file(dkim_test::conformance_dir + "keys/rfc8032-7.1-test1-ed25519.seed.b64"));
   ASSERT_TRUE(seed);
   auto ed = signing_key_from_ed25519_seed(*seed);
   ASSERT_TRUE(ed);

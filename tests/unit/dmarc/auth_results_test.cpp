@@ -9,7 +9,7 @@ using namespace mailfort::auth;
 
 TEST(AuthResults, AuthservIdOf) {
   EXPECT_EQ(authserv_id_of(" mx.example.org; spf=pass"), "mx.example.org");
-  EXPECT_EQ(authserv_id_of(" mx.example.org 1; none"), "mx.example.org");           // version
+  EXPECT_EQ(authserv_id_of(" mx.example.org 1; none"), "mx.example.org");  // version
   EXPECT_EQ(authserv_id_of(" (comment (nested)) MX.Example.ORG(c);none"), "MX.Example.ORG");
   EXPECT_EQ(authserv_id_of("\r\n\t\"mx.example.org\"; dkim=pass"), "mx.example.org");  // quoted-string
   EXPECT_EQ(authserv_id_of(" mx.example.org.evil; spf=pass"), "mx.example.org.evil");
@@ -75,7 +75,8 @@ TEST(AuthResults, FormatSimple) {
 TEST(AuthResults, FormatFoldsUnder78Columns) {
   ar_entries e;
   e.push_back({"spf", "pass", "", "", {{"smtp", "mailfrom", "a.example"}}});
-  e.push_back({"dkim", "pass", "", "", {{"header", "d", "a.example"}, {"header", "s", "sel"}, {"header", "b", "abcd1234"}}});
+  e.push_back(
+      {"dkim", "pass", "", "", {{"header", "d", "a.example"}, {"header", "s", "sel"}, {"header", "b", "abcd1234"}}});
   e.push_back({"dmarc", "pass", "p=reject", "", {{"header", "from", "a.example"}}});
   const std::string out = format_authentication_results("mx.example.org", e);
   EXPECT_EQ(out,

@@ -73,24 +73,40 @@ void check_tag(const dmarc::record& r, const std::string& tag, const YAML::Node&
     for (std::size_t k = 0; k < got.size(); ++k) {
       EXPECT_EQ(got[k].uri, want[k]["uri"].as<std::string>());
       const auto& sz = want[k]["max_size_bytes"];
-      if (sz.IsNull()) EXPECT_FALSE(got[k].max_size_bytes.has_value());
-      else EXPECT_EQ(got[k].max_size_bytes, std::optional<std::uint64_t>(sz.as<std::uint64_t>()));
+      if (sz.IsNull())
+        EXPECT_FALSE(got[k].max_size_bytes.has_value());
+      else
+        EXPECT_EQ(got[k].max_size_bytes, std::optional<std::uint64_t>(sz.as<std::uint64_t>()));
     }
   };
-  if (tag == "v") EXPECT_EQ(want.as<std::string>(), "DMARC1");  // a parsed record always is
-  else if (tag == "p") EXPECT_STREQ(dmarc::to_string(r.p), want.as<std::string>().c_str());
-  else if (tag == "sp") EXPECT_STREQ(dmarc::to_string(r.sp), want.as<std::string>().c_str());
-  else if (tag == "np") EXPECT_STREQ(dmarc::to_string(r.np), want.as<std::string>().c_str());
-  else if (tag == "adkim") EXPECT_STREQ(dmarc::to_string(r.adkim), want.as<std::string>().c_str());
-  else if (tag == "aspf") EXPECT_STREQ(dmarc::to_string(r.aspf), want.as<std::string>().c_str());
-  else if (tag == "pct") EXPECT_EQ(r.pct, want.as<int>());
-  else if (tag == "ri") EXPECT_EQ(r.ri, want.as<std::uint32_t>());
-  else if (tag == "fo") EXPECT_EQ(r.fo, want.as<std::vector<std::string>>());
-  else if (tag == "rua") uris(r.rua);
-  else if (tag == "ruf") uris(r.ruf);
-  else if (tag == "psd") EXPECT_EQ(std::string(1, r.psd), want.as<std::string>());
-  else if (tag == "t") EXPECT_EQ(r.t, want.as<bool>());
-  else ADD_FAILURE() << "unknown expected tag " << tag;
+  if (tag == "v")
+    EXPECT_EQ(want.as<std::string>(), "DMARC1");  // a parsed record always is
+  else if (tag == "p")
+    EXPECT_STREQ(dmarc::to_string(r.p), want.as<std::string>().c_str());
+  else if (tag == "sp")
+    EXPECT_STREQ(dmarc::to_string(r.sp), want.as<std::string>().c_str());
+  else if (tag == "np")
+    EXPECT_STREQ(dmarc::to_string(r.np), want.as<std::string>().c_str());
+  else if (tag == "adkim")
+    EXPECT_STREQ(dmarc::to_string(r.adkim), want.as<std::string>().c_str());
+  else if (tag == "aspf")
+    EXPECT_STREQ(dmarc::to_string(r.aspf), want.as<std::string>().c_str());
+  else if (tag == "pct")
+    EXPECT_EQ(r.pct, want.as<int>());
+  else if (tag == "ri")
+    EXPECT_EQ(r.ri, want.as<std::uint32_t>());
+  else if (tag == "fo")
+    EXPECT_EQ(r.fo, want.as<std::vector<std::string>>());
+  else if (tag == "rua")
+    uris(r.rua);
+  else if (tag == "ruf")
+    uris(r.ruf);
+  else if (tag == "psd")
+    EXPECT_EQ(std::string(1, r.psd), want.as<std::string>());
+  else if (tag == "t")
+    EXPECT_EQ(r.t, want.as<bool>());
+  else
+    ADD_FAILURE() << "unknown expected tag " << tag;
 }
 
 }  // namespace
@@ -117,8 +133,10 @@ void run_cases(bool psl) {
     in.from.domain = c["header_from_domain"].as<std::string>();
     for (const auto& d : c["dkim_pass_domains"]) in.dkim_passes.push_back(d.as<std::string>());
     // Failed DKIM signatures are not passed in: only passing identifiers can align (RFC 7489 3.1).
-    if (auto spf = opt_string(c["spf_pass_domain"])) in.spf = {"pass", *spf};
-    else if (auto spf_fail = opt_string(c["spf_fail_domain"])) in.spf = {"fail", *spf_fail};
+    if (auto spf = opt_string(c["spf_pass_domain"]))
+      in.spf = {"pass", *spf};
+    else if (auto spf_fail = opt_string(c["spf_fail_domain"]))
+      in.spf = {"fail", *spf_fail};
     in.pct_roll = 99;  // the least favourable roll: pct must still never change the result
     if (psl) in.mode = dmarc::discovery::psl;
 

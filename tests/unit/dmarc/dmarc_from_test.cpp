@@ -27,15 +27,15 @@ std::optional<std::string> dom(const std::string& v) { return from_value(v).doma
 TEST(DmarcFrom, SingleMailboxForms) {
   EXPECT_EQ(dom(" alice@Example.COM"), "example.com");
   EXPECT_EQ(dom(" Alice <alice@example.com>"), "example.com");
-  EXPECT_EQ(dom(" \"Doe, Jane\" <jane@example.org>"), "example.org");           // comma inside quotes
-  EXPECT_EQ(dom(" \"evil@attacker.example\" <jane@example.org>"), "example.org");  // '@' in a display name
+  EXPECT_EQ(dom(" \"Doe, Jane\" <jane@example.org>"), "example.org");                           // comma inside quotes
+  EXPECT_EQ(dom(" \"evil@attacker.example\" <jane@example.org>"), "example.org");               // '@' in a display name
   EXPECT_EQ(dom(" jane@example.org (Jane <x@attacker.example>, y@z.example)"), "example.org");  // comment
   EXPECT_EQ(dom(" (comment (nested)) jane(c)@(c)example.org"), "example.org");
-  EXPECT_EQ(dom(" \"a@b\"@example.org"), "example.org");  // quoted local part holding '@'
-  EXPECT_EQ(dom(" Jane\r\n <jane@example.org>"), "example.org");  // folded
-  EXPECT_EQ(dom(" <jane@example.org.>"), "example.org");            // trailing root dot
+  EXPECT_EQ(dom(" \"a@b\"@example.org"), "example.org");                // quoted local part holding '@'
+  EXPECT_EQ(dom(" Jane\r\n <jane@example.org>"), "example.org");        // folded
+  EXPECT_EQ(dom(" <jane@example.org.>"), "example.org");                // trailing root dot
   EXPECT_EQ(dom(" <@relay.example:jane@example.org>"), "example.org");  // obs-route
-  EXPECT_EQ(dom(" Friends: jane@example.org;"), "example.org");   // group with one member
+  EXPECT_EQ(dom(" Friends: jane@example.org;"), "example.org");         // group with one member
   EXPECT_EQ(dom(" jane@xn--e1afmkfd.xn--p1ai"), "xn--e1afmkfd.xn--p1ai");
 }
 
@@ -118,8 +118,9 @@ TEST(DmarcEvaluate, PctSamplesOnlyTheDisposition) {
   EXPECT_EQ(r.requested, dmarc::policy::reject);
   EXPECT_TRUE(r.sampled_out);
   const auto ar = auth::format_authentication_results("mx.example.net", {dmarc::ar_entry_for(r)});
-  EXPECT_EQ(ar, "Authentication-Results: mx.example.net; dmarc=fail (p=reject dis=quarantine)\r\n"
-                "\theader.from=example.com\r\n");
+  EXPECT_EQ(ar,
+            "Authentication-Results: mx.example.net; dmarc=fail (p=reject dis=quarantine)\r\n"
+            "\theader.from=example.com\r\n");
 }
 
 TEST(DmarcEvaluate, TemperrorOnlyWhenNothingAligned) {
@@ -150,7 +151,8 @@ TEST(DmarcEvaluate, TemperrorOnlyWhenNothingAligned) {
 
 TEST(DmarcEvaluate, PslModeUsesRegistrableDomain) {
   dmarc_test::recording_source src;
-  src.table.add_records("_dmarc.example.co.uk", dns::rr_type::txt, {dmarc_test::txt_rdata("v=DMARC1; p=reject; sp=quarantine")});
+  src.table.add_records("_dmarc.example.co.uk", dns::rr_type::txt,
+                        {dmarc_test::txt_rdata("v=DMARC1; p=reject; sp=quarantine")});
   dmarc::input in;
   in.mode = dmarc::discovery::psl;
   in.from.domain = "a.b.c.example.co.uk";

@@ -55,7 +55,9 @@ TEST(DmarcRecord, FirstOccurrenceWins) {
 }
 
 TEST(DmarcRecord, UriListsAndSizes) {
-  auto u = parse_uri_list("mailto:a@example.com!1k, mailto:b@example.com!3, https://x.example/r, mailto:c@example.com!x, mailto:d@example.com!99999999999t");
+  auto u = parse_uri_list(
+      "mailto:a@example.com!1k, mailto:b@example.com!3, https://x.example/r, mailto:c@example.com!x, "
+      "mailto:d@example.com!99999999999t");
   ASSERT_EQ(u.size(), 3u);
   EXPECT_EQ(u[0].max_size_bytes, 1024u);
   EXPECT_EQ(u[1].max_size_bytes, 3u);

@@ -38,7 +38,9 @@ TEST(dns_txt, joins_character_strings_without_separator) {
 
 TEST(dns_txt, empty_string_and_binary_bytes) {
   EXPECT_EQ(parse_txt("\x00"s), "");
-  EXPECT_EQ(parse_txt("\x00\x02" "ab"s), "ab");
+  EXPECT_EQ(parse_txt("\x00\x02"
+                      "ab"s),
+            "ab");
   EXPECT_EQ(parse_txt("\x03\x00\xff\n"s), "\x00\xff\n"s);  // bytes kept as they are
 }
 
@@ -54,9 +56,13 @@ TEST(dns_txt, full_255_octet_string) {
 }
 
 TEST(dns_txt, malformed) {
-  EXPECT_FALSE(parse_txt(""));                  // no character-string at all
-  EXPECT_FALSE(parse_txt("\x05" "abc"s));      // length runs past the end
-  EXPECT_FALSE(parse_txt("\x02" "ab\x01"s));   // second string truncated
+  EXPECT_FALSE(parse_txt(""));  // no character-string at all
+  EXPECT_FALSE(
+      parse_txt("\x05"
+                "abc"s));  // length runs past the end
+  EXPECT_FALSE(
+      parse_txt("\x02"
+                "ab\x01"s));  // second string truncated
   EXPECT_FALSE(parse_txt("\xff"s));
 }
 
@@ -78,16 +84,20 @@ TEST(dns_mx, null_mx) {
 
 TEST(dns_mx, malformed) {
   EXPECT_FALSE(parse_mx(""));
-  EXPECT_FALSE(parse_mx("\x00\x0a"s));                             // no name
-  EXPECT_FALSE(parse_mx("\x00\x0a\x03mx1"s));                      // name without root label
-  EXPECT_FALSE(parse_mx("\x00\x0a"s + wire_name("mx") + "x"));     // trailing byte
-  EXPECT_FALSE(parse_mx("\x00\x0a\xc0\x0c"s));                     // compression pointer
-  EXPECT_FALSE(parse_mx("\x00\x0a\x40\x00"s));                     // label length 64
+  EXPECT_FALSE(parse_mx("\x00\x0a"s));                          // no name
+  EXPECT_FALSE(parse_mx("\x00\x0a\x03mx1"s));                   // name without root label
+  EXPECT_FALSE(parse_mx("\x00\x0a"s + wire_name("mx") + "x"));  // trailing byte
+  EXPECT_FALSE(parse_mx("\x00\x0a\xc0\x0c"s));                  // compression pointer
+  EXPECT_FALSE(parse_mx("\x00\x0a\x40\x00"s));                  // label length 64
 }
 
 TEST(dns_name, escapes_ambiguous_bytes) {
   // One label "a.b" must not read as two labels; a space and a NUL are escaped as \DDD.
-  auto r = parse_name_rdata("\x03" "a.b\x07" "ex\\ am\x01" "\x00"s);
+  auto r = parse_name_rdata(
+      "\x03"
+      "a.b\x07"
+      "ex\\ am\x01"
+      "\x00"s);
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, "a\\.b.ex\\\\\\032am\\001");
 }

@@ -1,6 +1,6 @@
 // tests/unit/dns/resolver_probe.cpp: dns_probe, a test tool driving dns::resolver against a real server.
 // SPDX-License-Identifier: MIT
-// Usage: dns_probe NAME TYPE [--server ADDR[:PORT]]... [--trust-anchor FILE] [--timeout-ms N] 
+// Usage: dns_probe NAME TYPE [--server ADDR[:PORT]]... [--trust-anchor FILE] [--timeout-ms N]
 //                  [--allow-zone ZONE]... [--sync] [--repeat N] [--validate]
 // Prints one JSON object per lookup: {"status","dnssec","rcode","ttl","records":[text...],"raw":[hex...],
 // "why_bogus","error","from_cache","elapsed_ms"}; with --validate first a line {"validates_dnssec":bool}.
@@ -81,14 +81,22 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (a == "--server") opts.servers.push_back(next());
-    else if (a == "--trust-anchor") opts.trust_anchor_file = next();
-    else if (a == "--timeout-ms") opts.timeout = std::chrono::milliseconds(std::atoi(next().c_str()));
-    else if (a == "--repeat") repeat = std::atoi(next().c_str());
-    else if (a == "--allow-zone") opts.resolve_special_zones.push_back(next());
-    else if (a == "--sync") sync = true;
-    else if (a == "--validate") validate = true;
-    else usage();
+    if (a == "--server")
+      opts.servers.push_back(next());
+    else if (a == "--trust-anchor")
+      opts.trust_anchor_file = next();
+    else if (a == "--timeout-ms")
+      opts.timeout = std::chrono::milliseconds(std::atoi(next().c_str()));
+    else if (a == "--repeat")
+      repeat = std::atoi(next().c_str());
+    else if (a == "--allow-zone")
+      opts.resolve_special_zones.push_back(next());
+    else if (a == "--sync")
+      sync = true;
+    else if (a == "--validate")
+      validate = true;
+    else
+      usage();
   }
   auto dump = [](const nlohmann::json& j) {
     // Replace invalid UTF-8 (TXT data is arbitrary bytes) instead of throwing.

@@ -26,9 +26,9 @@ TEST(dns_upstream, accepted_forms) {
 }
 
 TEST(dns_upstream, refused_forms) {
-  for (const char* bad : {"", "localhost", "dns.example:53", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                          "127.0.0.1:53x", "1.2.3", "[::1", "[::1]53", "[::1]:", "127.0.0.1@53", " 127.0.0.1",
-                          "fe80::1%eth0"})
+  for (const char* bad :
+       {"", "localhost", "dns.example:53", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:53x", "1.2.3",
+        "[::1", "[::1]53", "[::1]:", "127.0.0.1@53", " 127.0.0.1", "fe80::1%eth0"})
     EXPECT_FALSE(parse_upstream(bad)) << bad;
   // Found by the fuzzer: inet_pton stops at a NUL, so the tail must be refused before it.
   EXPECT_FALSE(parse_upstream(std::string_view("127.0.0.1\0junk", 14)));

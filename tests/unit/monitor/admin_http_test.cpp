@@ -26,7 +26,8 @@ struct running_server {
   asio::io_context ioc;
   monitor::admin_server srv;
   std::thread thread;
-  running_server(monitor::admin_options o, monitor::admin_handlers h) : srv(ioc.get_executor(), std::move(o), std::move(h)) {
+  running_server(monitor::admin_options o, monitor::admin_handlers h)
+      : srv(ioc.get_executor(), std::move(o), std::move(h)) {
     srv.start();
     thread = std::thread([this] { ioc.run(); });
   }
@@ -70,7 +71,8 @@ std::string roundtrip(unsigned short port, const std::string& bytes, bool* close
 }
 
 std::string get(unsigned short port, const std::string& path, const std::string& extra_headers = "") {
-  return roundtrip(port, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" + extra_headers + "\r\n");
+  return roundtrip(port,
+                   "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" + extra_headers + "\r\n");
 }
 
 int status_of(const std::string& response) {
@@ -184,8 +186,9 @@ TEST(admin_http, bearer_token) {
   EXPECT_EQ(status_of(get(s.port(), "/nope")), 401);     // no route probing without the token
   // Without the token, other methods are 401 too: the method is checked only for authenticated requests.
   EXPECT_EQ(status_of(roundtrip(s.port(), "PUT /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), 401);
-  EXPECT_EQ(status_of(roundtrip(s.port(), "PUT /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                                         "Authorization: Bearer s3cret-token\r\n\r\n")),
+  EXPECT_EQ(status_of(roundtrip(s.port(),
+                                "PUT /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                "Authorization: Bearer s3cret-token\r\n\r\n")),
             405);
 }
 

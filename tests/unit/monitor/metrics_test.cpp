@@ -199,8 +199,10 @@ TEST(metrics_registry, concurrent_increments_are_exact) {
       auto& hist = h.with({});
       auto& gg = g.with({});
       for (int i = 0; i < per_thread; ++i) {
-        if (t % 2) cached.inc();
-        else f.with({"mx"}).inc();
+        if (t % 2)
+          cached.inc();
+        else
+          f.with({"mx"}).inc();
         hist.observe(i % 2 ? 0.25 : 1.0);
         gg.inc();
       }
@@ -251,13 +253,18 @@ TEST(metrics_registry, real_other_child_is_the_overflow_child) {
 TEST(metrics_labels, sanitized_to_bounded_utf8) {
   EXPECT_EQ(monitor::sanitize_label_value("plain"), "plain");
   EXPECT_EQ(monitor::sanitize_label_value("caf\xC3\xA9"), "caf\xC3\xA9");
-  EXPECT_EQ(monitor::sanitize_label_value("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(monitor::sanitize_label_value("a\xFF"
+                                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(monitor::sanitize_label_value("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
   EXPECT_EQ(monitor::sanitize_label_value("\xED\xA0\x80"),
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate is not UTF-8
   EXPECT_EQ(monitor::sanitize_label_value(std::string(1000, 'x')).size(), monitor::max_label_value_bytes);
   EXPECT_EQ(monitor::sanitize_label_value(std::string("a\rb\0c\x7F\td\ne", 10)),
-            "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\td\ne");
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD\td\ne");
   // Truncation never splits a character.
   std::string euros;
   for (int i = 0; i < 100; ++i) euros += "\xE2\x82\xAC";
@@ -307,7 +314,9 @@ TEST(standard_metrics, registers_documented_families_and_passes_promtool) {
   src.queue_oldest_message_age_seconds = [] { return 30.5; };
   src.bans_active = [] { return 2.0; };
   src.alerts_active = [] { return 1.0; };
-  src.certificate_expiry_seconds = [] { return std::vector<monitor::sample>{{{"/etc/mailfort/fullchain.pem"}, 86400}}; };
+  src.certificate_expiry_seconds = [] {
+    return std::vector<monitor::sample>{{{"/etc/mailfort/fullchain.pem"}, 86400}};
+  };
   src.blocklist_listed = [] { return std::vector<monitor::sample>{{{"zen.example"}, 0}}; };
   monitor::standard_metrics m(r, "0.1.0", src);
   m.smtp_connections.with({"mx", "accepted"}).inc();
@@ -354,7 +363,8 @@ TEST(metrics_exposition, random_label_values_cannot_forge_lines) {
       x ^= x << 13;
       x ^= x >> 7;
       x ^= x << 17;
-      static const char alphabet[] = {'a', '"', '\\', '\n', '\r', '}', '{', '=', ',', ' ', '\0', '\xFF', '\xC3', '\xA9'};
+      static const char alphabet[] = {'a', '"', '\\', '\n', '\r',   '}',    '{',
+                                      '=', ',', ' ',  '\0', '\xFF', '\xC3', '\xA9'};
       v += alphabet[x % sizeof alphabet];
     }
     f.with({v}).inc();

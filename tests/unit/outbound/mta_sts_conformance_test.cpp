@@ -1,8 +1,8 @@
 // tests/unit/outbound/mta_sts_conformance_test.cpp: every section of conformance/mta-sts/cases.yaml.
 // SPDX-License-Identifier: MIT
 // discovery cases run through sts_discover() step by step: the case's dns_txt becomes a dns::static_source
-// (names not listed do not exist), looked up the way the engine does (lookup_sts_txt below); "https: null" asserts that no fetch is
-// asked for; otherwise the case's response is handed over. Three case details are not literal data and are
+// (names not listed do not exist), looked up the way the engine does (lookup_sts_txt below); "https: null" asserts that
+// no fetch is asked for; otherwise the case's response is handed over. Three case details are not literal data and are
 // mapped here: a certificate described as "valid" or "valid for <host>" is valid, any other description
 // ("valid names, signed by an untrusted CA", "trusted CA, but issued for ...") is a failed verification;
 // the two over-length bodies ("a valid enforce policy followed by 2049 x 64 "a" bytes") are built as

@@ -100,7 +100,9 @@ TEST(MtaStsDomain, Normalize) {
 TEST(MtaStsDiscovery, TxtAnswerFromLookup) {
   dns::lookup_result r;
   r.st = dns::status::ok;
-  r.records = {std::string("\x07v=STSv1", 8), std::string("\x05" "bad", 4)};  // second is truncated RDATA
+  r.records = {std::string("\x07v=STSv1", 8), std::string("\x05"
+                                                          "bad",
+                                                          4)};  // second is truncated RDATA
   auto a = ob::txt_answer_from(r);
   EXPECT_EQ(a.k, ob::sts_txt_answer::kind::records);
   EXPECT_EQ(a.texts, (std::vector<std::string>{"v=STSv1"}));
@@ -137,11 +139,11 @@ TEST(MtaStsDiscovery, CacheRules) {
   in.txt = records({"v=STSv1; id=id2"});  // new id: fetch
   EXPECT_EQ(ob::sts_discover(in).status, ob::sts_status::fetch);
   in.https = ok_response();
-  in.https->status = 500;                 // fetch fails: keep the cached policy
+  in.https->status = 500;  // fetch fails: keep the cached policy
   r = ob::sts_discover(in);
   EXPECT_EQ(r.status, ob::sts_status::valid);
   EXPECT_TRUE(r.from_cache);
-  in.https = ok_response();               // fetch works: the new policy replaces it
+  in.https = ok_response();  // fetch works: the new policy replaces it
   r = ob::sts_discover(in);
   EXPECT_EQ(r.status, ob::sts_status::valid);
   EXPECT_FALSE(r.from_cache);
@@ -150,7 +152,7 @@ TEST(MtaStsDiscovery, CacheRules) {
   EXPECT_EQ(r.policy->mx.front(), "mx.example.com");
 
   in.https.reset();
-  in.txt = ob::sts_txt_answer{};          // record removed (or stripped by an attacker): cache still applies
+  in.txt = ob::sts_txt_answer{};  // record removed (or stripped by an attacker): cache still applies
   EXPECT_TRUE(ob::sts_discover(in).from_cache);
   in.txt->k = ob::sts_txt_answer::kind::temp_error;
   EXPECT_TRUE(ob::sts_discover(in).from_cache);

@@ -40,7 +40,8 @@ std::string mx_rdata(std::uint16_t pref, const std::string& name) {
 
 std::array<std::uint8_t, 4> v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) { return {a, b, c, d}; }
 
-std::array<std::uint8_t, 16> v6(std::initializer_list<std::uint8_t> prefix, std::array<std::uint8_t, 4> tail = {0, 0, 0, 1}) {
+std::array<std::uint8_t, 16> v6(std::initializer_list<std::uint8_t> prefix,
+                                std::array<std::uint8_t, 4> tail = {0, 0, 0, 1}) {
   std::array<std::uint8_t, 16> a{};
   std::size_t i = 0;
   for (auto b : prefix) a[i++] = b;
@@ -51,7 +52,8 @@ std::array<std::uint8_t, 16> v6(std::initializer_list<std::uint8_t> prefix, std:
 }  // namespace
 
 TEST(Mx, OrdersByPreferenceAndDeduplicates) {
-  std::vector<dns::mx_record> recs = {{20, "B.example.org."}, {10, "a.example.org"}, {30, "b.example.org"}, {5, "c.example.org"}};
+  std::vector<dns::mx_record> recs = {
+      {20, "B.example.org."}, {10, "a.example.org"}, {30, "b.example.org"}, {5, "c.example.org"}};
   auto p = ob::order_mx("example.org", recs, always_zero);
   ASSERT_EQ(p.status, ob::mx_status::ok);
   EXPECT_EQ(hosts(p), (std::vector<std::string>{"c.example.org", "a.example.org", "b.example.org"}));
@@ -127,10 +129,10 @@ TEST(Mx, HostCountIsBounded) {
 TEST(Address, V4Classes) {
   using C = ob::address_class;
   std::map<std::array<std::uint8_t, 4>, C> cases = {
-      {v4(8, 8, 8, 8), C::global},          {v4(127, 0, 0, 1), C::loopback},      {v4(10, 1, 2, 3), C::private_net},
+      {v4(8, 8, 8, 8), C::global},          {v4(127, 0, 0, 1), C::loopback},       {v4(10, 1, 2, 3), C::private_net},
       {v4(172, 16, 0, 1), C::private_net},  {v4(172, 31, 255, 1), C::private_net}, {v4(172, 32, 0, 1), C::global},
-      {v4(192, 168, 1, 1), C::private_net}, {v4(100, 64, 0, 1), C::private_net},  {v4(100, 128, 0, 1), C::global},
-      {v4(169, 254, 1, 1), C::link_local},  {v4(0, 0, 0, 0), C::unspecified},     {v4(0, 1, 2, 3), C::unspecified},
+      {v4(192, 168, 1, 1), C::private_net}, {v4(100, 64, 0, 1), C::private_net},   {v4(100, 128, 0, 1), C::global},
+      {v4(169, 254, 1, 1), C::link_local},  {v4(0, 0, 0, 0), C::unspecified},      {v4(0, 1, 2, 3), C::unspecified},
       {v4(224, 0, 0, 1), C::multicast},     {v4(255, 255, 255, 255), C::reserved}, {v4(240, 0, 0, 1), C::reserved},
       {v4(192, 0, 2, 1), C::reserved},      {v4(198, 51, 100, 7), C::reserved},    {v4(203, 0, 113, 9), C::reserved},
       {v4(198, 18, 0, 1), C::reserved},     {v4(198, 20, 0, 1), C::global},

@@ -86,8 +86,9 @@ TEST(TlsrptMail, Rfc8460Headers_GzipAttachment) {
   in.now = in.end + 100;
   in.json = R"({"organization-name":"mx.sender.example","policies":[]})";
   auto m = build_tlsrpt_mail(in);
-  EXPECT_NE(m.find("Subject: Report Domain: example.com Submitter: mx.sender.example Report-ID: <r1@mx.sender.example>\r\n"),
-            std::string::npos);
+  EXPECT_NE(
+      m.find("Subject: Report Domain: example.com Submitter: mx.sender.example Report-ID: <r1@mx.sender.example>\r\n"),
+      std::string::npos);
   EXPECT_NE(m.find("TLS-Report-Domain: example.com\r\n"), std::string::npos);
   EXPECT_NE(m.find("TLS-Report-Submitter: mx.sender.example\r\n"), std::string::npos);
   EXPECT_NE(m.find("Content-Type: multipart/report; report-type=\"tlsrpt\";"), std::string::npos);
@@ -105,8 +106,8 @@ TEST(TlsrptMail, Rfc8460Headers_GzipAttachment) {
   for (char c : m.substr(start, end - start))
     if (c != '\r' && c != '\n') b64 += c;
   std::string raw(b64.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()), reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
   ASSERT_GT(n, 0);
   std::size_t pad = b64.size() >= 2 ? (b64[b64.size() - 1] == '=') + (b64[b64.size() - 2] == '=') : 0;
   raw.resize(static_cast<std::size_t>(n) - pad);

@@ -21,12 +21,12 @@ TEST(TlsrptRecord, ParsesRfcExamples) {
 
 TEST(TlsrptRecord, RejectsMalformed) {
   EXPECT_FALSE(parse_tlsrpt_record(""));
-  EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1"));                                  // rua required
-  EXPECT_FALSE(parse_tlsrpt_record("rua=mailto:a@b.example; v=TLSRPTv1"));          // version first
+  EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1"));                          // rua required
+  EXPECT_FALSE(parse_tlsrpt_record("rua=mailto:a@b.example; v=TLSRPTv1"));  // version first
   EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv2; rua=mailto:a@b.example"));
-  EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=ftp://b.example/x"));           // scheme
+  EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=ftp://b.example/x"));  // scheme
   EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@b.example; rua=mailto:c@d.example"));
-  EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@b.example,"));         // empty URI
+  EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@b.example,"));  // empty URI
   EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a b@c.example"));
   EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@b.example; _bad=1"));  // ext-name
   EXPECT_FALSE(parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@b.example; novalue"));

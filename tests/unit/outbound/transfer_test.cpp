@@ -21,7 +21,8 @@ TEST(Transfer, MailCommandUsesOnlyAnnouncedParameters) {
   EXPECT_EQ(*mail_command("a@b.example", 123, true, false, none), "MAIL FROM:<a@b.example>");
   ehlo_capabilities all;
   all.size = all.eightbitmime = all.smtputf8 = true;
-  EXPECT_EQ(*mail_command("a@b.example", 123, true, true, all), "MAIL FROM:<a@b.example> SIZE=123 BODY=8BITMIME SMTPUTF8");
+  EXPECT_EQ(*mail_command("a@b.example", 123, true, true, all),
+            "MAIL FROM:<a@b.example> SIZE=123 BODY=8BITMIME SMTPUTF8");
   EXPECT_EQ(*mail_command("", 5, false, false, all), "MAIL FROM:<> SIZE=5");
 }
 

@@ -14,10 +14,18 @@ namespace fs = std::filesystem;
 TEST(maildir, path_traversal_refused) {
   fs::path root = "/srv/mail";
   EXPECT_EQ(*mailbox_path(root, "Alice", "LocalHost"), root / "localhost" / "alice");
-  const std::vector<std::string> bads = {"../x", "a/b", ".", "..", ".hidden", "a..b", "", std::string("a\0b", 3),
-                                        "a b", "j\xc3\xb6rg", std::string(65, 'a')};
-  for (const auto& bad : bads)
-    EXPECT_FALSE(mailbox_path(root, bad, "localhost")) << bad;
+  const std::vector<std::string> bads = {"../x",
+                                         "a/b",
+                                         ".",
+                                         "..",
+                                         ".hidden",
+                                         "a..b",
+                                         "",
+                                         std::string("a\0b", 3),
+                                         "a b",
+                                         "j\xc3\xb6rg",
+                                         std::string(65, 'a')};
+  for (const auto& bad : bads) EXPECT_FALSE(mailbox_path(root, bad, "localhost")) << bad;
   EXPECT_FALSE(mailbox_path(root, "alice", "../etc"));
   EXPECT_FALSE(mailbox_path(root, "alice", "a/b"));
 }

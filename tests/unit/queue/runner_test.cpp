@@ -111,13 +111,14 @@ TEST(Runner, TemporaryFailureIsRetriedAndRecorded) {
   ASSERT_TRUE(wait_for([&] { return t.calls() >= 1; }));
   // After the first (temporary) failure the file records it.
   ASSERT_TRUE(wait_for([&] {
-    std::ifstream in(sp.path_of(id), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto d = decode(ss.str());
-    return d.error == decode_error::ok && d.env.recipients[0].attempts == 1 &&
-           d.env.recipients[0].last_error == "451 4.3.0 later";
-  }) || t.calls() >= 2);
+                std::ifstream in(sp.path_of(id), std::ios::binary);
+                std::stringstream ss;
+                ss << in.rdbuf();
+                auto d = decode(ss.str());
+                return d.error == decode_error::ok && d.env.recipients[0].attempts == 1 &&
+                       d.env.recipients[0].last_error == "451 4.3.0 later";
+              }) ||
+              t.calls() >= 2);
   ASSERT_TRUE(wait_for([&] { return sp.list().empty(); }));
   EXPECT_EQ(t.calls(), 2);
   r.stop();

@@ -27,12 +27,12 @@ TEST(base64, strict) {
   // Found by sasl_fuzzer: non-zero bits under the padding gave a second encoding of the same bytes.
   EXPECT_FALSE(base64_decode("AGFsaWNlQGxvY2FsaG4zdABwdv=="));
   EXPECT_FALSE(base64_decode("Zh=="));
-  EXPECT_FALSE(base64_decode("Zm8"));         // padding required
-  EXPECT_FALSE(base64_decode("Zm9v\r\n"));    // no whitespace, not even a line end
+  EXPECT_FALSE(base64_decode("Zm8"));       // padding required
+  EXPECT_FALSE(base64_decode("Zm9v\r\n"));  // no whitespace, not even a line end
   EXPECT_FALSE(base64_decode("\tZm9v"));
-  EXPECT_FALSE(base64_decode("Zm9v-_=="));    // base64url alphabet is not base64
+  EXPECT_FALSE(base64_decode("Zm9v-_=="));  // base64url alphabet is not base64
   EXPECT_FALSE(base64_decode("===="));
-  EXPECT_FALSE(base64_decode("Zg==Zg=="));    // padding only at the very end
+  EXPECT_FALSE(base64_decode("Zg==Zg=="));  // padding only at the very end
   EXPECT_FALSE(base64_decode(std::string("Zm9\0", 4)));
   EXPECT_FALSE(base64_decode("Zm9\xff"));
   EXPECT_EQ(*base64_decode(""), "");

@@ -39,9 +39,12 @@ class fake_env final : public session_env {
   }
   std::string check_limit(limit_kind k, std::string_view, std::string_view) const override {
     switch (k) {
-      case limit_kind::auth: return auth_limit;
-      case limit_kind::message: return message_limit;
-      case limit_kind::recipient: return recipient_limit;
+      case limit_kind::auth:
+        return auth_limit;
+      case limit_kind::message:
+        return message_limit;
+      case limit_kind::recipient:
+        return recipient_limit;
     }
     return {};
   }
@@ -121,12 +124,18 @@ inline bool has_reject(const step& st) {
 
 inline const char* action_name(action a) {
   switch (a) {
-    case action::none: return "none";
-    case action::close: return "close";
-    case action::start_tls: return "start_tls";
-    case action::verify_auth: return "verify_auth";
-    case action::begin_data: return "begin_data";
-    case action::spool: return "spool";
+    case action::none:
+      return "none";
+    case action::close:
+      return "close";
+    case action::start_tls:
+      return "start_tls";
+    case action::verify_auth:
+      return "verify_auth";
+    case action::begin_data:
+      return "begin_data";
+    case action::spool:
+      return "spool";
   }
   return "?";
 }
@@ -153,8 +162,7 @@ inline ::testing::AssertionResult rejected(const step& st, int code, std::string
                                            action a = action::none) {
   auto r = replied(st, code, enh, a);
   if (!r) return r;
-  if (rule_of(st) != rule)
-    return ::testing::AssertionFailure() << "expected rule " << rule << ", got " << describe(st);
+  if (rule_of(st) != rule) return ::testing::AssertionFailure() << "expected rule " << rule << ", got " << describe(st);
   return ::testing::AssertionSuccess();
 }
 

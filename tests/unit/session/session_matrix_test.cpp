@@ -32,22 +32,38 @@ constexpr config_case k_configs[] = {
 enum class st { fresh, ehlo, mail, rcpt, closed };
 const char* st_name(st s) {
   switch (s) {
-    case st::fresh: return "before EHLO";
-    case st::ehlo: return "after EHLO";
-    case st::mail: return "after MAIL";
-    case st::rcpt: return "after RCPT";
-    case st::closed: return "after QUIT";
+    case st::fresh:
+      return "before EHLO";
+    case st::ehlo:
+      return "after EHLO";
+    case st::mail:
+      return "after MAIL";
+    case st::rcpt:
+      return "after RCPT";
+    case st::closed:
+      return "after QUIT";
   }
   return "?";
 }
 
 const std::vector<std::string> k_verbs = {
-    "EHLO client.example",       "HELO client.example",       "MAIL FROM:<alice@localhost>",
-    "RCPT TO:<bob@localhost>",   "DATA",                      "RSET",
-    "NOOP",                      "QUIT",                      "HELP",
-    "VRFY alice",                "EXPN staff",                "STARTTLS",
-    "AUTH PLAIN " + plain_blob("", "alice@localhost", "pw"), "BDAT 10 LAST",
-    "XCLIENT ADDR=203.0.113.9",  "GET / HTTP/1.1",            "XYZZY",
+    "EHLO client.example",
+    "HELO client.example",
+    "MAIL FROM:<alice@localhost>",
+    "RCPT TO:<bob@localhost>",
+    "DATA",
+    "RSET",
+    "NOOP",
+    "QUIT",
+    "HELP",
+    "VRFY alice",
+    "EXPN staff",
+    "STARTTLS",
+    "AUTH PLAIN " + plain_blob("", "alice@localhost", "pw"),
+    "BDAT 10 LAST",
+    "XCLIENT ADDR=203.0.113.9",
+    "GET / HTTP/1.1",
+    "XYZZY",
 };
 
 struct expect {
@@ -194,8 +210,9 @@ TEST(session_matrix, every_verb_during_sasl_login) {
     SCOPED_TRACE(line.substr(0, 40));
     // Lines made only of the base64 alphabet ("DATA", "RSET", "STARTTLS"...) decode to a user name, so the
     // exchange goes on to "Password:"; anything else is refused. A verb is never run.
-    bool is_b64 = line.size() % 4 == 0 && line.find_first_not_of(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") == std::string::npos;
+    bool is_b64 =
+        line.size() % 4 == 0 &&
+        line.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") == std::string::npos;
     if (is_b64) {
       EXPECT_TRUE(replied(got, 334, ""));
       EXPECT_EQ(got.replies[0].lines.at(0), "UGFzc3dvcmQ6");

@@ -97,7 +97,7 @@ TEST(session_ehlo, no_auth_after_authentication_and_size_follows_limit) {
   EXPECT_TRUE(has_line(ehlo_lines(h), "SIZE 12345"));
   h.login();
   auto l = ehlo_lines(h);
-  EXPECT_FALSE(any_starts(l, "AUTH"));  // RFC 4954 4: no second AUTH
+  EXPECT_FALSE(any_starts(l, "AUTH"));             // RFC 4954 4: no second AUTH
   EXPECT_EQ(h.s->auth_user(), "alice@localhost");  // a new EHLO does not log out
 }
 
@@ -392,14 +392,12 @@ TEST(session_auth, failure_is_535_and_never_logs_the_password) {  // bad-input 1
 TEST(session_auth, authzid_other_than_authcid_is_refused) {  // bad-input 20
   harness h(listener_kind::submission, true);
   h.ehlo();
-  ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("admin@localhost", "alice@localhost", "pw")).action,
-            action::verify_auth);
+  ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("admin@localhost", "alice@localhost", "pw")).action, action::verify_auth);
   auto st = h.s->on_auth_result(true);  // the password was right, the identity switch is not
   EXPECT_TRUE(rejected(st, 535, "5.7.8", "auth_failed"));
   EXPECT_EQ(h.s->auth_user(), "");
   // authzid equal to authcid (any case) is fine.
-  ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("ALICE@localhost", "alice@localhost", "pw")).action,
-            action::verify_auth);
+  ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("ALICE@localhost", "alice@localhost", "pw")).action, action::verify_auth);
   EXPECT_TRUE(replied(h.s->on_auth_result(true), 235, "2.7.0"));
 }
 
@@ -556,14 +554,14 @@ TEST(session_mail, other_parameters) {  // bad-input 32, 33
     EXPECT_TRUE(rejected(h.send(std::string("MAIL FROM:<a@example.net> ") + bad), 501, "5.5.4", "syntax")) << bad;
   }
   // A 10 kB value makes the whole line too long first (500 5.5.2, bad-input 26)...
-  EXPECT_TRUE(rejected(h.send("MAIL FROM:<a@example.net> AUTH=" + std::string(10000, 'a')), 500, "5.5.2",
-                       "command_too_long"));
+  EXPECT_TRUE(
+      rejected(h.send("MAIL FROM:<a@example.net> AUTH=" + std::string(10000, 'a')), 500, "5.5.2", "command_too_long"));
   EXPECT_TRUE(replied(h.send("MAIL FROM:<a@example.net> AUTH=<>"), 250, "2.1.0"));
   h.send("RSET");
   EXPECT_TRUE(replied(h.send("MAIL FROM:<a@example.net> AUTH=a+2Bb@example.net"), 250, "2.1.0"));
   // RCPT takes no parameters at all (no DSN): NOTIFY/ORCPT are unknown.
-  EXPECT_TRUE(rejected(h.send("RCPT TO:<alice@localhost> NOTIFY=SUCCESS ORCPT=rfc822;x+0Ay@z"), 555, "5.5.4",
-                       "syntax"));
+  EXPECT_TRUE(
+      rejected(h.send("RCPT TO:<alice@localhost> NOTIFY=SUCCESS ORCPT=rfc822;x+0Ay@z"), 555, "5.5.4", "syntax"));
   EXPECT_TRUE(h.s->current_transaction().recipients.empty());
 }
 
@@ -626,7 +624,7 @@ TEST(session_rcpt, local_recipients_postmaster_and_source_route) {  // bad-input
   EXPECT_TRUE(replied(h.send("RCPT TO:<postmaster>"), 250, "2.1.5"));
   EXPECT_TRUE(replied(h.send("RCPT TO:<PostMaster>"), 250, "2.1.5"));
   EXPECT_TRUE(replied(h.send("RCPT TO:<postmaster@example.org>"), 250, "2.1.5"));  // no such user, still accepted
-  EXPECT_TRUE(replied(h.send("RCPT TO: <alice@localhost>"), 250, "2.1.5"));  // space after colon tolerated
+  EXPECT_TRUE(replied(h.send("RCPT TO: <alice@localhost>"), 250, "2.1.5"));        // space after colon tolerated
   const auto& r = h.s->current_transaction().recipients;
   // Duplicates (postmaster twice, alice twice) are acknowledged but stored once: one copy each.
   EXPECT_EQ(r, (std::vector<std::string>{"alice@localhost", "bob@localhost", "carol@example.org",
@@ -639,11 +637,10 @@ TEST(session_rcpt, relay_tricks_on_mx) {  // bad-input 22
   harness h(o);
   h.ehlo();
   h.send("MAIL FROM:<spammer@example.net>");
-  for (const char* to : {"<victim@example.net>", "<victim%example.net@localhost>",
-                         "<\"victim@example.net\"@localhost>", "<@localhost:victim@example.net>",
-                         "<example.net!victim@localhost>", "<victim@[8.8.8.8]>", "<victim@[IPv6:2001:db8::1]>",
-                         "<victim@example.net.>", "<alice@localhost.>", "<victim@localhost@example.net>",
-                         "<VICTIM@EXAMPLE.NET>"}) {
+  for (const char* to : {"<victim@example.net>", "<victim%example.net@localhost>", "<\"victim@example.net\"@localhost>",
+                         "<@localhost:victim@example.net>", "<example.net!victim@localhost>", "<victim@[8.8.8.8]>",
+                         "<victim@[IPv6:2001:db8::1]>", "<victim@example.net.>", "<alice@localhost.>",
+                         "<victim@localhost@example.net>", "<VICTIM@EXAMPLE.NET>"}) {
     SCOPED_TRACE(to);
     auto st = h.send(std::string("RCPT TO:") + to);
     ASSERT_EQ(st.replies.size(), 1u) << describe(st);
@@ -736,8 +733,7 @@ TEST(session_rcpt, relaying_needs_auth_or_trust) {
     EXPECT_TRUE(replied(h.send("RCPT TO:<friend@example.net>"), 250, "2.1.5"));
     EXPECT_TRUE(replied(h.send("RCPT TO:<bob@localhost>"), 250, "2.1.5"));
     EXPECT_TRUE(rejected(h.send("RCPT TO:<nobody@localhost>"), 550, "5.1.1", "unknown_user"));
-    EXPECT_EQ(h.s->current_transaction().recipients,
-              (std::vector<std::string>{"friend@example.net", "bob@localhost"}));
+    EXPECT_EQ(h.s->current_transaction().recipients, (std::vector<std::string>{"friend@example.net", "bob@localhost"}));
   }
   {
     options o;
@@ -940,7 +936,8 @@ TEST(session_errors, junk_commands) {  // bad-input 39
   o.limits.junk_commands = 5;
   harness h(o);
   h.ehlo();
-  for (const char* j : {"NOOP", "RSET", "VRFY alice", "HELP", "NOOP"}) EXPECT_LT(h.send(j).replies.at(0).code, 300) << j;
+  for (const char* j : {"NOOP", "RSET", "VRFY alice", "HELP", "NOOP"})
+    EXPECT_LT(h.send(j).replies.at(0).code, 300) << j;
   auto st = h.send("NOOP");
   EXPECT_TRUE(rejected(st, 421, "4.7.0", "too_many_errors", action::close));
   EXPECT_EQ(st.replies.size(), 1u);
@@ -990,8 +987,8 @@ TEST(session_errors, command_length_limit_is_512_with_crlf) {  // bad-input 26, 
   EXPECT_TRUE(replied(h.send(ok_line), 250, "2.0.0"));
   EXPECT_TRUE(rejected(h.send(ok_line + "A"), 500, "5.5.2", "command_too_long"));
   EXPECT_TRUE(rejected(h.send("NOOP " + std::string(4000, 'A')), 500, "5.5.2", "command_too_long"));
-  EXPECT_TRUE(rejected(h.send("MAIL FROM:<a@example.net> X=" + std::string(600, 'x')), 500, "5.5.2",
-                       "command_too_long"));
+  EXPECT_TRUE(
+      rejected(h.send("MAIL FROM:<a@example.net> X=" + std::string(600, 'x')), 500, "5.5.2", "command_too_long"));
   EXPECT_FALSE(h.s->current_transaction().active);
 }
 

@@ -194,9 +194,9 @@ TEST(line_reader, partial_and_reset) {
 
 TEST(parse_command, verbs_case_insensitive) {
   const std::pair<const char*, verb> table[] = {
-      {"HELO", verb::helo}, {"EHLO", verb::ehlo}, {"MAIL", verb::mail},         {"RCPT", verb::rcpt},
-      {"DATA", verb::data}, {"BDAT", verb::bdat}, {"RSET", verb::rset},         {"NOOP", verb::noop},
-      {"QUIT", verb::quit}, {"HELP", verb::help}, {"VRFY", verb::vrfy},         {"EXPN", verb::expn},
+      {"HELO", verb::helo}, {"EHLO", verb::ehlo},         {"MAIL", verb::mail}, {"RCPT", verb::rcpt},
+      {"DATA", verb::data}, {"BDAT", verb::bdat},         {"RSET", verb::rset}, {"NOOP", verb::noop},
+      {"QUIT", verb::quit}, {"HELP", verb::help},         {"VRFY", verb::vrfy}, {"EXPN", verb::expn},
       {"AUTH", verb::auth}, {"STARTTLS", verb::starttls},
   };
   for (auto [name, v] : table) {
@@ -209,7 +209,7 @@ TEST(parse_command, verbs_case_insensitive) {
     EXPECT_STREQ(verb_name(v), name);
   }
   EXPECT_EQ(parse_command("XYZZY").verb, verb::unknown);
-  EXPECT_EQ(parse_command("FOOBAR").verb, verb::unknown);      // command-replies: unknown-command
+  EXPECT_EQ(parse_command("FOOBAR").verb, verb::unknown);  // command-replies: unknown-command
   EXPECT_EQ(parse_command("MAILX FROM:<a@b>").verb, verb::unknown);
   EXPECT_EQ(parse_command("MAIL LALA: <>").verb, verb::mail);  // the verb is MAIL; args are the session's problem
   EXPECT_EQ(parse_command("NOOP\tx").verb, verb::unknown);     // tab is not a separator, but not invalid
@@ -238,7 +238,10 @@ TEST(parse_command, hostile_lines) {
   EXPECT_EQ(parse_command("\x01NOOP").verb, verb::invalid);
   EXPECT_EQ(parse_command("NO\x1bOP").verb, verb::invalid);
   EXPECT_EQ(parse_command("\x7fNOOP").verb, verb::invalid);
-  EXPECT_EQ(parse_command("\x80" "FAIL").verb, verb::invalid);  // command-replies: binary-command
+  EXPECT_EQ(parse_command("\x80"
+                          "FAIL")
+                .verb,
+            verb::invalid);  // command-replies: binary-command
   EXPECT_EQ(parse_command("\x80 FAIL").verb, verb::invalid);
   EXPECT_EQ(parse_command("N\xc3\x96OP").verb, verb::invalid);
   EXPECT_EQ(parse_command(" NOOP").verb, verb::invalid);  // empty verb

@@ -190,7 +190,7 @@ TEST(data_reader, size_limit_exact) {
   EXPECT_TRUE(over.done);
   EXPECT_EQ(over.error, data_error::too_large);
   EXPECT_EQ(over.content, "01234567890\r");  // exactly max_bytes stored
-  EXPECT_EQ(over.content_bytes, 13u);         // the real size, for the log
+  EXPECT_EQ(over.content_bytes, 13u);        // the real size, for the log
   // bad-inputs 30: a message outgrowing the limit is still read to the end of data.
   std::string big = std::string(5000, 'x') + "\r\n.\r\nQUIT\r\n";
   auto o = run(big, limits(100), 7);
@@ -266,10 +266,10 @@ TEST(data_reader, hops_exact) {
   EXPECT_EQ(three.error, data_error::too_many_hops);
   EXPECT_EQ(three.received, 3u);
   // Not Received fields: other names, folded continuation lines, body lines.
-  auto others = run(
-      "Received-SPF: pass\r\nX-Received: a\r\nReceivedx: a\r\nSubject: Received: x\r\n"
-      "Received: a\r\n Received: folded\r\n\tReceived: folded\r\n\r\nReceived: c\r\nReceived: d\r\n.\r\n",
-      hops);
+  auto others =
+      run("Received-SPF: pass\r\nX-Received: a\r\nReceivedx: a\r\nSubject: Received: x\r\n"
+          "Received: a\r\n Received: folded\r\n\tReceived: folded\r\n\r\nReceived: c\r\nReceived: d\r\n.\r\n",
+          hops);
   EXPECT_EQ(others.error, data_error::none);
   EXPECT_EQ(others.received, 1u);
   // A stuffed dot is removed before the name is looked at.

@@ -52,10 +52,14 @@ verdict adapt(const std::string& input, std::size_t max_bytes, std::size_t chunk
   }
   bool bad_ending = r.error() == data_error::bare_lf || r.error() == data_error::bare_cr;
   verdict v;
-  if (!done) v.expect = bad_ending ? "invalid_line_ending" : "unexpected_eof";
-  else if (bad_ending) v.expect = "invalid_line_ending";
-  else if (r.error() == data_error::too_large) v.expect = "message_too_large";
-  else v.expect = "ok";
+  if (!done)
+    v.expect = bad_ending ? "invalid_line_ending" : "unexpected_eof";
+  else if (bad_ending)
+    v.expect = "invalid_line_ending";
+  else if (r.error() == data_error::too_large)
+    v.expect = "message_too_large";
+  else
+    v.expect = "ok";
   v.content = crlf_to_lf(out);
   return v;
 }
@@ -72,9 +76,13 @@ struct divergence {
 // CRLF line ends (data_reader.hpp; the RFC 1870 SIZE measure): terminator and stuffing dots excluded,
 // CRLF = 2 octets.
 const divergence k_divergences[] = {
-    {"abc\r\n.\r\n", 5, {"ok", "abc\n"},
+    {"abc\r\n.\r\n",
+     5,
+     {"ok", "abc\n"},
      "the content \"abc\\r\\n\" is exactly 5 octets = max_bytes, so it fits; chasquid counts the 8 wire octets"},
-    {"ab\r\ncdefg\r\n.\r\n", 5, {"message_too_large", "ab\nc"},
+    {"ab\r\ncdefg\r\n.\r\n",
+     5,
+     {"message_too_large", "ab\nc"},
      "same verdict; 5 stored octets are \"ab\\r\\nc\" with CRLF counted as 2, chasquid stores \"ab\\ncd\""},
 };
 }  // namespace
@@ -139,7 +147,7 @@ TEST(smuggling_conformance, eod_variants) {
       }
       EXPECT_EQ(dones, 1) << "chunk " << chunk;
       EXPECT_EQ(in.substr(done_at), "AFTER") << "chunk " << chunk;  // exactly one message, at the real end
-      EXPECT_NE(r.error(), data_error::none);  // mailfort refuses every variant
+      EXPECT_NE(r.error(), data_error::none);                       // mailfort refuses every variant
       EXPECT_EQ(out.find("MAIL FROM"), std::string::npos);
     }
     ++n;

@@ -56,7 +56,7 @@ struct name_data {
   std::vector<std::string> spf;                // SPF (99) records, as TXT RDATA
   std::set<int> listed;                        // types listed (with data or NONE)
   bool has_txt_entry = false;
-  std::set<int> timeout;                       // types that time out
+  std::set<int> timeout;  // types that time out
   std::optional<std::string> cname;
 };
 

@@ -16,7 +16,9 @@ namespace {
 
 struct zone {
   dns::static_source src;
-  void txt(const std::string& name, const std::string& text) { src.add_records(name, dns::rr_type::txt, {txt_rdata(text)}); }
+  void txt(const std::string& name, const std::string& text) {
+    src.add_records(name, dns::rr_type::txt, {txt_rdata(text)});
+  }
   void a(const std::string& name, std::vector<std::string> addrs) {
     std::vector<std::string> rd;
     for (auto& s : addrs) rd.push_back(spf_test::a_rdata(s));
@@ -287,7 +289,7 @@ TEST(spf_macros, escapes_url_encoding_and_exp_only_letters) {
 TEST(spf_macros, long_names_lose_labels_on_the_left) {
   const std::string label(61, 'a');
   const std::string tail = label + "." + label + "." + label + "." + label + ".com";  // 251 octets
-  const std::string name = "xy." + tail;                                               // 254 octets
+  const std::string name = "xy." + tail;                                              // 254 octets
   ASSERT_EQ(name.size(), 254u);
   EXPECT_EQ(spf::truncate_domain(name), tail);
   EXPECT_EQ(spf::truncate_domain(tail), tail);

@@ -26,8 +26,9 @@ TEST(spf_record, selects_version_case_insensitively_and_needs_a_space) {
 }
 
 TEST(spf_record, parses_every_mechanism_with_qualifiers_and_cidrs) {
-  auto r = ok("v=spf1 +a -mx:example.org/24//64 ~ptr ?ip4:192.0.2.0/24 ip6:2001:db8::/32 include:_spf.example.org "
-              "exists:%{ir}.bl.example.org all");
+  auto r =
+      ok("v=spf1 +a -mx:example.org/24//64 ~ptr ?ip4:192.0.2.0/24 ip6:2001:db8::/32 include:_spf.example.org "
+         "exists:%{ir}.bl.example.org all");
   ASSERT_EQ(r.mechanisms.size(), 8u);
   EXPECT_EQ(r.mechanisms[0].kind, mechanism_kind::a);
   EXPECT_EQ(r.mechanisms[0].qual, qualifier::pass);

@@ -27,8 +27,10 @@ T run(boost::asio::awaitable<T> a) {
   std::optional<T> out;
   std::exception_ptr err;
   boost::asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-    if (e) err = e;
-    else out = std::move(v);
+    if (e)
+      err = e;
+    else
+      out = std::move(v);
   });
   io.run();
   if (err) std::rethrow_exception(err);
