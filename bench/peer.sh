@@ -29,7 +29,8 @@ fi
 PATH=$PATH:/usr/sbin
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
 
-work=$(mktemp -d /tmp/mailfort-bench.XXXXXX)
+# WORK_PARENT: where both servers keep their queues and Maildirs (default /tmp; see bench/README.md on ext4 without a journal)
+work=$(mktemp -d "${WORK_PARENT:-/tmp}/mailfort-bench.XXXXXX")
 chmod 755 "$work"  # postfix runs its daemons as the postfix user
 cleanup() {
   [ -n "${mf_pid:-}" ] && kill "$mf_pid" 2>/dev/null || true
