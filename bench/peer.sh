@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # bench/peer.sh: mailfort against Postfix on the same machine, in one run, driven by Postfix's own
 # smtp-source on loopback. Both accept mail for a local domain and deliver it to a Maildir, fsynced;
-# same size limit; no TLS. Alternating runs (mailfort, postfix, mailfort, postfix, ...), medians.
+# same size limit; no TLS (a separate STARTTLS section follows, on a second Postfix service). Alternating runs (mailfort, postfix, mailfort, postfix, ...), medians.
 # Also the protocol ceiling (smtp-sink) and an fsync probe, to read the figures against the machine.
 # Loopback only; every load is bounded (N messages). Needs root (Postfix runs its own instance).
 # SPDX-License-Identifier: MIT
 #
 # N=20000 SESSIONS="1 10 50" ROUNDS=3 bench/peer.sh
+# PARTS="starttls" TLS_N=500 ROUNDS=1 bench/peer.sh     (one part only)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -15,6 +16,9 @@ N=${N:-20000}
 SESSIONS=${SESSIONS:-"1 10 50"}
 ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-5000}
+# Which parts to run (all by default): throughput ceiling latency starttls idle
+PARTS=${PARTS:-"throughput ceiling latency starttls idle"}
+want() { [[ " $PARTS " == *" $1 "* ]]; }
 
 if ! command -v smtp-source >/dev/null && [ ! -x /usr/sbin/smtp-source ]; then
   echo "installing postfix (peer only: it is configured in a private directory and stopped afterwards)" >&2
@@ -25,7 +29,8 @@ fi
 PATH=$PATH:/usr/sbin
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
 
-work=$(mktemp -d /tmp/mailfort-bench.XXXXXX)
+# WORK_PARENT: where both servers keep their queues and Maildirs (default /tmp; see bench/README.md on ext4 without a journal)
+work=$(mktemp -d "${WORK_PARENT:-/tmp}/mailfort-bench.XXXXXX")
 chmod 755 "$work"  # postfix runs its daemons as the postfix user
 cleanup() {
   [ -n "${mf_pid:-}" ] && kill "$mf_pid" 2>/dev/null || true
@@ -37,7 +42,12 @@ cleanup() {
 trap cleanup EXIT
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MF_PORT=$(port); PF_PORT=$(port); SINK_PORT=$(port)
+MF_PORT=$(port); PF_PORT=$(port); SINK_PORT=$(port); PF_TLS_PORT=$(port)
+
+# One certificate for both servers' STARTTLS (RSA 2048, self-signed; the bench client does not verify it).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test -keyout "$work/tls.key" \
+  -out "$work/tls.crt" >/dev/null 2>&1
+chmod 644 "$work/tls.crt"
 
 # ---- mailfort: MX for bench.test, one user, shield relaxed for a single-source load ----
 mkdir -p "$work/mf"
@@ -70,6 +80,9 @@ servers = ["127.0.0.1:9"]
 root_anchor = ""
 [monitor]
 blocklist_zones = []
+[tls]
+certificate = "$work/tls.crt"
+key = "$work/tls.key"
 TOML
 echo user-pw | "$BIN" user add user@bench.test --password-stdin --config "$work/mf/mailfort.toml" >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -78,10 +91,15 @@ mf_pid=$!
 
 # ---- postfix: private config directory, Maildir delivery through virtual(8) ----
 pf=$work/pf
+# Postfix forks one smtpd per session: its process limit must cover the largest idle-connection count asked of it.
+PF_IDLE_COUNTS=${PF_IDLE_COUNTS:-1000}
+PF_PROCESS_LIMIT=$(( $(printf '%s\n' $PF_IDLE_COUNTS 1000 | sort -n | tail -1) + 100 ))
 mkdir -p "$pf" "$work/pfmail"
 chown postfix:postfix "$work/pfmail" 2>/dev/null || true
 cp /etc/postfix/master.cf "$pf/master.cf"
 sed -i "s/^smtp      inet.*/127.0.0.1:$PF_PORT inet n - n - - smtpd/" "$pf/master.cf"
+# The STARTTLS runs use a second smtpd service, so the plain runs above are unchanged (no TLS at all there).
+echo "127.0.0.1:$PF_TLS_PORT inet n - n - - smtpd -o smtpd_tls_security_level=may -o smtpd_tls_cert_file=$work/tls.crt -o smtpd_tls_key_file=$work/tls.key" >>"$pf/master.cf"
 cat >"$pf/main.cf" <<CF
 compatibility_level = 3.6
 queue_directory = $work/pfspool
@@ -106,7 +124,7 @@ message_size_limit = 26214400
 maillog_file_prefixes = /var, /dev/stdout, /tmp
 maillog_file = $work/pf.log
 smtpd_tls_security_level = none
-default_process_limit = 1100
+default_process_limit = $PF_PROCESS_LIMIT
 CF
 mkdir -p "$work/pfspool" "$work/pfdata"
 chown postfix "$work/pfdata"
@@ -138,6 +156,7 @@ run_one() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+if want throughput; then
 echo "mailfort vs postfix $(postconf -d -h mail_version 2>/dev/null): $N messages of $SIZE bytes, one per connection,"
 echo "Maildir delivery fsynced, end to end (smtp-source start until the last file is in new/), medians of $ROUNDS"
 printf '%-9s %12s %12s %8s %18s\n' sessions mailfort/s postfix/s ratio "mailfort CPU us/msg"
@@ -150,14 +169,18 @@ for s in $SESSIONS; do
   m=$(printf '%s\n' "${mf[@]}" | median); p=$(printf '%s\n' "${pfr[@]}" | median); c=$(printf '%s\n' "${cpu[@]}" | median)
   printf '%-9s %12.0f %12.0f %8.2f %18.0f\n' "$s" "$m" "$p" "$(echo "$m / $p" | bc -l)" "$c"
 done
+fi
 
+if want ceiling; then
 # protocol ceiling
 smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1024 &
 sink_pid=$!
 sleep 0.5
 t0=$(date +%s.%N); smtp-source -s 50 -m "$N" -l "$SIZE" -f s@c.test -t u@bench.test "127.0.0.1:$SINK_PORT"; t1=$(date +%s.%N)
 printf 'protocol ceiling (smtp-sink, 50 sessions): %.0f msg/s\n' "$(echo "$N / ($t1 - $t0)" | bc -l)"
+fi
 
+if want latency; then
 # ---- latency per transaction (same Python client for both), alternating, medians ----
 LAT_N=${LAT_N:-2000}
 echo
@@ -174,7 +197,34 @@ for s in 1 10; do
   printf '%-9s %11.2f ms %11.2f ms %11.2f ms %11.2f ms\n' "$s" "$(printf '%s\n' "${m50[@]}" | median)" \
     "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${m99[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)"
 done
+fi
 
+if want starttls; then
+# ---- STARTTLS: smtp-source has no TLS option, so latency.py --starttls drives both (EHLO, STARTTLS, EHLO, MAIL...);
+# a full handshake per transaction (no session resumption), same certificate and client for both, alternating.
+TLS_N=${TLS_N:-1000}
+echo
+echo "STARTTLS per transaction (connect..QUIT, $SIZE bytes, $TLS_N transactions; bench/latency.py --starttls), medians of $ROUNDS"
+printf '%-9s %11s %11s %7s %13s %13s %13s %13s\n' sessions "mailfort/s" "postfix/s" ratio "mailfort p50" "postfix p50" \
+  "mailfort p99" "postfix p99"
+for s in ${TLS_SESSIONS:-1 10}; do
+  m50=(); m99=(); mr=(); p50=(); p99=(); pr=()
+  for ((r = 0; r < ROUNDS; r++)); do
+    read -r a b c < <(/usr/bin/python3 "$here/latency.py" --machine --starttls --port "$MF_PORT" --to user@bench.test \
+      --count "$TLS_N" --sessions "$s" --size "$SIZE")
+    m50+=("$a"); m99+=("$b"); mr+=("$c")
+    read -r a b c < <(/usr/bin/python3 "$here/latency.py" --machine --starttls --port "$PF_TLS_PORT" --to user@bench.test \
+      --count "$TLS_N" --sessions "$s" --size "$SIZE")
+    p50+=("$a"); p99+=("$b"); pr+=("$c")
+  done
+  m=$(printf '%s\n' "${mr[@]}" | median); p=$(printf '%s\n' "${pr[@]}" | median)
+  printf '%-9s %11.0f %11.0f %7.2f %10.2f ms %10.2f ms %10.2f ms %10.2f ms\n' "$s" "$m" "$p" "$(echo "$m / $p" | bc -l)" \
+    "$(printf '%s\n' "${m50[@]}" | median)" "$(printf '%s\n' "${p50[@]}" | median)" \
+    "$(printf '%s\n' "${m99[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)"
+done
+fi
+
+if want idle; then
 # ---- memory per idle connection: one event-driven process vs a process per session ----
 echo
 echo "memory per idle connection (bench/idle_conns.py; Postfix: master + one smtpd per session, PSS counts shared pages once)"
@@ -182,5 +232,12 @@ ulimit -n 65536 2>/dev/null || true
 for k in ${IDLE_COUNTS:-1000 10000}; do
   /usr/bin/python3 "$here/idle_conns.py" --port "$MF_PORT" --pids-cmd "echo $mf_pid" --count "$k" --label mailfort
 done
-# Postfix forks one smtpd per session (default_process_limit here: 1100), so 10,000 would be 10,000 processes.
-/usr/bin/python3 "$here/idle_conns.py" --port "$PF_PORT" --pids-cmd "pgrep -f '$pf' ; pgrep -x smtpd" --count 1000 --label postfix
+# Postfix forks one smtpd per session, so 10,000 connections are 10,000 processes (about 12 GiB of PSS at the
+# 1,000-connection rate, and minutes of forking on 2 cores): opt in with PF_IDLE_COUNTS="1000 10000" on a machine
+# of your own (the process limit above follows it). The processes counted are the private master and its children
+# only (another Postfix on the machine is not counted).
+for k in $PF_IDLE_COUNTS; do
+  /usr/bin/python3 "$here/idle_conns.py" --port "$PF_PORT" --count "$k" \
+    --pids-cmd "m=\$(awk '{print \$1}' '$work/pfspool/pid/master.pid'); echo \$m; pgrep -P \$m" --label postfix
+done
+fi

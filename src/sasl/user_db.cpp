@@ -127,6 +127,7 @@ user_db::user_db(const std::string& db_path) {
 }
 
 user_db::~user_db() {
+  sqlite3_finalize(exists_stmt_);
   if (db_) sqlite3_close(db_);
 }
 
@@ -180,9 +181,18 @@ bool user_db::exists(std::string_view address) {
   auto a = normalise_address(address);
   if (!a) return false;
   std::lock_guard lk(mu_);
-  stmt s(db_, "SELECT 1 FROM users WHERE address=?1");
-  s.bind(1, *a);
-  return s.step() == SQLITE_ROW;
+  if (!exists_stmt_ && sqlite3_prepare_v2(db_, "SELECT 1 FROM users WHERE address=?1", -1, &exists_stmt_, nullptr) !=
+                           SQLITE_OK) {
+    sqlite3_finalize(exists_stmt_);
+    exists_stmt_ = nullptr;
+    throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3_bind_text(exists_stmt_, 1, a->data(), static_cast<int>(a->size()), SQLITE_TRANSIENT);
+  const bool found = sqlite3_step(exists_stmt_) == SQLITE_ROW;
+  // Ends the statement's read transaction now (a user added by `mailfort user add` is seen at the next RCPT).
+  sqlite3_reset(exists_stmt_);
+  sqlite3_clear_bindings(exists_stmt_);
+  return found;
 }
 
 bool user_db::verify(std::string_view address, std::string_view password) {

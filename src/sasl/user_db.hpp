@@ -12,6 +12,7 @@
 #include <vector>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace mailfort::sasl {
 
@@ -38,6 +39,9 @@ class user_db {
  private:
   std::mutex mu_;
   sqlite3* db_ = nullptr;
+  // exists() runs for every RCPT to a local domain: its statement is prepared once (guarded by mu_, reset after
+  // every use so no read transaction stays open) instead of parsed again per recipient.
+  sqlite3_stmt* exists_stmt_ = nullptr;
   std::string dummy_hash_;
 };
 
