@@ -181,8 +181,8 @@ bool user_db::exists(std::string_view address) {
   auto a = normalise_address(address);
   if (!a) return false;
   std::lock_guard lk(mu_);
-  if (!exists_stmt_ && sqlite3_prepare_v2(db_, "SELECT 1 FROM users WHERE address=?1", -1, &exists_stmt_, nullptr) !=
-                           SQLITE_OK) {
+  if (!exists_stmt_ &&
+      sqlite3_prepare_v2(db_, "SELECT 1 FROM users WHERE address=?1", -1, &exists_stmt_, nullptr) != SQLITE_OK) {
     sqlite3_finalize(exists_stmt_);
     exists_stmt_ = nullptr;
     throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
