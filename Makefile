@@ -8,7 +8,7 @@ PY     := /usr/bin/python3
 UNITY  ?= -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(UNITY)
 
-.PHONY: all deps build run test unit integration asan fuzz fuzz-build bench clean
+.PHONY: all deps build run test unit integration asan fuzz fuzz-build bench clean format format-check tidy
 
 all: build
 
@@ -54,11 +54,28 @@ FUZZ_SECONDS ?= 20
 fuzz: fuzz-build
 	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
-test: unit integration asan
+# Style: clang-format over every C++ file; `make format` rewrites, `make format-check` (part of `make test`) fails
+# on any difference.
+FORMAT_FILES = find src tests fuzz bench \( -name '*.cpp' -o -name '*.hpp' \) -print0
+format: deps
+	$(FORMAT_FILES) | xargs -0 clang-format -i
+format-check: deps
+	$(FORMAT_FILES) | xargs -0 clang-format --dry-run --Werror
+
+# clang-tidy (.clang-tidy) on the pure cores: every file the fuzz build compiles, i.e. every parser of untrusted
+# input. TIDY_ARGS='-checks=clang-analyzer-*' adds the static analyzer.
+TIDY_ARGS ?=
+tidy: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-tidy -DMAILFORT_FUZZ=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+	run-clang-tidy -quiet -j $(JOBS) -p build-tidy -extra-arg=-Wno-unknown-warning-option $(TIDY_ARGS) \
+	  '$(CURDIR)/(src|fuzz)/' >build-tidy/tidy.log 2>&1 || { grep -E 'error:|warning:' build-tidy/tidy.log; exit 1; }
+	@echo "clang-tidy: clean"
+
+test: format-check tidy unit integration asan
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10}
 
 bench: build
 	bash bench/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tidy

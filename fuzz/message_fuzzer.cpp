@@ -56,10 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.max_header_fields = 64;
   std::vector<dkim::verify_result> results;
   boost::asio::io_context io;
-  boost::asio::co_spawn(io, dkim::verify(dns, msg, o), [&](std::exception_ptr e, std::vector<dkim::verify_result> v) {
-    if (e) std::abort();  // verify never throws on hostile input
-    results = std::move(v);
-  });
+  boost::asio::co_spawn(io, dkim::verify(dns, msg, o),
+                        [&](const std::exception_ptr& e, std::vector<dkim::verify_result> v) {
+                          if (e) std::abort();  // verify never throws on hostile input
+                          results = std::move(v);
+                        });
   io.run();
   if (pr.message ? results.size() != signatures : results.size() != 1) std::abort();
   for (const auto& r : results)

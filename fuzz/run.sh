@@ -32,29 +32,48 @@ max_len_for() {
   esac
 }
 
+# One target per core at a time (FUZZ_JOBS, default nproc): each gets the full SECONDS.
+parallel=${FUZZ_JOBS:-$(nproc)}
+results=$(mktemp -d)
+run_one() {
+  local t=$1 name seeds work log
+  name=$(basename "$t")
+  seeds="$here/corpus/$name"
+  work=$(mktemp -d)
+  log="$results/$name.log"
+  if [ -d "$seeds" ]; then cp -r "$seeds/." "$work/"; fi
+  if "$t" "$work" -dict="$here/dict/smtp.dict" -max_total_time="$secs" -max_len="$(max_len_for "$name")" \
+       -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$here/artifacts/$name-" -print_final_stats=1 \
+       >"$log" 2>&1; then
+    touch "$results/$name.ok"
+  fi
+  rm -rf "$work"
+}
+
+echo "fuzz: ${#targets[@]} targets, ${secs}s each, $parallel at a time"
+for t in "${targets[@]}"; do
+  [ -x "$t" ] || continue
+  while (($(jobs -rp | wc -l) >= parallel)); do wait -n || true; done
+  run_one "$t" &
+done
+wait
+
 status=0
 passed=0
 failed=0
 for t in "${targets[@]}"; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
-  seeds="$here/corpus/$name"
-  work=$(mktemp -d)
-  log=$(mktemp)
-  if [ -d "$seeds" ]; then cp -r "$seeds/." "$work/"; fi
-  echo "== $name: ${secs}s"
-  if "$t" "$work" -dict="$here/dict/smtp.dict" -max_total_time="$secs" -max_len="$(max_len_for "$name")" \
-       -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$here/artifacts/$name-" -print_final_stats=1 \
-       >"$log" 2>&1; then
-    grep -E "stat::number_of_executed_units" "$log" | tail -1 || true
+  if [ -e "$results/$name.ok" ]; then
+    echo "== $name: $(grep -E "stat::number_of_executed_units" "$results/$name.log" | tail -1 || true)"
     passed=$((passed + 1))
   else
     echo "!! $name failed:"
-    tail -40 "$log"
+    tail -40 "$results/$name.log"
     failed=$((failed + 1))
     status=1
   fi
-  rm -rf "$work" "$log"
 done
+rm -rf "$results"
 echo "fuzz: $passed passed, $failed failed"
 exit $status

@@ -353,8 +353,9 @@ histogram_family& registry::add_histogram(std::string name, std::string help, st
   return *e.histograms;
 }
 
-void registry::add_callback(std::string name, std::string help, metric_type type, std::vector<std::string> label_names,
-                            std::function<std::vector<sample>()> fn, std::size_t max_children) {
+void registry::add_callback(const std::string& name, std::string help, metric_type type,
+                            const std::vector<std::string>& label_names, std::function<std::vector<sample>()> fn,
+                            std::size_t max_children) {
   if (type == metric_type::histogram) throw std::invalid_argument("callback " + name + ": counter or gauge only");
   if (!fn) throw std::invalid_argument("callback " + name + ": empty function");
   std::lock_guard lk(mu_);
@@ -364,9 +365,9 @@ void registry::add_callback(std::string name, std::string help, metric_type type
   e.max_children = max_children;
 }
 
-void registry::add_callback_gauge(std::string name, std::string help, std::function<double()> fn) {
+void registry::add_callback_gauge(const std::string& name, std::string help, std::function<double()> fn) {
   if (!fn) throw std::invalid_argument("callback " + name + ": empty function");
-  add_callback(std::move(name), std::move(help), metric_type::gauge, {}, [f = std::move(fn)] {
+  add_callback(name, std::move(help), metric_type::gauge, {}, [f = std::move(fn)] {
     return std::vector<sample>{sample{{}, f()}};
   });
 }

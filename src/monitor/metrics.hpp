@@ -151,10 +151,11 @@ class registry {
   // Sampled at scrape time, on the scraping thread: fn must be thread-safe and quick (queue size, bans).
   // type is counter or gauge. At most max_children samples are written; extra or mis-labelled samples are
   // dropped. A throwing fn drops that family from this scrape only.
-  void add_callback(std::string name, std::string help, metric_type type, std::vector<std::string> label_names,
-                    std::function<std::vector<sample>()> fn, std::size_t max_children = default_max_children);
+  void add_callback(const std::string& name, std::string help, metric_type type,
+                    const std::vector<std::string>& label_names, std::function<std::vector<sample>()> fn,
+                    std::size_t max_children = default_max_children);
   // Convenience: a label-less gauge.
-  void add_callback_gauge(std::string name, std::string help, std::function<double()> fn);
+  void add_callback_gauge(const std::string& name, std::string help, std::function<double()> fn);
 
   // The whole registry in Prometheus text format 0.0.4.
   std::string expose() const;

@@ -14,7 +14,7 @@ counter_family& c(registry& r, const char* name, const char* help, std::vector<s
 
 }  // namespace
 
-standard_metrics::standard_metrics(registry& r, std::string_view version, standard_sources s)
+standard_metrics::standard_metrics(registry& r, std::string_view version, const standard_sources& s)
     : smtp_connections(c(r, "mailfort_smtp_connections_total",
                          "SMTP connections by listener and how they ended at accept.", {"listener", "outcome"})),
       smtp_connections_active(r.add_gauge("mailfort_smtp_connections_active", "Open SMTP connections.", {"listener"})),

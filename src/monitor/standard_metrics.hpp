@@ -22,7 +22,7 @@ struct standard_sources {
 };
 
 struct standard_metrics {
-  standard_metrics(registry& r, std::string_view version, standard_sources sources = {});
+  standard_metrics(registry& r, std::string_view version, const standard_sources& sources = {});
 
   counter_family& smtp_connections;             // listener, outcome
   gauge_family& smtp_connections_active;        // listener
