@@ -9,6 +9,10 @@ echo "== abuse shield overhead on the accept path"
 echo
 echo "== mailfort vs Postfix (smtp-source 1/10/50 sessions, latency, memory per idle connection)"
 bash "$here/peer.sh"
+echo
+echo "== crash test: kill -9 at random moments under load, ${DURABILITY_ROUNDS:-100} rounds (CI runs 20)"
+DURABILITY_ROUNDS=${DURABILITY_ROUNDS:-100} /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+  "$here/../tests/integration/test_durability.py" -k kill9_never_loses
 if [ -x "$here/../build/bench/dkim_bench" ]; then
   echo
   echo "== DKIM sign/verify vs raw OpenSSL on the same digest"

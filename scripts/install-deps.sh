@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake pkg-config clang lld libclang-rt-14-dev
+  build-essential cmake pkg-config clang lld libclang-rt-14-dev clang-tidy clang-format
   libboost1.81-dev
   libssl-dev openssl
   libunbound-dev libpsl-dev libidn2-dev
