@@ -36,13 +36,14 @@ cleanup() {
   [ -n "${mf_pid:-}" ] && kill "$mf_pid" 2>/dev/null || true
   postfix -c "$work/pf" stop >/dev/null 2>&1 || true
   [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
+  [ -n "${null_pid:-}" ] && kill "$null_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MF_PORT=$(port); PF_PORT=$(port); SINK_PORT=$(port); PF_TLS_PORT=$(port)
+MF_PORT=$(port); PF_PORT=$(port); SINK_PORT=$(port); PF_TLS_PORT=$(port); NULL_PORT=$(port)
 
 # One certificate for both servers' STARTTLS (RSA 2048, self-signed; the bench client does not verify it).
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test -keyout "$work/tls.key" \
@@ -178,6 +179,22 @@ sink_pid=$!
 sleep 0.5
 t0=$(date +%s.%N); smtp-source -s 50 -m "$N" -l "$SIZE" -f s@c.test -t u@bench.test "127.0.0.1:$SINK_PORT"; t1=$(date +%s.%N)
 printf 'protocol ceiling (smtp-sink, 50 sessions): %.0f msg/s\n' "$(echo "$N / ($t1 - $t0)" | bc -l)"
+sink_rate=$(echo "$N / ($t1 - $t0)" | bc -l)
+kill "$sink_pid" 2>/dev/null || true; sink_pid=
+# The null backend: mailfort with queue.discard (answers 250, keeps nothing), so the protocol layers compare alone.
+mkdir -p "$work/null/data"
+sed -e "s#127.0.0.1:$MF_PORT#127.0.0.1:$NULL_PORT#" -e "s#$work/mf/data#$work/null/data#" "$work/mf/mailfort.toml" \
+  >"$work/null/mailfort.toml"
+printf '[queue]\ndiscard = true\n' >>"$work/null/mailfort.toml"
+echo user-pw | "$BIN" user add user@bench.test --password-stdin --config "$work/null/mailfort.toml" >/dev/null
+"$BIN" serve --config "$work/null/mailfort.toml" >"$work/null/log" 2>&1 &
+null_pid=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$NULL_PORT") 2>/dev/null && break; sleep 0.1; done
+t0=$(date +%s.%N); smtp-source -s 50 -m "$N" -l "$SIZE" -f sender@client.test -t user@bench.test -M client.test "127.0.0.1:$NULL_PORT"; t1=$(date +%s.%N)
+null_rate=$(echo "$N / ($t1 - $t0)" | bc -l)
+printf 'null backend (mailfort, queue.discard, 50 sessions): %.0f msg/s, %.2f x smtp-sink\n' "$null_rate" \
+  "$(echo "$null_rate / $sink_rate" | bc -l)"
+kill "$null_pid" 2>/dev/null || true; wait "$null_pid" 2>/dev/null || true; null_pid=
 fi
 
 if want latency; then

@@ -445,7 +445,8 @@ void load_table(const toml::table& root, loader& L) {
             [&](const node& n, const key_t& k2) { L.integer(n, k2, q.max_lifetime_s, 1, 60 * 86400); }},
            {"retry_jitter", [&](const node& n, const key_t& k2) { L.number(n, k2, q.retry_jitter, 0, 0.9); }},
            {"delay_warning_s",
-            [&](const node& n, const key_t& k2) { L.integer(n, k2, q.delay_warning_s, 0, 60 * 86400); }}});
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, q.delay_warning_s, 0, 60 * 86400); }},
+           {"discard", [&](const node& n, const key_t& k2) { L.boolean(n, k2, q.discard); }}});
       if (q.retry_min_s > q.retry_max_s) L.error(v, "queue", "queue.retry_min_s must not exceed queue.retry_max_s");
     } else if (key == "state") {
       L.section(v, key,
@@ -730,6 +731,11 @@ std::vector<diagnostic> check_security(const config& c) {
               "' exempts a large part of the Internet from automatic bans, so password guessers there are "
               "never stopped. List only your own networks.");
   }
+  if (c.queue.discard) {
+    add("critical", "queue.discard",
+        "every message is answered 250 and then thrown away: senders believe it was delivered and nothing is "
+        "kept. This is the benchmark's null backend; never use it for mail. Remove the line.");
+  }
   if (c.tls.min_version == "1.0" || c.tls.min_version == "1.1") {
     add("high", "tls.min_version",
         "TLS " + c.tls.min_version +
@@ -900,6 +906,8 @@ max_lifetime_s = 432000         # after 5 days in the queue the sender gets a DS
 retry_jitter = 0.2              # +-20 %, so mail deferred together does not come back in one burst
 delay_warning_s = 0             # > 0: the sender gets one "delayed" DSN per recipient still deferred after this
                                 # long (Postfix delay_warning_time, e.g. 14400); 0: only failures are reported
+discard = false                 # BENCHMARK ONLY: accept with 250 and throw the message away (the null backend
+                                # that measures the protocol layer against smtp-sink); `config check`: critical
 
 [state]
 backend = "sqlite"              # "sqlite": state.db in data_dir, nothing listens; "redis" only for clusters

@@ -67,6 +67,7 @@ struct queue_settings {
   int max_lifetime_s = 5 * 86400;  // then the sender gets a DSN
   double retry_jitter = 0.2;       // +-20 %
   int delay_warning_s = 0;         // a delay DSN once per recipient still deferred after this long; 0: none
+  bool discard = false;            // benchmark only: answer 250 and throw the message away (never spooled)
 };
 
 struct state {

@@ -87,3 +87,22 @@ def test_queue_commands(make_server):
     assert s.cli("queue", "show", "nonsense", check=False).returncode == 2
     assert s.cli("queue", "delete", qid).returncode == 0
     assert "0 message(s)" in s.cli("queue", "list").stdout
+
+
+def test_discard_mode_accepts_keeps_nothing_and_is_flagged(make_server, tmp_path):
+    # The benchmark's null backend: 250 for the message, a `discarded` log line, nothing in the queue or Maildir,
+    # an error at start, and `config check` calls it critical.
+    s = make_server(sections={"queue": {"discard": True}})
+    s.wait_log("discard_mode")
+    c = s.smtp()
+    c.sendmail("someone@example.org", ["alice@localhost"], b"Subject: gone\r\n\r\nthrown away\r\n")
+    c.quit()
+    line = s.wait_log("discarded")[0]
+    assert line["rcpts"] == 1 and line["from"] == "someone@example.org"
+    assert s.logs("queued") == []
+    assert s.maildir_messages("alice") == []
+    f = tmp_path / "discard.toml"
+    f.write_text("[queue]\ndiscard = true\n")
+    r = run("config", "check", str(f), "--format", "json")
+    assert r.returncode == 1
+    assert ("queue.discard", "critical") in {(d["key"], d["severity"]) for d in json.loads(r.stdout)}
