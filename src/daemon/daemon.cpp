@@ -202,8 +202,9 @@ int run(const config::config& cfg) {
     if (ropts.root_anchor_file.empty() && ropts.trust_anchor_file.empty())
       log::warning("dnssec_disabled", {{"note", "dns.root_anchor is empty: no answer can be DNSSEC-secure"}});
     if (cfg.queue.discard)
-      log::error("discard_mode", {{"note", "queue.discard is on: every accepted message is thrown away (benchmark "
-                                           "null backend, never for mail)"}});
+      log::error("discard_mode", {{"note",
+                                   "queue.discard is on: every accepted message is thrown away (benchmark "
+                                   "null backend, never for mail)"}});
     std::unique_ptr<inbound::report_store> reports;
     if (cfg.auth.dmarc && cfg.auth.dmarc_reports)
       reports = std::make_unique<inbound::report_store>((data / "state.db").string());

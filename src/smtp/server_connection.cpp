@@ -213,10 +213,8 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, std::string content, std::string folder) {
     const auto& tx = sess.current_transaction();
     if (cfg_.queue.discard) {  // the benchmark's null backend: `config check` reports it as critical
-      auto f = base_fields({{"queue_id", queue_id_},
-                            {"size", content.size()},
-                            {"from", tx.sender},
-                            {"rcpts", tx.recipients.size()}});
+      auto f = base_fields(
+          {{"queue_id", queue_id_}, {"size", content.size()}, {"from", tx.sender}, {"rcpts", tx.recipients.size()}});
       log::warning("discarded", std::move(f));
       co_return std::pair<int, std::string>{0, queue_id_};
     }
