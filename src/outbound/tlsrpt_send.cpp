@@ -5,6 +5,7 @@
 #include "auth/dkim_sign.hpp"
 #include "dns/records.hpp"
 #include "log/logger.hpp"
+#include "queue/dsn.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -17,15 +18,6 @@
 namespace mailfort::outbound {
 
 namespace {
-
-std::string rfc5322_date(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
 
 std::string base64_lines(const std::string& data) {
   std::string out;
@@ -86,7 +78,7 @@ std::string build_tlsrpt_mail(const tlsrpt_mail_input& in) {
   std::string m;
   m += "From: TLS reports <" + safe(in.from) + ">\r\n";
   m += "To: <" + safe(in.to) + ">\r\n";
-  m += "Date: " + rfc5322_date(in.now) + "\r\n";
+  m += "Date: " + queue::rfc5322_date(in.now) + "\r\n";
   m += "Subject: Report Domain: " + domain + " Submitter: " + submitter + " Report-ID: <" + id + ">\r\n";
   m += "Message-ID: <" + id + ">\r\n";
   m += "TLS-Report-Domain: " + domain + "\r\n";
