@@ -135,23 +135,37 @@ postfix -c "$pf" start || { echo "bench: postfix did not start" >&2; exit 1; }
 sleep 2
 maildir_count() { { find "$1" -path '*/new/*' -type f 2>/dev/null || true; } | wc -l; }
 
+# CPU time (user + system, clock ticks) of each server. mailfort is one process. Postfix is its private master
+# and every process under it (smtpd, cleanup, qmgr, trivial-rewrite, virtual, ...): each one's own time plus
+# that of the children it has reaped, so a process that exits between two readings is still counted (its
+# time moves into the master's cutime/cstime). smtp-source, the client, is counted for neither.
+CLK_TCK=$(getconf CLK_TCK)
+mf_cpu_ticks() { awk '{print $14+$15}' /proc/"$mf_pid"/stat; }
+pf_cpu_ticks() {
+  local m
+  m=$(awk '{print $1}' "$work/pfspool/pid/master.pid")
+  { echo "$m"; pgrep -P "$m" || true; } | while read -r p; do
+    awk '{print $14+$15+$16+$17}' /proc/"$p"/stat 2>/dev/null || true
+  done | awk '{s+=$1} END {print s+0}'
+}
+
 # one run: prints "msgs/s cpu_us_per_msg" for N messages at S sessions
 run_one() {
-  local which=$1 s=$2 p mailroot before t0 t1 cpu0 cpu1 pids
-  if [ "$which" = mailfort ]; then p=$MF_PORT; mailroot=$work/mf/data/mail; pids=$mf_pid
-  else p=$PF_PORT; mailroot=$work/pfmail; pids=$(pgrep -d, -f "$pf" || true); fi
+  local which=$1 s=$2 p mailroot before t0 t1 cpu0 cpu1 cpu_of
+  if [ "$which" = mailfort ]; then p=$MF_PORT; mailroot=$work/mf/data/mail; cpu_of=mf_cpu_ticks
+  else p=$PF_PORT; mailroot=$work/pfmail; cpu_of=pf_cpu_ticks; fi
   before=$(maildir_count "$mailroot")
-  cpu0=$(awk '{print $14+$15}' /proc/"$mf_pid"/stat)
+  cpu0=$($cpu_of)
   t0=$(date +%s.%N)
   smtp-source -s "$s" -m "$N" -l "$SIZE" -f sender@client.test -t user@bench.test -M client.test "127.0.0.1:$p"
   # end to end: until every message is in the Maildir (bounded wait)
   local want=$((before + N)) deadline=$(( $(date +%s) + 600 ))
   while [ "$(maildir_count "$mailroot")" -lt "$want" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
   t1=$(date +%s.%N)
-  cpu1=$(awk '{print $14+$15}' /proc/"$mf_pid"/stat)
+  cpu1=$($cpu_of)
   local rate cpu
   rate=$(echo "$N / ($t1 - $t0)" | bc -l)
-  if [ "$which" = mailfort ]; then cpu=$(echo "($cpu1 - $cpu0) * 10000 / $N" | bc -l); else cpu=nan; fi
+  cpu=$(echo "($cpu1 - $cpu0) * 1000000 / $CLK_TCK / $N" | bc -l)
   printf '%.0f %s\n' "$rate" "$cpu"
 }
 
@@ -160,15 +174,17 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 if want throughput; then
 echo "mailfort vs postfix $(postconf -d -h mail_version 2>/dev/null): $N messages of $SIZE bytes, one per connection,"
 echo "Maildir delivery fsynced, end to end (smtp-source start until the last file is in new/), medians of $ROUNDS"
-printf '%-9s %12s %12s %8s %18s\n' sessions mailfort/s postfix/s ratio "mailfort CPU us/msg"
+echo "CPU: user + system time of the server's processes per message (the client's not counted)"
+printf '%-9s %12s %12s %8s %14s %14s\n' sessions mailfort/s postfix/s ratio "mf CPU us/msg" "pf CPU us/msg"
 for s in $SESSIONS; do
-  mf=(); pfr=(); cpu=()
+  mf=(); pfr=(); cpu=(); pcpu=()
   for ((r = 0; r < ROUNDS; r++)); do
     read -r a c < <(run_one mailfort "$s"); mf+=("$a"); cpu+=("$c")
-    read -r b _ < <(run_one postfix "$s"); pfr+=("$b")
+    read -r b d < <(run_one postfix "$s"); pfr+=("$b"); pcpu+=("$d")
   done
   m=$(printf '%s\n' "${mf[@]}" | median); p=$(printf '%s\n' "${pfr[@]}" | median); c=$(printf '%s\n' "${cpu[@]}" | median)
-  printf '%-9s %12.0f %12.0f %8.2f %18.0f\n' "$s" "$m" "$p" "$(echo "$m / $p" | bc -l)" "$c"
+  pc=$(printf '%s\n' "${pcpu[@]}" | median)
+  printf '%-9s %12.0f %12.0f %8.2f %14.0f %14.0f\n' "$s" "$m" "$p" "$(echo "$m / $p" | bc -l)" "$c" "$pc"
 done
 fi
 

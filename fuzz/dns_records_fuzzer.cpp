@@ -1,8 +1,10 @@
-// fuzz/dns_records_fuzzer.cpp: every RDATA decoder and the DNS server-address parser on arbitrary bytes.
+// fuzz/dns_records_fuzzer.cpp: every RDATA decoder, the DNS server-address parser and the shared host[:port]
+// reader (common/host_port) on arbitrary bytes.
 // SPDX-License-Identifier: MIT
 // Invariants: no decoder reads past its input (ASan), joined TXT is never longer than the RDATA, a
 // decoded name never exceeds the presentation-form bound (255 octets, each byte at most 4 chars
 // escaped), a name that decodes fills exactly the bytes it claimed, MX/name results are consistent.
+#include "common/host_port.hpp"
 #include "dns/records.hpp"
 #include "dns/upstream.hpp"
 
@@ -54,6 +56,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           parse_upstream(u->address + (u->address.find(':') != std::string::npos ? "" : ":" + std::to_string(u->port)));
       if (!again || again->address != u->address) std::abort();
     }
+  }
+
+  // The shared host[:port] reader: what it returns writes back to text that reads the same.
+  if (auto hp = mailfort::common::parse_host_port(in)) {
+    if (hp->host.empty() || hp->host.size() > in.size()) std::abort();
+    for (char c : hp->host)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == '[' || c == ']') std::abort();
+    bool v6 = hp->host.find(':') != std::string::npos;
+    std::string text = v6 ? "[" + hp->host + "]" : hp->host;
+    if (hp->port) text += ":" + std::to_string(*hp->port);
+    auto again = mailfort::common::parse_host_port(text);
+    if (!again || again->host != hp->host || again->port != hp->port) std::abort();
+    if (hp->port && *hp->port == 0) std::abort();
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "audit/domain_audit.hpp"
 #include "audit/smtp_audit.hpp"
 #include "cli/cli.hpp"
+#include "common/host_port.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -54,31 +55,12 @@ void add_output_options(CLI::App* c, output_args& o) {
   c->add_option("--output", o.output, "write the report to FILE instead of stdout");
 }
 
-// HOST, HOST:PORT, [V6]:PORT, or a bare IPv6 address.
+// HOST, HOST:PORT, [V6], [V6]:PORT, or a bare IPv6 address (port 25 unless given).
 bool split_target(const std::string& t, std::string& host, std::uint16_t& port) {
-  port = 25;
-  std::string p;
-  if (!t.empty() && t.front() == '[') {
-    auto close = t.find(']');
-    if (close == std::string::npos) return false;
-    host = t.substr(1, close - 1);
-    if (close + 1 < t.size()) {
-      if (t[close + 1] != ':') return false;
-      p = t.substr(close + 2);
-    }
-  } else if (std::count(t.begin(), t.end(), ':') == 1) {
-    host = t.substr(0, t.find(':'));
-    p = t.substr(t.find(':') + 1);
-  } else {
-    host = t;
-  }
-  if (host.empty()) return false;
-  if (!p.empty()) {
-    char* end = nullptr;
-    long v = std::strtol(p.c_str(), &end, 10);
-    if (*end != '\0' || v < 1 || v > 65535) return false;
-    port = static_cast<std::uint16_t>(v);
-  }
+  auto hp = common::parse_host_port(t);
+  if (!hp) return false;
+  host = hp->host;
+  port = hp->port.value_or(25);
   return true;
 }
 

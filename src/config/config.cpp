@@ -6,6 +6,8 @@
 // line, instead of misbehaving at 3 a.m.
 #include "config/config.hpp"
 
+#include "common/host_port.hpp"
+
 #include <toml++/toml.h>
 
 #include <arpa/inet.h>
@@ -162,16 +164,6 @@ struct loader {
   }
 };
 
-bool valid_port(std::string_view port) {
-  if (port.empty() || port.size() > 5) return false;
-  unsigned long p = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return false;
-    p = p * 10 + static_cast<unsigned long>(c - '0');
-  }
-  return p >= 1 && p <= 65535;
-}
-
 bool is_ipv4(const std::string& s) {
   unsigned char buf[4];
   return inet_pton(AF_INET, s.c_str(), buf) == 1;
@@ -197,30 +189,12 @@ bool valid_domain_name(std::string_view s) {
   }
 }
 
-// "host:port" or "[v6]:port" -> host (brackets removed) and port; false on syntax errors.
-bool split_host_port(const std::string& s, std::string& host, std::string& port, bool& bracketed) {
-  bracketed = !s.empty() && s[0] == '[';
-  if (bracketed) {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string::npos) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  return valid_port(port);
-}
-
 // Listener addresses are IP literals: the server binds them before any resolver exists, and a name that
 // resolves differently later would move a listener without anyone noticing.
 bool valid_ip_port(const std::string& s) {
-  std::string host, port;
-  bool br = false;
-  if (!split_host_port(s, host, port, br)) return false;
-  return br ? is_ipv6(host) : is_ipv4(host);
+  auto hp = common::parse_host_port(s);
+  if (!hp || !hp->port) return false;
+  return hp->bracketed ? is_ipv6(hp->host) : is_ipv4(hp->host);
 }
 
 // dns.servers: "IP", "IP:port" or "[v6]:port".
@@ -228,10 +202,9 @@ bool valid_dns_server(const std::string& s) { return is_ipv4(s) || is_ipv6(s) ||
 
 // relay.smarthost: "name:port", "IPv4:port" or "[v6]:port".
 bool valid_smarthost(const std::string& s) {
-  std::string host, port;
-  bool br = false;
-  if (!split_host_port(s, host, port, br)) return false;
-  return br ? is_ipv6(host) : (is_ipv4(host) || valid_domain_name(host));
+  auto hp = common::parse_host_port(s);
+  if (!hp || !hp->port) return false;
+  return hp->bracketed ? is_ipv6(hp->host) : (is_ipv4(hp->host) || valid_domain_name(hp->host));
 }
 
 struct parsed_cidr {
@@ -292,11 +265,10 @@ bool is_loopback_or_private(const parsed_cidr& c) {
 bool too_wide(const parsed_cidr& c) { return c.v6 ? c.prefix < 32 : c.prefix < 8; }
 
 bool is_public_listener(const std::string& addr) {
-  std::string host, port;
-  bool br = false;
-  if (addr.empty() || !split_host_port(addr, host, port, br)) return false;
+  auto hp = common::parse_host_port(addr);
+  if (!hp || !hp->port) return false;
   parsed_cidr pc;
-  if (!parse_cidr(host, pc)) return false;
+  if (!parse_cidr(hp->host, pc)) return false;
   pc = effective(pc);
   if (!pc.v6) return pc.addr[0] != 127;
   static const unsigned char loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -765,9 +737,8 @@ std::vector<diagnostic> check_security(const config& c) {
   if (c.state.backend == "redis") {
     std::string rest = c.state.redis_url.size() > 8 ? c.state.redis_url.substr(8) : std::string();
     rest = rest.substr(0, rest.find('/'));
-    std::string host = rest, port;
-    bool br = false;
-    if (!split_host_port(rest, host, port, br)) host = rest;
+    auto hp = common::parse_host_port(rest);
+    std::string host = hp ? hp->host : rest;
     parsed_cidr pc;
     bool local = host == "localhost" || (parse_cidr(host, pc) && is_loopback_or_private(effective(pc)));
     if (!local)

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "monitor/webhook.hpp"
 
+#include "common/host_port.hpp"
 #include "log/logger.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,32 +34,10 @@ std::optional<webhook_url> parse_webhook_url(std::string_view url) {
   std::string_view authority = url.substr(0, slash);
   if (slash != std::string_view::npos) u.target = std::string(url.substr(slash));
   if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-  std::string_view host = authority, port;
-  if (authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = authority.substr(1, close - 1);
-    auto rest = authority.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return std::nullopt;
-      port = rest.substr(1);
-    }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return std::nullopt;
-  if (!port.empty() || authority.back() == ':') {
-    if (port.empty() || port.size() > 5) return std::nullopt;
-    unsigned v = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v == 0 || v > 65535) return std::nullopt;
-    u.port = std::string(port);
-  }
-  u.host = std::string(host);
+  auto hp = common::parse_host_port(authority);
+  if (!hp) return std::nullopt;
+  if (hp->port) u.port = std::to_string(*hp->port);
+  u.host = std::move(hp->host);
   return u;
 }
 

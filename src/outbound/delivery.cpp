@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/delivery.hpp"
 
+#include "common/host_port.hpp"
 #include "dns/records.hpp"
 #include "log/logger.hpp"
 #include "outbound/dane.hpp"
@@ -51,37 +52,6 @@ rcpt_outcome perm(std::string code, std::string reason) {
 
 std::string endpoint_text(const std::string& host, const asio::ip::address& a, std::uint16_t port) {
   return host + "[" + a.to_string() + "]:" + std::to_string(port);
-}
-
-// "host:port", "[v6]:port", "host" (port 25).
-bool split_hostport(const std::string& s, std::string& host, std::uint16_t& port) {
-  port = 25;
-  std::string rest;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos) return false;
-    host = s.substr(1, close - 1);
-    rest = s.substr(close + 1);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string::npos) {
-      host = s;
-    } else {
-      host = s.substr(0, colon);
-      rest = s.substr(colon);
-    }
-  }
-  if (!rest.empty()) {
-    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return false;
-    unsigned v = 0;
-    for (char c : rest.substr(1)) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v == 0 || v > 65535) return false;
-    port = static_cast<std::uint16_t>(v);
-  }
-  return !host.empty();
 }
 
 }  // namespace
@@ -276,7 +246,11 @@ asio::awaitable<delivery_result> engine::deliver(const delivery_request& rq) {
   // ---- smart host --------------------------------------------------------------------------------------
   if (!s_.smarthost.empty()) {
     target t;
-    if (!split_hostport(s_.smarthost, t.host, t.port)) {
+    auto hp = common::parse_host_port(s_.smarthost);
+    if (hp) {
+      t.host = hp->host;
+      t.port = hp->port.value_or(25);
+    } else {
       out.rcpts.assign(n, temp("4.3.5", "relay.smarthost '" + s_.smarthost + "' is not host:port"));
       co_return out;
     }

@@ -288,24 +288,18 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
     }
     const auto data_timeout = c.timeouts().data_init;
     if (c.error() == conn_error::none) d = co_await c.read_reply(data_timeout);
-    if (!m->positive()) {
-      if (m->transient()) {
-        host_fail("MAIL: " + render_reply(*m));
-        res.rcpts.clear();
-      } else {
-        all(from_reply(*m));
+    if (!m->positive() || accepted.empty()) {
+      if (!m->positive()) {
+        if (m->transient()) {
+          host_fail("MAIL: " + render_reply(*m));
+          res.rcpts.clear();
+        } else {
+          all(from_reply(*m));
+        }
       }
       if (d && d->code == 354) {
-        // A server that says 354 although MAIL failed: end the empty message (RFC 2920 3.1).
-        const std::string dot = ".\r\n";
-        if (co_await c.send(dot, cmd_timeout)) co_await c.read_reply(c.timeouts().data_end);
-      }
-      co_await c.quit();
-      co_return res;
-    }
-    if (accepted.empty()) {
-      if (d && d->code == 354) {
-        // Every recipient refused but DATA accepted: send an empty message's end, never the message.
+        // A server that says 354 although MAIL or every RCPT failed: end an empty message, never send this
+        // one (RFC 2920 3.1).
         const std::string dot = ".\r\n";
         if (co_await c.send(dot, cmd_timeout)) co_await c.read_reply(c.timeouts().data_end);
       }

@@ -3,6 +3,7 @@
 #include "outbound/tlsrpt_send.hpp"
 
 #include "auth/dkim_sign.hpp"
+#include "common/clock.hpp"
 #include "dns/records.hpp"
 #include "log/logger.hpp"
 #include "queue/dsn.hpp"
@@ -78,7 +79,7 @@ std::string build_tlsrpt_mail(const tlsrpt_mail_input& in) {
   std::string m;
   m += "From: TLS reports <" + safe(in.from) + ">\r\n";
   m += "To: <" + safe(in.to) + ">\r\n";
-  m += "Date: " + queue::rfc5322_date(in.now) + "\r\n";
+  m += "Date: " + common::rfc5322_date(in.now) + "\r\n";
   m += "Subject: Report Domain: " + domain + " Submitter: " + submitter + " Report-ID: <" + id + ">\r\n";
   m += "Message-ID: <" + id + ">\r\n";
   m += "TLS-Report-Domain: " + domain + "\r\n";

@@ -2,9 +2,10 @@
 // SPDX-License-Identifier: MIT
 #include "policy/redis_store.hpp"
 
+#include "common/host_port.hpp"
+
 #include <hiredis/hiredis.h>
 
-#include <charconv>
 #include <sstream>
 
 namespace mailfort::policy {
@@ -26,12 +27,9 @@ redis_store::redis_store(std::string url) {
   if (rest.rfind("redis://", 0) == 0) rest = rest.substr(8);
   auto slash = rest.find('/');
   if (slash != std::string::npos) rest = rest.substr(0, slash);
-  auto colon = rest.rfind(':');
-  host_ = colon == std::string::npos ? rest : rest.substr(0, colon);
-  if (colon != std::string::npos) {
-    int p = 0;
-    auto s = rest.substr(colon + 1);
-    if (std::from_chars(s.data(), s.data() + s.size(), p).ec == std::errc() && p > 0 && p < 65536) port_ = p;
+  if (auto hp = common::parse_host_port(rest)) {
+    host_ = hp->host;
+    if (hp->port) port_ = *hp->port;
   }
   if (host_.empty()) host_ = "127.0.0.1";
 }

@@ -2,16 +2,11 @@
 // SPDX-License-Identifier: MIT
 #include "queue/dsn.hpp"
 
-#include <ctime>
+#include "common/clock.hpp"
 
 namespace mailfort::queue {
 
 namespace {
-
-constexpr const char* k_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-constexpr const char* k_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
 // The header section of a message: up to and including the CRLF that ends the last field.
 std::string_view header_section(std::string_view msg) {
@@ -54,15 +49,6 @@ bool is_8bit(std::string_view s) {
 
 bool should_bounce(std::string_view sender) { return !sender.empty(); }
 
-std::string rfc5322_date(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return std::string(k_days[tm.tm_wday % 7]) + ", " + two(tm.tm_mday) + " " + k_months[tm.tm_mon % 12] + " " +
-         std::to_string(tm.tm_year + 1900) + " " + two(tm.tm_hour) + ":" + two(tm.tm_min) + ":" + two(tm.tm_sec) +
-         " +0000";
-}
-
 std::string dsn_quote(std::string_view raw, std::size_t max_len) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -100,7 +86,7 @@ std::string build_dsn(const dsn_input& in) {
   m += "To: <" + dsn_quote(in.sender, 512) + ">\r\n";
   m += std::string("Subject: ") +
        (any_failed ? "Undelivered Mail Returned to Sender" : "Delayed Mail (still being retried)") + "\r\n";
-  m += "Date: " + rfc5322_date(in.now) + "\r\n";
+  m += "Date: " + common::rfc5322_date(in.now) + "\r\n";
   m += "Message-ID: <" + dsn_quote(in.queue_id, 64) + "." + std::to_string(in.now) + ".dsn@" + host + ">\r\n";
   m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834: autoresponders must not answer it
   m += "MIME-Version: 1.0\r\n";
@@ -130,7 +116,7 @@ std::string build_dsn(const dsn_input& in) {
   m += "Content-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n";
   m += "Reporting-MTA: dns; " + host + "\r\n";
   m += "X-Mailfort-Queue-ID: " + dsn_quote(in.queue_id, 64) + "\r\n";
-  m += "Arrival-Date: " + rfc5322_date(in.arrival) + "\r\n";
+  m += "Arrival-Date: " + common::rfc5322_date(in.arrival) + "\r\n";
   for (const auto& r : in.recipients) {
     m += "\r\n";
     m += "Final-Recipient: rfc822; " + dsn_quote(r.address, 512) + "\r\n";
@@ -138,7 +124,7 @@ std::string build_dsn(const dsn_input& in) {
     m += "Status: " + dsn_quote(r.status.empty() ? (r.action == "delayed" ? "4.0.0" : "5.0.0") : r.status, 16) + "\r\n";
     if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + dsn_quote(r.remote_mta, 253) + "\r\n";
     m += std::string("Diagnostic-Code: ") + (r.remote ? "smtp; " : "X-Mailfort; ") + dsn_quote(r.diagnostic) + "\r\n";
-    m += "Last-Attempt-Date: " + rfc5322_date(in.now) + "\r\n";
+    m += "Last-Attempt-Date: " + common::rfc5322_date(in.now) + "\r\n";
   }
   m += "\r\n";
 

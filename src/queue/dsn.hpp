@@ -47,9 +47,6 @@ bool should_bounce(std::string_view sender);
 // input.sender.
 std::string build_dsn(const dsn_input& in);
 
-// RFC 5322 date-time in UTC, e.g. "Fri, 04 Dec 2026 16:31:00 +0000".
-std::string rfc5322_date(std::int64_t unix_seconds);
-
 // A value made safe for one header or DSN field: printable ASCII kept, \ escaped, everything else \xHH,
 // cut at max_len with "...".
 std::string dsn_quote(std::string_view raw, std::size_t max_len = 900);

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "smtp/server.hpp"
 
+#include "common/host_port.hpp"
 #include "log/logger.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -85,30 +86,12 @@ void connection_tracker::release(const std::string& ip) {
 }
 
 tcp::endpoint parse_endpoint(const std::string& text) {
-  std::string host, port;
-  if (!text.empty() && text[0] == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      throw std::invalid_argument("bad address '" + text + "' (want [v6]:port)");
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) throw std::invalid_argument("bad address '" + text + "' (want host:port)");
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
+  auto hp = common::parse_host_port(text);
+  if (!hp || !hp->port) throw std::invalid_argument("bad address '" + text + "' (want IPv4:port or [IPv6]:port)");
   boost::system::error_code ec;
-  auto a = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-  if (ec) throw std::invalid_argument("bad IP address '" + host + "' in '" + text + "'");
-  unsigned long p = 0;
-  if (port.empty() || port.size() > 5) throw std::invalid_argument("bad port in '" + text + "'");
-  for (char c : port) {
-    if (c < '0' || c > '9') throw std::invalid_argument("bad port in '" + text + "'");
-    p = p * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (p > 65535) throw std::invalid_argument("bad port in '" + text + "'");
-  return tcp::endpoint(a, static_cast<unsigned short>(p));
+  auto a = asio::ip::make_address(hp->host, ec);
+  if (ec) throw std::invalid_argument("bad IP address '" + hp->host + "' in '" + text + "'");
+  return tcp::endpoint(a, *hp->port);
 }
 
 server::server(server_deps deps)

@@ -3,6 +3,7 @@
 #include "smtp/session.hpp"
 
 #include "common/ascii.hpp"
+#include "common/clock.hpp"
 #include "sasl/sasl_decode.hpp"
 
 #include <algorithm>
@@ -720,17 +721,12 @@ std::string session::received_header(const std::string& queue_id, std::int64_t u
   std::string proto = extended_ ? "ESMTP" : "SMTP";
   if (extended_ && tls_active_) proto += "S";
   if (extended_ && !auth_user_.empty()) proto += "A";
-  char date[64];
-  std::time_t t = static_cast<std::time_t>(unix_time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   std::string h = "Received: from " + common::printable(helo_, 255) + " ([" + client_ip_ + "])\r\n\tby " +
                   cfg_.hostname + " (mailfort) with " + proto + " id " + queue_id;
   if (tls_active_) h += "\r\n\t(using " + tls_version_ + " with cipher " + tls_cipher_ + ")";
   if (tx_.recipients.size() == 1) h += "\r\n\tfor <" + common::printable(tx_.recipients[0], 320) + ">";
   h += "; ";
-  h += date;
+  h += common::rfc5322_date(unix_time);
   h += "\r\n";
   return h;
 }

@@ -5,6 +5,7 @@
 import base64
 import hashlib
 import http.server
+import socket
 import socketserver
 import subprocess
 import ssl
@@ -54,6 +55,7 @@ class Peer:
         class Srv(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
 
         self.server = Srv((ip, 0), Handler)
         self.port = self.server.server_address[1]
@@ -503,6 +505,29 @@ def test_smarthost_with_auth_inside_verified_tls(make_server, ns, pki, tmp_path)
         assert s.wait_log("outbound_tls")[0]["verified"] is True
     finally:
         peer.close()
+
+
+def test_smarthost_ipv6_literal(make_server, ns):
+    """relay.smarthost = "[::1]:PORT" reaches the IPv6 peer on that port (one host:port reader for config and
+    delivery; delivery once read a bare IPv6 address as host "2001:db8:" and port 1)."""
+    peer = Peer(ip="::1")
+    try:
+        ns.add_zone("peer.test", zone_peer(ip="192.0.2.1"))  # MX routing would go elsewhere: the smart host wins
+        ns.start()
+        s = relay_server(make_server, ns, 25, relay={"smarthost": f"[::1]:{peer.port}"})
+        send(s, ["bob@peer.test"])
+        got = peer.wait_messages(1)[0]
+        assert got["rcpts"] == ["bob@peer.test"]
+        ev = s.wait_log("delivered", rcpt="bob@peer.test")[0]
+        assert f"::1[::1]:{peer.port}" in ev["relay"], ev
+    finally:
+        peer.close()
+    # A bare IPv6 address has no port, and "2001:db8::1:25" is not one: the config refuses both, by name.
+    for bad in ("2001:db8::1", "2001:db8::1:25"):
+        c = make_server(start=False, users=(), relay={"smarthost": bad})
+        r = c.cli("config", "check", check=False)
+        assert r.returncode != 0, (bad, r.stdout)
+        assert "relay.smarthost" in r.stdout + r.stderr and bad in r.stdout + r.stderr, (r.stdout, r.stderr)
 
 
 def test_smarthost_auth_never_sent_without_verified_tls(make_server, ns, tmp_path):

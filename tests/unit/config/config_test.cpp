@@ -246,6 +246,11 @@ TEST(config, values_validated) {
   EXPECT_FALSE(loads("data_dir = \"\"\n"));
   EXPECT_FALSE(loads("[dns]\nservers = [\"resolver\"]\n"));
   EXPECT_FALSE(loads("[relay]\nsmarthost = \"relay.example.net\"\n"));  // port required
+  EXPECT_FALSE(loads("[relay]\nsmarthost = \"2001:db8::1\"\n"));        // a bare IPv6 address has no port
+  EXPECT_FALSE(loads("[relay]\nsmarthost = \"2001:db8::1:25\"\n"));     // nor is the last group a port
+  EXPECT_TRUE(loads("[relay]\nsmarthost = \"[2001:db8::1]:25\"\n"));
+  EXPECT_FALSE(loads("[listeners]\nmx = \"[127.0.0.1]:25\"\n"));  // brackets hold IPv6 only
+  EXPECT_TRUE(loads("[listeners]\nmx = \"[::1]:2525\"\n"));
   EXPECT_FALSE(loads("[ban]\nduration_s = 100\nmax_duration_s = 10\n"));
   EXPECT_FALSE(loads("[ratelimit]\nauth_per_minute_per_ip = -1\n"));
   EXPECT_FALSE(loads("[ratelimit]\nauth_per_minute_per_ip = nan\n"));

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "queue/dsn.hpp"
 
+#include "common/clock.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace mailfort::queue;
@@ -115,6 +117,6 @@ TEST(Dsn, LocalReasonAndExpiry) {
 }
 
 TEST(Dsn, Rfc5322Date) {
-  EXPECT_EQ(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-  EXPECT_EQ(rfc5322_date(1'796'401'860), "Fri, 04 Dec 2026 16:31:00 +0000");
+  EXPECT_EQ(mailfort::common::rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+  EXPECT_EQ(mailfort::common::rfc5322_date(1'796'401'860), "Fri, 04 Dec 2026 16:31:00 +0000");
 }
