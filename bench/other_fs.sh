@@ -25,7 +25,7 @@ case $FS in
   ext4-journal)
     img=$(mktemp /tmp/mailfort-fs.XXXXXX.img)
     truncate -s "${SIZE_MB}M" "$img"
-    mkfs.ext4 -q -F -O has_journal "$img"
+    mkfs.ext4 -q -F -O has_journal -i 4096 "$img"  # one inode per 4 KiB: a Maildir is many small files
     dumpe2fs -h "$img" 2>/dev/null | grep -q has_journal || { echo "other_fs: mkfs made no journal" >&2; exit 1; }
     mount -o loop "$img" "$mnt"
     ;;
