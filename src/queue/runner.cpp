@@ -196,9 +196,9 @@ bool runner::bounce(const envelope& env, std::string_view message, const std::ve
 
 // Delivers in batches: every local copy of up to k_batch messages is written to its Maildir tmp/,
 // made durable with one syncfs, renamed into new/ (one fsync per mailbox directory), and only then
-// are the queue files updated or removed (one directory fsync). Crash at any point: a copy may be
-// delivered twice, never lost (see docs/queue.md). Remote recipients that are due are dispatched after
-// the file records the local outcome.
+// are the queue files updated (fsynced) or removed (not fsynced: see spool::forget_delivered). Crash at any point: a
+// copy may be delivered twice, never lost (see docs/queue.md). Remote recipients that are due are dispatched after the
+// file records the local outcome.
 void runner::run_once() {
   constexpr std::size_t k_batch = 256;
   auto ids = spool_.list();
@@ -322,7 +322,7 @@ void runner::run_once() {
         log::error("queue_update_failed", {{"queue_id", jb.id}, {"error", e.what()}});
       }
     }
-    spool_.remove_many(done);
+    spool_.forget_delivered(done);
   }
 }
 
@@ -450,7 +450,7 @@ void runner::apply_completions() {
       }
       if (!any_pending(f.env)) {
         if (f.outstanding == 0) {
-          spool_.remove(c.id);
+          spool_.forget_delivered({c.id});
           inflight_.erase(it);
         } else {
           spool_.rewrite(f.env, f.message);

@@ -228,11 +228,9 @@ void spool::remove(const std::string& id) {
   (void)fsync_dir(dir_ / "active");
 }
 
-void spool::remove_many(const std::vector<std::string>& ids) {
-  bool any = false;
+void spool::forget_delivered(const std::vector<std::string>& ids) {
   for (const auto& id : ids)
-    if (common::is_queue_id(id) && ::unlink(path_of(id).c_str()) == 0) any = true;
-  if (any) (void)fsync_dir(dir_ / "active");
+    if (common::is_queue_id(id)) ::unlink(path_of(id).c_str());
 }
 
 void spool::quarantine(const std::string& id) {

@@ -101,7 +101,7 @@ TEST(spool, rewrite_remove_quarantine_clean_tmp) {
   sp.remove(id2);
   EXPECT_TRUE(sp.list().empty());
   auto a = sp.store(e, "a"), b = sp.store(e, "b"), c = sp.store(e, "c");
-  sp.remove_many({a, c, "../../etc/passwd"});
+  sp.forget_delivered({a, c, "../../etc/passwd"});
   EXPECT_EQ(sp.list(), std::vector<std::string>{b});
   sp.remove(b);
   std::ofstream(d.p / "queue" / "tmp" / "leftover") << "partial";
