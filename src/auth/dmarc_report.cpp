@@ -37,7 +37,7 @@ std::size_t xml_char_len(std::string_view s, std::size_t i) {
     cp = (cp << 6) | (b & 0x3Fu);
   }
   if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;  // overlong, too big
-  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;        // not XML characters
+  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;         // not XML characters
   return n;
 }
 
@@ -92,12 +92,23 @@ std::string xml_text(std::string_view s) {
     }
     if (n == 1) {
       switch (s[i]) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
-        default: out += s[i];
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&apos;";
+          break;
+        default:
+          out += s[i];
       }
     } else {
       out.append(s.substr(i, n));
@@ -112,8 +123,8 @@ std::string build_aggregate_report_xml(const aggregate_report& in) {
   using key = std::tuple<std::string, std::string, std::string_view, std::string_view, std::string_view>;
   std::map<key, std::int64_t> merged;
   for (const auto& r : in.rows) {
-    auto& c = merged[key{r.header_from, r.source_ip, xml_disposition(r.disposition), xml_result(r.dkim),
-                         xml_result(r.spf)}];
+    auto& c =
+        merged[key{r.header_from, r.source_ip, xml_disposition(r.disposition), xml_result(r.dkim), xml_result(r.spf)}];
     c = xml_saturating_add(c, r.count);
   }
 

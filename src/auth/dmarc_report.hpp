@@ -30,9 +30,9 @@ struct aggregate_row {
 };
 
 struct aggregate_report {
-  std::string org_name;   // report_metadata/org_name: our host name
-  std::string email;      // report_metadata/email: the contact address
-  std::string report_id;  // report_metadata/report_id
+  std::string org_name;    // report_metadata/org_name: our host name
+  std::string email;       // report_metadata/email: the contact address
+  std::string report_id;   // report_metadata/report_id
   std::int64_t begin = 0;  // date_range, unix seconds (UTC)
   std::int64_t end = 0;
   std::string policy_domain;  // policy_published/domain

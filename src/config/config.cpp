@@ -503,7 +503,8 @@ void load_table(const toml::table& root, loader& L) {
                  {"dmarc_report_contact", [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, a.dmarc_report_contact) && !a.dmarc_report_contact.empty() &&
                         !valid_contact_address(a.dmarc_report_contact))
-                      L.error(n, k2, "'" + a.dmarc_report_contact + "' is not a mail address (\"\" uses postmaster@hostname)");
+                      L.error(n, k2,
+                              "'" + a.dmarc_report_contact + "' is not a mail address (\"\" uses postmaster@hostname)");
                   }}});
     } else if (key == "dkim") {
       auto& d = c.dkim;

@@ -89,12 +89,11 @@ dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::r
     }
     const auto rec = dmarc::single_record(answer);
     if (!rec) {
-      log::info("dmarc_report_no_record",
-                {{"domain", domain},
-                 {"day", day},
-                 {"reason", answer.dmarc.empty()       ? "no DMARC record"
-                            : answer.dmarc.size() > 1 ? "several DMARC records"
-                                                      : "invalid DMARC record"}});
+      log::info("dmarc_report_no_record", {{"domain", domain},
+                                           {"day", day},
+                                           {"reason", answer.dmarc.empty()      ? "no DMARC record"
+                                                      : answer.dmarc.size() > 1 ? "several DMARC records"
+                                                                                : "invalid DMARC record"}});
       ++st.no_record;
       store.remove(day, domain);
       continue;
@@ -168,11 +167,9 @@ dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::r
       signer.sign(msg, now);
       if (d.max_size_bytes && msg.size() > *d.max_size_bytes) {
         // Waiting does not help (the day's report only grows): the destination does not get this one.
-        log::info("dmarc_report_too_big", {{"domain", domain},
-                                           {"day", day},
-                                           {"to", d.address},
-                                           {"size", msg.size()},
-                                           {"limit", *d.max_size_bytes}});
+        log::info(
+            "dmarc_report_too_big",
+            {{"domain", domain}, {"day", day}, {"to", d.address}, {"size", msg.size()}, {"limit", *d.max_size_bytes}});
         ++st.too_big;
         continue;
       }

@@ -74,7 +74,7 @@ TEST(DmarcReportXml, EscapesTextAndKeepsEnumerationsInTheirSets) {
   auto in = sample_report();
   in.org_name = "a<b>&\"c'";
   in.rows = {{"<script>", "drop-it", "maybe", "pass", "x&y.example\x01\xff", 1},
-             {"192.0.2.9", "none", "pass", "pass", "zero.example", 0},     // count 0: left out
+             {"192.0.2.9", "none", "pass", "pass", "zero.example", 0},   // count 0: left out
              {"192.0.2.8", "none", "pass", "pass", "neg.example", -5}};  // negative counts as 0
   const auto xml = build_aggregate_report_xml(in);
   EXPECT_NE(xml.find("<org_name>a&lt;b&gt;&amp;&quot;c&apos;</org_name>"), std::string::npos) << xml;
@@ -89,11 +89,13 @@ TEST(DmarcReportXml, EscapesTextAndKeepsEnumerationsInTheirSets) {
 
 TEST(DmarcReportXml, TextIsValidUtf8XmlCharacters) {
   EXPECT_EQ(xml_text("plain.example"), "plain.example");
-  EXPECT_EQ(xml_text("caf\xC3\xA9"), "caf\xC3\xA9");              // valid UTF-8 is kept
-  EXPECT_EQ(xml_text("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");     // overlong '/'
+  EXPECT_EQ(xml_text("caf\xC3\xA9"), "caf\xC3\xA9");                            // valid UTF-8 is kept
+  EXPECT_EQ(xml_text("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   EXPECT_EQ(xml_text("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
   EXPECT_EQ(xml_text("\xEF\xBF\xBF"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // U+FFFF is no XML character
-  EXPECT_EQ(xml_text(std::string("a\0b", 3)), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(xml_text(std::string("a\0b", 3)),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(xml_text("tab\there"), "tab\there");
 }
 

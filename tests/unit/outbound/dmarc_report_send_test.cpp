@@ -98,7 +98,8 @@ TEST(DmarcReportMail, Rfc7489HeadersAndGzipAttachment) {
   EXPECT_NE(m.find("\r\nTo: <dmarc@example.com>\r\n"), std::string::npos);
   EXPECT_NE(m.find("\r\nDate: Fri, 04 Dec 2026 00:01:39 +0000\r\n"), std::string::npos) << m;
   EXPECT_NE(
-      m.find("Subject: Report Domain: example.com Submitter: mx.receiver.example Report-ID: <r1@mx.receiver.example>\r\n"),
+      m.find(
+          "Subject: Report Domain: example.com Submitter: mx.receiver.example Report-ID: <r1@mx.receiver.example>\r\n"),
       std::string::npos);
   EXPECT_NE(m.find("Message-ID: <r1@mx.receiver.example>\r\n"), std::string::npos);
   EXPECT_NE(m.find("Content-Type: multipart/mixed;"), std::string::npos);
