@@ -85,4 +85,41 @@ void report_store::remove(const std::string& day, const std::string& policy_doma
   s.done();
 }
 
+void report_store::remove_reported(const std::vector<report_row>& reported) {
+  std::lock_guard lock(mu_);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("state database: " + msg);
+  }
+  try {
+    for (const auto& r : reported) {
+      report_stmt s(db_,
+                    "UPDATE dmarc_report SET count = count - ?8 WHERE day = ?1 AND policy_domain = ?2 AND "
+                    "header_from = ?3 AND source_ip = ?4 AND disposition = ?5 AND dkim = ?6 AND spf = ?7");
+      s.bind(1, r.day);
+      s.bind(2, r.policy_domain);
+      s.bind(3, r.header_from);
+      s.bind(4, r.source_ip);
+      s.bind(5, r.disposition);
+      s.bind(6, r.dkim);
+      s.bind(7, r.spf);
+      sqlite3_bind_int64(s.s, 8, r.count);
+      s.done();
+    }
+    report_stmt del(db_, "DELETE FROM dmarc_report WHERE count <= 0");
+    del.done();
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw std::runtime_error("state database: " + msg);
+  }
+}
+
 }  // namespace mailfort::inbound

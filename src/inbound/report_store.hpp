@@ -40,6 +40,9 @@ class report_store {
   std::vector<std::pair<std::string, std::string>> pending();
   std::vector<report_row> rows(const std::string& day, const std::string& policy_domain);
   void remove(const std::string& day, const std::string& policy_domain);
+  // Takes these rows (as rows(day, domain) returned them) off the store: their counts are subtracted and rows
+  // that reach 0 are deleted, so messages counted after the read (today's report) are kept for the next one.
+  void remove_reported(const std::vector<report_row>& reported);
 
  private:
   std::mutex mu_;

@@ -145,7 +145,8 @@ dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::r
     ar.policy_domain = domain;
     ar.policy = *rec;
     std::int64_t messages = 0;
-    for (const auto& r : store.rows(day, domain)) {
+    const auto rows = store.rows(day, domain);
+    for (const auto& r : rows) {
       ar.rows.push_back(dmarc::aggregate_row{r.source_ip, r.disposition, r.dkim, r.spf, r.header_from, r.count});
       if (r.count > 0) messages += r.count;
     }
@@ -189,7 +190,7 @@ dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::r
         log::error("dmarc_report_queue_failed", {{"domain", domain}, {"day", day}, {"error", e.what()}});
       }
     }
-    if (all_queued) store.remove(day, domain);
+    if (all_queued) store.remove_reported(rows);  // counted since the read: kept for the next report
   }
   return st;
 }

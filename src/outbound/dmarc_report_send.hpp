@@ -9,9 +9,10 @@
 // The mail (RFC 7489 7.2.1.1): multipart/mixed, a short text part and the gzip'd XML as application/gzip named
 // <hostname>!<policy-domain>!<begin>!<end>.xml.gz (base64), Subject "Report Domain: D Submitter: S Report-ID:
 // <ID>", From dmarc-noreply@<hostname>, DKIM-signed when a [dkim] key for the host name is configured, the null
-// envelope sender (report_mail.hpp). The rows of a (day, domain) are deleted once its reports are queued, or
-// when the domain publishes no usable record or no usable rua (nobody to tell); on a DNS failure (the policy
-// record or a destination check) they stay for the next run.
+// envelope sender (report_mail.hpp). The rows of a (day, domain) are taken off the store once its reports are
+// queued (messages counted after they were read stay for the next report), or deleted when the domain publishes
+// no usable record or no usable rua (nobody to tell); on a DNS failure (the policy record or a destination
+// check) they stay for the next run, for at most a week.
 #pragma once
 #include "config/config.hpp"
 #include "dns/resolver.hpp"

@@ -82,6 +82,29 @@ TEST(DmarcReportStore, PendingRowsAndRemovePerDayAndDomain) {
   EXPECT_EQ(st.rows().size(), 2u);
 }
 
+TEST(DmarcReportStore, RemoveReportedKeepsWhatWasCountedSince) {
+  auto db = dmarc_temp_db();
+  report_store st(db.string());
+  const report_row a{"2026-12-04", "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1};
+  const report_row b{"2026-12-04", "example.com", "example.com", "192.0.2.2", "reject", "fail", "fail", 1};
+  st.record(a);
+  st.record(a);
+  st.record(b);
+  const auto reported = st.rows("2026-12-04", "example.com");  // a: 2, b: 1
+  st.record(a);                                                // a message counted after the read
+  const report_row c{"2026-12-04", "example.com", "example.com", "192.0.2.3", "none", "pass", "fail", 1};
+  st.record(c);
+  st.remove_reported(reported);
+  auto left = st.rows("2026-12-04", "example.com");
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].source_ip, "192.0.2.1");
+  EXPECT_EQ(left[0].count, 1);
+  EXPECT_EQ(left[1].source_ip, "192.0.2.3");
+  EXPECT_EQ(left[1].count, 1);
+  st.remove_reported(left);
+  EXPECT_TRUE(st.pending().empty());
+}
+
 TEST(DmarcReportMail, Rfc7489HeadersAndGzipAttachment) {
   dmarc_report_mail_input in;
   in.submitter = "mx.receiver.example";
