@@ -327,12 +327,28 @@ const char* to_string(result_kind r) {
   return "none";
 }
 
+policy_answer policy_answer_of(const dns::lookup_result& r) {
+  policy_answer a;
+  if (r.sec == dns::dnssec::bogus || r.st == dns::status::servfail || r.st == dns::status::timeout) {
+    a.temp_fail = true;
+  } else if (r.st == dns::status::ok) {
+    for (const auto& rd : r.records) {
+      auto txt = dns::parse_txt(rd);
+      if (txt && is_dmarc_record(*txt)) a.dmarc.push_back(std::move(*txt));
+      if (a.dmarc.size() > 8) break;  // "multiple" is all we need to know
+    }
+  }
+  return a;
+}
+
+std::optional<record> single_record(const policy_answer& a) {
+  if (a.dmarc.size() != 1) return std::nullopt;
+  return parse_record(a.dmarc.front()).value;
+}
+
 namespace {
 
-struct txt_answer {
-  bool temp_fail = false;
-  std::vector<std::string> dmarc;  // the TXT records that start with v=DMARC1
-};
+using txt_answer = policy_answer;
 
 // One evaluation's DNS state: answers are cached so the policy walk and the organizational-domain walks
 // never ask the same name twice (RFC 9989 caps the walk at 8 queries per name).
@@ -348,24 +364,9 @@ boost::asio::awaitable<txt_answer> query(walker& w, std::string domain) {
   if (name.size() > 253) co_return txt_answer{};  // cannot exist in the DNS: no record, not an error
   w.queries.push_back(name);
   const auto r = co_await w.dns.lookup(std::move(name), dns::rr_type::txt);
-  txt_answer a;
-  if (r.sec == dns::dnssec::bogus || r.st == dns::status::servfail || r.st == dns::status::timeout) {
-    a.temp_fail = true;
-  } else if (r.st == dns::status::ok) {
-    for (const auto& rd : r.records) {
-      auto txt = dns::parse_txt(rd);
-      if (txt && is_dmarc_record(*txt)) a.dmarc.push_back(std::move(*txt));
-      if (a.dmarc.size() > 8) break;  // "multiple" is all we need to know
-    }
-  }
+  txt_answer a = policy_answer_of(r);
   w.cache.emplace(domain, a);
   co_return a;
-}
-
-// The single usable record at a name, if there is exactly one v=DMARC1 record and it parses.
-std::optional<record> single_record(const txt_answer& a) {
-  if (a.dmarc.size() != 1) return std::nullopt;
-  return parse_record(a.dmarc.front()).value;
 }
 
 std::size_t label_count(std::string_view d) {
@@ -644,35 +645,57 @@ boost::asio::awaitable<result> evaluate(dns::source& dns, const input& in) {
   co_return res;
 }
 
+std::optional<report_destination> report_destination_of(std::string_view policy_domain, const report_uri& u) {
+  if (!common::istarts_with(u.uri, "mailto:")) return std::nullopt;
+  std::string_view addr = std::string_view(u.uri).substr(7);
+  addr = addr.substr(0, addr.find('?'));  // mailto:a@b?subject=...
+  if (addr.empty() || addr.size() > 254) return std::nullopt;
+  for (char c : addr) {
+    const auto uc = static_cast<unsigned char>(c);
+    if (uc <= 0x20 || uc >= 0x7f || std::string_view("<>()[],;:\"\\").find(c) != std::string_view::npos)
+      return std::nullopt;
+  }
+  const auto at = addr.find('@');
+  if (at == std::string_view::npos || at == 0 || addr.rfind('@') != at) return std::nullopt;
+  std::string dest = common::to_lower(addr.substr(at + 1));
+  if (dest.empty() || dest.size() > 253 || dest.front() == '.' || dest.back() == '.' ||
+      dest.find("..") != std::string::npos)
+    return std::nullopt;
+  report_destination d;
+  d.address = std::string(addr);
+  d.domain = dest;
+  d.max_size_bytes = u.max_size_bytes;
+  std::string pd = common::to_lower(policy_domain);
+  while (!pd.empty() && pd.back() == '.') pd.pop_back();
+  const auto policy_org = organizational_domain(pd).value_or(pd);
+  if (organizational_domain(dest).value_or(dest) != policy_org) {
+    d.verify_name = pd + "._report._dmarc." + dest;
+    if (d.verify_name.size() > 253) return std::nullopt;  // cannot exist in the DNS: never authorised
+  }
+  return d;
+}
+
+bool report_destination_authorized(const dns::lookup_result& r) {
+  if (r.st != dns::status::ok || r.sec == dns::dnssec::bogus) return false;
+  for (const auto& rd : r.records) {
+    const auto txt = dns::parse_txt(rd);
+    if (txt && is_dmarc_record(*txt)) return true;
+  }
+  return false;
+}
+
 boost::asio::awaitable<std::vector<report_uri>> usable_report_uris(dns::source& dns, std::string policy_domain,
                                                                    std::vector<report_uri> uris) {
   std::vector<report_uri> out;
-  policy_domain = common::to_lower(policy_domain);
-  const auto policy_org = organizational_domain(policy_domain).value_or(policy_domain);
   for (auto& u : uris) {
-    if (!common::istarts_with(u.uri, "mailto:")) continue;
-    std::string_view addr = std::string_view(u.uri).substr(7);
-    addr = addr.substr(0, addr.find('?'));  // mailto:a@b?subject=...
-    const auto at = addr.rfind('@');
-    if (at == std::string_view::npos || at == 0) continue;
-    std::string dest = common::to_lower(addr.substr(at + 1));
-    while (!dest.empty() && dest.back() == '.') dest.pop_back();
-    if (dest.empty() || dest.size() > 253) continue;
-    if (organizational_domain(dest).value_or(dest) == policy_org) {
-      out.push_back(std::move(u));
-      continue;
+    const auto d = report_destination_of(policy_domain, u);
+    if (!d) continue;
+    if (!d->verify_name.empty()) {
+      std::string name = d->verify_name;
+      const auto r = co_await dns.lookup(std::move(name), dns::rr_type::txt);
+      if (!report_destination_authorized(r)) continue;
     }
-    const std::string name = policy_domain + "._report._dmarc." + dest;
-    if (name.size() > 253) continue;
-    const auto r = co_await dns.lookup(name, dns::rr_type::txt);
-    bool ok = false;
-    if (r.st == dns::status::ok && r.sec != dns::dnssec::bogus) {
-      for (const auto& rd : r.records) {
-        const auto txt = dns::parse_txt(rd);
-        if (txt && is_dmarc_record(*txt)) ok = true;
-      }
-    }
-    if (ok) out.push_back(std::move(u));
+    out.push_back(std::move(u));
   }
   co_return out;
 }

@@ -114,6 +114,32 @@ struct result {
 //   applied = reject (a message DMARC cannot evaluate is refused: CVE-2019-16378 class).
 boost::asio::awaitable<result> evaluate(dns::source& dns, const input& in);
 
+// ---- Policy records and report destinations, for the aggregate-report sender ---------------------------
+
+// One answer to a _dmarc.<domain> TXT query: its v=DMARC1 records (at most 9: "several" is all that matters),
+// or temp_fail for servfail, timeout or a DNSSEC-bogus answer (the caller tries again later).
+struct policy_answer {
+  bool temp_fail = false;
+  std::vector<std::string> dmarc;
+};
+policy_answer policy_answer_of(const dns::lookup_result& r);
+// The usable record of an answer: exactly one v=DMARC1 record, and it parses (RFC 7489 6.6.3).
+std::optional<record> single_record(const policy_answer& a);
+
+// Where one mailto: rua/ruf URI sends reports (RFC 7489 7.1).
+struct report_destination {
+  std::string address;      // local@domain: printable ASCII, one '@', none of <>()[],;:"\ (an envelope address)
+  std::string domain;       // its domain, lower case
+  std::string verify_name;  // "<policy-domain>._report._dmarc.<domain>" when the domain is outside the policy
+                            // domain's organizational domain (PSL); "" when no check is needed
+  std::optional<std::uint64_t> max_size_bytes;  // the "!size" limit
+};
+// nullopt: not a mailto: URI, or its address is not one we would put in an envelope.
+std::optional<report_destination> report_destination_of(std::string_view policy_domain, const report_uri& u);
+// Whether the answer to a verify_name query authorises the destination: ok, not DNSSEC-bogus, and one of its
+// TXT records starts like a DMARC record.
+bool report_destination_authorized(const dns::lookup_result& r);
+
 // RFC 7489 7.1: the rua/ruf URIs a report may go to. Only mailto: is kept. An address whose domain has
 // the policy domain's organizational domain (PSL) needs no check; any other needs a v=DMARC1 TXT record at
 // <policy-domain>._report._dmarc.<address-domain> (DNS failure: not usable, the next report retries).

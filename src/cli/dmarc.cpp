@@ -5,14 +5,22 @@
 // dkim_aligned=yes|no`; --format json prints every field. Exit code: 0 when DMARC passes, 1 for any other
 // result (none, fail, temperror, permerror), 2 when it could not run. The message form
 // (`dmarc check < message --ip --sender --helo`) needs the SPF and DKIM verifiers and is not here yet.
+// `mailfort dmarc report show` prints the aggregate-report rows in state.db; `mailfort dmarc report send
+// [--include-today]` queues the reports of completed days (and today) now, as the daily timer does (exit 1 when
+// a DNS failure deferred some); a running server delivers them within 5 s.
 #include "auth/dmarc.hpp"
 #include "cli/cli.hpp"
 #include "common/ascii.hpp"
+#include "inbound/report_store.hpp"
+#include "outbound/dmarc_report_send.hpp"
+#include "queue/spool.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -115,6 +123,42 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
                 << " dkim_aligned=" << yes_no(res.dkim_aligned) << "\n";
     }
     exit_code = res.result == dmarc::result_kind::pass ? 0 : 1;
+  });
+
+  // Aggregate reports (RFC 7489 7.2): the rows kept in state.db, and sending them now.
+  auto* rep = d->add_subcommand("report", "DMARC aggregate reports: the recorded rows and the daily report mails");
+  rep->require_subcommand(1);
+  auto* show = rep->add_subcommand("show", "print the recorded rows per day and policy domain");
+  show->callback([&opts, &exit_code] {
+    auto cfg = load_config_or_exit(opts);
+    std::filesystem::create_directories(cfg.data_dir);
+    inbound::report_store store((std::filesystem::path(cfg.data_dir) / "state.db").string());
+    auto rows = store.rows();
+    if (rows.empty()) std::cout << "no DMARC results recorded\n";
+    for (const auto& r : rows)
+      std::cout << r.day << "  " << common::printable(r.policy_domain) << "  " << common::printable(r.header_from)
+                << "  " << r.source_ip << "  " << r.disposition << "  dkim=" << r.dkim << "  spf=" << r.spf << "  "
+                << r.count << "\n";
+    exit_code = 0;
+  });
+  static bool include_today = false;
+  auto* send = rep->add_subcommand("send", "queue the aggregate reports of completed days now (to each domain's rua)");
+  send->add_flag("--include-today", include_today, "also report today (UTC), which is not complete yet");
+  send->callback([&opts, &exit_code] {
+    auto cfg = load_config_or_exit(opts);
+    std::filesystem::path data = cfg.data_dir;
+    std::filesystem::create_directories(data);
+    inbound::report_store store((data / "state.db").string());
+    queue::spool spool(data / "queue");
+    spool.start();  // store() waits for the commit thread
+    boost::asio::io_context io;
+    dns::resolver resolver(io.get_executor(), resolver_options_for(cfg, opts));
+    auto st = outbound::send_dmarc_reports(cfg, store, resolver, spool, static_cast<std::int64_t>(std::time(nullptr)),
+                                           include_today);
+    std::cout << st.reports << " report(s) queued for " << st.domains << " domain-day(s); " << st.no_record
+              << " without a DMARC record, " << st.no_rua << " without a usable rua, " << st.too_big
+              << " too big for the destination, " << st.deferred << " deferred (DNS failure)\n";
+    exit_code = st.deferred > 0 ? 1 : 0;
   });
 }
 

@@ -47,6 +47,22 @@ inline std::string utc_text(std::int64_t unix_secs) {
   return buf;
 }
 
+// "2026-12-04": the UTC day of a unix time (report stores key their rows by it), and back to that day's first
+// second (-1 when the text is not such a day).
+inline std::string utc_day(std::int64_t unix_secs) {
+  const std::time_t tt = static_cast<std::time_t>(unix_secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+inline std::int64_t utc_day_start(const std::string& day) {
+  std::tm tm{};
+  if (day.size() != 10 || !strptime(day.c_str(), "%Y-%m-%d", &tm)) return -1;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
 // "Fri, 04 Dec 2026 16:31:00 +0000" (RFC 5322 3.3, UTC): Date: headers, the Received: stamp, DSN dates. Day
 // and month names are written here, not by strftime, so no locale can change them.
 inline std::string rfc5322_date(std::int64_t unix_secs) {

@@ -189,6 +189,16 @@ bool valid_domain_name(std::string_view s) {
   }
 }
 
+// A contact address written into reports: local@domain, printable ASCII without spaces, the domain a host name.
+bool valid_contact_address(std::string_view s) {
+  const auto at = s.rfind('@');
+  if (at == std::string_view::npos || at == 0 || s.size() > 254) return false;
+  for (char c : s.substr(0, at))
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f || c == '<' || c == '>')
+      return false;
+  return valid_domain_name(s.substr(at + 1));
+}
+
 // Listener addresses are IP literals: the server binds them before any resolver exists, and a name that
 // resolves differently later would move a listener without anyone noticing.
 bool valid_ip_port(const std::string& s) {
@@ -487,7 +497,15 @@ void load_table(const toml::table& root, loader& L) {
                   }},
                  {"max_dkim_signatures",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, a.max_dkim_signatures, 1, 50); }},
-                 {"dmarc_reports", flag(a.dmarc_reports)}});
+                 {"dmarc_reports", flag(a.dmarc_reports)},
+                 {"dmarc_report_interval_s",
+                  [&](const node& n, const key_t& k2) { L.integer(n, k2, a.dmarc_report_interval_s, 1, 7 * 86400); }},
+                 {"dmarc_report_contact", [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, a.dmarc_report_contact) && !a.dmarc_report_contact.empty() &&
+                        !valid_contact_address(a.dmarc_report_contact))
+                      L.error(n, k2,
+                              "'" + a.dmarc_report_contact + "' is not a mail address (\"\" uses postmaster@hostname)");
+                  }}});
     } else if (key == "dkim") {
       auto& d = c.dkim;
       L.section(v, key,
@@ -915,7 +933,10 @@ dmarc = true                    # RFC 7489 with the Public Suffix List
 dmarc_enforce = true            # p=reject: 550 5.7.1 at end of data; p=quarantine: delivered to Junk
 dmarc_override = []             # From domains whose DMARC policy is only recorded (e.g. a trusted list host)
 max_dkim_signatures = 5         # verified per message; more are reported as not checked (CPU bound)
-dmarc_reports = true            # keep aggregate-report data (source IP, results, disposition) in state.db
+dmarc_reports = true            # RFC 7489 7.2 aggregate reports: keep per-day rows (source IP, results, disposition)
+                                # in state.db and mail them daily to the rua the policy domain publishes (_dmarc TXT)
+dmarc_report_interval_s = 86400 # how often completed days are reported (`mailfort dmarc report send` does it now)
+dmarc_report_contact = ""       # report_metadata email in the reports; "" = postmaster@<hostname>
 
 [dkim]                          # signing of mail from authenticated users, before it is queued
 sign = true                     # sign with every key whose domain is the From: domain

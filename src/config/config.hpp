@@ -111,7 +111,13 @@ struct auth {
   bool dmarc_enforce = true;                // p=reject -> 550 5.7.1 at end of data; p=quarantine -> the Junk folder
   std::vector<std::string> dmarc_override;  // From domains whose DMARC policy is recorded but not enforced
   int max_dkim_signatures = 5;              // signatures verified per message; the rest are reported, not checked
-  bool dmarc_reports = true;                // record aggregate-report data (per source IP, disposition) in state.db
+  // RFC 7489 7.2 aggregate reports: record the rows (per source IP, disposition) in state.db and mail them daily.
+  // On by default, like outbound.tlsrpt: the domain owner asked for them by publishing rua=; an address outside
+  // its organizational domain gets them only if it agreed in DNS (7.1), so we cannot be turned into a mail
+  // cannon; and rows that were collected but never sent would only pile up in state.db.
+  bool dmarc_reports = true;
+  int dmarc_report_interval_s = 86400;  // how often completed days are reported
+  std::string dmarc_report_contact;     // report_metadata/email; empty: postmaster@hostname
 };
 
 // DKIM signing of mail from authenticated users: one entry per (domain, selector); two selectors for one

@@ -13,6 +13,7 @@
 #include "log/logger.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
+#include "outbound/dmarc_report_send.hpp"
 #include "outbound/tlsrpt_send.hpp"
 #include "outbound/tlsrpt_store.hpp"
 #include "policy/guard.hpp"
@@ -318,6 +319,33 @@ int run(const config::config& cfg) {
       tlsrpt_timer->async_wait(on_tlsrpt);
     }
 
+    // DMARC aggregate reports (RFC 7489 7.2) of completed days, every auth.dmarc_report_interval_s, the same way.
+    auto dmarc_report_timer = std::make_unique<asio::steady_timer>(*loops[0]);
+    std::atomic<bool> dmarc_report_busy{false};
+    std::function<void(const boost::system::error_code&)> on_dmarc_report = [&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (reports && !dmarc_report_busy.exchange(true)) {
+        asio::post(cpu_pool, [&] {
+          try {
+            asio::io_context rio;
+            dns::resolver r(rio.get_executor(), resolver_options(cfg));
+            auto st = outbound::send_dmarc_reports(cfg, *reports, r, spool,
+                                                   static_cast<std::int64_t>(std::time(nullptr)), false);
+            if (st.reports > 0) runner.kick();
+          } catch (const std::exception& e) {
+            log::error("dmarc_report_send_failed", {{"error", e.what()}});
+          }
+          dmarc_report_busy = false;
+        });
+      }
+      dmarc_report_timer->expires_after(std::chrono::seconds(cfg.auth.dmarc_report_interval_s));
+      dmarc_report_timer->async_wait(on_dmarc_report);
+    };
+    if (reports) {
+      dmarc_report_timer->expires_after(std::chrono::seconds(cfg.auth.dmarc_report_interval_s));
+      dmarc_report_timer->async_wait(on_dmarc_report);
+    }
+
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < nthreads; ++i) threads.emplace_back([&, i] { loops[i]->run(); });
@@ -330,6 +358,7 @@ int run(const config::config& cfg) {
     signals.reset();
     refresh.reset();  // timers must die before their io_context
     tlsrpt_timer.reset();
+    dmarc_report_timer.reset();
     srv.release_acceptors();
     watcher.release();
     resolvers.clear();  // their descriptors belong to the loops; lookups still suspended are orphaned safely

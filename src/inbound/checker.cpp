@@ -8,6 +8,7 @@
 #include "auth/message.hpp"
 #include "auth/spf.hpp"
 #include "common/ascii.hpp"
+#include "common/clock.hpp"
 #include "log/logger.hpp"
 
 #include <boost/asio/post.hpp>
@@ -26,15 +27,6 @@ namespace {
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string utc_day(std::int64_t t) {
-  char buf[16];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -143,7 +135,7 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
     }
     fields["action"] = disposition;
     if (reports_ && a.dmarc_reports && !d.policy_domain.empty()) {
-      report_row row{utc_day(unix_now()),
+      report_row row{common::utc_day(unix_now()),
                      d.policy_domain,
                      d.author_domain,
                      std::string(m.client_ip),

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "inbound/report_store.hpp"
 
+#include "common/sqlite.hpp"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -10,61 +12,31 @@ namespace mailfort::inbound {
 
 namespace {
 
-void exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw std::runtime_error("state database: " + msg);
-  }
-}
+using report_stmt = common::sql_stmt;
 
-struct statement {
-  sqlite3_stmt* st = nullptr;
-  statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
-  }
-  ~statement() { sqlite3_finalize(st); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-  void bind(int i, const std::string& s) {
-    sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  std::string text(int i) {
-    const auto* p = sqlite3_column_text(st, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st, i)))
-             : std::string();
-  }
-};
+constexpr const char* report_schema =
+    "CREATE TABLE IF NOT EXISTS dmarc_report ("
+    " day TEXT NOT NULL, policy_domain TEXT NOT NULL, header_from TEXT NOT NULL, source_ip TEXT NOT NULL,"
+    " disposition TEXT NOT NULL, dkim TEXT NOT NULL, spf TEXT NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY (day, policy_domain, header_from, source_ip, disposition, dkim, spf));";
+
+report_row row_of(const report_stmt& s) {
+  return report_row{s.col(0), s.col(1), s.col(2), s.col(3), s.col(4), s.col(5), s.col(6), sqlite3_column_int64(s.s, 7)};
+}
 
 }  // namespace
 
-report_store::report_store(const std::string& db_path) {
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "cannot open";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("state database " + db_path + ": " + msg);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  exec(db_,
-       "PRAGMA journal_mode=WAL;"
-       "CREATE TABLE IF NOT EXISTS dmarc_report ("
-       " day TEXT NOT NULL, policy_domain TEXT NOT NULL, header_from TEXT NOT NULL, source_ip TEXT NOT NULL,"
-       " disposition TEXT NOT NULL, dkim TEXT NOT NULL, spf TEXT NOT NULL, count INTEGER NOT NULL,"
-       " PRIMARY KEY (day, policy_domain, header_from, source_ip, disposition, dkim, spf));");
-}
+report_store::report_store(const std::string& db_path)
+    : db_(common::open_state_db(db_path, report_schema, "dmarc_report")) {}
 
 report_store::~report_store() { sqlite3_close(db_); }
 
 void report_store::record(const report_row& r) {
   std::lock_guard lock(mu_);
-  statement s(db_,
-              "INSERT INTO dmarc_report VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) "
-              "ON CONFLICT (day, policy_domain, header_from, source_ip, disposition, dkim, spf) "
-              "DO UPDATE SET count = count + 1");
+  report_stmt s(db_,
+                "INSERT INTO dmarc_report VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) "
+                "ON CONFLICT (day, policy_domain, header_from, source_ip, disposition, dkim, spf) "
+                "DO UPDATE SET count = count + 1");
   s.bind(1, r.day);
   s.bind(2, r.policy_domain);
   s.bind(3, r.header_from);
@@ -72,22 +44,82 @@ void report_store::record(const report_row& r) {
   s.bind(5, r.disposition);
   s.bind(6, r.dkim);
   s.bind(7, r.spf);
-  if (sqlite3_step(s.st) != SQLITE_DONE)
-    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+  s.done();
 }
 
 std::vector<report_row> report_store::rows() {
   std::lock_guard lock(mu_);
-  statement s(db_,
-              "SELECT day, policy_domain, header_from, source_ip, disposition, dkim, spf, count FROM dmarc_report "
-              "ORDER BY day, policy_domain, header_from, source_ip");
+  report_stmt s(db_,
+                "SELECT day, policy_domain, header_from, source_ip, disposition, dkim, spf, count FROM dmarc_report "
+                "ORDER BY day, policy_domain, header_from, source_ip");
   std::vector<report_row> out;
-  while (sqlite3_step(s.st) == SQLITE_ROW) {
-    report_row r{s.text(0), s.text(1), s.text(2), s.text(3),
-                 s.text(4), s.text(5), s.text(6), sqlite3_column_int64(s.st, 7)};
-    out.push_back(std::move(r));
-  }
+  while (sqlite3_step(s.s) == SQLITE_ROW) out.push_back(row_of(s));
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> report_store::pending() {
+  std::lock_guard lock(mu_);
+  report_stmt s(db_, "SELECT DISTINCT day, policy_domain FROM dmarc_report ORDER BY day, policy_domain");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (sqlite3_step(s.s) == SQLITE_ROW) out.emplace_back(s.col(0), s.col(1));
+  return out;
+}
+
+std::vector<report_row> report_store::rows(const std::string& day, const std::string& policy_domain) {
+  std::lock_guard lock(mu_);
+  report_stmt s(db_,
+                "SELECT day, policy_domain, header_from, source_ip, disposition, dkim, spf, count FROM dmarc_report "
+                "WHERE day = ?1 AND policy_domain = ?2 ORDER BY header_from, source_ip, disposition, dkim, spf");
+  s.bind(1, day);
+  s.bind(2, policy_domain);
+  std::vector<report_row> out;
+  while (sqlite3_step(s.s) == SQLITE_ROW) out.push_back(row_of(s));
+  return out;
+}
+
+void report_store::remove(const std::string& day, const std::string& policy_domain) {
+  std::lock_guard lock(mu_);
+  report_stmt s(db_, "DELETE FROM dmarc_report WHERE day = ?1 AND policy_domain = ?2");
+  s.bind(1, day);
+  s.bind(2, policy_domain);
+  s.done();
+}
+
+void report_store::remove_reported(const std::vector<report_row>& reported) {
+  std::lock_guard lock(mu_);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("state database: " + msg);
+  }
+  try {
+    for (const auto& r : reported) {
+      report_stmt s(db_,
+                    "UPDATE dmarc_report SET count = count - ?8 WHERE day = ?1 AND policy_domain = ?2 AND "
+                    "header_from = ?3 AND source_ip = ?4 AND disposition = ?5 AND dkim = ?6 AND spf = ?7");
+      s.bind(1, r.day);
+      s.bind(2, r.policy_domain);
+      s.bind(3, r.header_from);
+      s.bind(4, r.source_ip);
+      s.bind(5, r.disposition);
+      s.bind(6, r.dkim);
+      s.bind(7, r.spf);
+      sqlite3_bind_int64(s.s, 8, r.count);
+      s.done();
+    }
+    report_stmt del(db_, "DELETE FROM dmarc_report WHERE count <= 0");
+    del.done();
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw std::runtime_error("state database: " + msg);
+  }
 }
 
 }  // namespace mailfort::inbound

@@ -1,11 +1,12 @@
 // inbound/report_store.hpp: DMARC aggregate-report data (RFC 7489 7.2) kept in state.db, one row per
 // (day, policy domain, header From, source IP, disposition, DKIM result, SPF result) with a message count,
-// for a report sender to read later.
+// until outbound/dmarc_report_send has queued that (day, policy domain)'s reports (then its rows are deleted).
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -30,10 +31,18 @@ class report_store {
   report_store(const report_store&) = delete;
   report_store& operator=(const report_store&) = delete;
 
-  // Adds one message to its row (count + 1). Thread-safe; blocking (a small SQLite write).
+  // Adds one message to its row (count + 1). Thread-safe; blocking (a small SQLite write). Every method throws
+  // std::runtime_error on a database error.
   void record(const report_row& row);
   // Every row, oldest day first (for `mailfort dmarc report` and tests).
   std::vector<report_row> rows();
+  // (day, policy domain) pairs with rows, oldest day first; the rows of one pair; deleting them.
+  std::vector<std::pair<std::string, std::string>> pending();
+  std::vector<report_row> rows(const std::string& day, const std::string& policy_domain);
+  void remove(const std::string& day, const std::string& policy_domain);
+  // Takes these rows (as rows(day, domain) returned them) off the store: their counts are subtracted and rows
+  // that reach 0 are deleted, so messages counted after the read (today's report) are kept for the next one.
+  void remove_reported(const std::vector<report_row>& reported);
 
  private:
   std::mutex mu_;

@@ -2,83 +2,24 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/tlsrpt_send.hpp"
 
-#include "auth/dkim_sign.hpp"
 #include "common/clock.hpp"
 #include "dns/records.hpp"
 #include "log/logger.hpp"
-#include "queue/dsn.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <zlib.h>
-
-#include <cctype>
 #include <ctime>
-#include <optional>
 
 namespace mailfort::outbound {
 
-namespace {
-
-std::string base64_lines(const std::string& data) {
-  std::string out;
-  for (std::size_t off = 0; off < data.size(); off += 57) {
-    std::size_t n = std::min<std::size_t>(57, data.size() - off);
-    unsigned char buf[80];
-    int len = EVP_EncodeBlock(buf, reinterpret_cast<const unsigned char*>(data.data() + off), static_cast<int>(n));
-    out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
-    out += "\r\n";
-  }
-  return out;
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) raw.assign(bytes, '\x5a');
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
-
-// A header value we put in: printable ASCII only (domain names, our host name).
-std::string safe(const std::string& s) {
-  std::string out;
-  for (char c : s) out += (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) ? '_' : c;
-  return out;
-}
-
-}  // namespace
-
-std::string gzip_compress(const std::string& data) {
-  z_stream zs{};
-  // windowBits 15 + 16: a gzip header and trailer (RFC 1952).
-  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  std::size_t n = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return {};
-  out.resize(n);
-  return out;
-}
-
 std::string build_tlsrpt_mail(const tlsrpt_mail_input& in) {
   const std::string boundary = "tlsrpt-" + random_hex(12);
-  const std::string domain = safe(in.policy_domain), submitter = safe(in.submitter), id = safe(in.report_id);
+  const std::string domain = header_safe(in.policy_domain), submitter = header_safe(in.submitter),
+                    id = header_safe(in.report_id);
   std::string filename = submitter + "!" + domain + "!" + std::to_string(in.start) + "!" + std::to_string(in.end) +
                          (in.gzip ? ".json.gz" : ".json");
   std::string body = in.gzip ? gzip_compress(in.json) : in.json;
   std::string m;
-  m += "From: TLS reports <" + safe(in.from) + ">\r\n";
-  m += "To: <" + safe(in.to) + ">\r\n";
+  m += "From: TLS reports <" + header_safe(in.from) + ">\r\n";
+  m += "To: <" + header_safe(in.to) + ">\r\n";
   m += "Date: " + common::rfc5322_date(in.now) + "\r\n";
   m += "Subject: Report Domain: " + domain + " Submitter: " + submitter + " Report-ID: <" + id + ">\r\n";
   m += "Message-ID: <" + id + ">\r\n";
@@ -110,21 +51,7 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
   const std::string from = "tlsrpt-noreply@" + cfg.hostname;
   const std::string contact =
       cfg.outbound.tlsrpt_contact.empty() ? "postmaster@" + cfg.hostname : cfg.outbound.tlsrpt_contact;
-  // DKIM: a configured key for the From domain (our host name), as the inbound signer would use.
-  std::optional<dkim::signing_key> key;
-  std::string selector;
-  if (cfg.dkim.sign)
-    for (const auto& k : cfg.dkim.keys) {
-      std::string d = k.domain;
-      for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (d != cfg.hostname) continue;
-      auto loaded = dkim::load_signing_key(k.key);
-      if (loaded.key) {
-        key = std::move(*loaded.key);
-        selector = k.selector;
-        break;
-      }
-    }
+  const report_signer signer = report_signer_for(cfg);  // DKIM, as the inbound signer would use
 
   for (const auto& [day, domain] : store.pending()) {
     if (!include_today && day >= today) continue;
@@ -184,22 +111,9 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
       mi.now = now;
       mi.json = json;
       std::string msg = build_tlsrpt_mail(mi);
-      if (key) {
-        dkim::sign_options o;
-        o.domain = cfg.hostname;
-        o.selector = selector;
-        o.timestamp = now;
-        msg.insert(0, dkim::sign(msg, *key, o));
-      }
-      queue::envelope env;
-      env.sender = "";  // null sender: an undeliverable report never bounces
-      env.recipients.push_back(queue::recipient{addr});
-      env.received_at = now;
-      env.listener = "tlsrpt";
-      env.helo = cfg.hostname;
-      env.body_type = "7BIT";
+      signer.sign(msg, now);
       try {
-        auto id = spool.store(std::move(env), msg);
+        auto id = queue_report(spool, cfg, addr, msg, now, "tlsrpt");
         ++st.reports;
         log::info("tlsrpt_report_queued", {{"queue_id", id},
                                            {"domain", domain},
@@ -208,7 +122,7 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
                                            {"report_id", ri.report_id},
                                            {"successful", ok},
                                            {"failed", failed},
-                                           {"dkim", key.has_value()}});
+                                           {"dkim", signer.enabled()}});
       } catch (const std::exception& e) {
         all_queued = false;
         log::error("tlsrpt_queue_failed", {{"domain", domain}, {"day", day}, {"error", e.what()}});

@@ -11,6 +11,7 @@
 #pragma once
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
+#include "outbound/report_mail.hpp"
 #include "outbound/tlsrpt.hpp"
 #include "outbound/tlsrpt_store.hpp"
 #include "queue/spool.hpp"
@@ -32,8 +33,6 @@ struct tlsrpt_mail_input {
 };
 // The report mail (CRLF lines), not signed.
 std::string build_tlsrpt_mail(const tlsrpt_mail_input& in);
-// gzip (RFC 1952) of data; empty on failure.
-std::string gzip_compress(const std::string& data);
 
 struct tlsrpt_send_stats {
   std::size_t reports = 0;    // mails queued

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/tlsrpt_store.hpp"
 
+#include "common/clock.hpp"
 #include "common/sqlite.hpp"
 
 #include <sqlite3.h>
@@ -116,19 +117,8 @@ void tlsrpt_store::remove(const std::string& day, const std::string& domain) {
   q.done();
 }
 
-std::string tlsrpt_day(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string tlsrpt_day(std::int64_t t) { return common::utc_day(t); }
 
-std::int64_t tlsrpt_day_start(const std::string& day) {
-  std::tm tm{};
-  if (day.size() != 10 || !strptime(day.c_str(), "%Y-%m-%d", &tm)) return -1;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
+std::int64_t tlsrpt_day_start(const std::string& day) { return common::utc_day_start(day); }
 
 }  // namespace mailfort::outbound

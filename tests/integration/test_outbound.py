@@ -214,7 +214,7 @@ def ns(tmp_path):
     d.stop()
 
 
-def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, dkim=None, **kw):
+def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, pki=None, dkim=None, auth=None, **kw):
     sections = {
         "dns": {"servers": [ns.address], "root_anchor": "", "special_zones": ["test"], "timeout_ms": 3000},
         "outbound": {"allow_private": True, "port": port, "helo_name": "out.mailfort.test", **(outbound or {})},
@@ -223,6 +223,8 @@ def relay_server(make_server, ns, port, outbound=None, queue=None, relay=None, p
     }
     if dkim:
         sections["dkim"] = dkim
+    if auth:
+        sections["auth"] = auth
     return make_server(sections=sections, **kw)
 
 
@@ -1109,6 +1111,214 @@ def test_tlsrpt_daily_timer_reports_completed_days(make_server, ns):
         s.wait_log("tlsrpt_report_queued", domain="peer.test", day=yesterday)
         time.sleep(1.5)  # more timer runs: the day was reported once
         assert len([m for m in peer.messages if m["rcpts"] == ["tls-reports@peer.test"]]) == 1
+    finally:
+        peer.close()
+
+
+# ---- DMARC aggregate reports (RFC 7489 7.2) ---------------------------------------------------------------------------
+DMARC_ON = {"spf": True, "dkim": True, "dmarc": True}
+
+
+def dmarc_report_of(data):
+    """(headers, XML root) of a DMARC aggregate report mail as the peer received it."""
+    import email
+    import gzip
+    import xml.etree.ElementTree as ET
+    msg = email.message_from_bytes(data)
+    parts = [p for p in msg.walk() if p.get_content_type() == "application/gzip"]
+    assert len(parts) == 1, msg.as_string()[:2000]
+    return msg, parts[0], ET.fromstring(gzip.decompress(parts[0].get_payload(decode=True)))
+
+
+def dmarc_records(root):
+    """{(source_ip, disposition, dkim, spf, header_from): count} of a report."""
+    out = {}
+    for rec in root.findall("record"):
+        row = rec.find("row")
+        pe = row.find("policy_evaluated")
+        key = (row.findtext("source_ip"), pe.findtext("disposition"), pe.findtext("dkim"), pe.findtext("spf"),
+               rec.findtext("identifiers/header_from"))
+        out[key] = int(row.findtext("count"))
+    return out
+
+
+def inbound_mail(server, mail_from, from_header, subject):
+    """One message to alice@localhost on the MX listener; True when accepted, False when refused (550)."""
+    import smtplib
+    m = (f"From: {from_header}\r\nTo: alice@localhost\r\nSubject: {subject}\r\n"
+         f"Message-ID: <{subject}@client.test>\r\n\r\nhello\r\n").encode()
+    with server.smtp("mx") as c:
+        c.ehlo("client.test")
+        try:
+            c.sendmail(mail_from, ["alice@localhost"], m)
+            return True
+        except smtplib.SMTPDataError as e:
+            assert e.smtp_code == 550, e
+            return False
+
+
+def cli_events(out, event, **fields):
+    """The log events of that name (and these field values) a CLI command printed (JSON lines on stdout)."""
+    import json
+    evs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    found = [e for e in evs if e.get("event") == event and all(e.get(k) == v for k, v in fields.items())]
+    assert found, f"no {event} {fields} in: {out}"
+    return found
+
+
+def wait_dmarc_rows(server, expect_total):
+    """`dmarc report show` once the rows (written on the CPU pool after each message) add up to expect_total."""
+    out = ""
+    end = time.time() + 10 * SLOW
+    while time.time() < end:
+        out = server.cli("dmarc", "report", "show").stdout
+        total = sum(int(line.split()[-1]) for line in out.splitlines() if line[:2] == "20")
+        if total >= expect_total:
+            return out
+        time.sleep(0.1)
+    raise AssertionError(f"DMARC rows did not reach {expect_total}: {out}")
+
+
+def test_dmarc_report_sent_to_rua_in_the_same_organizational_domain(make_server, ns, tmp_path):
+    # peer.test publishes p=reject with a mailto: rua on its own domain (and an https: one, skipped). Two
+    # messages pass DMARC through relaxed SPF alignment (MAIL FROM ok.peer.test), one fails and is refused.
+    # `dmarc report send --include-today` mails the day's report, DKIM-signed with our host name's key.
+    import datetime
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer(extra="""
+@ 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"
+ok 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
+_dmarc 300 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=r; rua=mailto:dmarc-reports@peer.test,https://rua.peer.test/r"
+"""))
+        ns.start()
+        key = tmp_path / "rpt.key"
+        kg = subprocess.run([mf.BIN, "dkim", "keygen", "--domain", "mx.test", "--selector", "rpt", "--algo",
+                             "rsa2048", "--out", str(key)], check=True, capture_output=True, text=True, timeout=30)
+        dkim_txt = dict(ln.split(": ", 1) for ln in kg.stdout.splitlines())["value"]
+        s = relay_server(make_server, ns, peer.port, auth=DMARC_ON,
+                         dkim={"keys": [{"domain": "mx.test", "selector": "rpt", "key": str(key)}]})
+        assert inbound_mail(s, "bounce@ok.peer.test", "News <news@peer.test>", "pass1")
+        assert inbound_mail(s, "bounce@ok.peer.test", "news@peer.test", "pass2")
+        assert not inbound_mail(s, "boss@peer.test", "boss@peer.test", "forged")
+        out = wait_dmarc_rows(s, 3)
+        assert "peer.test  peer.test  127.0.0.1  none  dkim=fail  spf=pass  2" in out, out
+        assert "peer.test  peer.test  127.0.0.1  reject  dkim=fail  spf=fail  1" in out, out
+        # As the daily timer does: today is not complete, so nothing is reported yet and the rows stay.
+        early = s.cli("dmarc", "report", "send").stdout
+        assert "0 report(s) queued for 0 domain-day(s)" in early, early
+        sent = s.cli("dmarc", "report", "send", "--include-today").stdout
+        assert "1 report(s) queued for 1 domain-day(s)" in sent, sent
+        got = peer.wait_messages(1)[0]
+        assert got["rcpts"] == ["dmarc-reports@peer.test"]
+        assert got["mail_from"] == ""  # null envelope sender: a report never bounces
+        hdr, part, root = dmarc_report_of(got["data"])
+        rid = root.findtext("report_metadata/report_id")
+        assert hdr["Subject"] == f"Report Domain: peer.test Submitter: mx.test Report-ID: <{rid}>"
+        assert hdr["From"] == "DMARC reports <dmarc-noreply@mx.test>"
+        assert hdr["To"] == "<dmarc-reports@peer.test>"
+        assert hdr["Date"] and hdr["Message-ID"] and hdr.get_content_type() == "multipart/mixed"
+        today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        begin = int(today.timestamp())
+        assert part.get_filename() == f"mx.test!peer.test!{begin}!{begin + 86399}.xml.gz"
+        assert "d=mx.test" in hdr["DKIM-Signature"] and "s=rpt" in hdr["DKIM-Signature"]
+        import dkim
+        assert dkim.verify(got["data"], dnsfunc=lambda name, timeout=5: dkim_txt.encode())
+        assert root.findtext("version") == "1.0"
+        assert root.findtext("report_metadata/org_name") == "mx.test"
+        assert root.findtext("report_metadata/email") == "postmaster@mx.test"
+        assert int(root.findtext("report_metadata/date_range/begin")) == begin
+        assert int(root.findtext("report_metadata/date_range/end")) == begin + 86399
+        pp = root.find("policy_published")
+        assert {c.tag: c.text for c in pp} == {"domain": "peer.test", "adkim": "s", "aspf": "r", "p": "reject",
+                                              "sp": "reject", "pct": "100"}
+        assert dmarc_records(root) == {("127.0.0.1", "none", "fail", "pass", "peer.test"): 2,
+                                       ("127.0.0.1", "reject", "fail", "fail", "peer.test"): 1}
+        cli_events(sent, "dmarc_report_rua_skipped", domain="peer.test", rua="https://rua.peer.test/r")
+        q = cli_events(sent, "dmarc_report_queued", domain="peer.test")[0]
+        assert q["to"] == "dmarc-reports@peer.test" and q["messages"] == 3 and q["dkim"] is True
+        # The reported day is gone from the store.
+        assert "no DMARC results recorded" in s.cli("dmarc", "report", "show").stdout
+    finally:
+        peer.close()
+
+
+def test_dmarc_report_external_destination_needs_its_consent(make_server, ns):
+    # a.test and b.test both want reports at agg@reports.test, another organizational domain. Only b.test is
+    # authorised there (b.test._report._dmarc.reports.test); a.test's rows are dropped with a log line.
+    # b.test's second address limits reports to 10 bytes (!10): it gets none.
+    peer = Peer()
+    try:
+        for d in ("a", "b"):
+            ns.add_zone(f"{d}.test", SOA.format(z=f"{d}.test") + f"""
+@ 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
+_dmarc 300 IN TXT "v=DMARC1; p=none; rua=mailto:agg@reports.test,mailto:small@reports.test!10"
+""")
+        ns.add_zone("reports.test", SOA.format(z="reports.test") + f"""
+@ 300 IN MX 10 mx.reports.test.
+mx 300 IN A {PEER_IP}
+b.test._report._dmarc 300 IN TXT "v=DMARC1"
+""")
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, auth=DMARC_ON)
+        assert inbound_mail(s, "x@a.test", "x@a.test", "from-a")
+        assert inbound_mail(s, "x@b.test", "x@b.test", "from-b")
+        wait_dmarc_rows(s, 2)
+        sent = s.cli("dmarc", "report", "send", "--include-today").stdout
+        assert "1 report(s) queued for 2 domain-day(s)" in sent and "1 without a usable rua" in sent, sent
+        assert "1 too big for the destination" in sent, sent
+        got = peer.wait_messages(1)[0]
+        assert got["rcpts"] == ["agg@reports.test"]
+        hdr, _, root = dmarc_report_of(got["data"])
+        assert hdr["Subject"].startswith("Report Domain: b.test Submitter: mx.test ")
+        assert root.findtext("policy_published/domain") == "b.test"
+        assert dmarc_records(root) == {("127.0.0.1", "none", "fail", "pass", "b.test"): 1}
+        for to in ("agg@reports.test", "small@reports.test"):
+            ev = cli_events(sent, "dmarc_report_rua_unauthorized", domain="a.test", to=to)[0]
+            assert ev["name"] == "a.test._report._dmarc.reports.test"
+        cli_events(sent, "dmarc_report_no_rua", domain="a.test")
+        big = cli_events(sent, "dmarc_report_too_big", domain="b.test", to="small@reports.test")[0]
+        assert big["limit"] == 10 and big["size"] > 10
+        assert "no DMARC results recorded" in s.cli("dmarc", "report", "show").stdout
+        time.sleep(0.5)
+        assert len(peer.messages) == 1
+    finally:
+        peer.close()
+
+
+def test_dmarc_report_daily_timer_reports_completed_days(make_server, ns):
+    # The server's own timer (auth.dmarc_report_interval_s, 1 s here) reports days before today: rows recorded
+    # yesterday (written into state.db as the server would have) are mailed once, without any CLI.
+    import datetime
+    import sqlite3
+    peer = Peer()
+    try:
+        ns.add_zone("peer.test", zone_peer(extra='_dmarc 300 IN TXT "v=DMARC1; p=quarantine; pct=50; '
+                                                 'rua=mailto:dmarc-reports@peer.test"'))
+        ns.start()
+        s = relay_server(make_server, ns, peer.port, auth={**DMARC_ON, "dmarc_report_interval_s": 1,
+                                                          "dmarc_report_contact": "dmarc-admin@mx.test"})
+        yday = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+        yesterday = yday.strftime("%Y-%m-%d")
+        db = sqlite3.connect(str(s.data / "state.db"), timeout=10)
+        db.executemany("INSERT INTO dmarc_report VALUES(?, 'peer.test', ?, ?, ?, ?, ?, ?)",
+                       [(yesterday, "peer.test", "192.0.2.7", "quarantine", "fail", "fail", 4),
+                        (yesterday, "sub.peer.test", "2001:db8::1", "none", "pass", "fail", 9)])
+        db.commit()
+        db.close()
+        got = peer.wait_messages(1, timeout=15)[0]
+        assert got["rcpts"] == ["dmarc-reports@peer.test"]
+        _, part, root = dmarc_report_of(got["data"])
+        begin = int(yday.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+        assert int(root.findtext("report_metadata/date_range/begin")) == begin
+        assert part.get_filename() == f"mx.test!peer.test!{begin}!{begin + 86399}.xml.gz"
+        assert root.findtext("report_metadata/email") == "dmarc-admin@mx.test"
+        assert root.findtext("policy_published/p") == "quarantine" and root.findtext("policy_published/pct") == "50"
+        assert dmarc_records(root) == {("192.0.2.7", "quarantine", "fail", "fail", "peer.test"): 4,
+                                       ("2001:db8::1", "none", "pass", "fail", "sub.peer.test"): 9}
+        s.wait_log("dmarc_report_queued", domain="peer.test", day=yesterday)
+        time.sleep(1.5)  # more timer runs: the day was reported once
+        assert len([m for m in peer.messages if m["rcpts"] == ["dmarc-reports@peer.test"]]) == 1
     finally:
         peer.close()
 

@@ -254,6 +254,17 @@ TEST(config, values_validated) {
   EXPECT_FALSE(loads("[ban]\nduration_s = 100\nmax_duration_s = 10\n"));
   EXPECT_FALSE(loads("[ratelimit]\nauth_per_minute_per_ip = -1\n"));
   EXPECT_FALSE(loads("[ratelimit]\nauth_per_minute_per_ip = nan\n"));
+  EXPECT_FALSE(loads("[auth]\ndmarc_report_interval_s = 0\n"));
+  EXPECT_FALSE(loads("[auth]\ndmarc_report_contact = \"nobody\"\n"));
+  EXPECT_FALSE(loads("[auth]\ndmarc_report_contact = \"a b@example.org\"\n"));
+  EXPECT_TRUE(loads("[auth]\ndmarc_report_contact = \"dmarc@example.org\"\ndmarc_report_interval_s = 3600\n"));
+}
+
+TEST(config, dmarc_reports_default_like_tlsrpt) {
+  config c;
+  EXPECT_TRUE(c.auth.dmarc_reports);
+  EXPECT_EQ(c.auth.dmarc_report_interval_s, c.outbound.tlsrpt_interval_s);
+  EXPECT_TRUE(c.auth.dmarc_report_contact.empty());
 }
 
 TEST(config, cidr_validation) {
