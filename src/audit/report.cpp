@@ -3,6 +3,7 @@
 #include "audit/report.hpp"
 
 #include "common/clock.hpp"
+#include "common/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -54,20 +55,11 @@ int penalty(severity s) {
   return 0;
 }
 
-// Length of a valid UTF-8 sequence at s[i] (no overlongs, no surrogates), 0 when invalid.
+// Length of a valid non-ASCII UTF-8 sequence at s[i] (no overlongs, no surrogates, no C1 controls: U+009B is
+// CSI), 0 when invalid.
 std::size_t utf8_len(std::string_view s, std::size_t i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  if (n == 2 && c == 0xC2 && b(i + 1) < 0xA0) return 0;  // C1 controls (U+0080..U+009F; U+009B is CSI)
-  if (n == 3 && c == 0xE0 && b(i + 1) < 0xA0) return 0;
-  if (n == 3 && c == 0xED && b(i + 1) >= 0xA0) return 0;
-  if (n == 4 && c == 0xF0 && b(i + 1) < 0x90) return 0;
-  if (n == 4 && c == 0xF4 && b(i + 1) >= 0x90) return 0;
-  return n;
+  const auto u = common::utf8_decode(s, i);
+  return u.cp < 0xA0 ? 0 : u.len;
 }
 
 std::string html_escape(std::string_view s) {

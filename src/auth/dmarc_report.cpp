@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "auth/dmarc_report.hpp"
 
+#include "common/utf8.hpp"
+
 #include <limits>
 #include <map>
 #include <tuple>
@@ -14,31 +16,10 @@ constexpr std::string_view xml_replacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // Length of the valid UTF-8 sequence of an XML 1.0 character at s[i], 0 when there is none.
 std::size_t xml_char_len(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return (b0 >= 0x20 || b0 == '\t' || b0 == '\n' || b0 == '\r') ? 1 : 0;
-  std::size_t n;
-  std::uint32_t cp;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-    cp = b0 & 0x1Fu;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    cp = b0 & 0x0Fu;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    cp = b0 & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;  // overlong, too big
-  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;         // not XML characters
-  return n;
+  const auto u = common::utf8_decode(s, i);
+  if (u.cp < 0x20 && u.cp != '\t' && u.cp != '\n' && u.cp != '\r') return 0;  // C0 controls (and invalid: len 0)
+  if (u.cp == 0xFFFE || u.cp == 0xFFFF) return 0;                             // not XML characters
+  return u.len;
 }
 
 std::int64_t xml_saturating_add(std::int64_t a, std::int64_t b) {
