@@ -24,6 +24,17 @@ report_row row_of(const report_stmt& s) {
   return report_row{s.col(0), s.col(1), s.col(2), s.col(3), s.col(4), s.col(5), s.col(6), sqlite3_column_int64(s.s, 7)};
 }
 
+// The row's key (?1..?7: day, policy domain, header From, source IP, disposition, DKIM, SPF).
+void bind_report_key(report_stmt& s, const report_row& r) {
+  s.bind(1, r.day);
+  s.bind(2, r.policy_domain);
+  s.bind(3, r.header_from);
+  s.bind(4, r.source_ip);
+  s.bind(5, r.disposition);
+  s.bind(6, r.dkim);
+  s.bind(7, r.spf);
+}
+
 }  // namespace
 
 report_store::report_store(const std::string& db_path)
@@ -37,13 +48,7 @@ void report_store::record(const report_row& r) {
                 "INSERT INTO dmarc_report VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) "
                 "ON CONFLICT (day, policy_domain, header_from, source_ip, disposition, dkim, spf) "
                 "DO UPDATE SET count = count + 1");
-  s.bind(1, r.day);
-  s.bind(2, r.policy_domain);
-  s.bind(3, r.header_from);
-  s.bind(4, r.source_ip);
-  s.bind(5, r.disposition);
-  s.bind(6, r.dkim);
-  s.bind(7, r.spf);
+  bind_report_key(s, r);
   s.done();
 }
 
@@ -98,13 +103,7 @@ void report_store::remove_reported(const std::vector<report_row>& reported) {
       report_stmt s(db_,
                     "UPDATE dmarc_report SET count = count - ?8 WHERE day = ?1 AND policy_domain = ?2 AND "
                     "header_from = ?3 AND source_ip = ?4 AND disposition = ?5 AND dkim = ?6 AND spf = ?7");
-      s.bind(1, r.day);
-      s.bind(2, r.policy_domain);
-      s.bind(3, r.header_from);
-      s.bind(4, r.source_ip);
-      s.bind(5, r.disposition);
-      s.bind(6, r.dkim);
-      s.bind(7, r.spf);
+      bind_report_key(s, r);
       sqlite3_bind_int64(s.s, 8, r.count);
       s.done();
     }
