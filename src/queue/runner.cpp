@@ -7,6 +7,7 @@
 #include "queue/dsn.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,9 @@
 namespace mailfort::queue {
 
 namespace {
+
+// How long a kicked runner waits for more new messages before it delivers (see runner::loop).
+constexpr std::chrono::milliseconds k_gather{20};
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -96,6 +100,15 @@ void runner::loop() {
     sig_->cv.wait_for(lk, std::chrono::seconds(wait_s) + std::chrono::milliseconds(50),
                       [this] { return sig_->stopping || sig_->kicked || !sig_->completions.empty(); });
     if (sig_->stopping) return;
+    if (sig_->kicked) {
+      // A new message: wait a moment before the scan so that the messages right behind it (one per sending
+      // session, a few milliseconds apart) share its batch: one syncfs and one fsync of each Maildir new/ for
+      // all of them. With one sending session each message otherwise pays two journal commits of its own on
+      // delivery, on top of the two of its receipt (bench/README.md). It delays local delivery by
+      // k_gather, never the 250.
+      sig_->cv.wait_for(lk, k_gather, [this] { return sig_->stopping; });
+      if (sig_->stopping) return;
+    }
     sig_->kicked = false;
   }
 }
