@@ -96,6 +96,8 @@ class body_canonicalizer {
   }
 
  private:
+  // Invariant between calls: n_ < buf_.size() (a full buffer is flushed before anything returns), so a
+  // put always has room. Every writer of buf_ (put, content_run) keeps it.
   template <typename Sink>
   void put(char c, Sink& out) {
     any_output_ = true;
@@ -113,7 +115,9 @@ class body_canonicalizer {
   void content_run(std::string_view run, Sink& out) {
     content(run.front(), out);
     run.remove_prefix(1);
-    if (run.size() <= buf_.size() - n_) {
+    // Strictly less: a run that would exactly fill the buffer goes out directly, so n_ never reaches
+    // buf_.size() here (it did once, and the next put wrote one byte past the buffer: issue 14).
+    if (run.size() < buf_.size() - n_) {
       std::copy(run.begin(), run.end(), buf_.begin() + static_cast<std::ptrdiff_t>(n_));
       n_ += run.size();
     } else {

@@ -174,7 +174,7 @@ def test_missing_key_and_unsigned(keyed_dns):
 def test_verify_unreachable_dns_is_temperror(tmp_path):
     """The RFC 8463 example with the DNS unreachable: the keys cannot be fetched, so every signature is
     temperror (never pass, never a crash), exit 1."""
-    msg = (mf.SHARED / "conformance/dkim/messages/stalwart-001-rfc8463-ed25519-and-rsa.eml").read_bytes()
+    msg = (mf.CONFORMANCE / "dkim/messages/stalwart-001-rfc8463-ed25519-and-rsa.eml").read_bytes()
     cfg = tmp_path / "mailfort.toml"
     cfg.write_text('[dns]\nroot_anchor = ""\ntimeout_ms = 500\n')
     p = run(["--config", str(cfg), "--dns-server", "127.0.0.1:9", "dkim", "verify", "--at", "1667843664"], msg)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from mf import SHARED
+from mf import CONFORMANCE
 
-VARIANTS = json.loads((SHARED / "conformance" / "smuggling" / "eod-variants.json").read_text())["variants"]
+VARIANTS = json.loads((CONFORMANCE / "smuggling" / "eod-variants.json").read_text())["variants"]
 # bad-input 2 impostors beyond the shared list; each holds a bare CR or LF
 EXTRA = {"crlf-dot-cr-crlf": "\r\n.\r\r\n", "cr-crlf-dot-cr-crlf": "\r\r\n.\r\r\n"}
 SMUGGLED = (b"MAIL FROM:<ceo@localhost>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\n"

@@ -17,7 +17,7 @@ import pytest
 import dnsserver
 import mf
 
-SUITE = mf.SHARED / "conformance" / "spf" / "rfc7208-tests.yml"
+SUITE = mf.CONFORMANCE / "spf" / "rfc7208-tests.yml"
 
 yaml = pytest.importorskip("yaml")
 

@@ -17,7 +17,7 @@
 
 namespace dkim_test {
 
-inline const std::string conformance_dir = std::string(MAILFORT_SHARED_DIR) + "/conformance/dkim/";
+inline const std::string conformance_dir = std::string(MAILFORT_CONFORMANCE_DIR) + "/dkim/";
 
 template <class T>
 T run(boost::asio::awaitable<T> a) {

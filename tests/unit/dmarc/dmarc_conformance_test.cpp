@@ -1,4 +1,4 @@
-// tests/unit/dmarc/dmarc_conformance_test.cpp: every case of ../shared/conformance/dmarc/cases.yaml and
+// tests/unit/dmarc/dmarc_conformance_test.cpp: every case of tests/conformance/dmarc/cases.yaml and
 // record-parse.yaml, read in place.
 // SPDX-License-Identifier: MIT
 #include "auth/dmarc.hpp"

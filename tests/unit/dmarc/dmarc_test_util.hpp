@@ -18,7 +18,7 @@
 
 namespace dmarc_test {
 
-inline const std::string conformance_dir = std::string(MAILFORT_SHARED_DIR) + "/conformance/dmarc/";
+inline const std::string conformance_dir = std::string(MAILFORT_CONFORMANCE_DIR) + "/dmarc/";
 
 template <class T>
 T run(boost::asio::awaitable<T> a) {

@@ -22,7 +22,7 @@ namespace dns = mailfort::dns;
 
 namespace {
 
-const std::string cases_path = std::string(MAILFORT_SHARED_DIR) + "/conformance/mta-sts/cases.yaml";
+const std::string cases_path = std::string(MAILFORT_CONFORMANCE_DIR) + "/mta-sts/cases.yaml";
 
 YAML::Node load() { return YAML::LoadFile(cases_path); }
 

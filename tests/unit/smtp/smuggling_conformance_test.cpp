@@ -88,7 +88,7 @@ const divergence k_divergences[] = {
 }  // namespace
 
 TEST(smuggling_conformance, data_reader_cases) {
-  std::ifstream f(std::string(MAILFORT_SHARED_DIR) + "/conformance/smuggling/data-reader-cases.json");
+  std::ifstream f(std::string(MAILFORT_CONFORMANCE_DIR) + "/smuggling/data-reader-cases.json");
   ASSERT_TRUE(f) << "shared conformance data missing";
   auto j = nlohmann::json::parse(f);
   ASSERT_EQ(j["format"], "mailfort-smtp-data-reader/1");
@@ -119,7 +119,7 @@ TEST(smuggling_conformance, data_reader_cases) {
 }
 
 TEST(smuggling_conformance, eod_variants) {
-  std::ifstream f(std::string(MAILFORT_SHARED_DIR) + "/conformance/smuggling/eod-variants.json");
+  std::ifstream f(std::string(MAILFORT_CONFORMANCE_DIR) + "/smuggling/eod-variants.json");
   ASSERT_TRUE(f) << "shared conformance data missing";
   auto j = nlohmann::json::parse(f);
   ASSERT_EQ(j["valid_end_of_data"]["bytes"], "\r\n.\r\n");

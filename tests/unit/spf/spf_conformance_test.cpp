@@ -22,7 +22,7 @@ namespace dns = mailfort::dns;
 
 namespace {
 
-const std::string suite_path = std::string(MAILFORT_SHARED_DIR) + "/conformance/spf/rfc7208-tests.yml";
+const std::string suite_path = std::string(MAILFORT_CONFORMANCE_DIR) + "/spf/rfc7208-tests.yml";
 
 struct spf_case {
   std::string section, name, helo, host, mailfrom, explanation;
