@@ -231,8 +231,17 @@ const std::vector<std::string>& default_signed_headers() {
 }
 
 std::string sign(std::string_view message, const signing_key& key, const sign_options& opts) {
-  if (!key.pkey || opts.domain.empty() || opts.selector.empty()) return {};
   auto parsed = auth::parse_message(message);
+  if (!parsed.message) return {};
+  body_hasher bh(opts.body_canon, hash_alg::sha256, std::nullopt);
+  bh.update(message.substr(parsed.message->body_offset));
+  return sign_with_body_hash(message.substr(0, parsed.message->body_offset), bh.finish(), key, opts);
+}
+
+std::string sign_with_body_hash(std::string_view head, std::string_view raw_body_hash, const signing_key& key,
+                                const sign_options& opts) {
+  if (!key.pkey || opts.domain.empty() || opts.selector.empty()) return {};
+  auto parsed = auth::parse_message(head);
   if (!parsed.message) return {};
   const auto& fields = parsed.message->fields;
   auto count = [&fields](std::string_view n) {
@@ -251,9 +260,7 @@ std::string sign(std::string_view message, const signing_key& key, const sign_op
   if (std::none_of(names.begin(), names.end(), [](const std::string& n) { return common::iequals(n, "From"); }))
     return {};
 
-  body_hasher bh(opts.body_canon, hash_alg::sha256, std::nullopt);
-  bh.update(message.substr(parsed.message->body_offset));
-  const std::string body_hash = encode_base64(bh.finish());
+  const std::string body_hash = encode_base64(raw_body_hash);
 
   std::string h;
   for (const auto& n : names) h += (h.empty() ? "" : ":") + n;

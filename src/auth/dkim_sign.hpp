@@ -64,5 +64,9 @@ struct sign_options {
 // The complete "DKIM-Signature: ...\r\n" field to prepend to `message`; empty when the message's header
 // section cannot be parsed, the options are unusable (no domain/selector, no From) or signing fails.
 std::string sign(std::string_view message, const signing_key& key, const sign_options& opts);
+// The same for a message whose body is not in memory: `head` is its header section (through the empty line),
+// `raw_body_hash` the body's digest (body_hasher(opts.body_canon, sha256, nullopt) over the body, finish()).
+std::string sign_with_body_hash(std::string_view head, std::string_view raw_body_hash, const signing_key& key,
+                                const sign_options& opts);
 
 }  // namespace mailfort::dkim

@@ -128,16 +128,8 @@ std::optional<std::string> blank_b(const auth::header_field& f) {
   return std::nullopt;
 }
 
-struct body_key {
-  canonicalization c;
-  hash_alg h;
-  std::optional<std::uint64_t> l;
-  bool operator<(const body_key& o) const { return std::tie(c, h, l) < std::tie(o.c, o.h, o.l); }
-};
-struct body_value {
-  std::string hash;
-  std::uint64_t length = 0;
-};
+using body_key = body_spec;
+using body_value = body_digest;
 
 const body_value& body_hash(std::map<body_key, body_value>& cache, const body_key& k, std::string_view body) {
   auto it = cache.find(k);
@@ -265,7 +257,21 @@ namespace {
 // across sections"), and the logic is plain code.
 class verification {
  public:
-  verification(std::string_view message, const verify_options& opts) : message_(message), opts_(opts) {}
+  verification(std::string_view message, const verify_options& opts, const body_digests* bodies = nullptr)
+      : message_(message), opts_(opts) {
+    if (bodies) body_cache_ = *bodies;  // the body is not in `message`: its hashes were computed elsewhere
+  }
+
+  // The body hashes the pending signatures need (after prepare()).
+  std::vector<body_spec> specs() const {
+    std::vector<body_spec> out;
+    for (const auto& p : pending_) {
+      body_spec k{p.sig.body_canon, hash_of(p.sig.algo), p.sig.length};
+      if (std::find_if(out.begin(), out.end(), [&k](const body_spec& o) { return !(o < k) && !(k < o); }) == out.end())
+        out.push_back(k);
+    }
+    return out;
+  }
 
   // Parses the header and every signature; returns the key names to fetch, each once, in order.
   std::vector<std::string> prepare() {
@@ -353,6 +359,43 @@ class verification {
 };
 
 }  // namespace
+
+std::vector<body_spec> body_specs(std::string_view head, const verify_options& opts) {
+  verification v(head, opts);
+  v.prepare();
+  return v.specs();
+}
+
+struct body_digester::impl {
+  std::vector<std::pair<body_spec, std::unique_ptr<body_hasher>>> hashers;
+};
+body_digester::body_digester(const std::vector<body_spec>& specs) : impl_(std::make_unique<impl>()) {
+  for (const auto& s : specs) impl_->hashers.emplace_back(s, std::make_unique<body_hasher>(s.c, s.h, s.l));
+}
+body_digester::~body_digester() = default;
+void body_digester::update(std::string_view chunk) {
+  for (auto& [s, h] : impl_->hashers) h->update(chunk);
+}
+body_digests body_digester::finish() {
+  body_digests out;
+  for (auto& [s, h] : impl_->hashers) {
+    body_digest d;
+    d.hash = h->finish();
+    d.length = h->canonical_length();
+    out.emplace(s, std::move(d));
+  }
+  return out;
+}
+
+boost::asio::awaitable<std::vector<verify_result>> verify(dns::source& dns, std::string_view head,
+                                                          const body_digests& bodies, const verify_options& opts) {
+  verification v(head, opts, &bodies);
+  for (auto& name : v.prepare()) {
+    dns::lookup_result lr = co_await dns.lookup(name, dns::rr_type::txt);
+    v.provide(std::move(name), std::move(lr));
+  }
+  co_return v.finish();
+}
 
 boost::asio::awaitable<std::vector<verify_result>> verify(dns::source& dns, std::string_view message,
                                                           const verify_options& opts) {

@@ -10,12 +10,16 @@
 // signature with l= shorter than the body never passes (result "policy", reason "unsigned content
 // appended"), because content added after the signed part could be anything.
 #pragma once
+#include "auth/dkim_canon.hpp"
 #include "auth/dkim_signature.hpp"
 #include "dns/source.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +53,38 @@ struct verify_result {
 // must outlive the returned awaitable (the caller co_awaits it directly).
 boost::asio::awaitable<std::vector<verify_result>> verify(dns::source& dns, std::string_view message,
                                                           const verify_options& opts);
+
+// A message whose body is not in memory (it streams from a file, off the event loop): the body hashes its
+// signatures need, computed in one pass by body_digester, then verify() over the header section alone.
+struct body_spec {
+  canonicalization c = canonicalization::simple;
+  hash_alg h = hash_alg::sha256;
+  std::optional<std::uint64_t> l;
+  bool operator<(const body_spec& o) const { return std::tie(c, h, l) < std::tie(o.c, o.h, o.l); }
+};
+struct body_digest {
+  std::string hash;          // raw digest
+  std::uint64_t length = 0;  // canonical body length
+};
+using body_digests = std::map<body_spec, body_digest>;
+// The distinct body hashes the signatures of `head` (the header section) need: at most max_signatures.
+std::vector<body_spec> body_specs(std::string_view head, const verify_options& opts);
+class body_digester {
+ public:
+  explicit body_digester(const std::vector<body_spec>& specs);
+  ~body_digester();
+  body_digester(const body_digester&) = delete;
+  body_digester& operator=(const body_digester&) = delete;
+  void update(std::string_view chunk);
+  body_digests finish();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+// `head` is the header section (through the empty line); `bodies` holds body_specs(head)'s hashes.
+boost::asio::awaitable<std::vector<verify_result>> verify(dns::source& dns, std::string_view head,
+                                                          const body_digests& bodies, const verify_options& opts);
 
 // The public key of a parsed key record, checked: for tests, fuzzers and keygen. nullopt when p= is not a
 // key of the record's type (RSA: SubjectPublicKeyInfo or a bare PKCS#1 RSAPublicKey; Ed25519: 32 bytes).

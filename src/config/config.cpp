@@ -458,24 +458,26 @@ void load_table(const toml::table& root, loader& L) {
       };
       // Lower bounds keep RFC minimums (512-octet command lines, 1000-octet text lines, 100 recipients
       // may be lowered but not below 1); upper bounds stop a typo from disabling a limit altogether.
-      L.section(v, key,
-                {{"message_size", [&](const node& n, const key_t& k2) { L.integer(n, k2, l.message_size, 1024, big); }},
-                 {"command_line", sz(l.command_line, 512, 4096)},
-                 {"text_line", sz(l.text_line, 1000, 1000000)},
-                 {"header_section", sz(l.header_section, 1024, 64 << 20)},
-                 {"recipients", sz(l.recipients, 1, 100000)},
-                 {"max_hops", sz(l.max_hops, 10, 1000)},
-                 {"soft_errors", sz(l.soft_errors, 1, 1000)},
-                 {"hard_errors", sz(l.hard_errors, 1, 1000)},
-                 {"junk_commands", sz(l.junk_commands, 1, 100000)},
-                 {"unknown_recipients", sz(l.unknown_recipients, 1, 100000)},
-                 {"messages_per_connection", sz(l.messages_per_connection, 1, 100000)},
-                 {"command_timeout_s", in(l.command_timeout_s, 1, 3600)},
-                 {"data_timeout_s", in(l.data_timeout_s, 1, 86400)},
-                 {"min_data_rate", sz(l.min_data_rate, 1, 1 << 30)},
-                 {"error_delay_ms", in(l.error_delay_ms, 0, 60000)},
-                 {"max_connections", sz(l.max_connections, 1, 1000000)},
-                 {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)}});
+      L.section(
+          v, key,
+          {{"message_size", [&](const node& n, const key_t& k2) { L.integer(n, k2, l.message_size, 1024, big); }},
+           {"command_line", sz(l.command_line, 512, 4096)},
+           {"text_line", sz(l.text_line, 1000, 1000000)},
+           {"header_section", sz(l.header_section, 1024, 64 << 20)},
+           {"recipients", sz(l.recipients, 1, 100000)},
+           {"max_hops", sz(l.max_hops, 10, 1000)},
+           {"soft_errors", sz(l.soft_errors, 1, 1000)},
+           {"hard_errors", sz(l.hard_errors, 1, 1000)},
+           {"junk_commands", sz(l.junk_commands, 1, 100000)},
+           {"unknown_recipients", sz(l.unknown_recipients, 1, 100000)},
+           {"messages_per_connection", sz(l.messages_per_connection, 1, 100000)},
+           {"command_timeout_s", in(l.command_timeout_s, 1, 3600)},
+           {"data_timeout_s", in(l.data_timeout_s, 1, 86400)},
+           {"min_data_rate", sz(l.min_data_rate, 1, 1 << 30)},
+           {"error_delay_ms", in(l.error_delay_ms, 0, 60000)},
+           {"max_connections", sz(l.max_connections, 1, 1000000)},
+           {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)},
+           {"inflight_bytes", [&](const node& n, const key_t& k2) { L.integer(n, k2, l.inflight_bytes, 1024, big); }}});
     } else if (key == "auth") {
       auto& a = c.auth;
       auto flag = [&L](bool& dst) { return [&L, &dst](const node& n, const key_t& k2) { L.boolean(n, k2, dst); }; };
@@ -769,6 +771,10 @@ std::vector<diagnostic> check_security(const config& c) {
     add("low", "limits.message_size",
         "messages over 100 MiB let one sender fill the disk and tie up delivery; most providers accept 25-50 MiB. "
         "Lower limits.message_size.");
+  if (c.limits.inflight_bytes < c.limits.message_size)
+    add("low", "limits.inflight_bytes",
+        "limits.inflight_bytes is below limits.message_size: a message of the advertised size can never be received "
+        "(452 4.3.1). Raise limits.inflight_bytes to several times limits.message_size.");
   if (c.limits.recipients > 1000)
     add("low", "limits.recipients",
         "more than 1000 recipients per message mostly helps bulk senders and spammers; RFC 5321 requires 100. "
@@ -920,6 +926,8 @@ min_data_rate = 500             # bytes/s a client must sustain in DATA, so a tr
 error_delay_ms = 1000           # tarpit per error past soft_errors, and after each failed AUTH
 max_connections = 1000          # total; 421 4.7.0 at connect above it (memory and file descriptors stay bounded)
 max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above it (one host cannot take all)
+inflight_bytes = 268435456      # 256 MiB: message content received and not yet queued (in queue/tmp/), all
+                                # sessions together; 452 4.3.1 at MAIL (SIZE=) or DATA when spent (disk-filling)
 
 [greeting]                      # MX only: postscreen-style pause before the 220 banner
 delay_ms = 3000                 # spam tools that talk first are refused (554 5.5.0) and scored; 0 disables

@@ -93,6 +93,7 @@ struct limits {
   int error_delay_ms = 1000;                         // tarpit per error past soft_errors
   std::size_t max_connections = 1000;                // total, 421 4.7.0 at connect
   std::size_t max_connections_per_ip = 20;           // 421 4.7.0 at connect
+  std::uint64_t inflight_bytes = 256ull * 1024 * 1024;  // message bytes received, not yet queued; 452 4.3.1
 };
 
 // Greeting delay on the MX listener (postscreen-style): clients that talk before the banner are early

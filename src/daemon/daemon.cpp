@@ -8,6 +8,7 @@
 #include "daemon/watch.hpp"
 
 #include "common/ascii.hpp"
+#include "common/byte_budget.hpp"
 #include "inbound/checker.hpp"
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
@@ -46,7 +47,8 @@ namespace {
 
 class env_impl final : public smtp::session_env {
  public:
-  env_impl(const config::config& cfg, sasl::user_db& users, policy::guard& guard) : users_(users), guard_(guard) {
+  env_impl(const config::config& cfg, sasl::user_db& users, policy::guard& guard, const common::byte_budget& inflight)
+      : users_(users), guard_(guard), inflight_(inflight) {
     for (const auto& d : cfg.domains) domains_.push_back(common::to_lower(d));
   }
   bool is_local_domain(std::string_view domain) const override {
@@ -82,10 +84,12 @@ class env_impl final : public smtp::session_env {
     }
     return {};
   }
+  bool inflight_room(std::uint64_t bytes) const override { return inflight_.room_for(bytes); }
 
  private:
   sasl::user_db& users_;
   policy::guard& guard_;
+  const common::byte_budget& inflight_;
   std::vector<std::string> domains_;
 };
 
@@ -158,7 +162,8 @@ int run(const config::config& cfg) {
     queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
-    env_impl env(cfg, users, *guard);
+    common::byte_budget inflight(cfg.limits.inflight_bytes);
+    env_impl env(cfg, users, *guard, inflight);
 
     queue::spool spool(data / "queue");
     if (auto n = spool.clean_tmp(); n > 0) log::info("queue_tmp_cleaned", {{"files", n}});
@@ -250,6 +255,7 @@ int run(const config::config& cfg) {
     }
     deps.guard = guard.get();
     deps.inbound = &checker;
+    deps.inflight = &inflight;
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 

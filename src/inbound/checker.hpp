@@ -3,7 +3,8 @@
 // from authenticated users.
 // SPDX-License-Identifier: MIT
 // Threading: check() runs on the connection's event loop and uses that loop's resolver (one per loop,
-// registered with add_loop before the loops run). Report rows are written on the blocking pool.
+// registered with add_loop before the loops run). Report rows are written, and message bodies hashed (DKIM,
+// every canonicalisation in one pass over the file), on the blocking pool.
 #pragma once
 #include "auth/dkim_sign.hpp"
 #include "config/config.hpp"
@@ -29,8 +30,9 @@ class checker final : public smtp::inbound_checker {
   void add_loop(boost::asio::execution_context& loop, dns::source& dns) { dns_[&loop] = &dns; }
 
   boost::asio::awaitable<smtp::inbound_verdict> check(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
-                                                      std::string& content) override;
-  void sign(const smtp::inbound_message& m, std::string& content) override;
+                                                      smtp::message_content& content) override;
+  boost::asio::awaitable<void> sign(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
+                                    smtp::message_content& content) override;
 
  private:
   struct key_entry {

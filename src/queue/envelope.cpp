@@ -2,14 +2,18 @@
 // SPDX-License-Identifier: MIT
 //
 // Layout (all lengths decimal, every value length-prefixed so any byte can appear in it):
-//   "MAILFORT-QUEUE 1\n"
+//   "MAILFORT-QUEUE 2\n"            (version 1 files, without _ G J, are still read)
 //   <tag><len>:<bytes>\n        repeated; tags: I S T Z C P H L A X B U F N W R Y (R = one recipient;
 //                               F = Maildir folder, written only when set; Y = delivery history of the
 //                               recipient just before it, "<attempts> <next_attempt> <last error>", written
 //                               only when there is some; D = "1": a delay notice was sent for the recipient
 //                               before it, written after its Y, only when true)
-//   M<len>:\n                   length of the message that follows the checksum
-//   K<64 hex>\n                 SHA-256 over everything before "K" plus the message
+//   _<len>:<len spaces>\n        optional padding (at most once): a message whose body was streamed to disk
+//                               first, at an offset, gets its envelope written in front of it in place
+//   M<len>:\n                   length of the message that follows the checksums
+//   G<len>:\n                   the message's first <len> bytes are its head part (our fields, header section)
+//   J<64 hex>\n                 SHA-256 of the rest of the message (the body part, hashed as it arrived)
+//   K<64 hex>\n                 SHA-256 over everything before "K" plus the head part
 //   <message bytes>
 #include "queue/envelope.hpp"
 
@@ -25,7 +29,8 @@ namespace mailfort::queue {
 
 namespace {
 
-constexpr std::string_view k_magic = "MAILFORT-QUEUE 1\n";
+constexpr std::string_view k_magic = "MAILFORT-QUEUE 2\n";
+constexpr std::string_view k_magic_v1 = "MAILFORT-QUEUE 1\n";
 constexpr std::string_view k_magic_prefix = "MAILFORT-QUEUE ";
 constexpr std::size_t k_max_field = 1u << 20;  // no envelope field is anywhere near 1 MiB
 constexpr std::size_t k_max_recipients = 100000;
@@ -39,37 +44,17 @@ void put(std::string& out, char tag, std::string_view v) {
 }
 
 std::string sha256_hex(std::string_view a, std::string_view b) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string r;
-  for (unsigned i = 0; i < len; ++i) {
-    r.push_back(hex[md[i] >> 4]);
-    r.push_back(hex[md[i] & 15]);
-  }
-  return r;
+  sha256_stream h;
+  h.update(a);
+  h.update(b);
+  return h.finish_hex();
 }
 
-template <class T>
-bool parse_int(std::string_view s, T& out) {
-  if (s.empty() || s.size() > 20) return false;
-  // Canonical decimal only ("7", not "007" or "-0"): a valid file has exactly one encoding.
-  std::string_view digits = s.front() == '-' ? s.substr(1) : s;
-  if (digits.empty() || (digits.size() > 1 && digits.front() == '0') || s == "-0") return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
+std::size_t digits(std::size_t n) { return std::to_string(n).size(); }
 
-}  // namespace
-
-std::string encode(const envelope& env, std::string_view message) {
-  std::string h(k_magic);
+// The envelope fields, without the magic, padding, lengths and checksums.
+std::string fields(const envelope& env) {
+  std::string h;
   put(h, 'I', env.id);
   put(h, 'S', env.sender);
   put(h, 'T', std::to_string(env.received_at));
@@ -97,13 +82,74 @@ std::string encode(const envelope& env, std::string_view message) {
       put(h, 'Y', std::to_string(r.attempts) + " " + std::to_string(r.next_attempt) + " " + r.last_error);
     if (r.delay_notified) put(h, 'D', "1");
   }
-  h += "M" + std::to_string(message.size()) + ":\n";
-  std::string sum = sha256_hex(h, message);
+  return h;
+}
+
+template <class T>
+bool parse_int(std::string_view s, T& out) {
+  if (s.empty() || s.size() > 20) return false;
+  // Canonical decimal only ("7", not "007" or "-0"): a valid file has exactly one encoding.
+  std::string_view digits = s.front() == '-' ? s.substr(1) : s;
+  if (digits.empty() || (digits.size() > 1 && digits.front() == '0') || s == "-0") return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+sha256_stream::sha256_stream() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+sha256_stream::~sha256_stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void sha256_stream::update(std::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+std::string sha256_stream::finish_hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string r;
+  for (unsigned i = 0; i < len; ++i) {
+    r.push_back(hex[md[i] >> 4]);
+    r.push_back(hex[md[i] & 15]);
+  }
+  return r;
+}
+
+std::optional<std::string> encode_prefix(const envelope& env, std::string_view head, std::uint64_t body_len,
+                                         std::string_view body_sha256_hex, std::size_t pad_to) {
+  std::string h(k_magic);
+  h += fields(env);
+  std::string tail = "M" + std::to_string(static_cast<std::uint64_t>(head.size()) + body_len) + ":\n";
+  tail += "G" + std::to_string(head.size()) + ":\n";
+  tail += "J" + std::string(body_sha256_hex) + "\n";
+  const std::size_t natural = h.size() + tail.size() + 66 + head.size();
+  if (pad_to != 0) {
+    // One "_<len>:<len spaces>\n" field of exactly pad_to - natural bytes (3 + digits(len) + len), if one exists.
+    if (pad_to < natural + 4) return std::nullopt;
+    const std::size_t gap = pad_to - natural;
+    std::optional<std::size_t> len;
+    for (std::size_t d = 1; d <= 20 && !len; ++d)
+      if (gap >= 3 + d && digits(gap - 3 - d) == d) len = gap - 3 - d;
+    if (!len) return std::nullopt;
+    h += "_" + std::to_string(*len) + ":" + std::string(*len, ' ') + "\n";
+  }
+  h += tail;
+  std::string sum = sha256_hex(h, head);
   std::string out;
-  out.reserve(h.size() + 66 + message.size());
+  out.reserve(h.size() + 66 + head.size());
   out += h;
   out += "K" + sum + "\n";
-  out.append(message);
+  out.append(head);
+  return out;
+}
+
+std::string sha256_of(std::string_view data) { return sha256_hex(data, {}); }
+
+std::string encode(const envelope& env, std::string_view message) {
+  std::string out = *encode_prefix(env, message, 0, sha256_of({}), 0);
   return out;
 }
 
@@ -118,15 +164,17 @@ decoded decode(std::string_view file) {
     d.error = decode_error::bad_magic;
     return d;
   }
-  if (file.substr(0, k_magic.size()) != k_magic) {
+  const bool v1 = file.substr(0, k_magic_v1.size()) == k_magic_v1;
+  if (!v1 && file.substr(0, k_magic.size()) != k_magic) {
     d.error = decode_error::bad_version;
     return d;
   }
   std::size_t pos = k_magic.size();
   std::size_t message_len = 0;
   bool have_m = false;
+  bool padded = false;
   envelope& e = d.env;
-  e.version = 1;
+  e.version = v1 ? 1 : 2;
   while (!have_m) {
     if (pos >= file.size()) {
       d.error = decode_error::truncated;
@@ -172,8 +220,16 @@ decoded decode(std::string_view file) {
       return d;
     }
     pos += len + 1;
+    if (padded) {  // the padding comes last, just before M
+      d.error = decode_error::malformed;
+      return d;
+    }
     bool ok = true;
     switch (tag) {
+      case '_':
+        ok = !v1 && std::all_of(v.begin(), v.end(), [](char ch) { return ch == ' '; });
+        padded = true;
+        break;
       case 'I':
         e.id = std::string(v);
         break;
@@ -282,6 +338,32 @@ decoded decode(std::string_view file) {
       return d;
     }
   }
+  std::size_t head_len = message_len;
+  std::string_view body_sum;
+  if (!v1) {
+    // G<len>:\n then J<64 hex>\n
+    if (pos >= file.size()) {
+      d.error = decode_error::truncated;
+      return d;
+    }
+    std::size_t colon = file.find(':', pos);
+    if (file[pos] != 'G' || colon == std::string_view::npos || colon - pos > 21 ||
+        !parse_int(file.substr(pos + 1, colon - pos - 1), head_len) || head_len > message_len) {
+      d.error = colon == std::string_view::npos ? decode_error::truncated : decode_error::malformed;
+      return d;
+    }
+    pos = colon + 1;
+    if (file.size() - pos < 67) {
+      d.error = decode_error::truncated;
+      return d;
+    }
+    if (file[pos] != '\n' || file[pos + 1] != 'J' || file[pos + 66] != '\n') {
+      d.error = decode_error::malformed;
+      return d;
+    }
+    body_sum = file.substr(pos + 2, 64);
+    pos += 67;
+  }
   std::size_t header_end = pos;
   if (file.size() - pos < 66) {
     d.error = decode_error::truncated;
@@ -298,7 +380,11 @@ decoded decode(std::string_view file) {
     return d;
   }
   d.message = file.substr(pos);
-  if (sha256_hex(file.substr(0, header_end), d.message) != sum) {
+  d.head_len = head_len;
+  d.prefix_size = pos;
+  d.padded = padded;
+  if (sha256_hex(file.substr(0, header_end), d.message.substr(0, head_len)) != sum ||
+      (!v1 && sha256_hex(d.message.substr(head_len), {}) != body_sum)) {
     d.error = decode_error::bad_checksum;
     d.message = {};
     return d;

@@ -37,12 +37,16 @@ bool eight_bit(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
+// One allocation of the file's size, one copy (not a stream buffer copied again).
 std::optional<std::string> read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
+  std::ifstream in(p, std::ios::binary | std::ios::ate);
   if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto size = in.tellg();
+  if (size < 0) return std::nullopt;
+  std::string out(static_cast<std::size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(out.data(), static_cast<std::streamsize>(out.size()))) return std::nullopt;
+  return out;
 }
 
 }  // namespace
@@ -214,6 +218,8 @@ bool runner::bounce(const envelope& env, std::string_view message, const std::ve
 // file records the local outcome.
 void runner::run_once() {
   constexpr std::size_t k_batch = 256;
+  // A batch holds its files in memory: it also ends after k_batch_bytes, so large messages go a few at a time.
+  constexpr std::size_t k_batch_bytes = 32u * 1024 * 1024;
   auto ids = spool_.list();
   const std::int64_t now = unix_now();
   {
@@ -223,7 +229,7 @@ void runner::run_once() {
       if (auto it = index_.find(id); it != index_.end()) kept.insert(*it);
     index_.swap(kept);
   }
-  for (std::size_t first = 0; first < ids.size(); first += k_batch) {
+  for (std::size_t first = 0, next = 0; first < ids.size(); first = next) {
     {
       std::lock_guard lk(sig_->mu);
       if (sig_->stopping) return;
@@ -241,7 +247,10 @@ void runner::run_once() {
     std::vector<job> jobs;
     jobs.reserve(k_batch);
     std::vector<delivery::staged_file> staged;
-    for (std::size_t n = first; n < ids.size() && n < first + k_batch; ++n) {
+    std::size_t batch_bytes = 0;
+    next = first;
+    for (std::size_t n = first; n < ids.size() && n < first + k_batch && batch_bytes < k_batch_bytes; ++n) {
+      next = n + 1;
       const auto& id = ids[n];
       if (inflight_.count(id)) continue;
       if (auto it = index_.find(id); it != index_.end() && it->second.due > now) {
@@ -251,6 +260,7 @@ void runner::run_once() {
       }
       auto content = read_file(spool_.path_of(id));
       if (!content) continue;  // removed meanwhile
+      batch_bytes += content->size();
       job j;
       j.id = id;
       j.file = std::make_shared<std::string>(std::move(*content));

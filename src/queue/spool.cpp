@@ -55,6 +55,16 @@ std::error_code write_file(const fs::path& path, std::string_view data, bool syn
   return ec;
 }
 
+// fdatasync an existing file.
+std::error_code sync_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return last_error();
+  std::error_code ec;
+  if (::fdatasync(fd) != 0) ec = last_error();
+  ::close(fd);
+  return ec;
+}
+
 std::error_code write_durable(const fs::path& path, std::string_view data) { return write_file(path, data, true); }
 
 // One flush of every dirty page and the journal of the filesystem holding `dir` (Linux reports
@@ -101,7 +111,7 @@ void spool::store_async(envelope env, std::string message, done_fn done) {
   {
     std::lock_guard lk(mu_);
     if (thread_.joinable() && !stopping_) {
-      pending_.push_back(request{std::move(env), std::move(message), std::move(done)});
+      pending_.push_back(request{std::move(env), std::move(message), std::move(done), false});
       cv_.notify_one();
       return;
     }
@@ -118,6 +128,25 @@ void spool::store_async(envelope env, std::string message, done_fn done) {
       ec = rec;
     }
   }
+  if (!ec) ec = fsync_dir(dir_ / "active");
+  done(ec, id);
+}
+
+void spool::commit_async(const std::string& id, done_fn done) {
+  envelope env;
+  env.id = id;
+  {
+    std::lock_guard lk(mu_);
+    if (thread_.joinable() && !stopping_) {
+      pending_.push_back(request{std::move(env), {}, std::move(done), true});
+      cv_.notify_one();
+      return;
+    }
+  }
+  auto path_tmp = dir_ / "tmp" / id;
+  std::error_code ec = sync_file(path_tmp);
+  if (!ec) fs::rename(path_tmp, dir_ / "active" / id, ec);
+  if (ec) ::unlink(path_tmp.c_str());
   if (!ec) ec = fsync_dir(dir_ / "active");
   done(ec, id);
 }
@@ -156,7 +185,13 @@ void spool::run() {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& r = batch[i];
       tmps[i] = dir_ / "tmp" / r.env.id;
-      results[i] = write_file(tmps[i], encode(r.env, r.message), batch.size() == 1);
+      if (r.prepared) {
+        // Written by the session (message_file); only its data must reach the disk, with the batch.
+        if (batch.size() == 1) results[i] = sync_file(tmps[i]);
+        if (results[i]) ::unlink(tmps[i].c_str());
+      } else {
+        results[i] = write_file(tmps[i], encode(r.env, r.message), batch.size() == 1);
+      }
       r.message.clear();
       r.message.shrink_to_fit();
       if (!results[i]) ++written;

@@ -38,6 +38,10 @@ class spool {
   // Asynchronous store: env.id is assigned if empty. `done` runs on the commit thread after the
   // message is durable (ec == {}) or failed (ENOSPC -> std::errc::no_space_on_device, etc.; no file left).
   void store_async(envelope env, std::string message, done_fn done);
+  // The same for a queue file already written whole to tmp/<id> (queue::message_file: the body streamed to
+  // disk as it arrived): the commit thread makes it durable with the batch (no second write), renames it into
+  // active/ and fsyncs the directory, then calls `done`. On failure the file is removed.
+  void commit_async(const std::string& id, done_fn done);
   // Synchronous store (tests, CLI). Returns the queue id or throws std::system_error.
   std::string store(envelope env, std::string_view message);
 
@@ -68,6 +72,7 @@ class spool {
     envelope env;
     std::string message;
     done_fn done;
+    bool prepared = false;  // tmp/<id> is already written (commit_async)
   };
   void run();
   std::filesystem::path dir_;

@@ -5,7 +5,10 @@
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <system_error>
 #include <string_view>
 #include <vector>
 
@@ -31,16 +34,28 @@ struct inbound_verdict {
   std::string folder;  // quarantine: the Maildir folder ("Junk")
 };
 
+// A message at end of data as the connection holds it: the header section in memory (bounded by
+// limits.header_section), the body in a file under queue/tmp/ (or in memory when it is small). The checks
+// read the body in chunks, off the event loop; they never hold it whole.
+struct message_content {
+  std::string head;  // the header section through its empty line (the whole message when it has none)
+  std::uint64_t body_size = 0;
+  // Streams the body in chunks (callable from any thread, once at a time). Returns an I/O error, if any.
+  std::function<std::error_code(const std::function<void(std::string_view)>&)> read_body;
+};
+
 class inbound_checker {
  public:
   virtual ~inbound_checker() = default;
-  // Checks a message received on the MX listener. May rewrite `content` (the message as received, before
-  // our Received: field): removes Authentication-Results that claim our authserv-id, prepends ours.
-  // Runs on `ex` (the connection's event loop) and never blocks it.
+  // Checks a message received on the MX listener. May rewrite `content.head` (the header section as received,
+  // before our Received: field): removes Authentication-Results that claim our authserv-id, prepends ours.
+  // Runs on `ex` (the connection's event loop) and never blocks it: body hashing runs on the CPU pool.
   virtual boost::asio::awaitable<inbound_verdict> check(boost::asio::any_io_executor ex, const inbound_message& m,
-                                                        std::string& content) = 0;
-  // Signs a message from an authenticated user (DKIM) by prepending signature fields to `content`.
-  virtual void sign(const inbound_message& m, std::string& content) = 0;
+                                                        message_content& content) = 0;
+  // Signs a message from an authenticated user (DKIM) by prepending signature fields to `content.head`.
+  // Body hashing runs on the CPU pool.
+  virtual boost::asio::awaitable<void> sign(boost::asio::any_io_executor ex, const inbound_message& m,
+                                            message_content& content) = 0;
 };
 
 }  // namespace mailfort::smtp

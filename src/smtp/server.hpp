@@ -5,6 +5,7 @@
 // that only moves bytes between the socket, the pure parsers and the session state machine.
 #pragma once
 #include "config/config.hpp"
+#include "common/byte_budget.hpp"
 #include "smtp/session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -69,8 +70,9 @@ struct server_deps {
   boost::asio::thread_pool* cpu_pool = nullptr;  // argon2id verification runs here, off the event loops
   std::function<void()> on_queued;               // wakes the delivery worker
   std::vector<cidr> trusted_networks;
-  policy::guard* guard = nullptr;      // bans and rate limits; null: none (tests of the core)
-  inbound_checker* inbound = nullptr;  // SPF/DKIM/DMARC at end of data, DKIM signing; null: none
+  policy::guard* guard = nullptr;           // bans and rate limits; null: none (tests of the core)
+  inbound_checker* inbound = nullptr;       // SPF/DKIM/DMARC at end of data, DKIM signing; null: none
+  common::byte_budget* inflight = nullptr;  // limits.inflight_bytes: content received, not yet queued; null: none
 };
 
 class server {

@@ -10,6 +10,7 @@
 #include "common/ids.hpp"
 #include "log/logger.hpp"
 #include "policy/guard.hpp"
+#include "queue/message_file.hpp"
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
 #include "smtp/inbound.hpp"
@@ -196,6 +197,16 @@ class connection : public std::enable_shared_from_this<connection> {
     return s.action;
   }
 
+  // Bytes the queue file's envelope needs besides the header section (message_file leaves room for them in
+  // front of the body): every envelope value is known at DATA but the TLS and folder names.
+  std::size_t envelope_room(const session& sess) const {
+    const auto& tx = sess.current_transaction();
+    std::size_t n = 1024 + tx.sender.size() + sess.helo().size() + sess.auth_user().size() + sid_.size() +
+                    client_ip_.size() + tls_version_.size() + tls_cipher_.size();
+    for (const auto& r : tx.recipients) n += r.size() + 16;
+    return n;
+  }
+
   asio::awaitable<step> do_verify_auth(session& sess) {
     auto creds = sess.pending_auth();
     auto* users = srv_.deps().users;
@@ -210,11 +221,17 @@ class connection : public std::enable_shared_from_this<connection> {
     co_return sess.on_auth_result(ok);
   }
 
-  asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, std::string content, std::string folder) {
+  // Makes the message durable: the envelope and the head part (our Received:, then `content.head`) are written
+  // in front of the body already on disk under queue/tmp/ (or, for a small message, the whole file is written
+  // by the commit thread as before); the commit thread fsyncs, renames into active/ and fsyncs the directory.
+  asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, queue::message_file& mf,
+                                                        smtp::message_content& content, std::string folder) {
     const auto& tx = sess.current_transaction();
     if (cfg_.queue.discard) {  // the benchmark's null backend: `config check` reports it as critical
-      auto f = base_fields(
-          {{"queue_id", queue_id_}, {"size", content.size()}, {"from", tx.sender}, {"rcpts", tx.recipients.size()}});
+      auto f = base_fields({{"queue_id", queue_id_},
+                            {"size", content.head.size() + content.body_size},
+                            {"from", tx.sender},
+                            {"rcpts", tx.recipients.size()}});
       log::warning("discarded", std::move(f));
       co_return std::pair<int, std::string>{0, queue_id_};
     }
@@ -234,11 +251,11 @@ class connection : public std::enable_shared_from_this<connection> {
     env.body_type = tx.eight_bit_mime ? "8BITMIME" : "7BIT";
     env.smtputf8 = tx.smtputf8;
     env.folder = std::move(folder);
-    std::string message = sess.received_header(queue_id_, env.received_at);
-    message += content;
-    content.clear();
-    content.shrink_to_fit();
-    std::size_t size = message.size();
+    std::string head = sess.received_header(queue_id_, env.received_at);
+    head += content.head;
+    content.head.clear();
+    content.head.shrink_to_fit();
+    const std::uint64_t size = head.size() + content.body_size;
     auto* sp = srv_.deps().spool;
     auto ex = sock_.get_executor();
     // Wait for the commit thread: it completes `done` on its own thread, which posts back to this
@@ -251,14 +268,26 @@ class connection : public std::enable_shared_from_this<connection> {
       bool done = false;
     };
     auto w = std::make_shared<waiter>(ex);
-    sp->store_async(std::move(env), std::move(message), [w](std::error_code e, const std::string& qid) {
+    auto done = [w](std::error_code e, const std::string& qid) {
       asio::post(w->timer.get_executor(), [w, e, qid] {
         w->ec = e;
         w->id = qid;
         w->done = true;
         w->timer.cancel();
       });
-    });
+    };
+    if (mf.on_disk()) {
+      // The body is in tmp/<id> already: write the envelope and head in front of it, then commit.
+      if (auto ec = mf.write_queue_file(env, head)) {
+        done(ec, queue_id_);
+      } else {
+        mf.release();  // the spool owns the file now (renamed into active/, or removed on failure)
+        sp->commit_async(queue_id_, done);
+      }
+    } else {
+      head += mf.body_in_memory();
+      sp->store_async(std::move(env), std::move(head), done);
+    }
     while (!w->done) co_await w->timer.async_wait(k_tuple);
     std::error_code ec = w->ec;
     std::string id = w->id;
@@ -472,8 +501,21 @@ asio::awaitable<void> connection::run() {
             if (!co_await flush()) break;
             queue_id_ = common::new_queue_id();
             data_reader reader(sess.data_limits_for_message());
-            std::string content;
-            content.reserve(64 * 1024);
+            // The content goes to a sink: the header section in memory, the body to queue/tmp/<id> in 64 KiB
+            // writes. Memory per message in flight stays a small constant, whatever its size.
+            queue::message_file mf(srv_.deps().spool->dir() / "tmp", queue_id_, envelope_room(sess));
+            std::string chunk;  // what one feed() stored: at most one input buffer
+            chunk.reserve(inbuf_.size());
+            // Bytes in flight, charged as they arrive against limits.inflight_bytes, given back at the end.
+            struct charge {
+              common::byte_budget* budget;
+              std::uint64_t taken = 0;
+              ~charge() {
+                if (budget) budget->give_back(taken);
+              }
+            } charged{srv_.deps().inflight};
+            bool over_budget = false;
+            std::error_code sink_error;
             auto data_start = steady::now();
             auto hard_end = data_start + std::chrono::seconds(L.data_timeout_s);
             auto deadline = data_start + std::chrono::seconds(L.command_timeout_s);
@@ -491,12 +533,22 @@ asio::awaitable<void> connection::run() {
                                               static_cast<long long>(std::max<std::size_t>(1, L.min_data_rate)));
                 deadline = std::min(deadline + bonus, now + std::chrono::seconds(L.command_timeout_s));
               }
-              auto fr = reader.feed(pending, content);
+              auto fr = reader.feed(pending, chunk);
               pending.remove_prefix(fr.consumed);
+              if (!chunk.empty() && !over_budget && !sink_error) {
+                if (charged.budget && !charged.budget->try_take(chunk.size())) {
+                  over_budget = true;  // nothing more is kept; 452 4.3.1 at the end of data
+                } else {
+                  if (charged.budget) charged.taken += chunk.size();
+                  sink_error = mf.append(chunk);
+                }
+              }
+              chunk.clear();
               if (fr.status == data_status::done) finished = true;
             }
             if (!finished) {
-              // Connection closed or timed out mid-DATA: nothing is queued (bad-input 47).
+              // Connection closed or timed out mid-DATA: nothing is queued (bad-input 47); the sink removes
+              // its file.
               if (timed_out_) {
                 auto t = sess.on_timeout(true);
                 absorb(t);
@@ -509,17 +561,29 @@ asio::awaitable<void> connection::run() {
               closing_ = true;
               break;
             }
-            auto e = sess.on_data_end(reader, content.size());
+            auto e = sess.on_data_end(reader, reader.error() == data_error::none ? mf.size() : 0);
             if (e.action == action::spool) {
               absorb(e);
+              if (!sink_error && !over_budget) sink_error = mf.finish();
               std::string folder;
               std::optional<step> refused;
-              if (auto* checker = srv_.deps().inbound) {
+              smtp::message_content content;
+              content.head = std::move(mf.head());
+              content.body_size = mf.body_size();
+              content.read_body = [&mf](const std::function<void(std::string_view)>& fn) { return mf.read_body(fn); };
+              if (over_budget) {
+                refused = sess.on_policy_reject(452, "4.3.1", "Insufficient system storage; try again later",
+                                                "inflight_budget");
+              } else if (sink_error) {
+                log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", sink_error.message()}}));
+                auto q = sess.on_spooled(sink_error.value(), {});
+                refused = std::move(q);
+              } else if (auto* checker = srv_.deps().inbound) {
                 const auto& tx = sess.current_transaction();
                 inbound_message im{client_ip_, sess.helo(), tx.sender,       &tx.recipients,
                                    queue_id_,  sid_,        sess.auth_user()};
                 if (!sess.auth_user().empty()) {
-                  checker->sign(im, content);  // outbound: DKIM-sign what our users send
+                  co_await checker->sign(sock_.get_executor(), im, content);  // DKIM-sign what our users send
                 } else if (kind_ == listener_kind::mx) {
                   inbound_verdict v = co_await checker->check(sock_.get_executor(), im, content);
                   if (v.action == inbound_verdict::kind::reject || v.action == inbound_verdict::kind::tempfail)
@@ -529,15 +593,13 @@ asio::awaitable<void> connection::run() {
                 }
               }
               if (refused) {
-                content.clear();
                 absorb(*refused);
               } else {
-                auto [err, id] = co_await do_spool(sess, std::move(content), folder);
+                auto [err, id] = co_await do_spool(sess, mf, content, folder);
                 auto q = sess.on_spooled(err, id);
                 absorb(q);
               }
             } else {
-              content.clear();
               absorb(e);
             }
             queue_id_.clear();

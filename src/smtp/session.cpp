@@ -528,6 +528,12 @@ step session::do_mail(const command& cmd) {
     add_event(s, "reject", {{"stage", "mail"}, {"code", 450}, {"rule", lim}});
     return s;
   }
+  if (!env_.inflight_room(tx.declared_size)) {
+    // Not the client's fault: no error is counted (RFC 5321 4.5.3.1.10 / RFC 1870 6.1: 452 at MAIL).
+    s.replies.push_back(make_reply(452, "4.3.1", "Insufficient system storage; try again later"));
+    add_event(s, "reject", {{"stage", "mail"}, {"code", 452}, {"rule", "inflight_budget"}});
+    return s;
+  }
   tx.active = true;
   tx_ = std::move(tx);
   junk_ = 0;
@@ -621,12 +627,23 @@ step session::do_rcpt(const command& cmd) {
   return s;
 }
 
+namespace {
+constexpr std::uint64_t k_min_inflight = 64 * 1024;  // one write buffer of queue::message_file
+}  // namespace
+
 step session::do_data(const command& cmd) {
   step s;
   if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: DATA", "data");
   if (!tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: need MAIL command", "data");
   if (tx_.recipients.empty())
     return error_reply(std::move(s), "bad_sequence", 554, "5.5.1", "Error: no valid recipients", "data");
+  if (!env_.inflight_room(std::max<std::uint64_t>(tx_.declared_size, k_min_inflight))) {
+    // The budget of bytes in flight is spent (not even one write buffer's worth is left, or less than the
+    // declared SIZE): the transaction stays, the client may retry DATA later or QUIT.
+    s.replies.push_back(make_reply(452, "4.3.1", "Insufficient system storage; try again later"));
+    add_event(s, "reject", {{"stage", "data"}, {"code", 452}, {"rule", "inflight_budget"}});
+    return s;
+  }
   state_ = state::data;
   s.replies.push_back(make_reply(354, "", "End data with <CR><LF>.<CR><LF>"));
   s.action = action::begin_data;

@@ -62,6 +62,12 @@ class session_env {
     (void)user;
     return {};
   }
+  // The global budget of message bytes in flight (limits.inflight_bytes): may a message of `bytes` (0: of
+  // unknown size) start now? When not: 452 4.3.1 at MAIL (SIZE=) or DATA.
+  virtual bool inflight_room(std::uint64_t bytes) const {
+    (void)bytes;
+    return true;
+  }
 };
 
 struct session_config {

@@ -31,6 +31,9 @@ class fake_env final : public session_env {
   std::set<std::string> users{"alice@localhost", "bob@localhost", "carol@example.org"};
   // Name of the limit that fires for each kind; empty: allowed.
   std::string auth_limit, message_limit, recipient_limit;
+  // Bytes left in the budget of messages in flight (limits.inflight_bytes).
+  std::uint64_t inflight_left = ~std::uint64_t{0};
+  bool inflight_room(std::uint64_t bytes) const override { return std::max<std::uint64_t>(bytes, 1) <= inflight_left; }
 
   bool is_local_domain(std::string_view d) const override { return domains.count(lower_copy(d)) != 0; }
   bool local_user_exists(std::string_view a) const override { return users.count(std::string(a)) != 0; }

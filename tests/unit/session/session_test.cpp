@@ -1136,3 +1136,24 @@ TEST(session_received, quoted_recipient_cannot_break_the_header) {
 
 }  // namespace
 }  // namespace mailfort::smtp::test
+
+// limits.inflight_bytes (issue 15): a declared SIZE beyond the budget left is refused at MAIL, and DATA is
+// refused while less than one write buffer is left; neither counts as a client error.
+TEST(session_data, inflight_budget_452) {
+  harness h;
+  h.env.inflight_left = 100000;
+  h.ehlo();
+  auto m = h.send("MAIL FROM:<a@example.net> SIZE=200000");
+  EXPECT_TRUE(replied(m, 452, "4.3.1"));
+  EXPECT_EQ(rule_of(m), "inflight_budget");
+  EXPECT_FALSE(h.s->current_transaction().active);
+  ASSERT_TRUE(replied(h.send("MAIL FROM:<a@example.net> SIZE=50000"), 250, "2.1.0"));
+  ASSERT_TRUE(replied(h.send("RCPT TO:<alice@localhost>"), 250, "2.1.5"));
+  h.env.inflight_left = 1000;
+  auto d = h.send("DATA");
+  EXPECT_TRUE(replied(d, 452, "4.3.1"));
+  EXPECT_EQ(rule_of(d), "inflight_budget");
+  EXPECT_EQ(h.s->errors(), 0u);
+  h.env.inflight_left = 1u << 20;
+  EXPECT_TRUE(replied(h.send("DATA"), 354, "", action::begin_data));
+}
