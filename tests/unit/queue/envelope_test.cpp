@@ -156,7 +156,9 @@ TEST(envelope, streamed_body_with_padding_roundtrips) {
   for (std::size_t pad_to : {std::size_t{0}, std::size_t{4096}, std::size_t{70000}}) {
     auto prefix = encode_prefix(e, head, body.size(), sum, pad_to);
     ASSERT_TRUE(prefix) << pad_to;
-    if (pad_to) EXPECT_EQ(prefix->size(), pad_to);
+    if (pad_to) {
+      EXPECT_EQ(prefix->size(), pad_to);
+    }
     std::string file = *prefix + body;
     auto d = decode(file);
     ASSERT_EQ(d.error, decode_error::ok) << pad_to;

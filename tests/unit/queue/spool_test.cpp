@@ -191,7 +191,8 @@ TEST(spool, streamed_message_without_room_is_copied) {
   std::promise<std::error_code> p;
   sp.commit_async(id, [&p](std::error_code c, const std::string&) { p.set_value(c); });
   ASSERT_FALSE(p.get_future().get());
-  auto dec = decode(read(sp.path_of(id)));
+  auto file = read(sp.path_of(id));  // decode() returns views into it
+  auto dec = decode(file);
   ASSERT_EQ(dec.error, decode_error::ok);
   EXPECT_EQ(dec.message, head + body);
   EXPECT_FALSE(dec.padded);

@@ -1134,9 +1134,6 @@ TEST(session_received, quoted_recipient_cannot_break_the_header) {
   expect_one_header(r);
 }
 
-}  // namespace
-}  // namespace mailfort::smtp::test
-
 // limits.inflight_bytes (issue 15): a declared SIZE beyond the budget left is refused at MAIL, and DATA is
 // refused while less than one write buffer is left; neither counts as a client error.
 TEST(session_data, inflight_budget_452) {
@@ -1157,3 +1154,6 @@ TEST(session_data, inflight_budget_452) {
   h.env.inflight_left = 1u << 20;
   EXPECT_TRUE(replied(h.send("DATA"), 354, "", action::begin_data));
 }
+
+}  // namespace
+}  // namespace mailfort::smtp::test
