@@ -57,7 +57,9 @@ def strip_received(msg):
 @pytest.mark.serial
 @pytest.mark.skipif(SANITIZED, reason="ASan's own memory overhead makes an RSS bound meaningless")
 def test_large_messages_in_flight_keep_memory_bounded(make_server):
-    s = make_server(limits={"max_connections_per_ip": PER_IP + 5, "command_timeout_s": 120})
+    # The budget of bytes in flight must hold every half message (the full size needs more than the default).
+    s = make_server(limits={"max_connections_per_ip": PER_IP + 5, "command_timeout_s": 120,
+                            "inflight_bytes": max(256 << 20, SESSIONS * SIZE)})
     port = s.ports["mx"]
     with s.smtp() as c:  # warm-up: the baseline includes one session's code paths
         c.sendmail("w@example.org", ["alice@localhost"], message("warm-up"))
