@@ -128,17 +128,23 @@ guard::~guard() {
 
 void guard::start(std::chrono::milliseconds interval) {
   if (worker_.joinable()) return;
+  {
+    std::lock_guard lk(mu_);
+    running_ = true;
+  }
   worker_ = std::thread([this, interval] {
     std::unique_lock lk(mu_);
     auto next = std::chrono::steady_clock::now() + interval;
     bool failed = false;  // after an error, wait for the next round instead of retrying at once
     while (!stop_) {
-      cv_.wait_until(lk, next, [this, failed] { return stop_ || (!failed && !pending_.empty()); });
+      cv_.wait_until(lk, next,
+                     [this, failed] { return stop_ || !offences_.empty() || (!failed && !pending_.empty()); });
       if (stop_) break;
       bool due = std::chrono::steady_clock::now() >= next;
       lk.unlock();
       failed = false;
       try {
+        process_offences();
         if (due) {
           refresh();
         } else {
@@ -162,6 +168,11 @@ void guard::stop() {
   }
   cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  {
+    std::lock_guard lk(mu_);
+    running_ = false;
+  }
+  process_offences();  // none is lost
 }
 
 std::chrono::seconds guard::duration_for(unsigned count) const {
@@ -594,46 +605,47 @@ void guard::mark_greeting_passed(const asio::ip::address& a) {
   greeted_[source_of(a)] = clock_.now();
 }
 
-std::optional<ban_record> guard::record(const asio::ip::address& a, offence o, double count) {
-  if (exempt(a)) return std::nullopt;
-  auto src = source_of(a);
-  auto wide = wide_source_of(a);
-  {
-    std::lock_guard lk(mu_);
-    if (banned_addr_locked(a, nullptr)) return std::nullopt;
+// The shared (Redis) score; false when Redis failed (the caller falls back to the local score).
+bool guard::score_shared(const std::string& src, offence o, double count, std::optional<ban_record>& out) {
+  std::unique_lock rl(redis_mu_);
+  if (!redis_was_up_) return false;
+  double pts = ban_settings_.weight[static_cast<int>(o)] * count;
+  auto total = redis_->add_score(src, pts, ban_settings_.window);
+  if (!total) {
+    redis_down();
+    return false;
   }
+  if (*total + 1e-9 < ban_settings_.threshold) return true;
   ban_record r;
   r.source = src;
   r.created = now_s();
   r.reason = offence_name(o);
-  if (redis_ && redis_was_up_) {
-    // Shared score: the threshold counts offences seen by every node (Redis under its own lock, not the guard's).
-    std::unique_lock rl(redis_mu_);
-    double pts = ban_settings_.weight[static_cast<int>(o)] * count;
-    auto total = redis_->add_score(src, pts, ban_settings_.window);
-    if (total) {
-      if (*total + 1e-9 < ban_settings_.threshold) return std::nullopt;
-      auto n = redis_->next_ban_count(src);
-      unsigned prev = 0;
-      {
-        std::lock_guard lk(mu_);
-        prev = scores_.previous_bans(src);
-      }
-      r.count = n ? *n : prev + 1;
-      r.until = r.created + duration_for(r.count).count();
-      redis_->set_ban(src, r.until, r.count, r.reason);
-      rl.unlock();
-      {
-        std::lock_guard lk(mu_);
-        scores_.set_previous_bans(src, r.count, common::time_point{seconds(r.until)});
-        put_ban_locked(r);
-        pending_.push_back(r);
-      }
-      cv_.notify_all();
-      return r;
-    }
-    redis_down();
+  auto n = redis_->next_ban_count(src);
+  unsigned prev = 0;
+  {
+    std::lock_guard lk(mu_);
+    prev = scores_.previous_bans(src);
   }
+  r.count = n ? *n : prev + 1;
+  r.until = r.created + duration_for(r.count).count();
+  redis_->set_ban(src, r.until, r.count, r.reason);
+  rl.unlock();
+  {
+    std::lock_guard lk(mu_);
+    scores_.set_previous_bans(src, r.count, common::time_point{seconds(r.until)});
+    put_ban_locked(r);
+    pending_.push_back(r);
+  }
+  cv_.notify_all();
+  out = r;
+  return true;
+}
+
+std::optional<ban_record> guard::score_local(const std::string& src, const std::string& wide, offence o, double count) {
+  ban_record r;
+  r.source = src;
+  r.created = now_s();
+  r.reason = offence_name(o);
   {
     std::lock_guard lk(mu_);
     auto v = scores_.add(src, o, clock_.now(), count);
@@ -653,6 +665,47 @@ std::optional<ban_record> guard::record(const asio::ip::address& a, offence o, d
   }
   cv_.notify_all();
   return r;
+}
+
+// Offences queued for the shared score while the background thread runs (Redis off the event loops).
+void guard::process_offences() {
+  std::vector<queued_offence> batch;
+  {
+    std::lock_guard lk(mu_);
+    batch.swap(offences_);
+  }
+  for (const auto& x : batch) {
+    std::optional<ban_record> out;
+    if (!score_shared(x.source, x.what, x.count, out)) out = score_local(x.source, x.wide, x.what, x.count);
+    if (out)
+      log::warning("ban", {{"source", out->source},
+                           {"reason", out->reason},
+                           {"until", out->until},
+                           {"duration_s", out->until - out->created},
+                           {"count", out->count}});
+  }
+}
+
+std::optional<ban_record> guard::record(const asio::ip::address& a, offence o, double count) {
+  if (exempt(a)) return std::nullopt;
+  auto src = source_of(a);
+  auto wide = wide_source_of(a);
+  {
+    std::lock_guard lk(mu_);
+    if (banned_addr_locked(a, nullptr)) return std::nullopt;
+    if (redis_ && redis_was_up_ && running_) {
+      // Cluster mode: the shared score is Redis work, done by the background thread; a ban it makes reaches
+      // this session (and every other from the source) through generation() at its next command.
+      offences_.push_back({src, wide, o, count});
+      cv_.notify_all();
+      return std::nullopt;
+    }
+  }
+  if (redis_ && redis_was_up_) {
+    std::optional<ban_record> out;
+    if (score_shared(src, o, count, out)) return out;
+  }
+  return score_local(src, wide, o, count);
 }
 
 ban_record guard::ban(const std::string& source, std::chrono::seconds duration, const std::string& reason) {

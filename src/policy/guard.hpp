@@ -143,6 +143,9 @@ class guard {
              double capacity, std::chrono::seconds window);
   bool spend_one(rate_limiter& local, const char* name, const std::string& key, double capacity,
                  std::chrono::seconds window);
+  bool score_shared(const std::string& src, offence o, double count, std::optional<ban_record>& out);
+  std::optional<ban_record> score_local(const std::string& src, const std::string& wide, offence o, double count);
+  void process_offences();
   bool banned_addr_locked(const boost::asio::ip::address& a, std::int64_t* until);
   bool is_banned_locked(const std::string& source, std::int64_t* until);
   void store(const std::vector<ban_record>& rows);  // db_mu_ held
@@ -164,6 +167,13 @@ class guard {
   std::array<unsigned, 129> v6_lengths_{};                       // tries only the lengths in use
   std::unordered_map<std::string, common::time_point> greeted_;
   std::vector<ban_record> pending_;  // new bans not yet in SQLite (under mu_)
+  struct queued_offence {
+    std::string source, wide;
+    offence what;
+    double count;
+  };
+  std::vector<queued_offence> offences_;  // for the shared score, Redis mode (under mu_)
+  bool running_ = false;                  // the background thread runs (under mu_)
   std::atomic<std::uint64_t> gen_{0};
   std::int64_t watermark_ = 0;      // highest bans.seq read (under db_mu_)
   std::int64_t data_version_ = -1;  // PRAGMA data_version at the last read (under db_mu_)
