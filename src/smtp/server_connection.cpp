@@ -149,7 +149,10 @@ class connection : public std::enable_shared_from_this<connection> {
     std::string rule = e.fields.value("rule", "");
     // A single bare LF or a command pipelined behind STARTTLS is what broken clients do too: scored below the
     // threshold, so one slip does not ban a whole office NAT (repeats still do).
-    if (rule == "bare_lf" || rule == "starttls_pipelining") return policy::offence::protocol_slip;
+    // A bare LF around a dot line (a fake end of data) is smuggling.
+    if (rule == "bare_lf")
+      return e.fields.value("fake_end", false) ? policy::offence::smuggling : policy::offence::protocol_slip;
+    if (rule == "starttls_pipelining") return policy::offence::protocol_slip;
     if (rule == "bare_cr" || rule == "nul" || rule == "pipelining_violation") return policy::offence::smuggling;
     if (rule == "unknown_user") return policy::offence::unknown_recipient;
     if (rule == "non_smtp_command" || rule == "xclient_denied") return policy::offence::non_smtp;

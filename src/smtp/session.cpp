@@ -657,6 +657,7 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
     case data_error::bare_lf: {
       auto r = fail("bare_lf", 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
       r.events.back().fields["smuggling"] = true;
+      r.events.back().fields["fake_end"] = reader.fake_end();  // a dot line: a real attempt, not sloppy line ends
       return r;
     }
     case data_error::bare_cr: {
