@@ -475,7 +475,9 @@ void load_table(const toml::table& root, loader& L) {
                  {"min_data_rate", sz(l.min_data_rate, 1, 1 << 30)},
                  {"error_delay_ms", in(l.error_delay_ms, 0, 60000)},
                  {"max_connections", sz(l.max_connections, 1, 1000000)},
-                 {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)}});
+                 {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)},
+                 {"session_lifetime_s", in(l.session_lifetime_s, 1, 7 * 86400)},
+                 {"listener_reserve", sz(l.listener_reserve, 0, 1000000)}});
     } else if (key == "auth") {
       auto& a = c.auth;
       auto flag = [&L](bool& dst) { return [&L, &dst](const node& n, const key_t& k2) { L.boolean(n, k2, dst); }; };
@@ -606,7 +608,8 @@ void load_table(const toml::table& root, loader& L) {
                  {"recipients_per_hour_per_ip", rate(r.recipients_per_hour_per_ip)},
                  {"messages_per_hour_per_user", rate(r.messages_per_hour_per_user)},
                  {"recipients_per_hour_per_user", rate(r.recipients_per_hour_per_user)},
-                 {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)}});
+                 {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)},
+                 {"exempt_trusted", [&](const node& n, const key_t& k2) { L.boolean(n, k2, r.exempt_trusted); }}});
     } else if (key == "ban") {
       auto& b = c.ban;
       L.section(
@@ -619,9 +622,18 @@ void load_table(const toml::table& root, loader& L) {
             [&](const node& n, const key_t& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
            {"ipv4_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
            {"ipv6_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
-           {"allowlist", [&](const node& n, const key_t& k2) {
+           {"allowlist",
+            [&](const node& n, const key_t& k2) {
               if (L.strings(n, k2, b.allowlist)) check_cidrs(L, n, k2, b.allowlist);
-            }}});
+            }},
+           {"ipv6_wide_prefix",
+            [&](const node& n, const key_t& k2) {
+              L.integer(n, k2, b.ipv6_wide_prefix, 0, 128);
+              if (b.ipv6_wide_prefix != 0 && b.ipv6_wide_prefix < 16)
+                L.error(n, k2, "ban.ipv6_wide_prefix must be 0 (off) or 16..128");
+            }},
+           {"wide_factor", [&](const node& n, const key_t& k2) { L.number(n, k2, b.wide_factor, 1, 1e6); }},
+           {"history_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.history_s, 0, 365 * 86400); }}});
       if (b.duration_s > b.max_duration_s) L.error(v, "ban", "ban.duration_s must not exceed ban.max_duration_s");
     } else if (key == "server") {
       L.section(v, key,
@@ -911,7 +923,7 @@ recipients = 100                # per message (RFC 5321 minimum); 452 4.5.3 abov
 max_hops = 100                  # Received: fields before 554 5.4.6 (mail loop, RFC 5321 6.3)
 soft_errors = 10                # client errors after which each reply is delayed (slows scanners)
 hard_errors = 20                # client errors after which 421 4.7.0 and close
-junk_commands = 100             # NOOP/RSET/VRFY/HELP without mail before 421 (idle connection holders)
+junk_commands = 100             # NOOP/RSET/VRFY/HELP, repeated HELO/EHLO and refused MAIL without mail before 421
 unknown_recipients = 20         # 550 5.1.1 replies before 421 (dictionary attack)
 messages_per_connection = 100   # MAIL transactions per connection before 421
 command_timeout_s = 300         # per command line, not extended by trickled bytes (slowloris; RFC 5321 4.5.3.2.7)
@@ -919,7 +931,10 @@ data_timeout_s = 3600           # absolute cap on one DATA phase
 min_data_rate = 500             # bytes/s a client must sustain in DATA, so a trickle cannot hold a slot
 error_delay_ms = 1000           # tarpit per error past soft_errors, and after each failed AUTH
 max_connections = 1000          # total; 421 4.7.0 at connect above it (memory and file descriptors stay bounded)
-max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above it (one host cannot take all)
+max_connections_per_ip = 20     # per source prefix (ban.ipv4_prefix/ipv6_prefix: an IPv6 /64); 421 4.7.0 above it
+session_lifetime_s = 3600       # a session this old gets 421 4.4.2 at its next command: no client holds a slot forever
+listener_reserve = 50           # slots of max_connections each listener keeps free from the others (an MX flood
+                                # cannot stop users submitting on 587/465)
 
 [greeting]                      # MX only: postscreen-style pause before the 220 banner
 delay_ms = 3000                 # spam tools that talk first are refused (554 5.5.0) and scored; 0 disables
@@ -964,6 +979,8 @@ recipients_per_hour_per_ip = 5000       # 452 4.5.3 above it
 messages_per_hour_per_user = 500        # authenticated users (outbound): a hijacked account is capped
 recipients_per_hour_per_user = 2000     # same, counted per recipient
 auth_per_minute_per_ip = 10             # AUTH attempts; 421 4.7.0 above it (password guessing)
+exempt_trusted = true                   # relay.trusted_networks and ban.allowlist skip the per-source
+                                        # connection cap and rate limits (Postfix exempts mynetworks from anvil)
 
 [ban]                           # built-in fail2ban: the source address is banned, never the account,
                                 # so an attacker cannot lock a user out
@@ -975,6 +992,9 @@ max_duration_s = 604800         # one week: long enough to stop a botnet node, s
 ipv4_prefix = 32                # one IPv4 host
 ipv6_prefix = 64                # one IPv6 /64 (a single customer's network; an attacker holds all of it)
 allowlist = []                  # CIDRs never banned (relay.trusted_networks are never banned either)
+ipv6_wide_prefix = 48           # a second IPv6 score, ban and rate limit per /48 (a /48 holds 65,536 /64s); 0: off
+wide_factor = 4                 # ... reached at 4x the threshold and rate limits of one source
+history_s = 2592000             # ended bans count for escalation 30 days, then their rows are deleted
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core

@@ -93,6 +93,9 @@ struct limits {
   int error_delay_ms = 1000;                         // tarpit per error past soft_errors
   std::size_t max_connections = 1000;                // total, 421 4.7.0 at connect
   std::size_t max_connections_per_ip = 20;           // 421 4.7.0 at connect
+  // issue 15 (abuse shield): no session holds a slot forever; no listener's flood takes every slot.
+  int session_lifetime_s = 3600;      // a session older than this gets 421 4.4.2 at its next command and closes
+  std::size_t listener_reserve = 50;  // slots of max_connections each listener keeps free from the others
 };
 
 // Greeting delay on the MX listener (postscreen-style): clients that talk before the banner are early
@@ -158,6 +161,7 @@ struct ratelimit {
   double messages_per_hour_per_user = 500;
   double recipients_per_hour_per_user = 2000;
   double auth_per_minute_per_ip = 10;
+  bool exempt_trusted = true;  // relay.trusted_networks skip per-source connection caps and rate limits
 };
 
 // Built-in fail2ban: points per offence inside `window_s`; reaching `threshold` bans the source
@@ -171,6 +175,9 @@ struct ban {
   unsigned ipv4_prefix = 32;
   unsigned ipv6_prefix = 64;
   std::vector<std::string> allowlist;  // CIDRs never banned (trusted_networks are never banned either)
+  unsigned ipv6_wide_prefix = 48;      // a second, coarser IPv6 score, ban and rate limit; 0 disables
+  double wide_factor = 4;              // ... at this many times the threshold and limits of one source
+  int history_s = 30 * 86400;          // ended bans count for escalation this long, then their rows are deleted
 };
 
 struct server {

@@ -99,6 +99,9 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   b.max_duration = std::chrono::seconds(cfg.ban.max_duration_s);
   b.ipv4_prefix = cfg.ban.ipv4_prefix;
   b.ipv6_prefix = cfg.ban.ipv6_prefix;
+  b.ipv6_wide_prefix = cfg.ban.ipv6_wide_prefix;
+  b.wide_factor = cfg.ban.wide_factor;
+  b.history = std::chrono::seconds(cfg.ban.history_s);
   policy::limits_settings l;
   l.connections_per_minute_per_ip = cfg.ratelimit.connections_per_minute_per_ip;
   l.messages_per_hour_per_ip = cfg.ratelimit.messages_per_hour_per_ip;
@@ -109,6 +112,7 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   l.greeting_memory = std::chrono::seconds(cfg.greeting.remember_s);
   std::vector<std::string> allow = cfg.ban.allowlist;
   allow.insert(allow.end(), cfg.relay.trusted_networks.begin(), cfg.relay.trusted_networks.end());
+  if (cfg.ratelimit.exempt_trusted) l.exempt_networks = allow;
   fs::create_directories(cfg.data_dir);
   return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock,
                                          cfg.state.backend == "redis" ? cfg.state.redis_url : std::string());
@@ -219,7 +223,7 @@ int run(const config::config& cfg) {
       auto ids = spool.list();
       return nlohmann::json{{"messages", ids.size()}, {"ids", ids}};
     };
-    wi.bans_active = [&guard] { return guard->list().size(); };
+    wi.bans_active = [&guard] { return guard->active_bans(); };
     wi.bans = [&guard] {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& b : guard->list())
@@ -276,15 +280,12 @@ int run(const config::config& cfg) {
     signals->async_wait(on_signal);
     ::signal(SIGPIPE, SIG_IGN);
 
-    // Bans added or removed by `mailfort ban` (another process) take effect within a second.
+    // Bans added or removed by `mailfort ban` (another process) take effect within a second: the guard's own
+    // thread reads what changed, writes new bans and sweeps, off the event loops.
+    guard->start();
     auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
     std::function<void(const boost::system::error_code&)> on_refresh = [&](const boost::system::error_code& ec) {
       if (ec) return;
-      try {
-        guard->refresh();
-      } catch (const std::exception& e) {
-        log::error("state_error", {{"error", e.what()}});
-      }
       watcher.tick();
       refresh->expires_after(std::chrono::seconds(1));
       refresh->async_wait(on_refresh);

@@ -50,6 +50,8 @@ class data_reader {
   std::size_t content_bytes() const { return stored_; }  // bytes stored (or that would have been)
   std::size_t received_count() const { return received_; }
   bool in_header() const { return in_header_; }
+  // A dot line bounded by a bare LF was seen (a fake end of data: smuggling, not just sloppy line ends).
+  bool fake_end() const { return fake_end_; }
 
  private:
   void fail(data_error e);
@@ -62,7 +64,9 @@ class data_reader {
   std::size_t header_bytes_ = 0;
   std::size_t received_ = 0;
   bool in_header_ = true;
-  std::string header_name_;  // first bytes of the current header line, to count Received:
+  std::string header_name_;   // first bytes of the current header line, to count Received:
+  std::uint32_t recent_ = 2;  // the last four byte classes (see feed); data starts after a CRLF
+  bool fake_end_ = false;
 };
 
 const char* data_error_name(data_error e);

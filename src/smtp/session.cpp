@@ -256,13 +256,15 @@ step session::do_helo(const command& cmd, bool extended) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x21 || u > 0x7e) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid HELO name", "helo");
   }
+  // A repeated HELO/EHLO (the same TLS state) is a junk command: it resets nothing an idle holder needs.
+  const bool repeated = helo_done_;
   helo_ = name;
   helo_done_ = true;
   extended_ = extended;
   reset_transaction();
   if (!extended) {
     s.replies.push_back(make_reply(250, "", cfg_.hostname));
-    return s;
+    return repeated ? junk(std::move(s)) : s;
   }
   reply r;
   r.code = 250;
@@ -277,7 +279,7 @@ step session::do_helo(const command& cmd, bool extended) {
   // has nothing to authenticate (brute-force surface).
   if (needs_auth() && tls_active_ && auth_user_.empty()) r.lines.push_back("AUTH PLAIN LOGIN");
   s.replies.push_back(std::move(r));
-  return s;
+  return repeated ? junk(std::move(s)) : s;
 }
 
 step session::do_starttls(const command& cmd) {
@@ -526,7 +528,7 @@ step session::do_mail(const command& cmd) {
   if (auto lim = env_.check_limit(session_env::limit_kind::message, client_ip_, auth_user_); !lim.empty()) {
     s.replies.push_back(make_reply(450, "4.7.1", "Too much mail from you; try again later"));
     add_event(s, "reject", {{"stage", "mail"}, {"code", 450}, {"rule", lim}});
-    return s;
+    return junk(std::move(s));  // a refused MAIL is not mail: it must not keep a session alive
   }
   tx.active = true;
   tx_ = std::move(tx);
@@ -655,6 +657,7 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
     case data_error::bare_lf: {
       auto r = fail("bare_lf", 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
       r.events.back().fields["smuggling"] = true;
+      r.events.back().fields["fake_end"] = reader.fake_end();  // a dot line: a real attempt, not sloppy line ends
       return r;
     }
     case data_error::bare_cr: {

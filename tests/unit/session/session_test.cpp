@@ -949,6 +949,34 @@ TEST(session_errors, junk_commands) {  // bad-input 39
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(replied(g.send("NOOP"), 250, "2.0.0"));
 }
 
+// Issue 15 item 2: an idle slot holder cannot reset or dodge the junk count with EHLO or with MAILs that a rate
+// limit refuses.
+TEST(session_errors, repeated_helo_and_refused_mail_are_junk) {
+  options o;
+  o.limits.junk_commands = 3;
+  harness h(o);
+  EXPECT_TRUE(replied(h.ehlo(), 250, ""));  // the first EHLO is not junk
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.ehlo().replies.at(0).code, 250) << i;
+  EXPECT_TRUE(rejected(h.send("HELO again.example"), 421, "4.7.0", "too_many_errors", action::close));
+
+  harness g(o);
+  g.ehlo();
+  g.env.message_limit = "messages_per_hour_per_ip";
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(replied(g.send("MAIL FROM:<a@example.net>"), 450, "4.7.1")) << i;
+  auto st = g.send("MAIL FROM:<a@example.net>");
+  EXPECT_TRUE(replied(st, 421, "4.7.0", action::close));
+  EXPECT_TRUE(std::any_of(st.events.begin(), st.events.end(), [](const log_event& e) {
+    return e.fields.value("rule", std::string()) == "too_many_errors";
+  }));
+
+  // the EHLO required after STARTTLS is not a repeat
+  harness t(o);
+  t.ehlo();
+  t.starttls();
+  for (int i = 0; i < 3; ++i) t.send("NOOP");
+  EXPECT_TRUE(replied(t.ehlo(), 250, ""));
+}
+
 TEST(session_errors, non_smtp_clients_are_dropped) {  // bad-input 41
   for (const char* line : {"GET / HTTP/1.1", "POST /submit HTTP/1.0", "CONNECT host:25 HTTP/1.1", "Host: x",
                            "User-Agent: curl", "USER root", "PASS toor"}) {
