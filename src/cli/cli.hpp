@@ -38,6 +38,10 @@ void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code);  // c
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.
 config::config load_config_or_exit(const common_options& opts);
+// The same, keeping where the file set each key (for findings with file:line).
+config::load_result load_or_exit(const common_options& opts);
+// "FILE:LINE: error: key: message" or "FILE:LINE: finding[critical]: key: message", as `config check` prints.
+std::string render_diagnostic(const config::diagnostic& d);
 
 // "2026-11-22T17:00:00Z" for a unix time (queue and ban listings).
 std::string utc_time(long long unix_seconds);

@@ -753,15 +753,18 @@ std::vector<diagnostic> check_security(const config& c) {
     const std::pair<const char*, const std::string*> ls[] = {{"listeners.mx", &c.listeners.mx},
                                                              {"listeners.submission", &c.listeners.submission},
                                                              {"listeners.submissions", &c.listeners.submissions}};
+    // Submission is where passwords travel: a public submission listener with a certificate nobody can verify
+    // teaches users to click through warnings, so `serve` refuses it (critical). On the MX port senders mostly
+    // encrypt without verifying, so it is high there (MTA-STS and DANE senders will not deliver).
     for (const auto& [name, l] : ls)
       if (is_public_listener(*l)) {
-        add("high", name,
+        bool mx = std::string_view(name) == "listeners.mx";
+        add(mx ? "high" : "critical", name,
             "listener " + *l +
                 " is on a public address with the self-signed certificate: sending servers that "
                 "check certificates (MTA-STS, DANE) will not deliver to it, and users' mail clients either fail or get "
                 "taught to accept any certificate, which lets an attacker in the middle read their passwords. Install "
                 "a real certificate with tls.certificate/tls.key.");
-        break;
       }
   }
   if (c.state.backend == "redis") {
@@ -825,6 +828,8 @@ std::vector<diagnostic> check_security(const config& c) {
         "unlimited or very high AUTH attempt rates make password guessing fast; keep it at 10 or so.");
   return f;
 }
+
+bool blocks_serve(const diagnostic& d) { return d.kind == diagnostic::kind::finding && d.severity == "critical"; }
 
 std::vector<diagnostic> check_security(const load_result& loaded) {
   auto f = check_security(loaded.cfg);

@@ -237,6 +237,10 @@ load_result load_string(const std::string& text, const std::string& name);
 std::vector<diagnostic> check_security(const config& cfg);
 // Same, with each finding's line set to where the loaded file set that key (0 when it kept the default).
 std::vector<diagnostic> check_security(const load_result& loaded);
+// A finding `mailfort serve` refuses to start with (and a SIGHUP reload refuses to apply) unless it runs with
+// --allow-insecure: every critical one (open relay, queue.discard, submission on a public address with only the
+// self-signed certificate).
+bool blocks_serve(const diagnostic& d);
 
 // The annotated embedded defaults, as valid TOML (what `mailfort config defaults` prints and etc/mailfort.toml holds).
 std::string annotated_defaults();

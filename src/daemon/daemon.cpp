@@ -1,10 +1,12 @@
 // daemon/daemon.cpp: startup (data dir, TLS, state, queue, delivery, listeners), signals, shutdown.
 // SPDX-License-Identifier: MIT
 // Signals: SIGTERM/SIGINT stop accepting and shut down (queued mail is already durable); SIGHUP reloads
-// the TLS certificate and key (a bad pair keeps the old one and logs why).
+// the TLS certificate and key (a bad pair keeps the old one and logs why) after rechecking the config file
+// (errors or a critical finding keep everything as it runs: daemon/config_gate.hpp).
 // NOT YET: privilege drop after binding (mailfort runs as the user that starts it; see docs/security.md).
 #include "daemon/daemon.hpp"
 
+#include "daemon/config_gate.hpp"
 #include "daemon/watch.hpp"
 
 #include "common/ascii.hpp"
@@ -128,7 +130,7 @@ dns::resolver_options resolver_options(const config::config& cfg) {
   return o;
 }
 
-int run(const config::config& cfg) {
+int run(const config::config& cfg, bool allow_insecure) {
   log::set_format(cfg.monitor.log_format == "syslog" ? log::format::syslog : log::format::json, cfg.hostname);
   try {
     fs::path data = cfg.data_dir;
@@ -265,9 +267,11 @@ int run(const config::config& cfg) {
       if (ec) return;
       if (sig == SIGHUP) {
         std::string err;
-        if (tls_ctx.reload(err))
+        // The file now has errors or a critical finding (logged): everything stays as it runs.
+        bool admitted = admit_reload(cfg, allow_insecure);
+        if (admitted && tls_ctx.reload(err))
           log::info("tls_reloaded", {{"certificate", tset.certificate}});
-        else
+        else if (admitted)
           log::error("tls_reload_failed", {{"error", err}});
         signals->async_wait(on_signal);
         return;

@@ -151,6 +151,7 @@ void watch::start() {
     monitor::admin_options ao;
     ao.endpoint = smtp::parse_endpoint(cfg_.listeners.admin);
     ao.bearer_token = cfg_.monitor.token;
+    ao.host_names = {cfg_.hostname};  // besides localhost and loopback literals (DNS rebinding)
     monitor::admin_handlers h;
     h.metrics = [this] { return registry_.expose(); };
     h.status = [this] {

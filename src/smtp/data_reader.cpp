@@ -65,6 +65,7 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
   };
   auto content_byte = [&](char c) {
     if (c == '\0') fail(data_error::nul);
+    if (stored_ == 0 && (c == ' ' || c == '\t')) fail(data_error::leading_whitespace);
     ++line_len_;
     if (in_header_) {
       // Counted as it arrives, so a huge header section is flagged without waiting for a line end.
@@ -208,6 +209,8 @@ const char* data_error_name(data_error e) {
       return "too_large";
     case data_error::too_many_hops:
       return "too_many_hops";
+    case data_error::leading_whitespace:
+      return "leading_whitespace";
   }
   return "none";
 }

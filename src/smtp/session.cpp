@@ -678,6 +678,8 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
       return fail("message_too_large", 552, "5.3.4", "Message size exceeds fixed limit");
     case data_error::too_many_hops:
       return fail("too_many_hops", 554, "5.4.6", "Too many hops (mail loop?)");
+    case data_error::leading_whitespace:
+      return fail("leading_whitespace", 550, "5.6.0", "Message rejected: it begins with white space (not a header)");
   }
   (void)content_bytes;
   s.action = action::spool;

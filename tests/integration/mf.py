@@ -97,8 +97,9 @@ class Server:
     }
 
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
-                 relaxed=True, cafile=None):
+                 relaxed=True, cafile=None, serve_args=()):
         self.root = Path(root)
+        self.serve_args = list(serve_args)  # extra `mailfort serve` options, e.g. --allow-insecure
         self.cafile = cafile  # None: trust the self-signed certificate the server generates in DATA/tls/
         self.data = self.root / "data"
         self.ports = dict(zip(("mx", "submission", "submissions", "admin"), free_ports(4)))
@@ -144,7 +145,7 @@ class Server:
 
     def start(self, timeout=20):
         self.lines, self.raw = [], []
-        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config), *self.serve_args], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, errors="replace")
         threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
         self.wait_log("ready", timeout=timeout * SLOW)

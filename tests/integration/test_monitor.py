@@ -115,6 +115,34 @@ def test_api_endpoints_and_bearer_token(make_server):
     assert get(s, "/nope", token=token)[0] == 404
 
 
+def test_foreign_host_header_is_refused(make_server):
+    # Issue 15 item 7: DNS rebinding. A page at rebind.evil.example whose name now resolves to 127.0.0.1 makes a
+    # browser on the server send its requests here with that Host: they get 421 and no data, on every path.
+    import http.client
+    s = make_server()
+    port = s.ports["admin"]
+
+    def status(host, path="/api/status"):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
+        try:
+            c.putrequest("GET", path, skip_host=True)
+            c.putheader("Host", host)
+            c.endheaders()
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    for host in ("rebind.evil.example", f"rebind.evil.example:{port}", "192.0.2.1", "mx.test.evil"):
+        code, body = status(host)
+        assert code == 421 and "queue" not in body, (host, code, body)
+    assert status("rebind.evil.example", "/healthz")[0] == 421
+    assert status("rebind.evil.example", "/metrics")[0] == 421
+    for host in (f"127.0.0.1:{port}", "localhost", f"[::1]:{port}", f"mx.test:{port}"):  # mx.test: the hostname
+        assert status(host)[0] == 200, host
+    assert s.wait_log("admin_host_refused")[0]["host"] == "rebind.evil.example"
+
+
 def test_auth_failure_burst_raises_one_alert(make_server):
     s = make_server(sections={"monitor": {"auth_failures_per_ip": 3}})
     assert auth_failures(s, 3) == [535] * 3

@@ -838,6 +838,8 @@ TEST(session_data, rejected_content) {  // bad-input 1-3, 28, 29, 30, 48
       {"X-A: " + std::string(990, 'h') + "\r\n" + "X-B: " + std::string(990, 'h') + "\r\n\r\n.\r\n", 552, "5.3.4",
        "header_too_large", false},
       {hops, 554, "5.4.6", "too_many_hops", false},
+      {" Injected: folds into our Received:\r\nSubject: x\r\n\r\nhi\r\n.\r\n", 550, "5.6.0", "leading_whitespace",
+       false},  // issue 15 item 7
   };
   for (const auto& x : cases) {
     SCOPED_TRACE(x.rule);

@@ -320,3 +320,21 @@ TEST(data_reader, fake_end_tells_smuggling_from_sloppy_line_ends) {
     EXPECT_TRUE(fake(".\nMAIL FROM:<b@example.org>\r\n.\r\n", chunk));
   }
 }
+
+TEST(data_reader, leading_whitespace_is_refused) {
+  // Issue 15 item 7: prepended to this content, our Received: field would absorb the first line as its own
+  // continuation. Only the very first content byte counts; the reader still runs to the real end of data.
+  for (std::string start : {" X-Fake: 1", "\tX-Fake: 1", ". X-Fake: 1", ".\tX"}) {
+    auto o = run(start + "\r\nSubject: a\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+    EXPECT_TRUE(o.done) << start;
+    EXPECT_EQ(o.error, data_error::leading_whitespace) << start;
+    EXPECT_EQ(o.content, "") << start;
+    EXPECT_EQ(o.consumed, start.size() + 25) << start;  // QUIT is left for the command parser
+  }
+  EXPECT_STREQ(data_error_name(data_error::leading_whitespace), "leading_whitespace");
+  // Folded lines later in the header, a body line with a space, and an empty header are all fine.
+  EXPECT_EQ(run("Subject: a\r\n b\r\n\r\n indented\r\n.\r\n").error, data_error::none);
+  EXPECT_EQ(run("\r\n body after an empty header\r\n.\r\n").error, data_error::none);
+  EXPECT_EQ(run("X\r\n.\r\n").error, data_error::none);
+  EXPECT_EQ(run("..x\r\n.\r\n").content, ".x\r\n");
+}
