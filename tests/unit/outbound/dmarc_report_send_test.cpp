@@ -179,7 +179,7 @@ TEST(DmarcReportStore, RawResultsAreKeptAndOldTablesUpgraded) {
   st.record(a);
   st.record(a);
   report_row b = a;
-  b.auth = "spf\tx\tmfrom\tfail";
+  b.auth = "spf\tx\tmfrom\tsoftfail";  // sorts after a.auth
   st.record(b);
   rows = st.rows("2026-12-05", "example.com");
   ASSERT_EQ(rows.size(), 3u);  // same aligned outcome, three different raw results: three rows
