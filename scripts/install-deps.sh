@@ -14,6 +14,7 @@ pkgs=(
   googletest libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
   redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev libbenchmark-dev prometheus
+  libxml2-utils python3-jsonschema  # xmllint and jsonschema: reports checked against RFC 7489 / RFC 8460 schemas
   postfix  # a peer for tests (the auditor's, started privately on high ports); never the system MTA
   chromium  # headless, renders the auditor's HTML report in a test
 )

@@ -20,6 +20,10 @@ struct common_options {
 
 // The resolver settings for CLI verbs that look things up: config [dns] plus --dns-server. cli/cli.cpp.
 dns::resolver_options resolver_options_for(const config::config& cfg, const common_options& opts);
+// The same for SPF, DKIM and DMARC checks: when a trust anchor is configured but the DNS server cannot deliver
+// DNSSEC, the anchors are dropped (with a note on stderr) rather than every signed zone's answer being bogus,
+// as `mailfort serve` does (issue 15 item 0).
+dns::resolver_options sender_auth_resolver_options(const config::config& cfg, const common_options& opts);
 
 // Each adds its subcommand(s) to `app`; the callback sets `exit_code` (0 ok, 1 findings/failure, 2 usage).
 void register_serve(CLI::App& app, common_options& opts, int& exit_code);

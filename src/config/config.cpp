@@ -378,7 +378,9 @@ void load_table(const toml::table& root, loader& L) {
             }},
            {"smarthost_user", [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_user); }},
            {"smarthost_password_file",
-            [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }}});
+            [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }},
+           {"allow_null_sender",
+            [&](const node& n, const key_t& k2) { L.boolean(n, k2, c.relay.allow_null_sender); }}});
       if (!c.relay.smarthost_user.empty() && (c.relay.smarthost.empty() || c.relay.smarthost_password_file.empty()))
         L.error(v, "relay", "relay.smarthost_user needs relay.smarthost and relay.smarthost_password_file");
     } else if (key == "outbound") {
@@ -502,16 +504,22 @@ void load_table(const toml::table& root, loader& L) {
                  {"dmarc_reports", flag(a.dmarc_reports)},
                  {"dmarc_report_interval_s",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, a.dmarc_report_interval_s, 1, 7 * 86400); }},
-                 {"dmarc_report_contact", [&](const node& n, const key_t& k2) {
+                 {"dmarc_report_contact",
+                  [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, a.dmarc_report_contact) && !a.dmarc_report_contact.empty() &&
                         !valid_contact_address(a.dmarc_report_contact))
                       L.error(n, k2,
                               "'" + a.dmarc_report_contact + "' is not a mail address (\"\" uses postmaster@hostname)");
+                  }},
+                 {"temperror", [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, a.temperror) && a.temperror != "defer" && a.temperror != "accept")
+                      L.error(n, k2, "'" + a.temperror + "' is not \"defer\" or \"accept\"");
                   }}});
     } else if (key == "dkim") {
       auto& d = c.dkim;
       L.section(v, key,
                 {{"sign", [&](const node& n, const key_t& k2) { L.boolean(n, k2, d.sign); }},
+                 {"sign_trusted", [&](const node& n, const key_t& k2) { L.boolean(n, k2, d.sign_trusted); }},
                  {"keys", [&](const node& n, const key_t& k2) {
                     const auto* arr = n.as_array();
                     if (!arr) {
@@ -884,6 +892,8 @@ trusted_networks = []           # CIDRs that may relay without AUTH; none, not e
 smarthost = ""                  # "host:port" to send all outbound mail through; empty: deliver by MX
 smarthost_user = ""             # AUTH PLAIN at the smart host, sent only inside TLS whose certificate verified
 smarthost_password_file = ""    # file whose first line is that password (read at start)
+allow_null_sender = false       # submission: refuse MAIL FROM:<> from logged-in users (a bounce is the server's
+                                # to send); MAIL FROM and every header From: must be the user's own address
 
 [outbound]                      # delivery to other servers (docs/outbound.md)
 helo_name = ""                  # EHLO name; "" = hostname (it should resolve back to the source address)
@@ -957,9 +967,13 @@ dmarc_reports = true            # RFC 7489 7.2 aggregate reports: keep per-day r
                                 # in state.db and mail them daily to the rua the policy domain publishes (_dmarc TXT)
 dmarc_report_interval_s = 86400 # how often completed days are reported (`mailfort dmarc report send` does it now)
 dmarc_report_contact = ""       # report_metadata email in the reports; "" = postmaster@<hostname>
+temperror = "defer"             # SPF/DKIM/DMARC temperror (DNS failure): "defer" = 451 4.7.5, the sender retries;
+                                # "accept" = deliver unchecked. A DNSSEC-stripping upstream is not a temperror:
+                                # its answers are used unvalidated (logged, alerted) and DANE stays off
 
 [dkim]                          # signing of mail from authenticated users, before it is queued
 sign = true                     # sign with every key whose domain is the From: domain
+sign_trusted = true             # also sign mail relayed for relay.trusted_networks when its From: domain has a key
 keys = []                       # [{domain = "example.org", selector = "mf1", key = "/etc/mailfort/dkim/example.org.mf1.key"}]
 
 [monitor]                       # the admin HTTP listener (listeners.admin): /metrics, /healthz, /readyz, /api/*

@@ -38,6 +38,8 @@ struct relay {
   std::string smarthost;
   std::string smarthost_user;           // AUTH PLAIN at the smart host (only inside verified TLS)
   std::string smarthost_password_file;  // one line: the password (read at start)
+  // Submission sender rules (issue 15 item 4).
+  bool allow_null_sender = false;  // may a logged-in user send MAIL FROM:<> on 587/465
 };
 
 // Outbound delivery (docs/outbound.md): SMTP to MX hosts or relay.smarthost.
@@ -121,6 +123,9 @@ struct auth {
   bool dmarc_reports = true;
   int dmarc_report_interval_s = 86400;  // how often completed days are reported
   std::string dmarc_report_contact;     // report_metadata/email; empty: postmaster@hostname
+  // A temporary DNS failure of SPF, DKIM or DMARC (issue 15 item 0): "defer" answers 451 4.7.5 so the sender
+  // retries; "accept" delivers the message as if no policy applied (what DNS trouble used to mean).
+  std::string temperror = "defer";
 };
 
 // DKIM signing of mail from authenticated users: one entry per (domain, selector); two selectors for one
@@ -133,6 +138,7 @@ struct dkim_key {
 struct dkim {
   bool sign = true;
   std::vector<dkim_key> keys;
+  bool sign_trusted = true;  // also sign mail relayed for relay.trusted_networks whose From domain has a key
 };
 
 // Watching: the admin HTTP listener (listeners.admin) and the alert thresholds.

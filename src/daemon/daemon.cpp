@@ -24,6 +24,7 @@
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
 #include "smtp/server.hpp"
+#include "smtp/send_as.hpp"
 #include "tls/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -64,7 +65,7 @@ class env_impl final : public smtp::session_env {
     }
   }
   bool may_send_as(std::string_view login, std::string_view sender) const override {
-    return common::iequals(login, sender);
+    return smtp::may_send_as(login, sender);  // the one rule, shared with the header From: check
   }
   std::string check_limit(limit_kind k, std::string_view client_ip, std::string_view user) const override {
     boost::system::error_code ec;
@@ -176,7 +177,20 @@ int run(const config::config& cfg, bool allow_insecure) {
     std::unique_ptr<outbound::tlsrpt_store> tlsrpt;
     if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<outbound::tlsrpt_store>((data / "state.db").string());
     outbound::sts_cache_store sts_cache((data / "state.db").string());
-    auto remote = outbound::make_transport(cfg, resolver_options(cfg), [&](outbound::engine_settings& es) {
+    // DNSSEC trouble must never switch sender authentication off (issue 15 item 0): when the upstream cannot
+    // deliver DNSSEC, every resolver runs without trust anchors (SPF, DKIM, DMARC and MX lookups use the answers
+    // unvalidated) and DANE is off; logged here and raised as the dnssec_not_validating alert below.
+    const auto dprobe = dns::probe_dnssec(resolver_options(cfg));
+    if (dprobe.unvalidated())
+      log::warning(
+          "dnssec_unavailable",
+          {{"servers", cfg.dns.servers.empty() ? nlohmann::json("system resolver") : nlohmann::json(cfg.dns.servers)},
+           {"sender_auth", "unvalidated answers (SPF, DKIM and DMARC do not require DNSSEC)"},
+           {"dane", "off"},
+           {"note",
+            "the DNS upstream returned no validatable DNSSEC data for the trust anchor; use a "
+            "DNSSEC-capable resolver (or an empty dns.servers and a local unbound) to get DANE back"}});
+    auto remote = outbound::make_transport(cfg, dprobe.opts, [&](outbound::engine_settings& es) {
       if (tlsrpt)
         es.tlsrpt = [store = tlsrpt.get()](const outbound::tlsrpt_session& s) {
           store->record(outbound::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
@@ -204,7 +218,7 @@ int run(const config::config& cfg, bool allow_insecure) {
 
     // One validating resolver per event loop (a resolver belongs to one thread), then the inbound checks.
     std::vector<std::unique_ptr<dns::resolver>> resolvers;
-    const auto ropts = resolver_options(cfg);
+    const auto& ropts = dprobe.opts;
     for (auto& l : loops) resolvers.push_back(std::make_unique<dns::resolver>(l->get_executor(), ropts));
     if (ropts.root_anchor_file.empty() && ropts.trust_anchor_file.empty())
       log::warning("dnssec_disabled", {{"note", "dns.root_anchor is empty: no answer can be DNSSEC-secure"}});
@@ -238,8 +252,8 @@ int run(const config::config& cfg, bool allow_insecure) {
     watch watcher(cfg, clock, *loops[0], *resolvers[0], std::move(wi));
     // DANE needs a validating resolver; without one the transport logged dane_unavailable and turned DANE off,
     // and this raises an alert (no second DNSSEC self-check: it could wait dns.timeout_ms offline).
-    if (cfg.outbound.dane && cfg.relay.smarthost.empty())
-      watcher.set_dnssec_validating(remote->settings().dane, true);  // the transport's startup self-check
+    const bool dane_lost = cfg.outbound.dane && cfg.relay.smarthost.empty() && !remote->settings().dane;
+    if (dane_lost || dprobe.unvalidated()) watcher.set_dnssec_validating(false, true);
 
     smtp::server_deps deps;
     deps.cfg = &cfg;
@@ -306,7 +320,7 @@ int run(const config::config& cfg, bool allow_insecure) {
         asio::post(cpu_pool, [&] {
           try {
             asio::io_context rio;
-            dns::resolver r(rio.get_executor(), resolver_options(cfg));
+            dns::resolver r(rio.get_executor(), dprobe.opts);
             auto st = outbound::send_tlsrpt_reports(cfg, *tlsrpt, r, spool,
                                                     static_cast<std::int64_t>(std::time(nullptr)), false);
             if (st.reports > 0) runner.kick();
@@ -333,7 +347,7 @@ int run(const config::config& cfg, bool allow_insecure) {
         asio::post(cpu_pool, [&] {
           try {
             asio::io_context rio;
-            dns::resolver r(rio.get_executor(), resolver_options(cfg));
+            dns::resolver r(rio.get_executor(), dprobe.opts);
             auto st = outbound::send_dmarc_reports(cfg, *reports, r, spool,
                                                    static_cast<std::int64_t>(std::time(nullptr)), false);
             if (st.reports > 0) runner.kick();

@@ -30,7 +30,7 @@ class checker final : public smtp::inbound_checker {
 
   boost::asio::awaitable<smtp::inbound_verdict> check(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
                                                       std::string& content) override;
-  void sign(const smtp::inbound_message& m, std::string& content) override;
+  smtp::inbound_verdict submit(const smtp::inbound_message& m, std::string& content) override;
 
  private:
   struct key_entry {

@@ -196,20 +196,27 @@ bool user_db::exists(std::string_view address) {
 }
 
 bool user_db::verify(std::string_view address, std::string_view password) {
+  return authenticate(address, password).has_value();
+}
+
+std::optional<std::string> user_db::authenticate(std::string_view address, std::string_view password) {
   std::string hash;
+  std::string canonical;
   bool known = false;
   if (auto a = normalise_address(address)) {
     std::lock_guard lk(mu_);
-    stmt s(db_, "SELECT hash FROM users WHERE address=?1");
+    stmt s(db_, "SELECT hash, address FROM users WHERE address=?1");
     s.bind(1, *a);
     if (s.step() == SQLITE_ROW) {
       hash = s.text(0);
+      canonical = s.text(1);
       known = true;
     }
   }
   if (!known) hash = dummy_hash_;
   bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
-  return ok && known;
+  if (!ok || !known || canonical.empty()) return std::nullopt;
+  return canonical;
 }
 
 }  // namespace mailfort::sasl

@@ -35,6 +35,10 @@ class user_db {
   // Constant-time-ish verification: argon2id verify always runs (against a dummy hash when absent).
   // CPU heavy (tens of ms): call it off the event loop.
   bool verify(std::string_view address, std::string_view password);
+  // The same check, returning the canonical user name the database matched (its stored address) on
+  // success. A session records this name, never the login as typed: " Alice@LOCALHOST" and
+  // "alice@localhost" are one account, with one set of per-user limits and holds (issue 15 item 3).
+  std::optional<std::string> authenticate(std::string_view address, std::string_view password);
 
  private:
   std::mutex mu_;

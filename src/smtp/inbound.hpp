@@ -19,6 +19,7 @@ struct inbound_message {
   std::string_view queue_id;
   std::string_view session_id;
   std::string_view auth_user;  // empty on the MX listener
+  bool trusted = false;        // the client is in relay.trusted_networks
 };
 
 struct inbound_verdict {
@@ -39,8 +40,11 @@ class inbound_checker {
   // Runs on `ex` (the connection's event loop) and never blocks it.
   virtual boost::asio::awaitable<inbound_verdict> check(boost::asio::any_io_executor ex, const inbound_message& m,
                                                         std::string& content) = 0;
-  // Signs a message from an authenticated user (DKIM) by prepending signature fields to `content`.
-  virtual void sign(const inbound_message& m, std::string& content) = 0;
+  // A message from an authenticated user (auth_user set) or a trusted network (trusted): for a user, every
+  // header From: address must be one the login may send as (smtp/send_as.hpp), else a reject verdict
+  // (550 5.7.1); then DKIM signatures are prepended to `content` for a From domain we hold a key for.
+  // Trusted-network mail is never refused here, and is signed when dkim.sign_trusted says so.
+  virtual inbound_verdict submit(const inbound_message& m, std::string& content) = 0;
 };
 
 }  // namespace mailfort::smtp

@@ -44,12 +44,13 @@ namespace {
 
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Runs on the CPU pool: argon2id takes tens of milliseconds.
-asio::awaitable<bool> verify_password(sasl::user_db* users, std::string user, std::string password) {
+// Runs on the CPU pool: argon2id takes tens of milliseconds. The canonical user name on success.
+asio::awaitable<std::optional<std::string>> verify_password(sasl::user_db* users, std::string user,
+                                                            std::string password) {
   try {
-    co_return users->verify(user, password);
+    co_return users->authenticate(user, password);
   } catch (const std::exception&) {
-    co_return false;
+    co_return std::nullopt;
   }
 }
 
@@ -229,7 +230,7 @@ class connection : public std::enable_shared_from_this<connection> {
     auto* users = srv_.deps().users;
     // A coroutine function, not a capturing lambda: a lambda coroutine's captures die with the lambda
     // object, while parameters are copied into the coroutine frame.
-    bool ok = co_await asio::co_spawn(*srv_.deps().cpu_pool, verify_password(users, creds.authcid, creds.password),
+    auto ok = co_await asio::co_spawn(*srv_.deps().cpu_pool, verify_password(users, creds.authcid, creds.password),
                                       asio::use_awaitable);
     if (!ok) {
       // A constant pause after every failure, known user or not (argon2id already costs the same).
@@ -391,6 +392,7 @@ asio::awaitable<void> connection::run() {
   scfg.kind = kind_;
   scfg.tls_available = srv_.deps().tls != nullptr;
   scfg.primary_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
+  scfg.allow_null_sender = cfg_.relay.allow_null_sender;
   for (const auto& n : srv_.deps().trusted_networks)
     if (n.contains(addr)) scfg.trusted_client = true;
   const auto& L = cfg_.limits;
@@ -562,11 +564,15 @@ asio::awaitable<void> connection::run() {
               std::optional<step> refused;
               if (auto* checker = srv_.deps().inbound) {
                 const auto& tx = sess.current_transaction();
-                inbound_message im{client_ip_, sess.helo(), tx.sender,       &tx.recipients,
-                                   queue_id_,  sid_,        sess.auth_user()};
+                inbound_message im{client_ip_, sess.helo(), tx.sender,        &tx.recipients,
+                                   queue_id_,  sid_,        sess.auth_user(), scfg.trusted_client};
                 if (!sess.auth_user().empty()) {
-                  checker->sign(im, content);  // outbound: DKIM-sign what our users send
+                  // Submission: header From: must be the user's own (550 5.7.1), then DKIM-signed.
+                  inbound_verdict v = checker->submit(im, content);
+                  if (v.action == inbound_verdict::kind::reject)
+                    refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);
                 } else if (kind_ == listener_kind::mx) {
+                  if (im.trusted) checker->submit(im, content);  // relayed for a trusted network: signed
                   inbound_verdict v = co_await checker->check(sock_.get_executor(), im, content);
                   if (v.action == inbound_verdict::kind::reject || v.action == inbound_verdict::kind::tempfail)
                     refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);

@@ -431,14 +431,18 @@ step session::do_sasl_line(std::string_view line) {
   return s;
 }
 
-step session::on_auth_result(bool ok) {
+step session::on_auth_result(const std::optional<std::string>& canonical_user) {
   step s;
-  std::string user = lower(creds_.authcid);
-  // authzid must be empty or the same identity: no acting as another user (bad-input 20).
+  const bool ok = canonical_user.has_value() && !canonical_user->empty();
+  std::string user = ok ? *canonical_user : lower(creds_.authcid);
+  // authzid must be empty or the same identity: no acting as another user (bad-input 20). It is compared
+  // with the name the database matched, as typed (lower-cased), so whitespace cannot make an alias here either.
   bool authz_ok = creds_.authzid.empty() || lower(creds_.authzid) == user;
   if (ok && authz_ok) {
     auth_user_ = user;
-    add_event(s, "auth", {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}});
+    nlohmann::json f = {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}};
+    if (creds_.authcid != user) f["login"] = common::printable(creds_.authcid, 320);  // as typed
+    add_event(s, "auth", std::move(f));
     s.replies.push_back(make_reply(235, "2.7.0", "Authentication successful"));
   } else {
     ++auth_failures_;
@@ -521,9 +525,14 @@ step session::do_mail(const command& cmd) {
     }
   }
   tx.sender = r.value.null ? std::string() : r.value.box.address();
+  // Submission (issue 15 item 4): the envelope sender must be one the login may send as; the null sender
+  // (a bounce, which no one may forge for a user) only when relay.allow_null_sender says so.
+  if (needs_auth() && r.value.null && !cfg_.allow_null_sender)
+    return error_reply(std::move(s), "null_sender_refused", 550, "5.7.1",
+                       "Sender address rejected: the null sender <> is not accepted on submission", "mail");
   if (!auth_user_.empty() && !r.value.null && !env_.may_send_as(auth_user_, tx.sender)) {
-    return error_reply(std::move(s), "sender_not_owned", 553, "5.7.1",
-                       "Sender address rejected: not owned by the authenticated user", "mail");
+    return error_reply(std::move(s), "sender_not_owned", 550, "5.7.1",
+                       "Sender address rejected: not owned by the authenticated user " + auth_user_, "mail");
   }
   if (auto lim = env_.check_limit(session_env::limit_kind::message, client_ip_, auth_user_); !lim.empty()) {
     s.replies.push_back(make_reply(450, "4.7.1", "Too much mail from you; try again later"));
