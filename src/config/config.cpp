@@ -623,6 +623,34 @@ void load_table(const toml::table& root, loader& L) {
               if (L.strings(n, k2, b.allowlist)) check_cidrs(L, n, k2, b.allowlist);
             }}});
       if (b.duration_s > b.max_duration_s) L.error(v, "ban", "ban.duration_s must not exceed ban.max_duration_s");
+    } else if (key == "imap") {
+      auto& m = c.imap;
+      auto lst = [&L](std::string& dst) {
+        return [&L, &dst](const node& n, const key_t& k2) {
+          if (L.str(n, k2, dst) && !dst.empty() && !valid_ip_port(dst))
+            L.error(n, k2, "'" + dst + "' is not IPv4:port or [IPv6]:port (use \"\" to disable the listener)");
+        };
+      };
+      L.section(
+          v, key,
+          {{"enabled",
+            [&](const node& n, const key_t& k2) {
+              // true / false, or "auto" (the default): on when the Dovecot binary is installed.
+              if (n.is_boolean())
+                m.enabled = n.as_boolean()->get() ? "true" : "false";
+              else if (!n.is_string() || n.as_string()->get() != "auto")
+                L.error(n, k2, "must be true, false or \"auto\"");
+            }},
+           {"imap", lst(m.imap)},
+           {"imaps", lst(m.imaps)},
+           {"pop3", lst(m.pop3)},
+           {"pop3s", lst(m.pop3s)},
+           {"dovecot",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, m.dovecot) && (m.dovecot.empty() || m.dovecot.front() != '/'))
+                L.error(n, k2, "must be an absolute path to the dovecot binary");
+            }},
+           {"restart_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.restart_max_s, 1, 3600); }}});
     } else if (key == "server") {
       L.section(v, key,
                 {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
@@ -978,6 +1006,16 @@ allowlist = []                  # CIDRs never banned (relay.trusted_networks are
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core
+
+[imap]                          # mailbox access: `mailfort serve` runs Dovecot (IMAP/POP3) on mailfort's users,
+                                # bans and certificate; `mailfort dovecot config` prints its configuration
+enabled = "auto"                # "auto": on when Dovecot is installed (dovecot-imapd, dovecot-pop3d); true; false
+imap = "127.0.0.1:2143"         # IMAP (143 in production): STARTTLS required before any login; "" disables
+imaps = "127.0.0.1:2993"        # IMAP over implicit TLS (993)
+pop3 = "127.0.0.1:2110"         # POP3 (110): STLS required before any login
+pop3s = "127.0.0.1:2995"        # POP3 over implicit TLS (995)
+dovecot = "/usr/sbin/dovecot"   # the Dovecot 2.3 binary (Debian dovecot-core)
+restart_max_s = 30              # Dovecot is restarted when it dies: after 0.5 s, doubling up to this
 )toml";
 }
 

@@ -11,6 +11,7 @@
 #include "inbound/checker.hpp"
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
+#include "mailbox/dovecot_service.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
 #include "outbound/dmarc_report_send.hpp"
@@ -253,6 +254,17 @@ int run(const config::config& cfg) {
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 
+    // Mailbox access ([imap]): Dovecot with a generated configuration, supervised (src/mailbox/).
+    std::unique_ptr<mailbox::dovecot_service> dovecot;
+    if (std::string why; mailbox::imap_enabled(cfg, why)) {
+      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, (data / "state.db").string(), guard.get());
+      dovecot->start();
+    } else if (cfg.imap.enabled == "true") {
+      throw std::runtime_error("imap.enabled = true, but " + why);
+    } else {
+      log::info("imap_disabled", {{"reason", why}});
+    }
+
     watcher.start();
 
     auto signals = std::make_unique<asio::signal_set>(*loops[0], SIGTERM, SIGINT, SIGHUP);
@@ -265,6 +277,7 @@ int run(const config::config& cfg) {
           log::info("tls_reloaded", {{"certificate", tset.certificate}});
         else
           log::error("tls_reload_failed", {{"error", err}});
+        if (dovecot) dovecot->reload();
         signals->async_wait(on_signal);
         return;
       }
@@ -353,6 +366,7 @@ int run(const config::config& cfg) {
     for (auto& l : loops) l->stop();
     for (auto& t : threads) t.join();
     cpu_pool.join();
+    if (dovecot) dovecot->stop();
     // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();
