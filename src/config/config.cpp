@@ -651,6 +651,10 @@ void load_table(const toml::table& root, loader& L) {
                 L.error(n, k2, "must be an absolute path to the dovecot binary");
             }},
            {"restart_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.restart_max_s, 1, 3600); }}});
+    } else if (key == "user") {
+      L.section(v, key, {{"require_app_passwords", [&](const node& n, const key_t& k2) {
+                            L.boolean(n, k2, c.user.require_app_passwords);
+                          }}});
     } else if (key == "server") {
       L.section(v, key,
                 {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
@@ -1016,6 +1020,10 @@ pop3 = "127.0.0.1:2110"         # POP3 (110): STLS required before any login
 pop3s = "127.0.0.1:2995"        # POP3 over implicit TLS (995)
 dovecot = "/usr/sbin/dovecot"   # the Dovecot 2.3 binary (Debian dovecot-core)
 restart_max_s = 30              # Dovecot is restarted when it dies: after 0.5 s, doubling up to this
+
+[user]                          # logins of local users (IMAP, POP3, submission)
+require_app_passwords = false   # true: only per-device passwords (`mailfort user app-password add USER --name D`)
+                                # log in; the account password opens nothing, so a leaked one is useless
 )toml";
 }
 

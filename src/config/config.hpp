@@ -188,6 +188,11 @@ struct imap {
   int restart_max_s = 30;                     // restart backoff after Dovecot dies: 0.5 s doubling up to this
 };
 
+// Logins of local users.
+struct user_settings {
+  bool require_app_passwords = false;  // account passwords refused on IMAP, POP3 and submission: app passwords only
+};
+
 struct config {
   std::string hostname = "localhost";
   std::vector<std::string> domains = {"localhost"};
@@ -208,6 +213,7 @@ struct config {
   struct ratelimit ratelimit;
   struct ban ban;
   struct imap imap;
+  struct user_settings user;
   std::string source_file;  // where it was loaded from, empty for embedded defaults
 };
 

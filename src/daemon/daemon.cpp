@@ -156,6 +156,7 @@ int run(const config::config& cfg) {
     }
 
     sasl::user_db users((data / "state.db").string());
+    users.set_require_app_passwords(cfg.user.require_app_passwords);
     queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);

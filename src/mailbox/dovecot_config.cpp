@@ -3,6 +3,7 @@
 #include "mailbox/dovecot_config.hpp"
 
 #include "common/host_port.hpp"
+#include "sasl/app_passwords.hpp"
 
 #include <grp.h>
 #include <pwd.h>
@@ -139,6 +140,8 @@ std::string render_dovecot_config(const config::config& cfg, const dovecot_paths
   o << "auth_mechanisms = plain login\n";
   o << "auth_username_format = %Lu\n";
   o << "auth_cache_size = 0\n";
+  o << "# The same delay after a failed login as after a failed SMTP AUTH (limits.error_delay_ms, whole seconds).\n";
+  o << "auth_failure_delay = " << cfg.limits.error_delay_ms / 1000 << " secs\n";
   if (!hooks.policy_url.empty()) {
     o << "# mailfort's ban score: every login asks it first and reports the outcome (auth policy protocol).\n";
     o << "auth_policy_server_url = " << hooks.policy_url << "\n";
@@ -162,12 +165,25 @@ std::string render_dovecot_config(const config::config& cfg, const dovecot_paths
        "    auto = subscribe\n"
        "  }\n"
        "}\n";
-  o << "passdb {\n"
-       "  driver = passwd-file\n"
-       "  args = scheme=ARGON2ID username_format=%Lu "
-    << p.users.string()
-    << "\n"
-       "}\n";
+  if (cfg.user.require_app_passwords) {
+    o << "# user.require_app_passwords: account passwords open nothing; only the app-N files below.\n";
+  } else {
+    o << "passdb {\n"
+         "  driver = passwd-file\n"
+         "  args = scheme=ARGON2ID username_format=%Lu "
+      << p.users.string()
+      << "\n"
+         "}\n";
+  }
+  // App passwords: the n-th password of every user is in app-n, so a login tries each of the user's passwords
+  // (a passdb without the user answers at once); Dovecot goes on to the next passdb after a failure.
+  for (std::size_t n = 1; n <= sasl::k_max_app_passwords; ++n)
+    o << "passdb {\n"
+         "  driver = passwd-file\n"
+         "  args = scheme=ARGON2ID username_format=%Lu "
+      << (p.dir / ("app-" + std::to_string(n))).string()
+      << "\n"
+         "}\n";
   o << "userdb {\n"
        "  driver = static\n"
        "  args = uid="
@@ -182,7 +198,10 @@ std::string render_dovecot_config(const config::config& cfg, const dovecot_paths
   listener(o, "pop3", cfg.imap.pop3, false);
   listener(o, "pop3s", cfg.imap.pop3s, true);
   o << "}\n";
-  o << "service anvil {\n  chroot =\n}\n";
+  // mailfort's ban score replaces Dovecot's own per-IP penalty (2 s doubling to 15 s per failure): the source is
+  // banned after ban.threshold failures over SMTP and IMAP together, and the penalty would only slow the tests
+  // of that and the users behind one NAT address.
+  o << "service anvil {\n  chroot =\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n";
   o << "# Argon2id verification needs more than the default 256 MiB of address space.\n";
   o << "service auth {\n  vsz_limit = 2G\n}\n";
   o << "service auth-worker {\n  vsz_limit = 2G\n}\n";

@@ -5,6 +5,7 @@
 #include "common/sqlite.hpp"
 #include "log/logger.hpp"
 #include "mailbox/login_guard.hpp"
+#include "sasl/app_passwords.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -109,20 +110,47 @@ bool dovecot_service::sync_users() {
     throw std::runtime_error("cannot open state database " + state_db_ + ": " + err);
   }
   sqlite3_busy_timeout(db, 1000);
-  std::vector<std::pair<std::string, std::string>> rows;
+  using rows_t = std::vector<std::pair<std::string, std::string>>;
+  std::vector<rows_t> files(1 + sasl::k_max_app_passwords);
   try {
-    common::sql_stmt s(db, "SELECT address, hash FROM users ORDER BY address");
-    while (sqlite3_step(s.s) == SQLITE_ROW) rows.emplace_back(s.col(0), s.col(1));
+    {
+      common::sql_stmt s(db, "SELECT address, hash FROM users ORDER BY address");
+      while (sqlite3_step(s.s) == SQLITE_ROW) files[0].emplace_back(s.col(0), s.col(1));
+    }
+    // The n-th app password of each user goes to app-n.
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT address, hash FROM app_passwords ORDER BY address, created, name", -1, &raw,
+                           nullptr) == SQLITE_OK) {
+      std::string last;
+      std::size_t n = 0;
+      while (sqlite3_step(raw) == SQLITE_ROW) {
+        const auto* a = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+        const auto* h = reinterpret_cast<const char*>(sqlite3_column_text(raw, 1));
+        if (!a || !h) continue;
+        n = last == a ? n + 1 : 1;
+        last = a;
+        if (n <= sasl::k_max_app_passwords) files[n].emplace_back(a, h);
+      }
+    }
+    sqlite3_finalize(raw);
   } catch (...) {
     sqlite3_close(db);
     throw;
   }
   sqlite3_close(db);
-  std::string text = render_passwd_file(rows);
-  if (text == users_text_ && fs::exists(paths_.users)) return false;
-  users_mtime_ = write_atomic(paths_.users, text, users_mtime_);
-  users_text_ = std::move(text);
-  return true;
+  files_text_.resize(files.size());
+  files_mtime_.resize(files.size(), 0);
+  bool changed = false;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::string text = render_passwd_file(files[i]);
+    if (files_written_ && text == files_text_[i]) continue;
+    fs::path path = i == 0 ? paths_.users : paths_.dir / ("app-" + std::to_string(i));
+    files_mtime_[i] = write_atomic(path, text, files_mtime_[i]);
+    files_text_[i] = std::move(text);
+    changed = true;
+  }
+  files_written_ = true;
+  return changed;
 }
 
 pid_t dovecot_service::spawn() {

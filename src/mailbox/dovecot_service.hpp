@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace mailfort::policy {
 class guard;
@@ -67,9 +68,10 @@ class dovecot_service {
   bool stopping_ = false;
   pid_t pid_ = -1;
   std::thread thread_;
-  std::string users_text_;
-  long long users_mtime_ = 0;
-  long long data_version_ = -1;
+  // The passwd-files: users (account passwords), then app-1 .. app-N; their last text and mtime.
+  std::vector<std::string> files_text_;
+  std::vector<long long> files_mtime_;
+  bool files_written_ = false;
 };
 
 }  // namespace mailfort::mailbox

@@ -261,3 +261,273 @@ def test_dmarc_quarantined_mail_is_in_junk(make_imap, quarantine_zone):
     assert b"maybe spam" in data[0][1]
     assert m.select("INBOX")[1] == [b"0"]
     m.logout()
+
+
+# ---- bans: the same score and bans as SMTP AUTH (auth policy server, login_access_sockets) ----------------------
+def strict_imap(make_imap, **kw):
+    """Ban and rate limits at their shipped values (the suite relaxes them), no greeting delay."""
+    return make_imap(relaxed=False, sections={"greeting": {"delay_ms": 0}}, **kw)
+
+
+def imap_fail(server, source, n, user=ALICE[0], passwords=None):
+    for i in range(n):
+        with pytest.raises(imaplib.IMAP4.error):
+            server.imaps(user, (passwords or [f"guess-{j}" for j in range(n)])[i], source=source)
+
+
+def dropped_at_imap_connect(server, source, port="imaps"):
+    """True when Dovecot closes the connection without a greeting (access socket said 0)."""
+    try:
+        if port == "imaps":
+            m = server.imaps(source=source)
+        else:
+            m = IMAP(server.mport[port], source=source)
+        m.logout()
+        return False
+    except (OSError, imaplib.IMAP4.error, EOFError):
+        return True
+
+
+def smtp_auth_fail(server, source, n):
+    import base64
+    import smtplib
+    c = server.smtp("submissions", source=source)
+    c.ehlo("x")
+    codes = []
+    for _ in range(n):
+        codes.append(c.docmd("AUTH PLAIN " + base64.b64encode(b"\0alice@localhost\0guess").decode())[0])
+    c.close()
+    return codes
+
+
+def test_imap_failures_ban_on_smtp_and_imap_owner_unaffected_ban_survives_restart(make_imap):
+    s = strict_imap(make_imap)
+    imap_fail(s, "127.0.0.3", 5)
+    ban = s.wait_log("ban", source="127.0.0.3/32")[0]
+    assert ban["reason"] == "auth_failure" and ban["listener"] == "imap", ban
+    fails = s.logs("auth", client_ip="127.0.0.3", result="failure")
+    assert len(fails) == 5 and all(f["listener"] == "imap" and f["user"] == ALICE[0] for f in fails), fails
+    # Refused at IMAP connect (before TLS and the greeting), on POP3 and on SMTP.
+    assert dropped_at_imap_connect(s, "127.0.0.3")
+    assert dropped_at_imap_connect(s, "127.0.0.3", port="imap")
+    s.wait_log("reject", client_ip="127.0.0.3", stage="connect", rule="banned")
+    assert s.raw_client("mx", source="127.0.0.3").reply()[0] == 421
+    # Alice from her own address still logs in: the account is never locked.
+    s.imaps(*ALICE).logout()
+    assert s.logs("auth", client_ip="127.0.0.1", result="success", listener="imap")
+    s.stop()
+    s.start()
+    s.wait_imap_up()
+    assert dropped_at_imap_connect(s, "127.0.0.3")
+
+
+def test_brute_force_spread_over_smtp_auth_and_pop3_banned_at_the_same_threshold(make_imap):
+    s = strict_imap(make_imap)
+    assert smtp_auth_fail(s, "127.0.0.5", 2) == [535, 535]
+    for i in range(2):
+        p = POP3(s.mport["pop3"], source="127.0.0.5")
+        p.stls(context=s.tls_context())
+        p.user(ALICE[0])
+        with pytest.raises(poplib.error_proto):
+            p.pass_(f"pop-guess-{i}")
+        p.close()
+    assert not s.logs("ban")
+    imap_fail(s, "127.0.0.5", 1)  # the fifth failure, whatever the protocol
+    ban = s.wait_log("ban", source="127.0.0.5/32")[0]
+    assert ban["reason"] == "auth_failure"
+    assert dropped_at_imap_connect(s, "127.0.0.5")
+
+
+def test_smtp_banned_source_dropped_at_imap_connect_and_refused_at_login(make_imap):
+    s = strict_imap(make_imap)
+    s.cli("ban", "add", "127.0.0.6")
+    end = time.time() + 3 * mf.SLOW
+    while not dropped_at_imap_connect(s, "127.0.0.6"):
+        assert time.time() < end, "a source banned with `mailfort ban add` still reaches IMAP"
+        time.sleep(0.1)
+    assert not dropped_at_imap_connect(s, "127.0.0.7")
+
+
+def test_credential_stuffing_and_password_spraying_score_faster(make_imap):
+    s = strict_imap(make_imap)
+    # One source, four accounts, one password: stuffing and spraying add points, banned before five failures.
+    for user in ("a@localhost", "b@localhost", "c@localhost", "d@localhost"):
+        with pytest.raises((imaplib.IMAP4.error, OSError)):  # OSError: already banned, dropped at connect
+            s.imaps(user, "Summer2026!", source="127.0.0.8")
+    s.wait_log("ban", source="127.0.0.8/32")
+    assert s.logs("credential_stuffing", client_ip="127.0.0.8")
+    assert s.logs("password_spraying", client_ip="127.0.0.8")
+
+
+# ---- app passwords ----------------------------------------------------------------------------------------------
+def eventually_logs_in(server, user, password, ok=True, within=1.0):
+    """IMAP login succeeds (ok) or fails (not ok) within `within` seconds (the passwd-files follow state.db)."""
+    t0 = time.time()
+    while True:
+        try:
+            server.imaps(user, password).logout()
+            if ok:
+                return
+        except imaplib.IMAP4.error:
+            if not ok:
+                return
+        assert time.time() - t0 < within * mf.SLOW, f"login of {user} did not become {'ok' if ok else 'refused'}"
+        time.sleep(0.05)
+
+
+def submission_login(server, user, password):
+    import smtplib
+    with server.smtp("submissions") as c:
+        try:
+            return c.login(user, password)[0]
+        except smtplib.SMTPAuthenticationError as e:
+            return e.smtp_code
+
+
+def test_app_passwords_work_everywhere_and_revoking_one_leaves_the_others(make_imap):
+    s = make_imap()
+    phone = s.cli("user", "app-password", "add", ALICE[0], "--name", "phone").stdout.strip()
+    laptop = s.cli("user", "app-password", "add", ALICE[0], "--name", "laptop").stdout.strip()
+    assert len(phone) == 24 and phone != laptop
+    listed = s.cli("user", "app-password", "list", ALICE[0]).stdout
+    assert "phone" in listed and "laptop" in listed and phone not in listed
+    eventually_logs_in(s, ALICE[0], phone)
+    eventually_logs_in(s, ALICE[0], laptop)
+    s.imaps(*ALICE).logout()  # the account password still works without require_app_passwords
+    assert submission_login(s, ALICE[0], phone) == 235
+    # An app password is alice's only: bob cannot use it.
+    with pytest.raises(imaplib.IMAP4.error):
+        s.imaps(BOB[0], phone)
+    s.cli("user", "app-password", "del", ALICE[0], "--name", "phone")
+    eventually_logs_in(s, ALICE[0], phone, ok=False)
+    s.imaps(ALICE[0], laptop).logout()
+    assert submission_login(s, ALICE[0], phone) == 535
+    assert submission_login(s, ALICE[0], laptop) == 235
+
+
+def test_require_app_passwords_refuses_the_account_password(make_imap):
+    s = make_imap(sections={"user": {"require_app_passwords": True}})
+    with pytest.raises(imaplib.IMAP4.error):
+        s.imaps(*ALICE)
+    assert submission_login(s, *ALICE) == 535
+    pw = s.cli("user", "app-password", "add", ALICE[0], "--name", "phone").stdout.strip()
+    eventually_logs_in(s, ALICE[0], pw)
+    assert submission_login(s, ALICE[0], pw) == 235
+    p = POP3(s.mport["pop3"])
+    p.stls(context=s.tls_context())
+    p.user(ALICE[0])
+    p.pass_(pw)
+    p.quit()
+
+
+# ---- mailfort audit imap|pop3 -----------------------------------------------------------------------------------
+def audit(proto, port, tls_port, *extra):
+    import json
+    import subprocess
+    r = subprocess.run([mf.BIN, "audit", proto, f"127.0.0.1:{port}", "--tls-port", str(tls_port), "--format", "json",
+                        "--fail-on", "low", *extra], capture_output=True, text=True, timeout=120 * mf.SLOW)
+    assert r.returncode in (0, 1), (r.returncode, r.stdout, r.stderr)
+    return r.returncode, json.loads(r.stdout)
+
+
+def test_audit_reports_nothing_on_mailforts_own_dovecot(imap_server):
+    for proto, plain, tls in (("imap", "imap", "imaps"), ("pop3", "pop3", "pop3s")):
+        rc, rep = audit(proto, imap_server.mport[plain], imap_server.mport[tls], "--ca-file", imap_server.cert())
+        bad = [f for f in rep["findings"] if f["severity"] != "info"]
+        assert rc == 0 and not bad, (proto, bad)
+        ids = [c["id"] for c in rep["checks"]]
+        assert f"{proto}.plaintext_login" in ids and f"{proto}.starttls" in ids and f"{proto}.tls_versions" in ids, ids
+
+
+INSECURE_DOVECOT = """base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+instance_name = insecure-{port}
+protocols = imap pop3
+listen = 127.0.0.1
+default_internal_user = {internal}
+default_internal_group = {group}
+default_login_user = {login}
+disable_plaintext_auth = no
+ssl = yes
+ssl_min_protocol = TLSv1
+ssl_cipher_list = ALL:@SECLEVEL=0
+ssl_cert = <{cert}
+ssl_key = <{key}
+auth_failure_delay = 0
+mail_location = maildir:{root}/mail/%n
+passdb {{
+  driver = passwd-file
+  args = {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid}
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  chroot =
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = {pop3s}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
+    import grp
+    import pwd
+    import subprocess
+    root = imapmf.make_root()
+    ports = dict(zip(("imap", "imaps", "pop3", "pop3s"), mf.free_ports(4)))
+    if os.geteuid() == 0:
+        who = {"internal": "dovecot", "group": "dovecot", "login": "dovenull", "uid": pwd.getpwnam("nobody").pw_uid,
+               "gid": grp.getgrnam("nogroup").gr_gid}
+    else:
+        me, mygroup = pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
+        who = {"internal": me, "group": mygroup, "login": me, "uid": os.geteuid(), "gid": os.getegid()}
+    for d in ("run", "state", "mail"):
+        (root / d).mkdir()
+    (root / "users").write_text("")
+    conf = root / "dovecot.conf"
+    conf.write_text(INSECURE_DOVECOT.format(root=root, port=ports["imap"], cert=pki["chain"], key=pki["key"], **who,
+                                            **ports))
+    proc = subprocess.Popen([imapmf.DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT)
+    try:
+        end = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", ports["imaps"]), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < end and proc.poll() is None, (root / "dovecot.log").read_text()
+                time.sleep(0.1)
+        for proto, plain, tls in (("imap", "imap", "imaps"), ("pop3", "pop3", "pop3s")):
+            rc, rep = audit(proto, ports[plain], ports[tls], "--ca-file", str(pki["ca"]), "--tls-name", "localhost")
+            ids = {f["id"] for f in rep["findings"]}
+            assert rc == 1, rep
+            assert f"{proto}.auth.plaintext_login" in ids, (proto, ids)
+            assert "tls.version.tls1_0" in ids and "tls.version.tls1_1" in ids, (proto, ids)
+            sev = {f["id"]: f["severity"] for f in rep["findings"]}
+            assert sev[f"{proto}.auth.plaintext_login"] == "high"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)

@@ -102,6 +102,7 @@ TEST(imap_config, keys_load_and_are_checked) {
 // ---- login_guard: the auth policy requests and the scoring ----------------------------------------------------
 #include "common/clock.hpp"
 #include "mailbox/login_guard.hpp"
+#include "sasl/app_passwords.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -199,6 +200,38 @@ TEST(login_guard, credential_stuffing_scores_faster) {
   fail.login = "d@x";
   lg.handle(fail);
   EXPECT_FALSE(lg.allowed("192.0.2.9"));
+}
+
+}  // namespace
+}  // namespace mailfort::mailbox
+
+namespace mailfort::mailbox {
+namespace {
+
+TEST(dovecot_config, app_password_passdbs_and_require_app_passwords) {
+  config::config cfg;
+  cfg.data_dir = "/srv/mf";
+  auto t = render_dovecot_config(cfg, paths_for(cfg), acct(), {});
+  EXPECT_TRUE(has(t, "username_format=%Lu /srv/mf/dovecot/users\n"));
+  EXPECT_TRUE(has(t, "username_format=%Lu /srv/mf/dovecot/app-1\n"));
+  EXPECT_TRUE(has(t, "username_format=%Lu /srv/mf/dovecot/app-8\n"));
+  cfg.user.require_app_passwords = true;
+  t = render_dovecot_config(cfg, paths_for(cfg), acct(), {});
+  EXPECT_FALSE(has(t, "/srv/mf/dovecot/users\n"));
+  EXPECT_TRUE(has(t, "username_format=%Lu /srv/mf/dovecot/app-1\n"));
+}
+
+TEST(app_password, format_and_alphabet) {
+  auto pw = sasl::make_app_password([](unsigned char* b, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<unsigned char>(i * 37 + 11);
+  });
+  ASSERT_EQ(pw.size(), 24u);
+  for (std::size_t i = 0; i < pw.size(); ++i) {
+    if (i % 5 == 4)
+      EXPECT_EQ(pw[i], '-');
+    else
+      EXPECT_EQ(std::string("abcdefghjkmnpqrstuvwxyz23456789").find(pw[i]) != std::string::npos, true) << pw;
+  }
 }
 
 }  // namespace
