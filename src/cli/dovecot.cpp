@@ -17,6 +17,10 @@ void register_dovecot(CLI::App& app, common_options& opts, int& exit_code) {
     auto cfg = load_config_or_exit(opts);
     auto paths = mailbox::paths_for(cfg);
     std::cout << mailbox::render_dovecot_config(cfg, paths, mailbox::current_account(), {});
+    std::cout
+        << "# `mailfort serve` adds auth_policy_server_url, auth_policy_hash_nonce, auth_policy_server_api_header,\n"
+           "# auth_policy_reject_on_fail and login_access_sockets: its ban server's address, nonce and token,\n"
+           "# new at every start.\n";
     exit_code = 0;
   });
 }

@@ -770,9 +770,15 @@ std::vector<diagnostic> check_security(const config& c) {
         "self-signed certificate: clients cannot verify it, so mail clients show warnings and senders that "
         "check certificates (MTA-STS, DANE) cannot deliver securely; set tls.certificate/tls.key (e.g. from "
         "Let's Encrypt).");
+    const std::string none;
+    const bool imap = c.imap.enabled != "false";
     const std::pair<const char*, const std::string*> ls[] = {{"listeners.mx", &c.listeners.mx},
                                                              {"listeners.submission", &c.listeners.submission},
-                                                             {"listeners.submissions", &c.listeners.submissions}};
+                                                             {"listeners.submissions", &c.listeners.submissions},
+                                                             {"imap.imap", imap ? &c.imap.imap : &none},
+                                                             {"imap.imaps", imap ? &c.imap.imaps : &none},
+                                                             {"imap.pop3", imap ? &c.imap.pop3 : &none},
+                                                             {"imap.pop3s", imap ? &c.imap.pop3s : &none}};
     for (const auto& [name, l] : ls)
       if (is_public_listener(*l)) {
         add("high", name,

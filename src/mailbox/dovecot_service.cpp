@@ -295,12 +295,17 @@ void dovecot_service::run() {
       }
     }
     lk.unlock();
+    bool users_changed = false;
     try {
-      if (sync_users()) log::info("dovecot_users_written", {{"users", paths_.users.string()}});
+      users_changed = sync_users();
+      if (users_changed) log::info("dovecot_users_written", {{"users", paths_.users.string()}});
     } catch (const std::exception& e) {
       log::error("dovecot_users_failed", {{"error", e.what()}});
     }
     lk.lock();
+    // Dovecot stat()s a passwd-file at most once a second; a reload makes a new or removed user (or a new
+    // password) count at the next login instead of up to a second later. Sessions already open are kept.
+    if (users_changed && pid_ > 0) ::kill(pid_, SIGHUP);
     cv_.wait_for(lk, std::chrono::milliseconds(200), [this] { return stopping_; });
   }
 }

@@ -27,10 +27,9 @@ namespace {
 constexpr std::size_t k_max_request = 64 * 1024;
 constexpr std::size_t k_max_field = 256;
 constexpr std::size_t k_max_connections = 256;
-// Extra points (on top of the failed login's own) when a source fails on this many distinct accounts, or one
-// password hash fails on this many distinct accounts, within the ban window.
+// An extra point (on top of the failed login's own) once a source has failed on this many distinct accounts within
+// the ban window.
 constexpr std::size_t k_stuffing_accounts = 3;
-constexpr std::size_t k_spraying_accounts = 3;
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> b(bytes);
@@ -150,8 +149,7 @@ login_guard::login_guard(policy::guard& guard, std::filesystem::path access_sock
       access_path_(std::move(access_socket)),
       token_(random_hex(24)),
       nonce_(random_hex(16)),
-      by_source_(window, 10000),
-      by_pwhash_(window, 10000) {}
+      by_source_(window, 10000) {}
 
 login_guard::~login_guard() { stop(); }
 
@@ -202,10 +200,6 @@ std::string login_guard::handle(const policy_request& r) {
   if (auto n = by_source_.add(source, r.login, now); n >= k_stuffing_accounts) {
     points += 1.0;
     log::warning("credential_stuffing", {{"listener", protocol}, {"client_ip", r.remote}, {"accounts", n}});
-  }
-  if (auto n = by_pwhash_.add(r.pwhash, r.login, now); n >= k_spraying_accounts) {
-    points += 1.0;
-    log::warning("password_spraying", {{"listener", protocol}, {"client_ip", r.remote}, {"accounts", n}});
   }
   if (auto ban = guard_.record(a, policy::offence::auth_failure, points)) {
     log::warning("ban", {{"listener", protocol},

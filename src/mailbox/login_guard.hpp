@@ -12,8 +12,11 @@
 //   Access socket: "<protocol>\n" with the client's socket fd (SCM_RIGHTS); answer "1\n" allow or "0\n" refuse.
 // Scoring: a failed IMAP/POP3 login is one auth_failure offence for its source, the same as a failed SMTP AUTH,
 // so a brute force spread over both is banned at the same threshold. A source failing on several accounts
-// (credential stuffing) and one password hash failing across several accounts (password spraying, counted by
-// Dovecot's truncated hash, never the password) each add one more point and are logged.
+// (credential stuffing) adds one more point per failure and is logged.
+// NOT DONE: password spraying across accounts. Dovecot 2.3's pwhash is H(nonce, login, password) truncated to
+// 12 bits, so one password tried on two accounts gives two unrelated hashes: it cannot link them (and its 12 bits
+// collide across accounts once in 4096 pairs). Spraying from one source is caught as stuffing; spraying from
+// many sources would need the password itself (%w) in the policy request.
 #pragma once
 #include "policy/guard.hpp"
 
@@ -44,7 +47,7 @@ struct policy_request {
 bool parse_policy_request(std::string_view target, std::string_view body, policy_request& out);
 
 // [pure] Distinct-account counting per key within a window, bounded in memory: for credential stuffing (key =
-// source) and password spraying (key = password hash). add() returns the number of distinct accounts seen for
+// source). add() returns the number of distinct accounts seen for
 // the key within the window, this one included.
 class distinct_counter {
  public:
@@ -91,7 +94,6 @@ class login_guard {
   unsigned short port_ = 0;
   std::thread thread_;
   distinct_counter by_source_;
-  distinct_counter by_pwhash_;
 };
 
 }  // namespace mailfort::mailbox
