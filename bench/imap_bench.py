@@ -78,7 +78,7 @@ def main():
         s.add_user("alice@localhost", "alice-pw")
         s.start()
         s.wait_imap_up()
-        body = "x" * 4000
+        body = "\r\n".join(["x" * 76] * 52)  # about 4 KB in RFC 5322 lines
         sent = 0
         while sent < a.messages:
             with s.smtp("mx", timeout=60) as c:
