@@ -557,3 +557,30 @@ def test_imap_failures_on_one_node_ban_on_the_other_through_redis(make_imap, tmp
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sighup_reloads_the_certificate_in_dovecot_too(imap_server):
+    import subprocess
+    tls = imap_server.data / "tls"
+    before = ssl.DER_cert_to_PEM_cert(imap_server.imaps().sock.getpeercert(binary_form=True))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(tls / "key.new"), "-out", str(tls / "cert.new"), "-days", "30", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    for name in ("key", "cert"):
+        if os.geteuid() == 0:
+            shutil.chown(tls / f"{name}.new", "nobody", "nogroup")
+        os.replace(tls / f"{name}.new", tls / f"{name}.pem")
+    imap_server.proc.send_signal(signal.SIGHUP)
+    imap_server.wait_log("tls_reloaded")
+    imap_server.wait_log("dovecot_reloaded")
+    end = time.time() + 10 * mf.SLOW
+    while True:
+        try:
+            got = ssl.DER_cert_to_PEM_cert(imap_server.imaps().sock.getpeercert(binary_form=True))
+        except (OSError, imaplib.IMAP4.error):
+            got = before
+        if got != before or time.time() > end:
+            break
+        time.sleep(0.1)
+    assert got != before and got.strip() == (tls / "cert.pem").read_text().strip()
