@@ -39,6 +39,7 @@ int run(int argc, char** argv) {
       ->allow_extra_args(false);
   register_serve(app, opts, exit_code);
   register_user(app, opts, exit_code);
+  register_app_password(app, opts, exit_code);
   register_config(app, opts, exit_code);
   register_queue(app, opts, exit_code);
   register_ban(app, opts, exit_code);
@@ -51,6 +52,7 @@ int run(int argc, char** argv) {
 #endif
   register_hold(app, opts, exit_code);
   register_tlsrpt(app, opts, exit_code);
+  register_dovecot(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

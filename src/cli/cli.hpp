@@ -39,6 +39,10 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code);   // c
 void register_hold(CLI::App& app, common_options& opts, int& exit_code);    // cli/hold.cpp (after register_queue)
 void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code);  // cli/tlsrpt.cpp
 
+// `dovecot config` ([imap]): cli/dovecot.cpp. `user app-password`: cli/app_password.cpp, after register_user.
+void register_dovecot(CLI::App& app, common_options& opts, int& exit_code);
+void register_app_password(CLI::App& app, common_options& opts, int& exit_code);
+
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.
 config::config load_config_or_exit(const common_options& opts);

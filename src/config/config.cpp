@@ -643,6 +643,38 @@ void load_table(const toml::table& root, loader& L) {
            {"wide_factor", [&](const node& n, const key_t& k2) { L.number(n, k2, b.wide_factor, 1, 1e6); }},
            {"history_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.history_s, 0, 365 * 86400); }}});
       if (b.duration_s > b.max_duration_s) L.error(v, "ban", "ban.duration_s must not exceed ban.max_duration_s");
+    } else if (key == "imap") {
+      auto& m = c.imap;
+      auto lst = [&L](std::string& dst) {
+        return [&L, &dst](const node& n, const key_t& k2) {
+          if (L.str(n, k2, dst) && !dst.empty() && !valid_ip_port(dst))
+            L.error(n, k2, "'" + dst + "' is not IPv4:port or [IPv6]:port (use \"\" to disable the listener)");
+        };
+      };
+      L.section(
+          v, key,
+          {{"enabled",
+            [&](const node& n, const key_t& k2) {
+              // true / false, or "auto" (the default): on when the Dovecot binary is installed.
+              if (n.is_boolean())
+                m.enabled = n.as_boolean()->get() ? "true" : "false";
+              else if (!n.is_string() || n.as_string()->get() != "auto")
+                L.error(n, k2, "must be true, false or \"auto\"");
+            }},
+           {"imap", lst(m.imap)},
+           {"imaps", lst(m.imaps)},
+           {"pop3", lst(m.pop3)},
+           {"pop3s", lst(m.pop3s)},
+           {"dovecot",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, m.dovecot) && (m.dovecot.empty() || m.dovecot.front() != '/'))
+                L.error(n, k2, "must be an absolute path to the dovecot binary");
+            }},
+           {"restart_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.restart_max_s, 1, 3600); }}});
+    } else if (key == "user") {
+      L.section(v, key, {{"require_app_passwords", [&](const node& n, const key_t& k2) {
+                            L.boolean(n, k2, c.user.require_app_passwords);
+                          }}});
     } else if (key == "server") {
       L.section(v, key,
                 {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
@@ -758,12 +790,18 @@ std::vector<diagnostic> check_security(const config& c) {
         "self-signed certificate: clients cannot verify it, so mail clients show warnings and senders that "
         "check certificates (MTA-STS, DANE) cannot deliver securely; set tls.certificate/tls.key (e.g. from "
         "Let's Encrypt).");
+    const std::string none;
+    const bool imap = c.imap.enabled != "false";
     const std::pair<const char*, const std::string*> ls[] = {{"listeners.mx", &c.listeners.mx},
                                                              {"listeners.submission", &c.listeners.submission},
-                                                             {"listeners.submissions", &c.listeners.submissions}};
-    // Submission is where passwords travel: a public submission listener with a certificate nobody can verify
-    // teaches users to click through warnings, so `serve` refuses it (critical). On the MX port senders mostly
-    // encrypt without verifying, so it is high there (MTA-STS and DANE senders will not deliver).
+                                                             {"listeners.submissions", &c.listeners.submissions},
+                                                             {"imap.imap", imap ? &c.imap.imap : &none},
+                                                             {"imap.imaps", imap ? &c.imap.imaps : &none},
+                                                             {"imap.pop3", imap ? &c.imap.pop3 : &none},
+                                                             {"imap.pop3s", imap ? &c.imap.pop3s : &none}};
+    // Submission and IMAP/POP3 are where passwords travel: a public listener there with a certificate nobody can
+    // verify teaches users to click through warnings, so `serve` refuses it (critical). On the MX port senders
+    // mostly encrypt without verifying, so it is high there (MTA-STS and DANE senders will not deliver).
     for (const auto& [name, l] : ls)
       if (is_public_listener(*l)) {
         bool mx = std::string_view(name) == "listeners.mx";
@@ -1017,6 +1055,20 @@ history_s = 2592000             # ended bans count for escalation 30 days, then 
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core
+
+[imap]                          # mailbox access: `mailfort serve` runs Dovecot (IMAP/POP3) on mailfort's users,
+                                # bans and certificate; `mailfort dovecot config` prints its configuration
+enabled = "auto"                # "auto": on when Dovecot is installed (dovecot-imapd, dovecot-pop3d); true; false
+imap = "127.0.0.1:2143"         # IMAP (143 in production): STARTTLS required before any login; "" disables
+imaps = "127.0.0.1:2993"        # IMAP over implicit TLS (993)
+pop3 = "127.0.0.1:2110"         # POP3 (110): STLS required before any login
+pop3s = "127.0.0.1:2995"        # POP3 over implicit TLS (995)
+dovecot = "/usr/sbin/dovecot"   # the Dovecot 2.3 binary (Debian dovecot-core)
+restart_max_s = 30              # Dovecot is restarted when it dies: after 0.5 s, doubling up to this
+
+[user]                          # logins of local users (IMAP, POP3, submission)
+require_app_passwords = false   # true: only per-device passwords (`mailfort user app-password add USER --name D`)
+                                # log in; the account password opens nothing, so a leaked one is useless
 )toml";
 }
 

@@ -190,6 +190,22 @@ struct server {
   int threads = 0;  // event loops; 0: one per core
 };
 
+// Mailbox access (IMAP/POP3) through Dovecot, run and supervised by `mailfort serve` (src/mailbox/).
+struct imap {
+  std::string enabled = "auto";         // "true", "false", or "auto": on when the Dovecot binary is installed
+  std::string imap = "127.0.0.1:2143";  // STARTTLS required before any login; "" disables a listener
+  std::string imaps = "127.0.0.1:2993";
+  std::string pop3 = "127.0.0.1:2110";  // STLS required before any login
+  std::string pop3s = "127.0.0.1:2995";
+  std::string dovecot = "/usr/sbin/dovecot";  // the binary (Debian dovecot-core 2.3)
+  int restart_max_s = 30;                     // restart backoff after Dovecot dies: 0.5 s doubling up to this
+};
+
+// Logins of local users.
+struct user_settings {
+  bool require_app_passwords = false;  // account passwords refused on IMAP, POP3 and submission: app passwords only
+};
+
 struct config {
   std::string hostname = "localhost";
   std::vector<std::string> domains = {"localhost"};
@@ -209,6 +225,8 @@ struct config {
   struct monitor monitor;
   struct ratelimit ratelimit;
   struct ban ban;
+  struct imap imap;
+  struct user_settings user;
   std::string source_file;  // where it was loaded from, empty for embedded defaults
 };
 

@@ -13,6 +13,7 @@
 #include "inbound/checker.hpp"
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
+#include "mailbox/dovecot_service.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
 #include "outbound/dmarc_report_send.hpp"
@@ -162,6 +163,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     }
 
     sasl::user_db users((data / "state.db").string());
+    users.set_require_app_passwords(cfg.user.require_app_passwords);
     queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
@@ -273,6 +275,17 @@ int run(const config::config& cfg, bool allow_insecure) {
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 
+    // Mailbox access ([imap]): Dovecot with a generated configuration, supervised (src/mailbox/).
+    std::unique_ptr<mailbox::dovecot_service> dovecot;
+    if (std::string why; mailbox::imap_enabled(cfg, why)) {
+      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, (data / "state.db").string(), guard.get());
+      dovecot->start();
+    } else if (cfg.imap.enabled == "true") {
+      throw std::runtime_error("imap.enabled = true, but " + why);
+    } else {
+      log::info("imap_disabled", {{"reason", why}});
+    }
+
     watcher.start();
 
     auto signals = std::make_unique<asio::signal_set>(*loops[0], SIGTERM, SIGINT, SIGHUP);
@@ -287,6 +300,7 @@ int run(const config::config& cfg, bool allow_insecure) {
           log::info("tls_reloaded", {{"certificate", tset.certificate}});
         else if (admitted)
           log::error("tls_reload_failed", {{"error", err}});
+        if (dovecot) dovecot->reload();
         signals->async_wait(on_signal);
         return;
       }
@@ -372,6 +386,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     for (auto& l : loops) l->stop();
     for (auto& t : threads) t.join();
     cpu_pool.join();
+    if (dovecot) dovecot->stop();
     // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();

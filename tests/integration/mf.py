@@ -94,6 +94,7 @@ class Server:
         "dns": {"servers": ["127.0.0.1:9"], "root_anchor": ""},
         "auth": {"spf": False, "dkim": False, "dmarc": False},
         "monitor": {"blocklist_zones": []},
+        "imap": {"enabled": False},  # Dovecot only where a test asks for it (test_imap.py)
     }
 
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
@@ -131,11 +132,12 @@ class Server:
         self.lines = []
         self.raw = []
         self._lock = threading.Lock()
+        self.wrap = []  # a command prefix for every mailfort process (test_imap.py: setpriv to an unprivileged user)
 
     # ---- process ---------------------------------------------------------------------------
     def cli(self, *args, input=None, check=True):
-        r = subprocess.run([BIN, *args, "--config", str(self.config)], input=input, capture_output=True, text=True,
-                           timeout=60 * SLOW)
+        r = subprocess.run([*self.wrap, BIN, *args, "--config", str(self.config)], input=input, capture_output=True,
+                           text=True, timeout=60 * SLOW)
         if check and r.returncode != 0:
             raise AssertionError(f"mailfort {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r
@@ -145,8 +147,8 @@ class Server:
 
     def start(self, timeout=20):
         self.lines, self.raw = [], []
-        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config), *self.serve_args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, errors="replace")
+        self.proc = subprocess.Popen([*self.wrap, BIN, "serve", "--config", str(self.config), *self.serve_args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
         threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
         self.wait_log("ready", timeout=timeout * SLOW)
         return self
