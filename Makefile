@@ -8,7 +8,7 @@ PY     := /usr/bin/python3
 UNITY  ?= -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(UNITY)
 
-.PHONY: all deps build run test unit integration asan fuzz fuzz-build bench clean format format-check tidy
+.PHONY: all deps build run test unit integration asan fuzz fuzz-long fuzz-build bench clean format format-check tidy
 
 all: build
 
@@ -53,6 +53,13 @@ fuzz-build: deps
 FUZZ_SECONDS ?= 20
 fuzz: fuzz-build
 	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# Long run before any parser change is called done (issue 14): FUZZ_LONG_SECONDS per target (default 10 min), one
+# target per core, and what it finds is merged, minimised, into fuzz/corpus/<target> (commit it). Figures go
+# into fuzz/README.md from fuzz/artifacts/summary.txt. FUZZ_TARGETS="x_fuzzer ..." picks targets.
+FUZZ_LONG_SECONDS ?= 600
+fuzz-long: fuzz-build
+	bash fuzz/run.sh build-fuzz $(FUZZ_LONG_SECONDS) --keep
 
 # Style: clang-format over every C++ file; `make format` rewrites, `make format-check` (part of `make test`) fails
 # on any difference.

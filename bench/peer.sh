@@ -202,8 +202,9 @@ mkdir -p "$work/null/data"
 sed -e "s#127.0.0.1:$MF_PORT#127.0.0.1:$NULL_PORT#" -e "s#$work/mf/data#$work/null/data#" "$work/mf/mailfort.toml" \
   >"$work/null/mailfort.toml"
 printf '[queue]\ndiscard = true\n' >>"$work/null/mailfort.toml"
+# queue.discard is a critical finding: serve refuses it without --allow-insecure (logged as insecure_override).
 echo user-pw | "$BIN" user add user@bench.test --password-stdin --config "$work/null/mailfort.toml" >/dev/null
-"$BIN" serve --config "$work/null/mailfort.toml" >"$work/null/log" 2>&1 &
+"$BIN" serve --allow-insecure --config "$work/null/mailfort.toml" >"$work/null/log" 2>&1 &
 null_pid=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$NULL_PORT") 2>/dev/null && break; sleep 0.1; done
 t0=$(date +%s.%N); smtp-source -s 50 -m "$N" -l "$SIZE" -f sender@client.test -t user@bench.test -M client.test "127.0.0.1:$NULL_PORT"; t1=$(date +%s.%N)

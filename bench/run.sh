@@ -23,3 +23,6 @@ if [ -x "$here/../build/bench/data_reader_bench" ]; then
   echo "== DATA reader: wire bytes per second (5 KB message, 1 MB of base64 lines, dot-stuffed worst case)"
   "$here/../build/bench/data_reader_bench" --benchmark_min_time=0.2
 fi
+echo
+echo "== IMAP through mailfort's Dovecot: login rate and FETCH of 1,000 messages, auth policy on and off"
+/usr/bin/python3 "$here/imap_bench.py"

@@ -5,7 +5,8 @@ function(mailfort_add_test name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests/unit)
-  target_compile_definitions(${name} PRIVATE MAILFORT_CONFORMANCE_DIR="${CMAKE_SOURCE_DIR}/tests/conformance")
+  target_compile_definitions(${name} PRIVATE MAILFORT_CONFORMANCE_DIR="${CMAKE_SOURCE_DIR}/tests/conformance"
+                                               MAILFORT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   add_test(NAME ${name} COMMAND ${name})
 endfunction()
 

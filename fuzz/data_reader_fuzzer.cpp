@@ -3,7 +3,8 @@
 // Input layout: byte 0 picks max_bytes and the chunk size, byte 1 max_line, the rest is the client's stream.
 // Invariants: stored bytes <= max_bytes and <= content_bytes(); consumed <= input size; done exactly at the
 // first real <CRLF>.<CRLF> (or "." CRLF at the very start) and nowhere else, so nothing behind a fake
-// terminator is ever handed back as commands; an error-free content holds no bare CR or LF and no NUL;
+// terminator is ever handed back as commands; an error-free content holds no bare CR or LF and no NUL and does not
+// begin with SP or HTAB;
 // chunking never changes anything; after an error, the content is a prefix of the error-free reading; and
 // the reader (with its bulk-copy fast path) agrees with a plain byte-at-a-time model of the same rules.
 #include "smtp/data_reader.hpp"
@@ -68,6 +69,7 @@ outcome model(std::string_view in, data_limits lim) {
   };
   auto byte = [&](char c) {
     if (c == '\0') fail(data_error::nul);
+    if (o.content_bytes == 0 && (c == ' ' || c == '\t')) fail(data_error::leading_whitespace);
     ++line_len;
     if (in_header) {
       ++header_bytes;
@@ -167,6 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (a.error == data_error::none) {
     check(a.content.size() == a.content_bytes);
+    check(a.content.empty() || (a.content[0] != ' ' && a.content[0] != '\t'));  // nothing folds into Received:
     for (std::size_t i = 0; i < a.content.size(); ++i) {
       check(a.content[i] != '\0');
       if (a.content[i] == '\n') check(i > 0 && a.content[i - 1] == '\r');

@@ -108,7 +108,12 @@ void check_report(std::string_view in, const record* rec) {
   if (rec) r.policy = *rec;
   for (std::size_t i = 4; i + 4 < f.size(); i += 5)
     r.rows.push_back(aggregate_row{field(i), field(i + 1), field(i + 2), field(i + 3), field(i + 4),
-                                   static_cast<std::int64_t>(f[i].size()) - 2});
+                                   static_cast<std::int64_t>(f[i].size()) - 2, field(i + 2)});
+  // The stored raw results: decoding any text never fails, and what is encoded decodes to itself.
+  const auto raw = decode_raw_auth(in);
+  const auto again = decode_raw_auth(encode_raw_auth(raw));
+  if (again.spf.domain != raw.spf.domain || again.spf.result != raw.spf.result || again.dkim.size() != raw.dkim.size())
+    std::abort();
   if (!well_formed(build_aggregate_report_xml(r))) std::abort();
 }
 

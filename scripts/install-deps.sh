@@ -14,8 +14,10 @@ pkgs=(
   googletest libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
   redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev libbenchmark-dev prometheus
+  libxml2-utils python3-jsonschema  # xmllint and jsonschema: reports checked against RFC 7489 / RFC 8460 schemas
   postfix  # a peer for tests (the auditor's, started privately on high ports); never the system MTA
   chromium  # headless, renders the auditor's HTML report in a test
+  dovecot-core dovecot-imapd dovecot-pop3d  # IMAP/POP3 ([imap]): mailfort starts its own Dovecot, never the system service
 )
 
 missing=()
@@ -37,8 +39,8 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts redis-server, nsd and prometheus as system services on install; tests start their own on
-# loopback (prometheus is installed only for promtool).
-for svc in redis-server nsd prometheus postfix; do
+# Debian starts redis-server, nsd, prometheus and dovecot as system services on install; tests start their own on
+# loopback (prometheus is installed only for promtool; mailfort serve runs Dovecot with its own configuration).
+for svc in redis-server nsd prometheus postfix dovecot; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

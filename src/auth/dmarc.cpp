@@ -286,6 +286,46 @@ from_result from_domain(const auth::parsed_message& msg) {
   return r;
 }
 
+std::optional<std::vector<std::string>> from_addresses(const auth::parsed_message& msg) {
+  std::vector<std::string> out;
+  std::size_t fields = 0;
+  for (const auto& f : msg.fields) {
+    if (!auth::name_equals(f.name, "From")) continue;
+    if (++fields > 8) return std::nullopt;
+    const std::string v = auth::unfold(f.value);
+    if (v.size() > max_from_length) return std::nullopt;
+    std::vector<std::string> addrs;
+    if (!split_addresses(v, addrs) || addrs.empty()) return std::nullopt;
+    for (const auto& a : addrs) {
+      auto d = addr_domain(a);
+      if (!d) return std::nullopt;
+      // The local part: everything before the last '@' outside quotes (addr_domain found it), whitespace
+      // outside quotes removed (folding may leave some).
+      std::size_t at = std::string::npos;
+      bool q = false;
+      for (std::size_t k = 0; k < a.size(); ++k) {
+        if (a[k] == '\\' && q)
+          ++k;
+        else if (a[k] == '"')
+          q = !q;
+        else if (a[k] == '@' && !q)
+          at = k;
+      }
+      std::string local;
+      q = false;
+      for (std::size_t k = 0; k < at && k < a.size(); ++k) {
+        if (a[k] == '"') q = !q;
+        if (!q && is_space_or_eol(a[k])) continue;
+        local.push_back(a[k]);
+      }
+      if (local.empty()) return std::nullopt;
+      out.push_back(local + "@" + *d);
+      if (out.size() > max_from_mailboxes) return std::nullopt;
+    }
+  }
+  return out;
+}
+
 // ---- Organizational domain ----------------------------------------------------------------------------
 
 std::optional<std::string> organizational_domain(std::string_view domain) {
@@ -325,6 +365,12 @@ const char* to_string(result_kind r) {
       return "permerror";
   }
   return "none";
+}
+
+bool temperror_undecided(std::optional<result_kind> dmarc, bool spf_temperror, bool dkim_temperror) {
+  if (dmarc && (*dmarc == result_kind::pass || *dmarc == result_kind::permerror)) return false;
+  if (dmarc && *dmarc == result_kind::temperror) return true;
+  return spf_temperror || dkim_temperror;
 }
 
 policy_answer policy_answer_of(const dns::lookup_result& r) {

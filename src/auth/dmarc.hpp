@@ -48,6 +48,12 @@ from_result from_domain(const auth::parsed_message& msg);
 // The same for one field value (after the colon; folding allowed). For fuzzing and tests.
 from_result from_field_value(std::string_view value);
 
+// Every mailbox of every From field of a parsed message, as "local@domain" (the local part as written, the
+// domain lower-cased without a trailing dot), for the submission send-as check (smtp/send_as.hpp). nullopt
+// when a From field cannot be read or a mailbox has no usable domain (the caller refuses the message); an
+// empty list when there is no From field. Never throws; bounded like from_domain.
+std::optional<std::vector<std::string>> from_addresses(const auth::parsed_message& msg);
+
 // ---- Organizational domain ----------------------------------------------------------------------------
 
 // The registrable domain per the Public Suffix List built into libpsl (RFC 7489 3.2), lower case. A name
@@ -113,6 +119,13 @@ struct result {
 //   publishes a policy -> fail with the strictest requested policy applied; otherwise permerror with
 //   applied = reject (a message DMARC cannot evaluate is refused: CVE-2019-16378 class).
 boost::asio::awaitable<result> evaluate(dns::source& dns, const input& in);
+
+// Whether a temporary DNS failure leaves sender authentication undecided (issue 15 item 0), so the message
+// is deferred (451 4.7.5, auth.temperror = "defer") rather than judged: DMARC itself ended in temperror, or it
+// did not pass while SPF or a DKIM signature ended in temperror (the missing result might have passed, or
+// the message might be a forgery p=reject would refuse). Never for a DMARC pass, nor for a permerror (an
+// unusable From: is refused whatever DNS says). `dmarc` is nullopt when DMARC was not evaluated.
+bool temperror_undecided(std::optional<result_kind> dmarc, bool spf_temperror, bool dkim_temperror);
 
 // ---- Policy records and report destinations, for the aggregate-report sender ---------------------------
 

@@ -6,9 +6,10 @@
 // other than tab/LF/CR, surrogates, U+FFFE/U+FFFF) become U+FFFD, so the document is well-formed whatever the
 // input; the builder never throws. Enumerated values are written only from their allowed sets: a disposition
 // other than quarantine/reject is "none", a dkim/spf result other than "pass" is "fail".
-// What the rows do not hold: state.db keeps the aligned DKIM/SPF outcome of each message (policy_evaluated),
-// not the raw SPF result and domain or each signature's d=/s= and result, nor the envelope domain or the
-// override reason. auth_results (which RFC 7489 needs to carry those) therefore holds only a comment saying so.
+// auth_results (RFC 7489 Appendix C: one <spf> always, one <dkim> per signature) comes from the raw results each
+// row carries (raw_auth: the SPF domain, scope and result, each signature's d=, s= and result), so every report
+// validates against the Appendix C schema (tests/schemas/, checked with xmllint). An IPv6 source_ip is written in
+// its full eight-group form, the only IPv6 form the schema's IPAddress pattern accepts.
 #pragma once
 #include "auth/dmarc_record.hpp"
 
@@ -19,6 +20,27 @@
 
 namespace mailfort::dmarc {
 
+// The raw (not DMARC-interpreted) results of one message, for <auth_results>.
+struct spf_auth {
+  std::string domain;           // the MAIL FROM domain, or the HELO name
+  std::string scope = "mfrom";  // mfrom | helo
+  std::string result = "none";  // none neutral pass fail softfail temperror permerror
+};
+struct dkim_auth {
+  std::string domain;    // d=
+  std::string selector;  // s=
+  std::string result;    // none pass fail policy neutral temperror permerror
+};
+struct raw_auth {
+  spf_auth spf;
+  std::vector<dkim_auth> dkim;  // one per signature checked (at most max_raw_dkim are kept)
+};
+inline constexpr std::size_t max_raw_dkim = 50;
+// One line of text for storage (state.db) and back: fields escaped, so any bytes round-trip. decode never throws;
+// text it cannot read gives the defaults (spf none, no signatures).
+std::string encode_raw_auth(const raw_auth& a);
+raw_auth decode_raw_auth(std::string_view text);
+
 // One stored row: messages with this source IP, outcome and author domain.
 struct aggregate_row {
   std::string source_ip;
@@ -27,6 +49,7 @@ struct aggregate_row {
   std::string spf;          // aligned SPF result: pass | fail
   std::string header_from;  // RFC5322.From domain
   std::int64_t count = 0;
+  std::string auth;  // encode_raw_auth() of the raw results; "" (rows stored before it existed): spf none
 };
 
 struct aggregate_report {
@@ -40,7 +63,7 @@ struct aggregate_report {
   std::vector<aggregate_row> rows;
 };
 
-// The report: one <record> per distinct (source_ip, disposition, dkim, spf, header_from), counts summed
+// The report: one <record> per distinct (source_ip, disposition, dkim, spf, header_from, auth), counts summed
 // (negative counts count as 0, sums saturate; a record whose sum is 0 is left out), in a stable order.
 std::string build_aggregate_report_xml(const aggregate_report& in);
 

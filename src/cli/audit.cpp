@@ -8,6 +8,7 @@
 #ifdef MAILFORT_HAVE_AUDIT
 #include "audit/config_audit.hpp"
 #include "audit/domain_audit.hpp"
+#include "audit/mailbox_audit.hpp"
 #include "audit/smtp_audit.hpp"
 #include "cli/cli.hpp"
 #include "common/host_port.hpp"
@@ -186,6 +187,55 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
     auto rep = audit::run_domain_audit(o, resolver_options_for(cfg, opts));
     emit(rep, *dout, exit_code);
   });
+
+  // ---- imap, pop3 (audit/mailbox_audit.hpp) ----
+  for (const char* proto : {"imap", "pop3"}) {
+    struct mailbox_args {
+      std::string target, source, ca_file, tls_name;
+      std::uint16_t tls_port = 0;
+      bool no_tls_port = false, no_tls_versions = false;
+      double timeout_s = 10;
+    };
+    auto mo = std::make_shared<output_args>();
+    auto ma = std::make_shared<mailbox_args>();
+    const bool imap = std::string(proto) == "imap";
+    auto* m = a->add_subcommand(proto, imap ? "probe a live IMAP server (plaintext login before STARTTLS, "
+                                              "LOGINDISABLED, TLS versions, certificate, port 993)"
+                                            : "probe a live POP3 server (plaintext login before STLS, TLS versions, "
+                                              "certificate, port 995)");
+    m->add_option("TARGET", ma->target, imap ? "HOST[:PORT] (default port 143)" : "HOST[:PORT] (default port 110)")
+        ->required();
+    add_output_options(m, *mo);
+    m->add_option("--tls-port", ma->tls_port,
+                  imap ? "implicit-TLS port (default 993)" : "implicit-TLS port (default 995)");
+    m->add_flag("--no-tls-port", ma->no_tls_port, "do not probe the implicit-TLS port");
+    m->add_option("--source", ma->source, "local address to connect from");
+    m->add_option("--tls-name", ma->tls_name, "name the certificate must carry (default: HOST)");
+    m->add_option("--ca-file", ma->ca_file, "extra trusted CA certificates (PEM)");
+    m->add_option("--timeout", ma->timeout_s, "seconds per network step (default 10)");
+    m->add_flag("--no-tls-versions", ma->no_tls_versions, "skip the per-version TLS handshakes");
+    m->callback([mo, ma, imap, &exit_code] {
+      audit::mailbox_audit_options o;
+      o.protocol = imap ? "imap" : "pop3";
+      auto hp = common::parse_host_port(ma->target);
+      if (!hp) {
+        std::cerr << "mailfort: '" << ma->target << "' is not HOST[:PORT]\n";
+        exit_code = 2;
+        return;
+      }
+      o.host = hp->host;
+      o.port = hp->port.value_or(0);
+      o.tls_port = ma->tls_port;
+      o.check_tls_port = !ma->no_tls_port;
+      o.source = ma->source;
+      o.ca_file = ma->ca_file;
+      o.tls_name = ma->tls_name;
+      o.timeout = ms(ma->timeout_s);
+      o.tls_versions = !ma->no_tls_versions;
+      auto rep = audit::run_mailbox_audit(o);
+      emit(rep, *mo, exit_code);
+    });
+  }
 
   // ---- config ----
   auto cout_ = std::make_shared<output_args>();

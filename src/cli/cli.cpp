@@ -16,6 +16,14 @@ dns::resolver_options resolver_options_for(const config::config& cfg, const comm
   return o;
 }
 
+dns::resolver_options sender_auth_resolver_options(const config::config& cfg, const common_options& opts) {
+  auto probe = dns::probe_dnssec(resolver_options_for(cfg, opts));
+  if (probe.unvalidated())
+    std::cerr << "mailfort: note: the DNS server returns no validatable DNSSEC data; answers are used "
+                 "unvalidated (SPF, DKIM and DMARC do not require DNSSEC; DANE would be off)\n";
+  return probe.opts;
+}
+
 std::string utc_time(long long unix_seconds) { return common::utc_text(unix_seconds); }
 
 int run(int argc, char** argv) {
@@ -31,6 +39,7 @@ int run(int argc, char** argv) {
       ->allow_extra_args(false);
   register_serve(app, opts, exit_code);
   register_user(app, opts, exit_code);
+  register_app_password(app, opts, exit_code);
   register_config(app, opts, exit_code);
   register_queue(app, opts, exit_code);
   register_ban(app, opts, exit_code);
@@ -43,6 +52,7 @@ int run(int argc, char** argv) {
 #endif
   register_hold(app, opts, exit_code);
   register_tlsrpt(app, opts, exit_code);
+  register_dovecot(app, opts, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

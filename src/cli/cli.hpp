@@ -20,6 +20,10 @@ struct common_options {
 
 // The resolver settings for CLI verbs that look things up: config [dns] plus --dns-server. cli/cli.cpp.
 dns::resolver_options resolver_options_for(const config::config& cfg, const common_options& opts);
+// The same for SPF, DKIM and DMARC checks: when a trust anchor is configured but the DNS server cannot deliver
+// DNSSEC, the anchors are dropped (with a note on stderr) rather than every signed zone's answer being bogus,
+// as `mailfort serve` does (issue 15 item 0).
+dns::resolver_options sender_auth_resolver_options(const config::config& cfg, const common_options& opts);
 
 // Each adds its subcommand(s) to `app`; the callback sets `exit_code` (0 ok, 1 findings/failure, 2 usage).
 void register_serve(CLI::App& app, common_options& opts, int& exit_code);
@@ -35,9 +39,17 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code);   // c
 void register_hold(CLI::App& app, common_options& opts, int& exit_code);    // cli/hold.cpp (after register_queue)
 void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code);  // cli/tlsrpt.cpp
 
+// `dovecot config` ([imap]): cli/dovecot.cpp. `user app-password`: cli/app_password.cpp, after register_user.
+void register_dovecot(CLI::App& app, common_options& opts, int& exit_code);
+void register_app_password(CLI::App& app, common_options& opts, int& exit_code);
+
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.
 config::config load_config_or_exit(const common_options& opts);
+// The same, keeping where the file set each key (for findings with file:line).
+config::load_result load_or_exit(const common_options& opts);
+// "FILE:LINE: error: key: message" or "FILE:LINE: finding[critical]: key: message", as `config check` prints.
+std::string render_diagnostic(const config::diagnostic& d);
 
 // "2026-11-22T17:00:00Z" for a unix time (queue and ban listings).
 std::string utc_time(long long unix_seconds);

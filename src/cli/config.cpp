@@ -12,16 +12,16 @@
 
 namespace mailfort::cli {
 
-namespace {
-
 // FILE:LINE: error: key: message   (":LINE" left out when the diagnostic is not tied to a line, e.g. a
 // finding about a default the file did not set).
-std::string render(const config::diagnostic& d) {
+std::string render_diagnostic(const config::diagnostic& d) {
   std::string where = d.file.empty() ? "(defaults)" : d.file;
   if (d.line > 0) where += ":" + std::to_string(d.line);
   std::string kind = d.kind == config::diagnostic::kind::error ? "error" : "finding[" + d.severity + "]";
   return where + ": " + kind + ": " + (d.key.empty() ? "" : d.key + ": ") + d.message;
 }
+
+namespace {
 
 config::load_result load(const std::string& file) {
   if (file.empty()) return config::load_result{};  // embedded defaults
@@ -39,12 +39,14 @@ struct check_args {
 
 }  // namespace
 
-config::config load_config_or_exit(const common_options& opts) {
+config::config load_config_or_exit(const common_options& opts) { return load_or_exit(opts).cfg; }
+
+config::load_result load_or_exit(const common_options& opts) {
   auto r = load(opts.config_file);
   bool bad = false;
   for (const auto& d : r.diagnostics) {
     if (d.kind == config::diagnostic::kind::error) {
-      std::cerr << render(d) << "\n";
+      std::cerr << render_diagnostic(d) << "\n";
       bad = true;
     }
   }
@@ -53,7 +55,7 @@ config::config load_config_or_exit(const common_options& opts) {
     std::exit(2);
   }
   if (!opts.data_dir.empty()) r.cfg.data_dir = opts.data_dir;
-  return r.cfg;
+  return r;
 }
 
 void register_config(CLI::App& app, common_options& opts, int& exit_code) {
@@ -98,7 +100,7 @@ void register_config(CLI::App& app, common_options& opts, int& exit_code) {
                        {"message", d.message}});
       std::cout << arr.dump(2) << "\n";
     } else {
-      for (const auto& d : all) std::cout << render(d) << "\n";
+      for (const auto& d : all) std::cout << render_diagnostic(d) << "\n";
       std::cout << (f.empty() ? "(defaults)" : f) << ": " << errors << " error(s), " << findings << " finding(s)"
                 << (high ? " (" + std::to_string(high) + " high or critical)" : std::string())
                 << (errors ? ": the file cannot be used" : "") << "\n";

@@ -140,7 +140,7 @@ void register_dkim(CLI::App& app, common_options& opts, int& exit_code) {
     std::vector<dkim::verify_result> results;
     try {
       boost::asio::io_context io;
-      dns::resolver r(io.get_executor(), resolver_options_for(cfg, opts));
+      dns::resolver r(io.get_executor(), sender_auth_resolver_options(cfg, opts));
       std::exception_ptr failure;
       boost::asio::co_spawn(io, dkim::verify(r, msg, vo),
                             [&](std::exception_ptr e, std::vector<dkim::verify_result> v) {

@@ -72,7 +72,7 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
     dmarc::result res;
     try {
       boost::asio::io_context io;
-      dns::resolver r(io.get_executor(), resolver_options_for(cfg, opts));
+      dns::resolver r(io.get_executor(), sender_auth_resolver_options(cfg, opts));
       std::exception_ptr failure;
       boost::asio::co_spawn(io, dmarc::evaluate(r, in), [&](std::exception_ptr e, dmarc::result v) {
         if (e)
@@ -152,7 +152,7 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
     queue::spool spool(data / "queue");
     spool.start();  // store() waits for the commit thread
     boost::asio::io_context io;
-    dns::resolver resolver(io.get_executor(), resolver_options_for(cfg, opts));
+    dns::resolver resolver(io.get_executor(), sender_auth_resolver_options(cfg, opts));
     auto st = outbound::send_dmarc_reports(cfg, store, resolver, spool, static_cast<std::int64_t>(std::time(nullptr)),
                                            include_today);
     std::cout << st.reports << " report(s) queued for " << st.domains << " domain-day(s); " << st.no_record

@@ -1,6 +1,8 @@
-// cli/queue.cpp: `mailfort queue list|show ID|flush|delete ID` on the durable queue.
+// cli/queue.cpp: `mailfort queue list|show ID|flush|delete ID` on the durable queue. Everything shown from a queue
+// file passes the printable filter: its bytes came from whoever sent the message.
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
+#include "common/ascii.hpp"
 #include "common/ids.hpp"
 #include "queue/envelope.hpp"
 #include "queue/runner.hpp"
@@ -36,6 +38,10 @@ const char* state_name(queue::recipient::state s) {
   return "pending";
 }
 
+// Bytes from the queue file (addresses, HELO, remote replies, headers) as the terminal may see them: printable
+// ASCII kept, everything else \xNN (common::printable), never cut short of a real header line.
+std::string shown(std::string_view raw, std::size_t max = 2048) { return common::printable(raw, max); }
+
 // "now" for a due recipient, else the UTC time of the next attempt.
 std::string next_text(std::int64_t at) {
   return at <= static_cast<std::int64_t>(std::time(nullptr)) ? std::string("now") : utc_time(at);
@@ -68,9 +74,9 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
         if (first_error.empty()) first_error = r.last_error;
       }
       std::cout << id << "  " << utc_time(d->env.received_at) << "  " << d->message.size() << " bytes  <"
-                << d->env.sender << ">  " << pending << "/" << d->env.recipients.size() << " pending";
+                << shown(d->env.sender) << ">  " << pending << "/" << d->env.recipients.size() << " pending";
       if (pending) std::cout << "  next: " << next_text(next);
-      if (!first_error.empty()) std::cout << "  (" << first_error.substr(0, 100) << ")";
+      if (!first_error.empty()) std::cout << "  (" << shown(first_error.substr(0, 100)) << ")";
       std::cout << "\n";
       ++n;
     }
@@ -102,19 +108,28 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
       return;
     }
     const auto& e = d->env;
-    std::cout << "id: " << e.id << "\nreceived: " << utc_time(e.received_at) << "\nsender: <" << e.sender
-              << ">\nclient: " << e.client_ip << ":" << e.client_port << " helo=" << e.helo
-              << "\nlistener: " << e.listener << "\nauth_user: " << e.auth_user << "\ntls: " << e.tls
-              << "\nattempts: " << e.attempts << "\n";
+    std::cout << "id: " << e.id << "\nreceived: " << utc_time(e.received_at) << "\nsender: <" << shown(e.sender)
+              << ">\nclient: " << shown(e.client_ip) << ":" << e.client_port << " helo=" << shown(e.helo)
+              << "\nlistener: " << shown(e.listener) << "\nauth_user: " << shown(e.auth_user)
+              << "\ntls: " << shown(e.tls) << "\nattempts: " << e.attempts << "\n";
     for (const auto& r : e.recipients) {
-      std::cout << "recipient: <" << r.address << "> " << state_name(r.status);
+      std::cout << "recipient: <" << shown(r.address) << "> " << state_name(r.status);
       if (r.attempts) std::cout << " attempts=" << r.attempts;
       if (r.status == queue::recipient::state::pending) std::cout << " next=" << next_text(r.next_attempt);
-      if (!r.last_error.empty()) std::cout << " last_error=\"" << r.last_error << "\"";
+      if (!r.last_error.empty()) std::cout << " last_error=\"" << shown(r.last_error) << "\"";
       std::cout << "\n";
     }
+    // The header section is the sender's bytes: each line goes through the printable filter (ESC and every other
+    // control or 8-bit byte as \xNN, backslash as \x5c), so no header can drive the admin's terminal.
     auto hdr_end = d->message.find("\r\n\r\n");
-    std::cout << "\n" << d->message.substr(0, hdr_end == std::string_view::npos ? d->message.size() : hdr_end + 2);
+    std::string_view head = d->message.substr(0, hdr_end == std::string_view::npos ? d->message.size() : hdr_end + 2);
+    std::cout << "\n";
+    while (!head.empty()) {
+      auto eol = head.find("\r\n");
+      std::string_view line = head.substr(0, eol);
+      std::cout << shown(line, 8192) << "\n";
+      head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
+    }
     exit_code = 0;
   });
 

@@ -79,7 +79,7 @@ void register_spf(CLI::App& app, common_options& opts, int& exit_code) {
     std::optional<spf::result> r;
     try {
       boost::asio::io_context io;
-      dns::resolver res(io.get_executor(), resolver_options_for(cfg, opts));
+      dns::resolver res(io.get_executor(), sender_auth_resolver_options(cfg, opts));
       r = run_check(res, io, *ip, a);
     } catch (const std::exception& e) {
       std::cerr << "mailfort: spf check could not run: " << e.what() << "\n";

@@ -378,7 +378,9 @@ void load_table(const toml::table& root, loader& L) {
             }},
            {"smarthost_user", [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_user); }},
            {"smarthost_password_file",
-            [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }}});
+            [&](const node& n, const key_t& k2) { L.str(n, k2, c.relay.smarthost_password_file); }},
+           {"allow_null_sender",
+            [&](const node& n, const key_t& k2) { L.boolean(n, k2, c.relay.allow_null_sender); }}});
       if (!c.relay.smarthost_user.empty() && (c.relay.smarthost.empty() || c.relay.smarthost_password_file.empty()))
         L.error(v, "relay", "relay.smarthost_user needs relay.smarthost and relay.smarthost_password_file");
     } else if (key == "outbound") {
@@ -477,6 +479,8 @@ void load_table(const toml::table& root, loader& L) {
            {"error_delay_ms", in(l.error_delay_ms, 0, 60000)},
            {"max_connections", sz(l.max_connections, 1, 1000000)},
            {"max_connections_per_ip", sz(l.max_connections_per_ip, 1, 1000000)},
+           {"session_lifetime_s", in(l.session_lifetime_s, 1, 7 * 86400)},
+           {"listener_reserve", sz(l.listener_reserve, 0, 1000000)},
            {"inflight_bytes", [&](const node& n, const key_t& k2) { L.integer(n, k2, l.inflight_bytes, 1024, big); }}});
     } else if (key == "auth") {
       auto& a = c.auth;
@@ -502,16 +506,22 @@ void load_table(const toml::table& root, loader& L) {
                  {"dmarc_reports", flag(a.dmarc_reports)},
                  {"dmarc_report_interval_s",
                   [&](const node& n, const key_t& k2) { L.integer(n, k2, a.dmarc_report_interval_s, 1, 7 * 86400); }},
-                 {"dmarc_report_contact", [&](const node& n, const key_t& k2) {
+                 {"dmarc_report_contact",
+                  [&](const node& n, const key_t& k2) {
                     if (L.str(n, k2, a.dmarc_report_contact) && !a.dmarc_report_contact.empty() &&
                         !valid_contact_address(a.dmarc_report_contact))
                       L.error(n, k2,
                               "'" + a.dmarc_report_contact + "' is not a mail address (\"\" uses postmaster@hostname)");
+                  }},
+                 {"temperror", [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, a.temperror) && a.temperror != "defer" && a.temperror != "accept")
+                      L.error(n, k2, "'" + a.temperror + "' is not \"defer\" or \"accept\"");
                   }}});
     } else if (key == "dkim") {
       auto& d = c.dkim;
       L.section(v, key,
                 {{"sign", [&](const node& n, const key_t& k2) { L.boolean(n, k2, d.sign); }},
+                 {"sign_trusted", [&](const node& n, const key_t& k2) { L.boolean(n, k2, d.sign_trusted); }},
                  {"keys", [&](const node& n, const key_t& k2) {
                     const auto* arr = n.as_array();
                     if (!arr) {
@@ -608,7 +618,8 @@ void load_table(const toml::table& root, loader& L) {
                  {"recipients_per_hour_per_ip", rate(r.recipients_per_hour_per_ip)},
                  {"messages_per_hour_per_user", rate(r.messages_per_hour_per_user)},
                  {"recipients_per_hour_per_user", rate(r.recipients_per_hour_per_user)},
-                 {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)}});
+                 {"auth_per_minute_per_ip", rate(r.auth_per_minute_per_ip)},
+                 {"exempt_trusted", [&](const node& n, const key_t& k2) { L.boolean(n, k2, r.exempt_trusted); }}});
     } else if (key == "ban") {
       auto& b = c.ban;
       L.section(
@@ -621,10 +632,51 @@ void load_table(const toml::table& root, loader& L) {
             [&](const node& n, const key_t& k2) { L.integer(n, k2, b.max_duration_s, 1, 365 * 86400); }},
            {"ipv4_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv4_prefix, 8, 32); }},
            {"ipv6_prefix", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.ipv6_prefix, 16, 128); }},
-           {"allowlist", [&](const node& n, const key_t& k2) {
+           {"allowlist",
+            [&](const node& n, const key_t& k2) {
               if (L.strings(n, k2, b.allowlist)) check_cidrs(L, n, k2, b.allowlist);
-            }}});
+            }},
+           {"ipv6_wide_prefix",
+            [&](const node& n, const key_t& k2) {
+              L.integer(n, k2, b.ipv6_wide_prefix, 0, 128);
+              if (b.ipv6_wide_prefix != 0 && b.ipv6_wide_prefix < 16)
+                L.error(n, k2, "ban.ipv6_wide_prefix must be 0 (off) or 16..128");
+            }},
+           {"wide_factor", [&](const node& n, const key_t& k2) { L.number(n, k2, b.wide_factor, 1, 1e6); }},
+           {"history_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, b.history_s, 0, 365 * 86400); }}});
       if (b.duration_s > b.max_duration_s) L.error(v, "ban", "ban.duration_s must not exceed ban.max_duration_s");
+    } else if (key == "imap") {
+      auto& m = c.imap;
+      auto lst = [&L](std::string& dst) {
+        return [&L, &dst](const node& n, const key_t& k2) {
+          if (L.str(n, k2, dst) && !dst.empty() && !valid_ip_port(dst))
+            L.error(n, k2, "'" + dst + "' is not IPv4:port or [IPv6]:port (use \"\" to disable the listener)");
+        };
+      };
+      L.section(
+          v, key,
+          {{"enabled",
+            [&](const node& n, const key_t& k2) {
+              // true / false, or "auto" (the default): on when the Dovecot binary is installed.
+              if (n.is_boolean())
+                m.enabled = n.as_boolean()->get() ? "true" : "false";
+              else if (!n.is_string() || n.as_string()->get() != "auto")
+                L.error(n, k2, "must be true, false or \"auto\"");
+            }},
+           {"imap", lst(m.imap)},
+           {"imaps", lst(m.imaps)},
+           {"pop3", lst(m.pop3)},
+           {"pop3s", lst(m.pop3s)},
+           {"dovecot",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, m.dovecot) && (m.dovecot.empty() || m.dovecot.front() != '/'))
+                L.error(n, k2, "must be an absolute path to the dovecot binary");
+            }},
+           {"restart_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.restart_max_s, 1, 3600); }}});
+    } else if (key == "user") {
+      L.section(v, key, {{"require_app_passwords", [&](const node& n, const key_t& k2) {
+                            L.boolean(n, k2, c.user.require_app_passwords);
+                          }}});
     } else if (key == "server") {
       L.section(v, key,
                 {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
@@ -740,18 +792,27 @@ std::vector<diagnostic> check_security(const config& c) {
         "self-signed certificate: clients cannot verify it, so mail clients show warnings and senders that "
         "check certificates (MTA-STS, DANE) cannot deliver securely; set tls.certificate/tls.key (e.g. from "
         "Let's Encrypt).");
+    const std::string none;
+    const bool imap = c.imap.enabled != "false";
     const std::pair<const char*, const std::string*> ls[] = {{"listeners.mx", &c.listeners.mx},
                                                              {"listeners.submission", &c.listeners.submission},
-                                                             {"listeners.submissions", &c.listeners.submissions}};
+                                                             {"listeners.submissions", &c.listeners.submissions},
+                                                             {"imap.imap", imap ? &c.imap.imap : &none},
+                                                             {"imap.imaps", imap ? &c.imap.imaps : &none},
+                                                             {"imap.pop3", imap ? &c.imap.pop3 : &none},
+                                                             {"imap.pop3s", imap ? &c.imap.pop3s : &none}};
+    // Submission and IMAP/POP3 are where passwords travel: a public listener there with a certificate nobody can
+    // verify teaches users to click through warnings, so `serve` refuses it (critical). On the MX port senders
+    // mostly encrypt without verifying, so it is high there (MTA-STS and DANE senders will not deliver).
     for (const auto& [name, l] : ls)
       if (is_public_listener(*l)) {
-        add("high", name,
+        bool mx = std::string_view(name) == "listeners.mx";
+        add(mx ? "high" : "critical", name,
             "listener " + *l +
                 " is on a public address with the self-signed certificate: sending servers that "
                 "check certificates (MTA-STS, DANE) will not deliver to it, and users' mail clients either fail or get "
                 "taught to accept any certificate, which lets an attacker in the middle read their passwords. Install "
                 "a real certificate with tls.certificate/tls.key.");
-        break;
       }
   }
   if (c.state.backend == "redis") {
@@ -820,6 +881,8 @@ std::vector<diagnostic> check_security(const config& c) {
   return f;
 }
 
+bool blocks_serve(const diagnostic& d) { return d.kind == diagnostic::kind::finding && d.severity == "critical"; }
+
 std::vector<diagnostic> check_security(const load_result& loaded) {
   auto f = check_security(loaded.cfg);
   for (auto& d : f) {
@@ -873,6 +936,8 @@ trusted_networks = []           # CIDRs that may relay without AUTH; none, not e
 smarthost = ""                  # "host:port" to send all outbound mail through; empty: deliver by MX
 smarthost_user = ""             # AUTH PLAIN at the smart host, sent only inside TLS whose certificate verified
 smarthost_password_file = ""    # file whose first line is that password (read at start)
+allow_null_sender = false       # submission: refuse MAIL FROM:<> from logged-in users (a bounce is the server's
+                                # to send); MAIL FROM and every header From: must be the user's own address
 
 [outbound]                      # delivery to other servers (docs/outbound.md)
 helo_name = ""                  # EHLO name; "" = hostname (it should resolve back to the source address)
@@ -917,7 +982,7 @@ recipients = 100                # per message (RFC 5321 minimum); 452 4.5.3 abov
 max_hops = 100                  # Received: fields before 554 5.4.6 (mail loop, RFC 5321 6.3)
 soft_errors = 10                # client errors after which each reply is delayed (slows scanners)
 hard_errors = 20                # client errors after which 421 4.7.0 and close
-junk_commands = 100             # NOOP/RSET/VRFY/HELP without mail before 421 (idle connection holders)
+junk_commands = 100             # NOOP/RSET/VRFY/HELP, repeated HELO/EHLO and refused MAIL without mail before 421
 unknown_recipients = 20         # 550 5.1.1 replies before 421 (dictionary attack)
 messages_per_connection = 100   # MAIL transactions per connection before 421
 command_timeout_s = 300         # per command line, not extended by trickled bytes (slowloris; RFC 5321 4.5.3.2.7)
@@ -925,9 +990,12 @@ data_timeout_s = 3600           # absolute cap on one DATA phase
 min_data_rate = 500             # bytes/s a client must sustain in DATA, so a trickle cannot hold a slot
 error_delay_ms = 1000           # tarpit per error past soft_errors, and after each failed AUTH
 max_connections = 1000          # total; 421 4.7.0 at connect above it (memory and file descriptors stay bounded)
-max_connections_per_ip = 20     # per client address; 421 4.7.0 at connect above it (one host cannot take all)
+max_connections_per_ip = 20     # per source prefix (ban.ipv4_prefix/ipv6_prefix: an IPv6 /64); 421 4.7.0 above it
 inflight_bytes = 268435456      # 256 MiB: message content received and not yet queued (in queue/tmp/), all
                                 # sessions together; 452 4.3.1 at MAIL (SIZE=) or DATA when spent (disk-filling)
+session_lifetime_s = 3600       # a session this old gets 421 4.4.2 at its next command: no client holds a slot forever
+listener_reserve = 50           # slots of max_connections each listener keeps free from the others (an MX flood
+                                # cannot stop users submitting on 587/465)
 
 [greeting]                      # MX only: postscreen-style pause before the 220 banner
 delay_ms = 3000                 # spam tools that talk first are refused (554 5.5.0) and scored; 0 disables
@@ -945,9 +1013,13 @@ dmarc_reports = true            # RFC 7489 7.2 aggregate reports: keep per-day r
                                 # in state.db and mail them daily to the rua the policy domain publishes (_dmarc TXT)
 dmarc_report_interval_s = 86400 # how often completed days are reported (`mailfort dmarc report send` does it now)
 dmarc_report_contact = ""       # report_metadata email in the reports; "" = postmaster@<hostname>
+temperror = "defer"             # SPF/DKIM/DMARC temperror (DNS failure): "defer" = 451 4.7.5, the sender retries;
+                                # "accept" = deliver unchecked. A DNSSEC-stripping upstream is not a temperror:
+                                # its answers are used unvalidated (logged, alerted) and DANE stays off
 
 [dkim]                          # signing of mail from authenticated users, before it is queued
 sign = true                     # sign with every key whose domain is the From: domain
+sign_trusted = true             # also sign mail relayed for relay.trusted_networks when its From: domain has a key
 keys = []                       # [{domain = "example.org", selector = "mf1", key = "/etc/mailfort/dkim/example.org.mf1.key"}]
 
 [monitor]                       # the admin HTTP listener (listeners.admin): /metrics, /healthz, /readyz, /api/*
@@ -972,6 +1044,8 @@ recipients_per_hour_per_ip = 5000       # 452 4.5.3 above it
 messages_per_hour_per_user = 500        # authenticated users (outbound): a hijacked account is capped
 recipients_per_hour_per_user = 2000     # same, counted per recipient
 auth_per_minute_per_ip = 10             # AUTH attempts; 421 4.7.0 above it (password guessing)
+exempt_trusted = true                   # relay.trusted_networks and ban.allowlist skip the per-source
+                                        # connection cap and rate limits (Postfix exempts mynetworks from anvil)
 
 [ban]                           # built-in fail2ban: the source address is banned, never the account,
                                 # so an attacker cannot lock a user out
@@ -983,9 +1057,26 @@ max_duration_s = 604800         # one week: long enough to stop a botnet node, s
 ipv4_prefix = 32                # one IPv4 host
 ipv6_prefix = 64                # one IPv6 /64 (a single customer's network; an attacker holds all of it)
 allowlist = []                  # CIDRs never banned (relay.trusted_networks are never banned either)
+ipv6_wide_prefix = 48           # a second IPv6 score, ban and rate limit per /48 (a /48 holds 65,536 /64s); 0: off
+wide_factor = 4                 # ... reached at 4x the threshold and rate limits of one source
+history_s = 2592000             # ended bans count for escalation 30 days, then their rows are deleted
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core
+
+[imap]                          # mailbox access: `mailfort serve` runs Dovecot (IMAP/POP3) on mailfort's users,
+                                # bans and certificate; `mailfort dovecot config` prints its configuration
+enabled = "auto"                # "auto": on when Dovecot is installed (dovecot-imapd, dovecot-pop3d); true; false
+imap = "127.0.0.1:2143"         # IMAP (143 in production): STARTTLS required before any login; "" disables
+imaps = "127.0.0.1:2993"        # IMAP over implicit TLS (993)
+pop3 = "127.0.0.1:2110"         # POP3 (110): STLS required before any login
+pop3s = "127.0.0.1:2995"        # POP3 over implicit TLS (995)
+dovecot = "/usr/sbin/dovecot"   # the Dovecot 2.3 binary (Debian dovecot-core)
+restart_max_s = 30              # Dovecot is restarted when it dies: after 0.5 s, doubling up to this
+
+[user]                          # logins of local users (IMAP, POP3, submission)
+require_app_passwords = false   # true: only per-device passwords (`mailfort user app-password add USER --name D`)
+                                # log in; the account password opens nothing, so a leaked one is useless
 )toml";
 }
 

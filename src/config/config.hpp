@@ -38,6 +38,8 @@ struct relay {
   std::string smarthost;
   std::string smarthost_user;           // AUTH PLAIN at the smart host (only inside verified TLS)
   std::string smarthost_password_file;  // one line: the password (read at start)
+  // Submission sender rules (issue 15 item 4).
+  bool allow_null_sender = false;  // may a logged-in user send MAIL FROM:<> on 587/465
 };
 
 // Outbound delivery (docs/outbound.md): SMTP to MX hosts or relay.smarthost.
@@ -94,6 +96,9 @@ struct limits {
   std::size_t max_connections = 1000;                // total, 421 4.7.0 at connect
   std::size_t max_connections_per_ip = 20;           // 421 4.7.0 at connect
   std::uint64_t inflight_bytes = 256ull * 1024 * 1024;  // message bytes received, not yet queued; 452 4.3.1
+  // issue 15 (abuse shield): no session holds a slot forever; no listener's flood takes every slot.
+  int session_lifetime_s = 3600;      // a session older than this gets 421 4.4.2 at its next command and closes
+  std::size_t listener_reserve = 50;  // slots of max_connections each listener keeps free from the others
 };
 
 // Greeting delay on the MX listener (postscreen-style): clients that talk before the banner are early
@@ -119,6 +124,9 @@ struct auth {
   bool dmarc_reports = true;
   int dmarc_report_interval_s = 86400;  // how often completed days are reported
   std::string dmarc_report_contact;     // report_metadata/email; empty: postmaster@hostname
+  // A temporary DNS failure of SPF, DKIM or DMARC (issue 15 item 0): "defer" answers 451 4.7.5 so the sender
+  // retries; "accept" delivers the message as if no policy applied (what DNS trouble used to mean).
+  std::string temperror = "defer";
 };
 
 // DKIM signing of mail from authenticated users: one entry per (domain, selector); two selectors for one
@@ -131,6 +139,7 @@ struct dkim_key {
 struct dkim {
   bool sign = true;
   std::vector<dkim_key> keys;
+  bool sign_trusted = true;  // also sign mail relayed for relay.trusted_networks whose From domain has a key
 };
 
 // Watching: the admin HTTP listener (listeners.admin) and the alert thresholds.
@@ -159,6 +168,7 @@ struct ratelimit {
   double messages_per_hour_per_user = 500;
   double recipients_per_hour_per_user = 2000;
   double auth_per_minute_per_ip = 10;
+  bool exempt_trusted = true;  // relay.trusted_networks skip per-source connection caps and rate limits
 };
 
 // Built-in fail2ban: points per offence inside `window_s`; reaching `threshold` bans the source
@@ -172,10 +182,29 @@ struct ban {
   unsigned ipv4_prefix = 32;
   unsigned ipv6_prefix = 64;
   std::vector<std::string> allowlist;  // CIDRs never banned (trusted_networks are never banned either)
+  unsigned ipv6_wide_prefix = 48;      // a second, coarser IPv6 score, ban and rate limit; 0 disables
+  double wide_factor = 4;              // ... at this many times the threshold and limits of one source
+  int history_s = 30 * 86400;          // ended bans count for escalation this long, then their rows are deleted
 };
 
 struct server {
   int threads = 0;  // event loops; 0: one per core
+};
+
+// Mailbox access (IMAP/POP3) through Dovecot, run and supervised by `mailfort serve` (src/mailbox/).
+struct imap {
+  std::string enabled = "auto";         // "true", "false", or "auto": on when the Dovecot binary is installed
+  std::string imap = "127.0.0.1:2143";  // STARTTLS required before any login; "" disables a listener
+  std::string imaps = "127.0.0.1:2993";
+  std::string pop3 = "127.0.0.1:2110";  // STLS required before any login
+  std::string pop3s = "127.0.0.1:2995";
+  std::string dovecot = "/usr/sbin/dovecot";  // the binary (Debian dovecot-core 2.3)
+  int restart_max_s = 30;                     // restart backoff after Dovecot dies: 0.5 s doubling up to this
+};
+
+// Logins of local users.
+struct user_settings {
+  bool require_app_passwords = false;  // account passwords refused on IMAP, POP3 and submission: app passwords only
 };
 
 struct config {
@@ -197,6 +226,8 @@ struct config {
   struct monitor monitor;
   struct ratelimit ratelimit;
   struct ban ban;
+  struct imap imap;
+  struct user_settings user;
   std::string source_file;  // where it was loaded from, empty for embedded defaults
 };
 
@@ -231,6 +262,10 @@ load_result load_string(const std::string& text, const std::string& name);
 std::vector<diagnostic> check_security(const config& cfg);
 // Same, with each finding's line set to where the loaded file set that key (0 when it kept the default).
 std::vector<diagnostic> check_security(const load_result& loaded);
+// A finding `mailfort serve` refuses to start with (and a SIGHUP reload refuses to apply) unless it runs with
+// --allow-insecure: every critical one (open relay, queue.discard, submission on a public address with only the
+// self-signed certificate).
+bool blocks_serve(const diagnostic& d);
 
 // The annotated embedded defaults, as valid TOML (what `mailfort config defaults` prints and etc/mailfort.toml holds).
 std::string annotated_defaults();

@@ -1,10 +1,12 @@
 // daemon/daemon.cpp: startup (data dir, TLS, state, queue, delivery, listeners), signals, shutdown.
 // SPDX-License-Identifier: MIT
 // Signals: SIGTERM/SIGINT stop accepting and shut down (queued mail is already durable); SIGHUP reloads
-// the TLS certificate and key (a bad pair keeps the old one and logs why).
+// the TLS certificate and key (a bad pair keeps the old one and logs why) after rechecking the config file
+// (errors or a critical finding keep everything as it runs: daemon/config_gate.hpp).
 // NOT YET: privilege drop after binding (mailfort runs as the user that starts it; see docs/security.md).
 #include "daemon/daemon.hpp"
 
+#include "daemon/config_gate.hpp"
 #include "daemon/watch.hpp"
 
 #include "common/ascii.hpp"
@@ -12,6 +14,7 @@
 #include "inbound/checker.hpp"
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
+#include "mailbox/dovecot_service.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
 #include "outbound/dmarc_report_send.hpp"
@@ -23,6 +26,7 @@
 #include "queue/spool.hpp"
 #include "sasl/user_db.hpp"
 #include "smtp/server.hpp"
+#include "smtp/send_as.hpp"
 #include "tls/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -64,7 +68,7 @@ class env_impl final : public smtp::session_env {
     }
   }
   bool may_send_as(std::string_view login, std::string_view sender) const override {
-    return common::iequals(login, sender);
+    return smtp::may_send_as(login, sender);  // the one rule, shared with the header From: check
   }
   std::string check_limit(limit_kind k, std::string_view client_ip, std::string_view user) const override {
     boost::system::error_code ec;
@@ -103,6 +107,9 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   b.max_duration = std::chrono::seconds(cfg.ban.max_duration_s);
   b.ipv4_prefix = cfg.ban.ipv4_prefix;
   b.ipv6_prefix = cfg.ban.ipv6_prefix;
+  b.ipv6_wide_prefix = cfg.ban.ipv6_wide_prefix;
+  b.wide_factor = cfg.ban.wide_factor;
+  b.history = std::chrono::seconds(cfg.ban.history_s);
   policy::limits_settings l;
   l.connections_per_minute_per_ip = cfg.ratelimit.connections_per_minute_per_ip;
   l.messages_per_hour_per_ip = cfg.ratelimit.messages_per_hour_per_ip;
@@ -113,6 +120,7 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   l.greeting_memory = std::chrono::seconds(cfg.greeting.remember_s);
   std::vector<std::string> allow = cfg.ban.allowlist;
   allow.insert(allow.end(), cfg.relay.trusted_networks.begin(), cfg.relay.trusted_networks.end());
+  if (cfg.ratelimit.exempt_trusted) l.exempt_networks = allow;
   fs::create_directories(cfg.data_dir);
   return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock,
                                          cfg.state.backend == "redis" ? cfg.state.redis_url : std::string());
@@ -128,7 +136,7 @@ dns::resolver_options resolver_options(const config::config& cfg) {
   return o;
 }
 
-int run(const config::config& cfg) {
+int run(const config::config& cfg, bool allow_insecure) {
   log::set_format(cfg.monitor.log_format == "syslog" ? log::format::syslog : log::format::json, cfg.hostname);
   try {
     fs::path data = cfg.data_dir;
@@ -159,6 +167,7 @@ int run(const config::config& cfg) {
     }
 
     sasl::user_db users((data / "state.db").string());
+    users.set_require_app_passwords(cfg.user.require_app_passwords);
     queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
@@ -175,7 +184,20 @@ int run(const config::config& cfg) {
     std::unique_ptr<outbound::tlsrpt_store> tlsrpt;
     if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<outbound::tlsrpt_store>((data / "state.db").string());
     outbound::sts_cache_store sts_cache((data / "state.db").string());
-    auto remote = outbound::make_transport(cfg, resolver_options(cfg), [&](outbound::engine_settings& es) {
+    // DNSSEC trouble must never switch sender authentication off (issue 15 item 0): when the upstream cannot
+    // deliver DNSSEC, every resolver runs without trust anchors (SPF, DKIM, DMARC and MX lookups use the answers
+    // unvalidated) and DANE is off; logged here and raised as the dnssec_not_validating alert below.
+    const auto dprobe = dns::probe_dnssec(resolver_options(cfg));
+    if (dprobe.unvalidated())
+      log::warning(
+          "dnssec_unavailable",
+          {{"servers", cfg.dns.servers.empty() ? nlohmann::json("system resolver") : nlohmann::json(cfg.dns.servers)},
+           {"sender_auth", "unvalidated answers (SPF, DKIM and DMARC do not require DNSSEC)"},
+           {"dane", "off"},
+           {"note",
+            "the DNS upstream returned no validatable DNSSEC data for the trust anchor; use a "
+            "DNSSEC-capable resolver (or an empty dns.servers and a local unbound) to get DANE back"}});
+    auto remote = outbound::make_transport(cfg, dprobe.opts, [&](outbound::engine_settings& es) {
       if (tlsrpt)
         es.tlsrpt = [store = tlsrpt.get()](const outbound::tlsrpt_session& s) {
           store->record(outbound::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
@@ -203,7 +225,7 @@ int run(const config::config& cfg) {
 
     // One validating resolver per event loop (a resolver belongs to one thread), then the inbound checks.
     std::vector<std::unique_ptr<dns::resolver>> resolvers;
-    const auto ropts = resolver_options(cfg);
+    const auto& ropts = dprobe.opts;
     for (auto& l : loops) resolvers.push_back(std::make_unique<dns::resolver>(l->get_executor(), ropts));
     if (ropts.root_anchor_file.empty() && ropts.trust_anchor_file.empty())
       log::warning("dnssec_disabled", {{"note", "dns.root_anchor is empty: no answer can be DNSSEC-secure"}});
@@ -224,7 +246,7 @@ int run(const config::config& cfg) {
       auto ids = spool.list();
       return nlohmann::json{{"messages", ids.size()}, {"ids", ids}};
     };
-    wi.bans_active = [&guard] { return guard->list().size(); };
+    wi.bans_active = [&guard] { return guard->active_bans(); };
     wi.bans = [&guard] {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& b : guard->list())
@@ -237,8 +259,8 @@ int run(const config::config& cfg) {
     watch watcher(cfg, clock, *loops[0], *resolvers[0], std::move(wi));
     // DANE needs a validating resolver; without one the transport logged dane_unavailable and turned DANE off,
     // and this raises an alert (no second DNSSEC self-check: it could wait dns.timeout_ms offline).
-    if (cfg.outbound.dane && cfg.relay.smarthost.empty())
-      watcher.set_dnssec_validating(remote->settings().dane, true);  // the transport's startup self-check
+    const bool dane_lost = cfg.outbound.dane && cfg.relay.smarthost.empty() && !remote->settings().dane;
+    if (dane_lost || dprobe.unvalidated()) watcher.set_dnssec_validating(false, true);
 
     smtp::server_deps deps;
     deps.cfg = &cfg;
@@ -259,6 +281,17 @@ int run(const config::config& cfg) {
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 
+    // Mailbox access ([imap]): Dovecot with a generated configuration, supervised (src/mailbox/).
+    std::unique_ptr<mailbox::dovecot_service> dovecot;
+    if (std::string why; mailbox::imap_enabled(cfg, why)) {
+      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, (data / "state.db").string(), guard.get());
+      dovecot->start();
+    } else if (cfg.imap.enabled == "true") {
+      throw std::runtime_error("imap.enabled = true, but " + why);
+    } else {
+      log::info("imap_disabled", {{"reason", why}});
+    }
+
     watcher.start();
 
     auto signals = std::make_unique<asio::signal_set>(*loops[0], SIGTERM, SIGINT, SIGHUP);
@@ -267,10 +300,13 @@ int run(const config::config& cfg) {
       if (ec) return;
       if (sig == SIGHUP) {
         std::string err;
-        if (tls_ctx.reload(err))
+        // The file now has errors or a critical finding (logged): everything stays as it runs.
+        bool admitted = admit_reload(cfg, allow_insecure);
+        if (admitted && tls_ctx.reload(err))
           log::info("tls_reloaded", {{"certificate", tset.certificate}});
-        else
+        else if (admitted)
           log::error("tls_reload_failed", {{"error", err}});
+        if (dovecot) dovecot->reload();
         signals->async_wait(on_signal);
         return;
       }
@@ -282,15 +318,12 @@ int run(const config::config& cfg) {
     signals->async_wait(on_signal);
     ::signal(SIGPIPE, SIG_IGN);
 
-    // Bans added or removed by `mailfort ban` (another process) take effect within a second.
+    // Bans added or removed by `mailfort ban` (another process) take effect within a second: the guard's own
+    // thread reads what changed, writes new bans and sweeps, off the event loops.
+    guard->start();
     auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
     std::function<void(const boost::system::error_code&)> on_refresh = [&](const boost::system::error_code& ec) {
       if (ec) return;
-      try {
-        guard->refresh();
-      } catch (const std::exception& e) {
-        log::error("state_error", {{"error", e.what()}});
-      }
       watcher.tick();
       refresh->expires_after(std::chrono::seconds(1));
       refresh->async_wait(on_refresh);
@@ -307,7 +340,7 @@ int run(const config::config& cfg) {
         asio::post(cpu_pool, [&] {
           try {
             asio::io_context rio;
-            dns::resolver r(rio.get_executor(), resolver_options(cfg));
+            dns::resolver r(rio.get_executor(), dprobe.opts);
             auto st = outbound::send_tlsrpt_reports(cfg, *tlsrpt, r, spool,
                                                     static_cast<std::int64_t>(std::time(nullptr)), false);
             if (st.reports > 0) runner.kick();
@@ -334,7 +367,7 @@ int run(const config::config& cfg) {
         asio::post(cpu_pool, [&] {
           try {
             asio::io_context rio;
-            dns::resolver r(rio.get_executor(), resolver_options(cfg));
+            dns::resolver r(rio.get_executor(), dprobe.opts);
             auto st = outbound::send_dmarc_reports(cfg, *reports, r, spool,
                                                    static_cast<std::int64_t>(std::time(nullptr)), false);
             if (st.reports > 0) runner.kick();
@@ -359,6 +392,7 @@ int run(const config::config& cfg) {
     for (auto& l : loops) l->stop();
     for (auto& t : threads) t.join();
     cpu_pool.join();
+    if (dovecot) dovecot->stop();
     // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();

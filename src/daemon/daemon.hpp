@@ -13,8 +13,9 @@ class guard;
 
 namespace mailfort::daemon {
 
-// Returns the process exit code: 0 after a clean stop, 1 when startup failed (logged).
-int run(const config::config& cfg);
+// Returns the process exit code: 0 after a clean stop, 1 when startup failed (logged). The caller has already
+// judged cfg (admit_config in daemon/config_gate.hpp); allow_insecure is for the same judgement on SIGHUP.
+int run(const config::config& cfg, bool allow_insecure = false);
 
 // The resolver settings of a config ([dns]); the CLI adds --dns-server on top.
 dns::resolver_options resolver_options(const config::config& cfg);

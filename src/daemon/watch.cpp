@@ -99,7 +99,9 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
   monitor::flag_settings ds;
   ds.name = "dnssec_not_validating";
   ds.sev = monitor::severity::warning;
-  ds.message = "the resolver does not validate DNSSEC, so outbound DANE is off";
+  ds.message =
+      "the resolver does not validate DNSSEC (no trust anchor, or the upstream strips DNSSEC): outbound DANE is "
+      "off; SPF, DKIM and DMARC use the answers unvalidated";
   dnssec_off_ = std::make_unique<monitor::flag_alert>(alerts_, ds);
   events_ = std::make_unique<monitor::event_metrics>(*metrics_, clock_, auth_failures_.get(), outbound_.get());
   if (!cfg.monitor.webhook.empty())
@@ -151,6 +153,7 @@ void watch::start() {
     monitor::admin_options ao;
     ao.endpoint = smtp::parse_endpoint(cfg_.listeners.admin);
     ao.bearer_token = cfg_.monitor.token;
+    ao.host_names = {cfg_.hostname};  // besides localhost and loopback literals (DNS rebinding)
     monitor::admin_handlers h;
     h.metrics = [this] { return registry_.expose(); };
     h.status = [this] {

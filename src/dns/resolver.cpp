@@ -10,6 +10,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -325,6 +326,22 @@ bool resolver::validates_dnssec() {
   if (anchor_owner_.empty()) return false;
   auto r = lookup_sync(anchor_owner_, rr_type::dnskey);
   return r.st == status::ok && r.sec == dnssec::secure;
+}
+
+dnssec_probe probe_dnssec(resolver_options opts) {
+  dnssec_probe p;
+  p.anchors = !opts.root_anchor_file.empty() || !opts.trust_anchor_file.empty();
+  if (p.anchors) {
+    asio::io_context io;
+    resolver r(io.get_executor(), opts);
+    p.validating = r.validates_dnssec();
+  }
+  if (p.unvalidated()) {
+    opts.root_anchor_file.clear();
+    opts.trust_anchor_file.clear();
+  }
+  p.opts = std::move(opts);
+  return p;
 }
 
 }  // namespace mailfort::dns

@@ -97,4 +97,19 @@ class resolver final : public source {
   std::shared_ptr<bool> alive_;
 };
 
+// Sender authentication (SPF, DKIM, DMARC) must never be switched off by DNSSEC trouble (issue 15 item 0).
+// With a trust anchor configured and an upstream that strips DNSSEC (many forwarders, cloud and ISP
+// resolvers), every answer of a signed zone would be bogus, so every check would end in temperror. This
+// startup check (blocking: one validates_dnssec() round, at most opts.timeout) decides which resolver to use:
+// the validating one when the upstream delivers DNSSEC, else the same upstream without trust anchors, whose
+// answers SPF, DKIM and DMARC use unvalidated (they do not require DNSSEC), while nothing is ever `secure`,
+// so DANE stays off. The caller logs and alerts which (dnssec_unavailable).
+struct dnssec_probe {
+  resolver_options opts;    // what to use
+  bool anchors = false;     // a trust anchor is configured
+  bool validating = false;  // the self-check came back secure (opts are the ones given)
+  bool unvalidated() const { return anchors && !validating; }  // anchors dropped: answers used unvalidated
+};
+dnssec_probe probe_dnssec(resolver_options opts);
+
 }  // namespace mailfort::dns

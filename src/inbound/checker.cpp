@@ -6,11 +6,13 @@
 #include "auth/dkim_sign.hpp"
 #include "auth/dkim_verify.hpp"
 #include "auth/dmarc.hpp"
+#include "auth/dmarc_report.hpp"
 #include "auth/message.hpp"
 #include "auth/spf.hpp"
 #include "common/ascii.hpp"
 #include "common/clock.hpp"
 #include "log/logger.hpp"
+#include "smtp/send_as.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -77,6 +79,23 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
   // SPF: the MAIL FROM identity (HELO when MAIL FROM is null), RFC 7208 2.4.
   auth::spf::result spf_res;
   bool spf_done = false;
+  bool dkim_temperror = false;
+  std::optional<dmarc::result_kind> dmarc_result;
+  // Issue 15 item 0: a DNS failure must not switch sender authentication off. An undecided outcome is
+  // answered 451 4.7.5 (auth.temperror = "defer", the default) so the sender retries, instead of accepted.
+  auto defer_temperror = [&](std::optional<dmarc::result_kind> dr) {
+    const bool spf_temp = spf_done && spf_res.code == auth::spf::result_code::temperror;
+    return a.temperror == "defer" && dmarc::temperror_undecided(dr, spf_temp, dkim_temperror);
+  };
+  auto temperror_verdict = [] {
+    smtp::inbound_verdict v;
+    v.action = smtp::inbound_verdict::kind::tempfail;
+    v.code = 451;
+    v.enhanced = "4.7.5";
+    v.text = "Sender authentication (SPF/DKIM/DMARC) could not be completed: DNS lookup failed; try again later";
+    v.rule = "auth_temperror";
+    return v;
+  };
   if (a.spf && dns) {
     if (auto ip = auth::spf::parse_ip(m.client_ip)) {
       spf_res =
@@ -94,6 +113,7 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
 
   // DKIM: every signature (bounded), each its own dkim= entry.
   std::vector<std::string> dkim_passes;
+  std::vector<dkim::verify_result> dkim_results;
   if (a.dkim && dns && parsed.message) {
     dkim::verify_options vo;
     vo.now = unix_now();
@@ -121,9 +141,11 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
       if (!r.b_prefix.empty()) e.properties.push_back({"header", "b", r.b_prefix});
       entries.push_back(std::move(e));
       if (r.res == dkim::result::pass) dkim_passes.push_back(r.domain);
+      if (r.res == dkim::result::temperror) dkim_temperror = true;
       dk.push_back(r.domain + "=" + dkim::to_string(r.res));
     }
     fields["dkim"] = std::move(dk);
+    dkim_results = std::move(results);
   }
 
   // DMARC.
@@ -139,6 +161,7 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
     in.dkim_passes = dkim_passes;
     in.mode = dmarc::discovery::psl;  // RFC 7489 as the issue asks: organizational domain from the PSL
     auto d = co_await dmarc::evaluate(*dns, in);
+    dmarc_result = d.result;
     entries.push_back(dmarc::ar_entry_for(d));
     fields["dmarc"] = dmarc::to_string(d.result);
     fields["dmarc_policy"] = dmarc::to_string(d.applied);
@@ -146,7 +169,10 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
     const bool overridden = !d.author_domain.empty() && std::find(a.dmarc_override.begin(), a.dmarc_override.end(),
                                                                   d.author_domain) != a.dmarc_override.end();
     std::string disposition = "none";
-    if (a.dmarc_enforce && !overridden) {
+    if (defer_temperror(dmarc_result)) {
+      verdict = temperror_verdict();
+      disposition = "defer";  // the sender retries; no report row until the outcome is known
+    } else if (a.dmarc_enforce && !overridden) {
       if (d.applied == dmarc::policy::reject) {
         verdict.action = smtp::inbound_verdict::kind::reject;
         verdict.code = 550;
@@ -165,7 +191,17 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
       fields["dmarc_override"] = true;
     }
     fields["action"] = disposition;
-    if (reports_ && a.dmarc_reports && !d.policy_domain.empty()) {
+    if (reports_ && a.dmarc_reports && !d.policy_domain.empty() && disposition != "defer") {
+      // The raw results for the report's <auth_results> (RFC 7489 Appendix C: one spf, one dkim per signature).
+      dmarc::raw_auth raw;
+      if (spf_done) {
+        raw.spf = {spf_res.domain, spf_res.identity == "helo" ? "helo" : "mfrom", auth::spf::to_string(spf_res.code)};
+      } else {
+        const auto at = m.sender.rfind('@');
+        raw.spf.domain = at == std::string_view::npos ? std::string(m.helo) : std::string(m.sender.substr(at + 1));
+        raw.spf.scope = at == std::string_view::npos ? "helo" : "mfrom";
+      }
+      for (const auto& r : dkim_results) raw.dkim.push_back({r.domain, r.selector, dkim::to_string(r.res)});
       report_row row{common::utc_day(unix_now()),
                      d.policy_domain,
                      d.author_domain,
@@ -173,7 +209,8 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
                      disposition,
                      d.dkim_aligned ? "pass" : "fail",
                      d.spf_aligned ? "pass" : "fail",
-                     1};
+                     1,
+                     dmarc::encode_raw_auth(raw)};
       asio::post(blocking_, [store = reports_, row = std::move(row)] {
         try {
           store->record(row);
@@ -183,6 +220,9 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
       });
     }
   }
+
+  if (!(a.dmarc && dns) && defer_temperror(std::nullopt)) verdict = temperror_verdict();
+  if (verdict.action == smtp::inbound_verdict::kind::tempfail) fields["action"] = "defer";
 
   // Our Authentication-Results replaces any that claim to be ours (bad-input 50).
   if (parsed.message) {
@@ -197,21 +237,50 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
   co_return verdict;
 }
 
-asio::awaitable<void> checker::sign(asio::any_io_executor, const smtp::inbound_message& m,
-                                    smtp::message_content& content) {
-  if (!cfg_.dkim.sign || keys_.empty()) co_return;
-  auto parsed = auth::parse_message(content.head);
-  if (!parsed.message) co_return;
+asio::awaitable<smtp::inbound_verdict> checker::submit(asio::any_io_executor, const smtp::inbound_message& m,
+                                                       smtp::message_content& content) {
+  smtp::inbound_verdict verdict;
+  auto parsed = auth::parse_message(content.head);  // the From: check needs only the header section
+  const bool user = !m.auth_user.empty();
+  if (user) {
+    // Issue 15 item 4: every header From: address must be one the login may send as (MAIL FROM was checked
+    // by the session). A message without From: has no author to check and is not signed.
+    auto refuse = [&](const std::string& why, const std::string& address) {
+      verdict.action = smtp::inbound_verdict::kind::reject;
+      verdict.code = 550;
+      verdict.enhanced = "5.7.1";
+      verdict.text = why;
+      verdict.rule = "from_not_owned";
+      log::info("submission_from_refused", {{"queue_id", m.queue_id},
+                                            {"session", m.session_id},
+                                            {"user", m.auth_user},
+                                            {"from", common::printable(address, 320)}});
+      return verdict;
+    };
+    if (!parsed.message) co_return refuse("Message rejected: the header section cannot be parsed", "");
+    auto froms = dmarc::from_addresses(*parsed.message);
+    if (!froms) co_return refuse("Message rejected: the From: header field cannot be read", "");
+    for (const auto& f : *froms)
+      if (!smtp::may_send_as(m.auth_user, f))
+        co_return refuse("Message rejected: From: <" + common::printable(f, 320) +
+                             "> is not an address you may send as (logged in as " + std::string(m.auth_user) + ")",
+                         f);
+  } else if (!m.trusted || !cfg_.dkim.sign_trusted) {
+    co_return verdict;  // neither a user nor a trusted network we sign for
+  }
+  if (!cfg_.dkim.sign || keys_.empty() || !parsed.message) co_return verdict;
   auto from = dmarc::from_domain(*parsed.message);
-  if (!from.domain) co_return;
-  if (std::none_of(keys_.begin(), keys_.end(), [&](const key_entry& k) { return k.domain == *from.domain; })) co_return;
+  if (!from.domain) co_return verdict;
+  if (std::none_of(keys_.begin(), keys_.end(), [&](const key_entry& k) { return k.domain == *from.domain; }))
+    co_return verdict;
   dkim::sign_options base;  // the server signs relaxed/relaxed: one body hash serves every key
   const dkim::body_spec spec{base.body_canon, dkim::hash_alg::sha256, std::nullopt};
   std::vector<dkim::body_spec> specs(1, spec);
   auto bodies = co_await asio::co_spawn(blocking_, hash_body(std::move(specs), &content), asio::use_awaitable);
   if (!bodies) {
+    // Not the sender's fault: the message goes out unsigned, as when a key fails to sign.
     log::warning("dkim_sign_failed", {{"queue_id", m.queue_id}, {"reason", "message read error"}});
-    co_return;
+    co_return verdict;
   }
   const std::string raw_bh = (*bodies)[spec].hash;
   std::string sigs;
@@ -227,10 +296,15 @@ asio::awaitable<void> checker::sign(asio::any_io_executor, const smtp::inbound_m
       continue;
     }
     sigs += sig;
-    log::info("dkim_signed",
-              {{"queue_id", m.queue_id}, {"domain", k.domain}, {"selector", k.selector}, {"user", m.auth_user}});
+    nlohmann::json f = {{"queue_id", m.queue_id}, {"domain", k.domain}, {"selector", k.selector}};
+    if (user)
+      f["user"] = m.auth_user;
+    else
+      f["trusted_client"] = m.client_ip;
+    log::info("dkim_signed", std::move(f));
   }
   content.head.insert(0, sigs);
+  co_return verdict;
 }
 
 }  // namespace mailfort::inbound

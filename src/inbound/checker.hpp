@@ -31,8 +31,8 @@ class checker final : public smtp::inbound_checker {
 
   boost::asio::awaitable<smtp::inbound_verdict> check(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
                                                       smtp::message_content& content) override;
-  boost::asio::awaitable<void> sign(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
-                                    smtp::message_content& content) override;
+  boost::asio::awaitable<smtp::inbound_verdict> submit(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
+                                                       smtp::message_content& content) override;
 
  private:
   struct key_entry {

@@ -1,5 +1,6 @@
 // inbound/report_store.hpp: DMARC aggregate-report data (RFC 7489 7.2) kept in state.db, one row per
-// (day, policy domain, header From, source IP, disposition, DKIM result, SPF result) with a message count,
+// (day, policy domain, header From, source IP, disposition, DKIM result, SPF result, raw results) with a message
+// count,
 // until outbound/dmarc_report_send has queued that (day, policy domain)'s reports (then its rows are deleted).
 // SPDX-License-Identifier: MIT
 #pragma once
@@ -22,6 +23,7 @@ struct report_row {
   std::string dkim;         // aligned DKIM result: pass | fail
   std::string spf;          // aligned SPF result: pass | fail
   std::int64_t count = 0;
+  std::string auth;  // the raw SPF and DKIM results, dmarc::encode_raw_auth (the report's <auth_results>)
 };
 
 class report_store {

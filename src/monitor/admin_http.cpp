@@ -45,6 +45,57 @@ bool constant_time_equal(std::string_view given, std::string_view expected) {
   return diff == 0 && !expected.empty();
 }
 
+bool host_allowed(std::string_view host, const std::vector<std::string>& names) {
+  while (!host.empty() && (host.front() == ' ' || host.front() == '\t')) host.remove_prefix(1);
+  while (!host.empty() && (host.back() == ' ' || host.back() == '\t')) host.remove_suffix(1);
+  std::string_view name, port;
+  if (!host.empty() && host.front() == '[') {  // an IPv6 literal: "[::1]" or "[::1]:9025"
+    auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    name = host.substr(1, close - 1);
+    auto rest = host.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address_v6(std::string(name), ec);
+    if (ec) return false;
+    if (!port.empty() && (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos))
+      return false;
+    return is_loopback(a);
+  }
+  auto colon = host.find(':');
+  name = host.substr(0, colon);
+  if (colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  }
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);  // "localhost." is the same name
+  if (name.empty()) return false;
+  auto iequal = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+             return lower(x) == lower(y);
+           });
+  };
+  if (iequal(name, "localhost")) return true;
+  // Only a dotted-quad literal counts as an address ("127.1" or "2130706433" are names a resolver may turn into
+  // anything, so they must match a configured name instead).
+  if (name.find_first_not_of("0123456789.") == std::string_view::npos &&
+      std::count(name.begin(), name.end(), '.') == 3) {
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address_v4(std::string(name), ec);
+    return !ec && is_loopback(a);
+  }
+  for (const auto& n : names) {
+    std::string_view want = n;
+    if (!want.empty() && want.back() == '.') want.remove_suffix(1);
+    if (!want.empty() && iequal(name, want)) return true;
+  }
+  return false;
+}
+
 std::string_view bearer_token_of(std::string_view v) {
   // RFC 6750 section 2.1: "Bearer" (case-insensitive), one or more spaces, the token.
   constexpr std::string_view scheme = "bearer";
@@ -103,6 +154,16 @@ response route(admin_server::impl& s, const request& req, const std::string& cli
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   const unsigned v = req.version();
+
+  // DNS rebinding: a web page can make a browser on this machine send requests to 127.0.0.1 under the page's own
+  // name. Only loopback literals, localhost and our hostname are answered (HTTP/1.0 may omit Host; a browser
+  // never does), so such a page never reads metrics or the API, whatever the path.
+  auto host = req.find(http::field::host);
+  if (host == req.end() ? v >= 11 : !host_allowed(host->value(), s.opts.host_names)) {
+    std::string given = host == req.end() ? std::string() : std::string(std::string_view(host->value()).substr(0, 128));
+    log::warning("admin_host_refused", {{"client", client}, {"host", given}});
+    return text(http::status::misdirected_request, v, "misdirected request: unknown Host\n");
+  }
 
   // /healthz stays open so a load balancer or systemd watchdog needs no secret.
   if (!s.opts.bearer_token.empty() && path != "/healthz") {

@@ -6,7 +6,8 @@
 // TLS"); the daemon maps config to it. Requests are parsed by Boost.Beast with bounded header size (8 KiB), no
 // body, a per-connection deadline, a per-connection request cap and a cap on concurrent connections. With a
 // bearer token configured, every route but /healthz needs `Authorization: Bearer <token>`, compared in
-// constant time. GET only; the API is read-only by design (changes go through the CLI).
+// constant time. A Host: that is not localhost, a loopback literal or the hostname is answered 421 (DNS
+// rebinding from a browser on this machine). GET only; the API is read-only by design (changes go through the CLI).
 //
 // Routes: /metrics (text/plain; version=0.0.4), /healthz ("ok"), /readyz (ready() ? 200 : 503),
 // /api/status /api/queue /api/bans /api/alerts (application/json from the callbacks). A route whose callback
@@ -22,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mailfort::monitor {
 
@@ -29,6 +31,7 @@ struct admin_options {
   boost::asio::ip::tcp::endpoint endpoint{boost::asio::ip::make_address("127.0.0.1"), 9025};
   bool allow_public = false;                 // bind a non-loopback address (only once TLS exists)
   std::string bearer_token;                  // empty: no authentication (loopback only)
+  std::vector<std::string> host_names;       // accepted in Host: besides localhost and loopback literals
   std::chrono::milliseconds timeout{10000};  // per request: reading it and writing the answer
   std::size_t max_header_bytes = 8192;
   unsigned max_requests_per_connection = 100;
@@ -68,6 +71,9 @@ class admin_server {
 bool is_loopback(const boost::asio::ip::address& a);
 // Equal without an early exit on the first differing byte: the time depends only on the expected length.
 bool constant_time_equal(std::string_view given, std::string_view expected);
+// Whether a request's Host: value may be answered (DNS rebinding): localhost, a loopback address literal
+// (127.0.0.1, [::1]) or one of `names` (the hostname), each with or without a port; anything else is 421.
+bool host_allowed(std::string_view host, const std::vector<std::string>& names);
 // The token of an "Authorization: Bearer <token>" value (scheme case-insensitive); "" if it is not one.
 std::string_view bearer_token_of(std::string_view authorization);
 

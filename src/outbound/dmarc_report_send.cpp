@@ -147,7 +147,8 @@ dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::r
     std::int64_t messages = 0;
     const auto rows = store.rows(day, domain);
     for (const auto& r : rows) {
-      ar.rows.push_back(dmarc::aggregate_row{r.source_ip, r.disposition, r.dkim, r.spf, r.header_from, r.count});
+      ar.rows.push_back(
+          dmarc::aggregate_row{r.source_ip, r.disposition, r.dkim, r.spf, r.header_from, r.count, r.auth});
       if (r.count > 0) messages += r.count;
     }
     const std::string xml = dmarc::build_aggregate_report_xml(ar);

@@ -24,6 +24,8 @@ const char* offence_name(offence o) {
       return "protocol_errors";
     case offence::rate_limited:
       return "rate_limited";
+    case offence::protocol_slip:
+      return "protocol_slip";
   }
   return "unknown";
 }
@@ -88,10 +90,32 @@ double ban_score::score(const std::string& source, common::time_point now) {
 
 unsigned ban_score::previous_bans(const std::string& source) const {
   auto it = history_.find(source);
-  return it == history_.end() ? 0 : it->second;
+  return it == history_.end() ? 0 : it->second.count;
+}
+
+void ban_score::sweep(common::time_point now) {
+  for (auto it = points_.begin(); it != points_.end();) {
+    expire(it->second, now);
+    if (it->second.empty())
+      it = points_.erase(it);
+    else
+      ++it;
+  }
+  for (auto it = history_.begin(); it != history_.end();) {
+    if (it->second.last != common::time_point{} && now - it->second.last > s_.history)
+      it = history_.erase(it);
+    else
+      ++it;
+  }
 }
 
 ban_score::verdict ban_score::add(const std::string& source, offence o, common::time_point now, double count) {
+  return add(source, o, now, count, 0);
+}
+
+ban_score::verdict ban_score::add(const std::string& source, offence o, common::time_point now, double count,
+                                  double threshold) {
+  if (threshold <= 0) threshold = s_.threshold;
   verdict v;
   double pts = s_.weight[static_cast<int>(o)] * count;
   if (pts <= 0) return v;
@@ -102,13 +126,13 @@ ban_score::verdict ban_score::add(const std::string& source, offence o, common::
   double s = 0;
   for (const auto& h : q) s += h.points;
   v.score = s;
-  if (s + 1e-9 >= s_.threshold) {
+  if (s + 1e-9 >= threshold) {
     v.ban = true;
     v.previous_bans = previous_bans(source);
     auto d = s_.base_duration;
     for (unsigned i = 0; i < v.previous_bans && d < s_.max_duration; ++i) d *= 2;
     v.duration = std::min(d, s_.max_duration);
-    history_[source] = v.previous_bans + 1;
+    history_[source] = {v.previous_bans + 1, now + v.duration};
     points_.erase(source);
   }
   return v;

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace mailfort::policy {
 
@@ -58,13 +59,21 @@ guard::guard(const std::string& db_path, ban_settings bans, limits_settings limi
       rcpt_ip_(limits.recipients_per_hour_per_ip, seconds(3600)),
       msg_user_(limits.messages_per_hour_per_user, seconds(3600)),
       rcpt_user_(limits.recipients_per_hour_per_user, seconds(3600)),
-      auth_ip_(limits.auth_per_minute_per_ip, seconds(60)) {
-  for (const auto& a : allow) {
-    asio::ip::address net;
-    unsigned p = 0;
-    if (!parse_cidr(a, net, p)) throw std::invalid_argument("bad network '" + a + "' in ban allowlist");
-    allow_.emplace_back(net, p);
-  }
+      auth_ip_(limits.auth_per_minute_per_ip, seconds(60)),
+      conn_rate_w_(limits.connections_per_minute_per_ip * bans.wide_factor, seconds(60)),
+      msg_ip_w_(limits.messages_per_hour_per_ip * bans.wide_factor, seconds(3600)),
+      rcpt_ip_w_(limits.recipients_per_hour_per_ip * bans.wide_factor, seconds(3600)),
+      auth_ip_w_(limits.auth_per_minute_per_ip * bans.wide_factor, seconds(60)) {
+  auto parse_all = [](const std::vector<std::string>& in, auto& out, const char* what) {
+    for (const auto& a : in) {
+      asio::ip::address net;
+      unsigned p = 0;
+      if (!parse_cidr(a, net, p)) throw std::invalid_argument("bad network '" + a + "' in " + what);
+      out.emplace_back(net, p);
+    }
+  };
+  parse_all(allow, allow_, "ban allowlist");
+  parse_all(limits.exempt_networks, rate_exempt_, "rate limit exemptions");
   if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string e = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -73,16 +82,97 @@ guard::guard(const std::string& db_path, ban_settings bans, limits_settings limi
     throw std::runtime_error("cannot open state database " + db_path + ": " + e);
   }
   sqlite3_busy_timeout(db_, 5000);
+  // synchronous=NORMAL: in WAL mode a commit is not fsynced (a crash may lose the last bans, never corrupt the
+  // file); bans are re-earned, and the writes leave the event loops anyway.
   exec(db_,
-       "PRAGMA journal_mode=WAL;"
+       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
        "CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, until INTEGER NOT NULL, created INTEGER NOT NULL,"
-       " count INTEGER NOT NULL, reason TEXT NOT NULL);");
-  std::lock_guard lk(mu_);
-  load_locked();
+       " count INTEGER NOT NULL, reason TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0);");
+  // Databases from before the change counter: add it (every old row has seq 0 and is read by load_all()).
+  {
+    sqlite3_stmt* st = nullptr;
+    bool has_seq = false;
+    if (sqlite3_prepare_v2(db_, "PRAGMA table_info(bans)", -1, &st, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        auto* name = sqlite3_column_text(st, 1);
+        if (name && std::string(reinterpret_cast<const char*>(name)) == "seq") has_seq = true;
+      }
+    }
+    sqlite3_finalize(st);
+    if (!has_seq) exec(db_, "ALTER TABLE bans ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
+  }
+  exec(db_,
+       "CREATE INDEX IF NOT EXISTS bans_seq ON bans(seq);"
+       "CREATE INDEX IF NOT EXISTS bans_until ON bans(until);");
+  {
+    std::lock_guard dl(db_mu_);
+    sweep(true);
+    load_all();
+  }
   if (!redis_url.empty()) {
     redis_ = std::make_unique<redis_store>(redis_url);
-    sync_redis_locked();
+    sync_redis();
   }
+}
+
+guard::~guard() {
+  stop();
+  try {
+    std::lock_guard dl(db_mu_);
+    write_pending();
+  } catch (const std::exception& e) {
+    log::error("state_error", {{"error", e.what()}});
+  }
+  if (db_) sqlite3_close(db_);
+}
+
+void guard::start(std::chrono::milliseconds interval) {
+  if (worker_.joinable()) return;
+  {
+    std::lock_guard lk(mu_);
+    running_ = true;
+  }
+  worker_ = std::thread([this, interval] {
+    std::unique_lock lk(mu_);
+    auto next = std::chrono::steady_clock::now() + interval;
+    bool failed = false;  // after an error, wait for the next round instead of retrying at once
+    while (!stop_) {
+      cv_.wait_until(lk, next,
+                     [this, failed] { return stop_ || !offences_.empty() || (!failed && !pending_.empty()); });
+      if (stop_) break;
+      bool due = std::chrono::steady_clock::now() >= next;
+      lk.unlock();
+      failed = false;
+      try {
+        process_offences();
+        if (due) {
+          refresh();
+        } else {
+          std::lock_guard dl(db_mu_);
+          write_pending();
+        }
+      } catch (const std::exception& e) {
+        failed = true;
+        log::error("state_error", {{"error", e.what()}});
+      }
+      lk.lock();
+      if (due) next = std::chrono::steady_clock::now() + interval;
+    }
+  });
+}
+
+void guard::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  {
+    std::lock_guard lk(mu_);
+    running_ = false;
+  }
+  process_offences();  // none is lost
 }
 
 std::chrono::seconds guard::duration_for(unsigned count) const {
@@ -91,7 +181,43 @@ std::chrono::seconds guard::duration_for(unsigned count) const {
   return std::min(d, ban_settings_.max_duration);
 }
 
-void guard::redis_down_locked() {
+namespace {
+bool is_v6_key(const std::string& source) { return source.find(':') != std::string::npos; }
+unsigned prefix_of(const std::string& source) {
+  auto slash = source.rfind('/');
+  if (slash == std::string::npos) return is_v6_key(source) ? 128 : 32;
+  unsigned p = 0;
+  for (char c : source.substr(slash + 1)) {
+    if (c < '0' || c > '9') return 0;
+    p = p * 10 + static_cast<unsigned>(c - '0');
+  }
+  return std::min(p, is_v6_key(source) ? 128u : 32u);
+}
+}  // namespace
+
+void guard::put_ban_locked(const ban_record& r) {
+  auto [it, inserted] = bans_.try_emplace(r.source, r);
+  if (inserted) {
+    if (is_v6_key(r.source))
+      ++v6_lengths_[prefix_of(r.source)];
+    else
+      ++v4_lengths_[prefix_of(r.source)];
+  } else {
+    if (it->second.until >= r.until && it->second.count >= r.count) return;  // nothing new
+    it->second = r;
+  }
+  gen_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void guard::erase_ban_locked(const std::string& source) {
+  auto it = bans_.find(source);
+  if (it == bans_.end()) return;
+  auto& n = is_v6_key(source) ? v6_lengths_[prefix_of(source)] : v4_lengths_[prefix_of(source)];
+  if (n > 0) --n;
+  bans_.erase(it);
+}
+
+void guard::redis_down() {
   if (redis_was_up_ || !redis_->last_error().empty()) {
     if (redis_was_up_)
       log::error("redis_unavailable",
@@ -100,13 +226,15 @@ void guard::redis_down_locked() {
   }
 }
 
-// Pull every shared ban into the local table; after an outage, push local bans back first.
-void guard::sync_redis_locked() {
+// Pull every shared ban into the local table; after an outage, push local bans back first. Redis is called
+// with redis_mu_ held, never the guard lock.
+void guard::sync_redis() {
   if (!redis_) return;
+  std::lock_guard rl(redis_mu_);
   bool was_up = redis_was_up_;
   if (!redis_->ensure()) {
     if (was_up)
-      redis_down_locked();
+      redis_down();
     else if (!logged_redis_down_) {
       log::error("redis_unavailable",
                  {{"error", redis_->last_error()}, {"note", "bans and scores continue on this node's local state"}});
@@ -116,12 +244,17 @@ void guard::sync_redis_locked() {
   }
   auto now = now_s();
   if (!was_up) {
-    for (const auto& [src, r] : bans_)
-      if (r.until > now) redis_->set_ban(src, r.until, r.count, r.reason);
+    std::vector<ban_record> local;
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& [src, r] : bans_)
+        if (r.until > now) local.push_back(r);
+    }
+    for (const auto& r : local) redis_->set_ban(r.source, r.until, r.count, r.reason);
   }
   auto remote = redis_->bans();
   if (!remote) {
-    redis_down_locked();
+    redis_down();
     return;
   }
   if (!was_up) {
@@ -129,25 +262,31 @@ void guard::sync_redis_locked() {
     logged_redis_down_ = false;
   }
   redis_was_up_ = true;
+  std::lock_guard lk(mu_);
   for (const auto& b : *remote) {
-    auto& r = bans_[b.source];
-    if (r.until < b.until) {
-      r.source = b.source;
-      r.until = b.until;
-      r.count = b.count;
-      r.reason = b.reason;
-      if (r.created == 0) r.created = now;
-      scores_.set_previous_bans(b.source, b.count);
-    }
+    auto it = bans_.find(b.source);
+    if (it != bans_.end() && it->second.until >= b.until) continue;
+    ban_record r;
+    r.source = b.source;
+    r.until = b.until;
+    r.count = b.count;
+    r.reason = b.reason;
+    r.created = it != bans_.end() && it->second.created ? it->second.created : now;
+    put_ban_locked(r);
+    scores_.set_previous_bans(b.source, b.count, common::time_point{seconds(b.until)});
   }
-}
-
-guard::~guard() {
-  if (db_) sqlite3_close(db_);
 }
 
 std::string guard::source_of(const asio::ip::address& a) const {
   return source_key(a, ban_settings_.ipv4_prefix, ban_settings_.ipv6_prefix);
+}
+
+std::string guard::wide_source_of(const asio::ip::address& a0) const {
+  asio::ip::address a = a0;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return {};
+  if (!a.is_v6() || ban_settings_.ipv6_wide_prefix == 0 || ban_settings_.ipv6_wide_prefix >= ban_settings_.ipv6_prefix)
+    return {};
+  return source_key(a, 32, ban_settings_.ipv6_wide_prefix);
 }
 
 bool guard::exempt(const asio::ip::address& a) const {
@@ -156,11 +295,20 @@ bool guard::exempt(const asio::ip::address& a) const {
   return false;
 }
 
-void guard::load_locked() {
+bool guard::rate_exempt(const asio::ip::address& a) const {
+  for (const auto& [net, p] : rate_exempt_)
+    if (in_net(a, net, p)) return true;
+  return false;
+}
+
+// Every row still relevant: active bans into memory, and the escalation history of the rest.
+void guard::load_all() {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT source, until, created, count, reason FROM bans", -1, &st, nullptr) != SQLITE_OK)
-    return;
-  std::unordered_map<std::string, ban_record> fresh;
+  if (sqlite3_prepare_v2(db_, "SELECT source, until, created, count, reason, seq FROM bans", -1, &st, nullptr) !=
+      SQLITE_OK)
+    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+  std::vector<ban_record> rows;
+  std::int64_t mark = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
     ban_record r;
     r.source = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
@@ -169,77 +317,234 @@ void guard::load_locked() {
     r.count = static_cast<unsigned>(sqlite3_column_int64(st, 3));
     auto* reason = sqlite3_column_text(st, 4);
     r.reason = reason ? reinterpret_cast<const char*>(reason) : "";
-    scores_.set_previous_bans(r.source, r.count);  // escalation survives restarts
-    fresh[r.source] = r;
+    mark = std::max<std::int64_t>(mark, sqlite3_column_int64(st, 5));
+    rows.push_back(std::move(r));
   }
   sqlite3_finalize(st);
-  bans_.swap(fresh);
+  data_version_ = -1;
+  watermark_ = mark;
+  auto now = now_s();
+  std::lock_guard lk(mu_);
+  for (const auto& r : rows) {
+    scores_.set_previous_bans(r.source, r.count, common::time_point{seconds(r.until)});  // escalation
+    if (r.until > now) put_ban_locked(r);
+  }
+}
+
+// Only what changed since the last read: nothing at all when no other connection committed (data_version),
+// else the rows whose change counter is above the watermark (an index range).
+void guard::read_changes() {
+  sqlite3_stmt* st = nullptr;
+  std::int64_t version = -1;
+  if (sqlite3_prepare_v2(db_, "PRAGMA data_version", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    version = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (version != -1 && version == data_version_) return;
+  if (sqlite3_prepare_v2(db_, "SELECT source, until, created, count, reason, seq FROM bans WHERE seq > ?1 ORDER BY seq",
+                         -1, &st, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(st, 1, watermark_);
+  std::vector<ban_record> rows;
+  std::int64_t mark = watermark_;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ban_record r;
+    r.source = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    r.until = sqlite3_column_int64(st, 1);
+    r.created = sqlite3_column_int64(st, 2);
+    r.count = static_cast<unsigned>(sqlite3_column_int64(st, 3));
+    auto* reason = sqlite3_column_text(st, 4);
+    r.reason = reason ? reinterpret_cast<const char*>(reason) : "";
+    mark = std::max<std::int64_t>(mark, sqlite3_column_int64(st, 5));
+    rows.push_back(std::move(r));
+  }
+  sqlite3_finalize(st);
+  data_version_ = version;
+  watermark_ = mark;
+  if (rows.empty()) return;
+  auto now = now_s();
+  std::lock_guard lk(mu_);
+  for (const auto& r : rows) {
+    scores_.set_previous_bans(r.source, r.count, common::time_point{seconds(r.until)});
+    if (r.until > now) {
+      put_ban_locked(r);
+    } else {
+      erase_ban_locked(r.source);  // unbanned by `mailfort ban del`
+    }
+  }
+}
+
+void guard::store(const std::vector<ban_record>& rows) {
+  if (rows.empty()) return;
+  exec(db_, "BEGIN IMMEDIATE");
+  try {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO bans(source, until, created, count, reason, seq) VALUES(?1, ?2, ?3, ?4, ?5, "
+                           "(SELECT coalesce(max(seq), 0) + 1 FROM bans)) "
+                           "ON CONFLICT(source) DO UPDATE SET until=?2, created=?3, count=?4, reason=?5, "
+                           "seq=(SELECT coalesce(max(seq), 0) + 1 FROM bans)",
+                           -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+    for (const auto& r : rows) {
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, r.source.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, r.until);
+      sqlite3_bind_int64(st, 3, r.created);
+      sqlite3_bind_int64(st, 4, r.count);
+      sqlite3_bind_text(st, 5, r.reason.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) != SQLITE_DONE) {
+        std::string e = sqlite3_errmsg(db_);
+        sqlite3_finalize(st);
+        throw std::runtime_error("state database: " + e);
+      }
+    }
+    sqlite3_finalize(st);
+    exec(db_, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void guard::write_pending() {
+  std::vector<ban_record> batch;
+  {
+    std::lock_guard lk(mu_);
+    batch.swap(pending_);
+  }
+  try {
+    store(batch);
+  } catch (...) {
+    std::lock_guard lk(mu_);  // keep them for the next attempt
+    pending_.insert(pending_.begin(), batch.begin(), batch.end());
+    throw;
+  }
+}
+
+// Every minute: delete rows whose ban ended more than ban.history_s ago, and drop expired bans, scores and
+// greeting memory from the maps.
+void guard::sweep(bool force) {
+  auto now = now_s();
+  if (!force && now - last_sweep_ < 60 && now >= last_sweep_) return;
+  last_sweep_ = now;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM bans WHERE until < ?1", -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, now - static_cast<std::int64_t>(ban_settings_.history.count()));
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+  } else {
+    sqlite3_finalize(st);
+  }
+  auto tp = clock_.now();
+  std::lock_guard lk(mu_);
+  std::vector<std::string> ended;
+  for (const auto& [src, r] : bans_)
+    if (r.until <= now) ended.push_back(src);
+  for (const auto& src : ended) erase_ban_locked(src);
+  scores_.sweep(tp);
+  for (auto it = greeted_.begin(); it != greeted_.end();) {
+    if (tp - it->second > limits_.greeting_memory)
+      it = greeted_.erase(it);
+    else
+      ++it;
+  }
 }
 
 void guard::refresh() {
+  {
+    std::lock_guard dl(db_mu_);
+    write_pending();
+    read_changes();
+    sweep(false);
+  }
+  sync_redis();
+}
+
+guard::stats guard::sizes() {
   std::lock_guard lk(mu_);
-  load_locked();
-  sync_redis_locked();
+  return {bans_.size(), scores_.tracked_sources(), scores_.history_size(), greeted_.size()};
 }
 
-void guard::store_locked(const ban_record& r) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO bans(source, until, created, count, reason) VALUES(?1, ?2, ?3, ?4, ?5) "
-                         "ON CONFLICT(source) DO UPDATE SET until=?2, created=?3, count=?4, reason=?5",
-                         -1, &st, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
-  sqlite3_bind_text(st, 1, r.source.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 2, r.until);
-  sqlite3_bind_int64(st, 3, r.created);
-  sqlite3_bind_int64(st, 4, r.count);
-  sqlite3_bind_text(st, 5, r.reason.c_str(), -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
-}
-
-bool guard::is_banned(const std::string& source, std::int64_t* until) {
+bool guard::is_banned_locked(const std::string& source, std::int64_t* until) {
   auto it = bans_.find(source);
   if (it == bans_.end() || it->second.until <= now_s()) return false;
   if (until) *until = it->second.until;
   return true;
 }
 
-// A ban may cover a wider network than the default source prefix (`mailfort ban add 198.51.100.0/24`):
-// look the address up under every prefix length, most specific first.
+bool guard::is_banned(const std::string& source, std::int64_t* until) {
+  std::lock_guard lk(mu_);
+  return is_banned_locked(source, until);
+}
+
+std::size_t guard::active_bans() {
+  std::lock_guard lk(mu_);
+  auto now = now_s();
+  std::size_t n = 0;
+  for (const auto& [k, r] : bans_)
+    if (r.until > now) ++n;
+  return n;
+}
+
+// A ban may cover a wider network than the default source prefix (`mailfort ban add 198.51.100.0/24`, the
+// IPv6 /48 score): look the address up under every prefix length in use, most specific first.
 bool guard::banned_addr_locked(const asio::ip::address& a0, std::int64_t* until) {
   if (bans_.empty()) return false;
   asio::ip::address a = a0;
   if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  unsigned max = a.is_v4() ? 32 : 128;
-  for (unsigned p = max; p >= 8; --p)
-    if (is_banned(source_key(a, p, p), until)) return true;
+  if (a.is_v4()) {
+    for (int p = 32; p >= 0; --p)
+      if (v4_lengths_[static_cast<unsigned>(p)] &&
+          is_banned_locked(source_key(a, static_cast<unsigned>(p), 128), until))
+        return true;
+    return false;
+  }
+  for (int p = 128; p >= 0; --p)
+    if (v6_lengths_[static_cast<unsigned>(p)] && is_banned_locked(source_key(a, 32, static_cast<unsigned>(p)), until))
+      return true;
   return false;
 }
 
-bool guard::spend_locked(rate_limiter& local, const char* name, const std::string& key, double capacity,
-                         std::chrono::seconds window) {
+bool guard::banned(const asio::ip::address& a) {
+  if (exempt(a)) return false;
+  std::lock_guard lk(mu_);
+  return banned_addr_locked(a, nullptr);
+}
+
+bool guard::spend_one(rate_limiter& local, const char* name, const std::string& key, double capacity,
+                      std::chrono::seconds window) {
   if (capacity <= 0) return true;
   if (redis_ && redis_was_up_) {
+    std::lock_guard rl(redis_mu_);
     if (auto n = redis_->count_in_window(std::string(name) + ":" + key, window, now_s()))
       return static_cast<double>(*n) <= capacity;
-    redis_down_locked();
+    redis_down();
   }
+  std::lock_guard lk(mu_);
   return local.allow(key, clock_.now());
 }
 
+bool guard::spend(rate_limiter& local, rate_limiter& wide, const char* name, const asio::ip::address& a,
+                  double capacity, std::chrono::seconds window) {
+  if (!spend_one(local, name, source_of(a), capacity, window)) return false;
+  auto w = wide_source_of(a);
+  if (w.empty()) return true;
+  return spend_one(wide, name, w, capacity * ban_settings_.wide_factor, window);
+}
+
 guard::connect_verdict guard::on_connect(const asio::ip::address& a) {
-  std::lock_guard lk(mu_);
   connect_verdict v;
-  if (exempt(a)) return v;
-  auto src = source_of(a);
-  if (banned_addr_locked(a, &v.until)) {
-    v.allowed = false;
-    v.rule = "banned";
-    return v;
+  if (!exempt(a)) {
+    std::lock_guard lk(mu_);
+    if (banned_addr_locked(a, &v.until)) {
+      v.allowed = false;
+      v.rule = "banned";
+      return v;
+    }
   }
-  if (!spend_locked(conn_rate_, "conn", src, limits_.connections_per_minute_per_ip, seconds(60))) {
+  if (rate_exempt(a)) return v;
+  if (!spend(conn_rate_, conn_rate_w_, "conn", a, limits_.connections_per_minute_per_ip, seconds(60))) {
     v.allowed = false;
     v.rule = "connection_rate";
   }
@@ -247,15 +552,15 @@ guard::connect_verdict guard::on_connect(const asio::ip::address& a) {
 }
 
 bool guard::allow_message(const asio::ip::address& a, const std::string& user, std::string& rule) {
-  std::lock_guard lk(mu_);
   if (!user.empty()) {
-    if (!spend_locked(msg_user_, "msg_user", user, limits_.messages_per_hour_per_user, seconds(3600))) {
+    if (!spend_one(msg_user_, "msg_user", user, limits_.messages_per_hour_per_user, seconds(3600))) {
       rule = "messages_per_hour_per_user";
       return false;
     }
     return true;  // authenticated mail is limited per user, not per shared office IP
   }
-  if (!spend_locked(msg_ip_, "msg_ip", source_of(a), limits_.messages_per_hour_per_ip, seconds(3600))) {
+  if (rate_exempt(a)) return true;
+  if (!spend(msg_ip_, msg_ip_w_, "msg_ip", a, limits_.messages_per_hour_per_ip, seconds(3600))) {
     rule = "messages_per_hour_per_ip";
     return false;
   }
@@ -263,15 +568,15 @@ bool guard::allow_message(const asio::ip::address& a, const std::string& user, s
 }
 
 bool guard::allow_recipient(const asio::ip::address& a, const std::string& user, std::string& rule) {
-  std::lock_guard lk(mu_);
   if (!user.empty()) {
-    if (!spend_locked(rcpt_user_, "rcpt_user", user, limits_.recipients_per_hour_per_user, seconds(3600))) {
+    if (!spend_one(rcpt_user_, "rcpt_user", user, limits_.recipients_per_hour_per_user, seconds(3600))) {
       rule = "recipients_per_hour_per_user";
       return false;
     }
     return true;
   }
-  if (!spend_locked(rcpt_ip_, "rcpt_ip", source_of(a), limits_.recipients_per_hour_per_ip, seconds(3600))) {
+  if (rate_exempt(a)) return true;
+  if (!spend(rcpt_ip_, rcpt_ip_w_, "rcpt_ip", a, limits_.recipients_per_hour_per_ip, seconds(3600))) {
     rule = "recipients_per_hour_per_ip";
     return false;
   }
@@ -279,8 +584,8 @@ bool guard::allow_recipient(const asio::ip::address& a, const std::string& user,
 }
 
 bool guard::allow_auth(const asio::ip::address& a) {
-  std::lock_guard lk(mu_);
-  return spend_locked(auth_ip_, "auth_ip", source_of(a), limits_.auth_per_minute_per_ip, seconds(60));
+  if (rate_exempt(a)) return true;
+  return spend(auth_ip_, auth_ip_w_, "auth_ip", a, limits_.auth_per_minute_per_ip, seconds(60));
 }
 
 bool guard::greeting_passed(const asio::ip::address& a) {
@@ -300,78 +605,162 @@ void guard::mark_greeting_passed(const asio::ip::address& a) {
   greeted_[source_of(a)] = clock_.now();
 }
 
-std::optional<ban_record> guard::record(const asio::ip::address& a, offence o, double count) {
-  std::lock_guard lk(mu_);
-  if (exempt(a)) return std::nullopt;
-  auto src = source_of(a);
-  if (banned_addr_locked(a, nullptr)) return std::nullopt;
+// The shared (Redis) score; false when Redis failed (the caller falls back to the local score).
+bool guard::score_shared(const std::string& src, offence o, double count, std::optional<ban_record>& out) {
+  std::unique_lock rl(redis_mu_);
+  if (!redis_was_up_) return false;
+  double pts = ban_settings_.weight[static_cast<int>(o)] * count;
+  auto total = redis_->add_score(src, pts, ban_settings_.window);
+  if (!total) {
+    redis_down();
+    return false;
+  }
+  if (*total + 1e-9 < ban_settings_.threshold) return true;
   ban_record r;
   r.source = src;
   r.created = now_s();
   r.reason = offence_name(o);
-  if (redis_ && redis_was_up_) {
-    // Shared score: the threshold counts offences seen by every node.
-    double pts = ban_settings_.weight[static_cast<int>(o)] * count;
-    auto total = redis_->add_score(src, pts, ban_settings_.window);
-    if (total) {
-      if (*total + 1e-9 < ban_settings_.threshold) return std::nullopt;
-      auto n = redis_->next_ban_count(src);
-      r.count = n ? *n : scores_.previous_bans(src) + 1;
-      r.until = r.created + duration_for(r.count).count();
-      redis_->set_ban(src, r.until, r.count, r.reason);
-      scores_.set_previous_bans(src, r.count);
-      store_locked(r);
-      bans_[src] = r;
-      return r;
-    }
-    redis_down_locked();
+  auto n = redis_->next_ban_count(src);
+  unsigned prev = 0;
+  {
+    std::lock_guard lk(mu_);
+    prev = scores_.previous_bans(src);
   }
-  auto v = scores_.add(src, o, clock_.now(), count);
-  if (!v.ban) return std::nullopt;
-  r.until = r.created + v.duration.count();
-  r.count = v.previous_bans + 1;
-  store_locked(r);
-  bans_[src] = r;
+  r.count = n ? *n : prev + 1;
+  r.until = r.created + duration_for(r.count).count();
+  redis_->set_ban(src, r.until, r.count, r.reason);
+  rl.unlock();
+  {
+    std::lock_guard lk(mu_);
+    scores_.set_previous_bans(src, r.count, common::time_point{seconds(r.until)});
+    put_ban_locked(r);
+    pending_.push_back(r);
+  }
+  cv_.notify_all();
+  out = r;
+  return true;
+}
+
+std::optional<ban_record> guard::score_local(const std::string& src, const std::string& wide, offence o, double count) {
+  ban_record r;
+  r.source = src;
+  r.created = now_s();
+  r.reason = offence_name(o);
+  {
+    std::lock_guard lk(mu_);
+    auto v = scores_.add(src, o, clock_.now(), count);
+    if (!v.ban && !wide.empty()) {
+      // The /48 score: one holder of a /48 cannot start afresh in each of its 65,536 /64s.
+      auto w = scores_.add(wide, o, clock_.now(), count, ban_settings_.threshold * ban_settings_.wide_factor);
+      if (w.ban) {
+        v = w;
+        r.source = wide;
+      }
+    }
+    if (!v.ban) return std::nullopt;
+    r.until = r.created + v.duration.count();
+    r.count = v.previous_bans + 1;
+    put_ban_locked(r);
+    pending_.push_back(r);
+  }
+  cv_.notify_all();
   return r;
 }
 
+// Offences queued for the shared score while the background thread runs (Redis off the event loops).
+void guard::process_offences() {
+  std::vector<queued_offence> batch;
+  {
+    std::lock_guard lk(mu_);
+    batch.swap(offences_);
+  }
+  for (const auto& x : batch) {
+    std::optional<ban_record> out;
+    if (!score_shared(x.source, x.what, x.count, out)) out = score_local(x.source, x.wide, x.what, x.count);
+    if (out)
+      log::warning("ban", {{"source", out->source},
+                           {"reason", out->reason},
+                           {"until", out->until},
+                           {"duration_s", out->until - out->created},
+                           {"count", out->count}});
+  }
+}
+
+std::optional<ban_record> guard::record(const asio::ip::address& a, offence o, double count) {
+  if (exempt(a)) return std::nullopt;
+  auto src = source_of(a);
+  auto wide = wide_source_of(a);
+  {
+    std::lock_guard lk(mu_);
+    if (banned_addr_locked(a, nullptr)) return std::nullopt;
+    if (redis_ && redis_was_up_ && running_) {
+      // Cluster mode: the shared score is Redis work, done by the background thread; a ban it makes reaches
+      // this session (and every other from the source) through generation() at its next command.
+      offences_.push_back({src, wide, o, count});
+      cv_.notify_all();
+      return std::nullopt;
+    }
+  }
+  if (redis_ && redis_was_up_) {
+    std::optional<ban_record> out;
+    if (score_shared(src, o, count, out)) return out;
+  }
+  return score_local(src, wide, o, count);
+}
+
 ban_record guard::ban(const std::string& source, std::chrono::seconds duration, const std::string& reason) {
-  std::lock_guard lk(mu_);
   ban_record r;
-  r.source = source;
-  r.created = now_s();
-  r.until = r.created + duration.count();
-  r.count = scores_.previous_bans(source) + 1;
-  r.reason = reason;
-  store_locked(r);
-  scores_.set_previous_bans(source, r.count);
-  bans_[source] = r;
-  if (redis_ && redis_->ensure()) redis_->set_ban(source, r.until, r.count, r.reason);
+  {
+    std::lock_guard lk(mu_);
+    r.source = source;
+    r.created = now_s();
+    r.until = r.created + duration.count();
+    r.count = scores_.previous_bans(source) + 1;
+    r.reason = reason;
+    scores_.set_previous_bans(source, r.count, common::time_point{seconds(r.until)});
+    put_ban_locked(r);
+  }
+  {
+    std::lock_guard dl(db_mu_);
+    store({r});
+  }
+  if (redis_) {
+    std::lock_guard rl(redis_mu_);
+    if (redis_->ensure()) redis_->set_ban(source, r.until, r.count, r.reason);
+  }
   return r;
 }
 
 bool guard::unban(const std::string& source) {
+  bool changed = false;
+  {
+    std::lock_guard dl(db_mu_);
+    write_pending();
+    sqlite3_stmt* st = nullptr;
+    // The row is kept, ending now, so the escalation history survives an unban (for ban.history_s).
+    if (sqlite3_prepare_v2(db_,
+                           "UPDATE bans SET until = ?2, seq = (SELECT coalesce(max(seq), 0) + 1 FROM bans) "
+                           "WHERE source = ?1 AND until > ?2",
+                           -1, &st, nullptr) != SQLITE_OK)
+      return false;
+    sqlite3_bind_text(st, 1, source.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now_s());
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    changed = sqlite3_changes(db_) > 0;
+  }
+  if (redis_) {
+    std::lock_guard rl(redis_mu_);
+    if (redis_->ensure()) changed = redis_->unban(source) || changed;
+  }
   std::lock_guard lk(mu_);
-  sqlite3_stmt* st = nullptr;
-  // The row is kept with until = 0, so the escalation history survives an unban.
-  if (sqlite3_prepare_v2(db_, "UPDATE bans SET until = 0 WHERE source = ?1 AND until > ?2", -1, &st, nullptr) !=
-      SQLITE_OK)
-    return false;
-  sqlite3_bind_text(st, 1, source.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 2, now_s());
-  sqlite3_step(st);
-  sqlite3_finalize(st);
-  bool changed = sqlite3_changes(db_) > 0;
   scores_.forget(source);
-  if (redis_ && redis_->ensure()) changed = redis_->unban(source) || changed;
-  load_locked();
-  bans_.erase(source);
+  erase_ban_locked(source);
   return changed;
 }
 
 std::vector<ban_record> guard::list() {
   std::lock_guard lk(mu_);
-  load_locked();
   std::vector<ban_record> out;
   auto now = now_s();
   for (const auto& [k, r] : bans_)

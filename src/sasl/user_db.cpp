@@ -4,6 +4,8 @@
 // compared, so a login can fail in exactly one way and always after the same work.
 #include "sasl/user_db.hpp"
 
+#include "sasl/app_passwords.hpp"
+
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -111,11 +113,14 @@ user_db::user_db(const std::string& db_path) {
   }
   sqlite3_busy_timeout(db_, 5000);
   char* err = nullptr;
-  const char* schema =
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=FULL;"
-      "CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);";
-  if (sqlite3_exec(db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
+  const std::string schema =
+      std::string(
+          "PRAGMA journal_mode=WAL;"
+          "PRAGMA synchronous=FULL;"
+          "CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT "
+          "NULL);") +
+      k_app_passwords_schema;
+  if (sqlite3_exec(db_, schema.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string e = err ? err : "unknown";
     sqlite3_free(err);
     sqlite3_close(db_);
@@ -166,7 +171,11 @@ bool user_db::remove(std::string_view address) {
   stmt s(db_, "DELETE FROM users WHERE address=?1");
   s.bind(1, *a);
   if (s.step() != SQLITE_DONE) throw std::runtime_error(std::string("cannot delete user: ") + sqlite3_errmsg(db_));
-  return sqlite3_changes(db_) > 0;
+  const bool removed = sqlite3_changes(db_) > 0;
+  stmt ap(db_, "DELETE FROM app_passwords WHERE address=?1");  // a user added again later starts without them
+  ap.bind(1, *a);
+  ap.step();
+  return removed;
 }
 
 std::vector<std::string> user_db::list() {
@@ -196,20 +205,38 @@ bool user_db::exists(std::string_view address) {
 }
 
 bool user_db::verify(std::string_view address, std::string_view password) {
+  return authenticate(address, password).has_value();
+}
+
+std::optional<std::string> user_db::authenticate(std::string_view address, std::string_view password) {
   std::string hash;
+  std::string canonical;
   bool known = false;
+  std::vector<std::string> app_hashes;
   if (auto a = normalise_address(address)) {
     std::lock_guard lk(mu_);
-    stmt s(db_, "SELECT hash FROM users WHERE address=?1");
+    stmt s(db_, "SELECT hash, address FROM users WHERE address=?1");
     s.bind(1, *a);
     if (s.step() == SQLITE_ROW) {
       hash = s.text(0);
+      canonical = s.text(1);
       known = true;
+    }
+    if (known) {
+      stmt ap(db_, "SELECT hash FROM app_passwords WHERE address=?1");
+      ap.bind(1, *a);
+      while (ap.step() == SQLITE_ROW) app_hashes.push_back(ap.text(0));
     }
   }
   if (!known) hash = dummy_hash_;
-  bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
-  return ok && known;
+  bool ok =
+      crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0 && known && !require_app_passwords_;
+  // App passwords (sasl/app_passwords.hpp): tried only when the account password did not open the account, one
+  // argon2id verification each (at most k_max_app_passwords).
+  for (const auto& h : app_hashes)
+    if (!ok) ok = crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
+  if (!ok || !known || canonical.empty()) return std::nullopt;
+  return canonical;
 }
 
 }  // namespace mailfort::sasl

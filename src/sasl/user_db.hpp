@@ -34,7 +34,14 @@ class user_db {
 
   // Constant-time-ish verification: argon2id verify always runs (against a dummy hash when absent).
   // CPU heavy (tens of ms): call it off the event loop.
+  // Account password or one of the user's app passwords (sasl/app_passwords.hpp).
   bool verify(std::string_view address, std::string_view password);
+  // The same check, returning the canonical user name the database matched (its stored address) on
+  // success. A session records this name, never the login as typed: " Alice@LOCALHOST" and
+  // "alice@localhost" are one account, with one set of per-user limits and holds (issue 15 item 3).
+  std::optional<std::string> authenticate(std::string_view address, std::string_view password);
+  // user.require_app_passwords: the account password no longer verifies. Set before any verify().
+  void set_require_app_passwords(bool on) { require_app_passwords_ = on; }
 
  private:
   std::mutex mu_;
@@ -43,6 +50,7 @@ class user_db {
   // every use so no read transaction stays open) instead of parsed again per recipient.
   sqlite3_stmt* exists_stmt_ = nullptr;
   std::string dummy_hash_;
+  bool require_app_passwords_ = false;
 };
 
 // Normalise a login/address: lower-case, trimmed. Returns nullopt if not local@domain with safe parts.

@@ -82,7 +82,8 @@ line_reader::result line_reader::feed(std::string_view in) {
       discarding_ = true;
       discarded_ = 0;
       line_.clear();
-      pending_cr_ = false;
+      // pending_cr_ stays: the byte that crossed the limit may be a CR whose LF ends this line (found by
+      // the reference-model fuzzer: clearing it here made the discard run on into the next command).
       bad_ = false;
       return {line_status::too_long, i};
     }

@@ -65,6 +65,7 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
   };
   auto content_byte = [&](char c) {
     if (c == '\0') fail(data_error::nul);
+    if (stored_ == 0 && (c == ' ' || c == '\t')) fail(data_error::leading_whitespace);
     ++line_len_;
     if (in_header_) {
       // Counted as it arrives, so a huge header section is flagged without waiting for a line end.
@@ -110,9 +111,18 @@ data_reader::result data_reader::feed(std::string_view in, std::string& out) {
     if (state_ == in_line && error_ == data_error::none) {
       std::size_t n = bulk_run(i);
       i += n;
+      if (n > 0) recent_ = (recent_ << 8) & 0xffffffu;  // ordinary content
       if (i == in.size()) break;
     }
     char c = in[i++];
+    // A dot line with a bare LF on either side ("\n.\n", "\n.\r\n", "\r\n.\n") is a fake end of data: SMTP
+    // smuggling, not a client's sloppy line ends (tokens: 1 bare LF, 2 LF of a CRLF, 3 dot, 4 CR, 0 other).
+    {
+      std::uint32_t t = c == '\n' ? (state_ == cr || state_ == dot_cr ? 2u : 1u) : c == '.' ? 3u : c == '\r' ? 4u : 0u;
+      recent_ = ((recent_ << 8) | t) & 0xffffffffu;
+      const std::uint32_t last3 = recent_ & 0xffffffu;
+      if (last3 == 0x010301u || last3 == 0x020301u || recent_ == 0x01030402u) fake_end_ = true;
+    }
     switch (state_) {
       case line_start:
         if (c == '.') {
@@ -199,6 +209,8 @@ const char* data_error_name(data_error e) {
       return "too_large";
     case data_error::too_many_hops:
       return "too_many_hops";
+    case data_error::leading_whitespace:
+      return "leading_whitespace";
   }
   return "none";
 }

@@ -5,7 +5,8 @@
 // CR or bare LF is an error (SMTP smuggling: CVE-2023-51764/51765/51766): the first error is recorded,
 // nothing more is stored, but the reader keeps scanning for the real <CRLF>.<CRLF> so that the bytes behind
 // a fake terminator are swallowed as content and never read as commands. Dot-unstuffing is exact
-// (RFC 5321 4.5.2). Stored content keeps CRLF line ends.
+// (RFC 5321 4.5.2). Stored content keeps CRLF line ends. Content may not begin with SP or HTAB: a header section
+// cannot (RFC 5322 2.2.3: that is a folded continuation), and prepended to it our Received: would absorb the line.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,7 @@ enum class data_error : std::uint8_t {
   header_too_large,  // header section over max_header bytes, or one header line over 998 octets (552 5.3.4 / 554 5.6.0)
   too_large,         // content over max_bytes (552 5.3.4)
   too_many_hops,     // max_hops or more Received: header fields (554 5.4.6, RFC 5321 6.3)
+  leading_whitespace,  // the first byte is SP or HTAB: it would fold into our own Received: field (550 5.6.0)
 };
 
 struct data_limits {
@@ -50,6 +52,8 @@ class data_reader {
   std::size_t content_bytes() const { return stored_; }  // bytes stored (or that would have been)
   std::size_t received_count() const { return received_; }
   bool in_header() const { return in_header_; }
+  // A dot line bounded by a bare LF was seen (a fake end of data: smuggling, not just sloppy line ends).
+  bool fake_end() const { return fake_end_; }
 
  private:
   void fail(data_error e);
@@ -62,7 +66,9 @@ class data_reader {
   std::size_t header_bytes_ = 0;
   std::size_t received_ = 0;
   bool in_header_ = true;
-  std::string header_name_;  // first bytes of the current header line, to count Received:
+  std::string header_name_;   // first bytes of the current header line, to count Received:
+  std::uint32_t recent_ = 2;  // the last four byte classes (see feed); data starts after a CRLF
+  bool fake_end_ = false;
 };
 
 const char* data_error_name(data_error e);

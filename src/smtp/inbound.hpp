@@ -1,5 +1,6 @@
 // smtp/inbound.hpp: the hook through which the server has each inbound message checked (SPF, DKIM, DMARC)
-// at end of data, before it is queued, and signed (DKIM) when it comes from an authenticated user.
+// at end of data, before it is queued; a message from a logged-in user has its From: checked and is signed
+// (DKIM), as is one from a trusted network.
 // SPDX-License-Identifier: MIT
 // The SMTP layer knows only this interface; src/inbound/ implements it over the resolver and src/auth/.
 #pragma once
@@ -22,6 +23,7 @@ struct inbound_message {
   std::string_view queue_id;
   std::string_view session_id;
   std::string_view auth_user;  // empty on the MX listener
+  bool trusted = false;        // the client is in relay.trusted_networks
 };
 
 struct inbound_verdict {
@@ -52,10 +54,13 @@ class inbound_checker {
   // Runs on `ex` (the connection's event loop) and never blocks it: body hashing runs on the CPU pool.
   virtual boost::asio::awaitable<inbound_verdict> check(boost::asio::any_io_executor ex, const inbound_message& m,
                                                         message_content& content) = 0;
-  // Signs a message from an authenticated user (DKIM) by prepending signature fields to `content.head`.
-  // Body hashing runs on the CPU pool.
-  virtual boost::asio::awaitable<void> sign(boost::asio::any_io_executor ex, const inbound_message& m,
-                                            message_content& content) = 0;
+  // A message from an authenticated user (auth_user set) or a trusted network (trusted): for a user, every
+  // header From: address must be one the login may send as (smtp/send_as.hpp), else a reject verdict
+  // (550 5.7.1) and nothing is signed; then DKIM signatures are prepended to `content.head` for a From domain
+  // we hold a key for. The From: check reads only the header section; body hashing runs on the CPU pool.
+  // Trusted-network mail is never refused here, and is signed when dkim.sign_trusted says so.
+  virtual boost::asio::awaitable<inbound_verdict> submit(boost::asio::any_io_executor ex, const inbound_message& m,
+                                                         message_content& content) = 0;
 };
 
 }  // namespace mailfort::smtp

@@ -65,23 +65,35 @@ bool cidr::contains(const asio::ip::address& a0) const {
   return cmp(x.data(), y.data(), prefix);
 }
 
-connection_tracker::verdict connection_tracker::acquire(const std::string& ip) {
+connection_tracker::verdict connection_tracker::acquire(const std::string& key, listener_kind kind, bool exempt) {
   std::lock_guard lk(mu_);
-  if (total_.load() >= max_total_) return verdict::too_many_total;
-  auto& n = per_ip_[ip];
-  if (n >= max_per_ip_) {
-    if (n == 0) per_ip_.erase(ip);
-    return verdict::too_many_per_ip;
+  const auto k = static_cast<std::size_t>(kind);
+  // Slots the other listeners may still claim from their reserve.
+  std::size_t held_back = 0;
+  for (std::size_t i = 0; i < per_listener_.size(); ++i)
+    if (i != k && listeners_[i] && per_listener_[i] < reserve_) held_back += reserve_ - per_listener_[i];
+  if (total_.load() + 1 + held_back > max_total_) return verdict::too_many_total;
+  if (!exempt) {
+    auto& n = per_ip_[key];
+    if (n >= max_per_ip_) {
+      if (n == 0) per_ip_.erase(key);
+      return verdict::too_many_per_ip;
+    }
+    ++n;
   }
-  ++n;
+  ++per_listener_[k];
   ++total_;
   return verdict::ok;
 }
 
-void connection_tracker::release(const std::string& ip) {
+void connection_tracker::release(const std::string& key, listener_kind kind, bool exempt) {
   std::lock_guard lk(mu_);
-  auto it = per_ip_.find(ip);
-  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  if (!exempt) {
+    auto it = per_ip_.find(key);
+    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  }
+  auto& l = per_listener_[static_cast<std::size_t>(kind)];
+  if (l > 0) --l;
   --total_;
 }
 
@@ -95,7 +107,11 @@ tcp::endpoint parse_endpoint(const std::string& text) {
 }
 
 server::server(server_deps deps)
-    : deps_(std::move(deps)), tracker_(deps_.cfg->limits.max_connections, deps_.cfg->limits.max_connections_per_ip) {}
+    : deps_(std::move(deps)),
+      tracker_(deps_.cfg->limits.max_connections, deps_.cfg->limits.max_connections_per_ip,
+               deps_.cfg->limits.listener_reserve,
+               {!deps_.cfg->listeners.mx.empty(), !deps_.cfg->listeners.submission.empty(),
+                !deps_.cfg->listeners.submissions.empty()}) {}
 
 namespace {
 

@@ -12,6 +12,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -45,19 +47,34 @@ struct cidr {
   bool contains(const boost::asio::ip::address& a) const;
 };
 
-// Counts live connections, in total and per client address.
+// Counts live connections, in total, per listener and per client source. The per-source key is the ban
+// source prefix (policy::guard::source_of: /32 IPv4, /64 IPv6), so one IPv6 host cannot take a slot per
+// address of its /64. Each listener keeps `reserve` of the total free from the others: a connection on one
+// listener is admitted only if, after it, every other configured listener below `reserve` connections
+// still has room to reach it (an MX flood cannot stop users submitting on 587/465). The reserves together
+// are capped at half of max_total.
 class connection_tracker {
  public:
-  connection_tracker(std::size_t max_total, std::size_t max_per_ip) : max_total_(max_total), max_per_ip_(max_per_ip) {}
+  connection_tracker(std::size_t max_total, std::size_t max_per_ip, std::size_t reserve = 0,
+                     std::array<bool, 3> listeners = {true, true, true})
+      : max_total_(max_total), max_per_ip_(max_per_ip), reserve_(reserve), listeners_(listeners) {
+    // All reserves together never take more than half the slots (a small max_connections keeps working).
+    std::size_t n = 0;
+    for (bool b : listeners_) n += b ? 1 : 0;
+    if (n > 0) reserve_ = std::min(reserve_, max_total_ / (2 * n));
+  }
   enum class verdict { ok, too_many_total, too_many_per_ip };
-  verdict acquire(const std::string& ip);
-  void release(const std::string& ip);
+  // exempt: no per-source cap (trusted networks); still counted in the totals.
+  verdict acquire(const std::string& key, listener_kind kind = listener_kind::mx, bool exempt = false);
+  void release(const std::string& key, listener_kind kind = listener_kind::mx, bool exempt = false);
   std::size_t total() const { return total_.load(); }
 
  private:
-  std::size_t max_total_, max_per_ip_;
+  std::size_t max_total_, max_per_ip_, reserve_;
+  std::array<bool, 3> listeners_;
   std::mutex mu_;
   std::map<std::string, std::size_t> per_ip_;
+  std::array<std::size_t, 3> per_listener_{};
   std::atomic<std::size_t> total_{0};
 };
 

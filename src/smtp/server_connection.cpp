@@ -45,12 +45,13 @@ namespace {
 
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Runs on the CPU pool: argon2id takes tens of milliseconds.
-asio::awaitable<bool> verify_password(sasl::user_db* users, std::string user, std::string password) {
+// Runs on the CPU pool: argon2id takes tens of milliseconds. The canonical user name on success.
+asio::awaitable<std::optional<std::string>> verify_password(sasl::user_db* users, std::string user,
+                                                            std::string password) {
   try {
-    co_return users->verify(user, password);
+    co_return users->authenticate(user, password);
   } catch (const std::exception&) {
-    co_return false;
+    co_return std::nullopt;
   }
 }
 
@@ -148,9 +149,13 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     if (e.name != "reject") return std::nullopt;
     std::string rule = e.fields.value("rule", "");
-    if (rule == "bare_lf" || rule == "bare_cr" || rule == "nul" || rule == "starttls_pipelining" ||
-        rule == "pipelining_violation")
-      return policy::offence::smuggling;
+    // A single bare LF or a command pipelined behind STARTTLS is what broken clients do too: scored below the
+    // threshold, so one slip does not ban a whole office NAT (repeats still do).
+    // A bare LF around a dot line (a fake end of data) is smuggling.
+    if (rule == "bare_lf")
+      return e.fields.value("fake_end", false) ? policy::offence::smuggling : policy::offence::protocol_slip;
+    if (rule == "starttls_pipelining") return policy::offence::protocol_slip;
+    if (rule == "bare_cr" || rule == "nul" || rule == "pipelining_violation") return policy::offence::smuggling;
     if (rule == "unknown_user") return policy::offence::unknown_recipient;
     if (rule == "non_smtp_command" || rule == "xclient_denied") return policy::offence::non_smtp;
     if (rule == "too_many_errors" || rule == "too_many_unknown_recipients") return policy::offence::protocol_errors;
@@ -207,12 +212,36 @@ class connection : public std::enable_shared_from_this<connection> {
     return n;
   }
 
+  // Before each command: a ban made since this session began (by another session, node or `mailfort ban add`)
+  // ends it; a session past limits.session_lifetime_s ends too. Returns why it must close, or nullptr.
+  const char* must_end(steady::time_point session_end) {
+    if (auto* g = srv_.deps().guard; g && !banned_now_) {
+      auto gen = g->generation();
+      if (gen != ban_gen_seen_) {
+        ban_gen_seen_ = gen;
+        if (g->banned(addr_)) {
+          log::warning("reject", base_fields({{"stage", "command"}, {"code", 421}, {"rule", "banned"}}));
+          out_ += "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; closing\r\n";
+          closing_ = true;
+          return "banned";
+        }
+      }
+    }
+    if (steady::now() >= session_end) {
+      log::warning("reject", base_fields({{"stage", "command"}, {"code", 421}, {"rule", "session_lifetime"}}));
+      out_ += "421 4.4.2 " + cfg_.hostname + " Session too long, closing\r\n";
+      closing_ = true;
+      return "session_lifetime";
+    }
+    return nullptr;
+  }
+
   asio::awaitable<step> do_verify_auth(session& sess) {
     auto creds = sess.pending_auth();
     auto* users = srv_.deps().users;
     // A coroutine function, not a capturing lambda: a lambda coroutine's captures die with the lambda
     // object, while parameters are copied into the coroutine frame.
-    bool ok = co_await asio::co_spawn(*srv_.deps().cpu_pool, verify_password(users, creds.authcid, creds.password),
+    auto ok = co_await asio::co_spawn(*srv_.deps().cpu_pool, verify_password(users, creds.authcid, creds.password),
                                       asio::use_awaitable);
     if (!ok) {
       // A constant pause after every failure, known user or not (argon2id already costs the same).
@@ -322,6 +351,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closing_ = false;
   bool banned_now_ = false;
   bool ban_notice_pending_ = false;
+  std::uint64_t ban_gen_seen_ = 0;
   asio::ip::address addr_;
 };
 
@@ -341,6 +371,7 @@ asio::awaitable<void> connection::run() {
   addr_ = addr;
   // Bans and connection rate, before any TLS work: a banned source costs one accept and one write.
   if (auto* g = srv_.deps().guard) {
+    ban_gen_seen_ = g->generation();  // bans made after this point end the session at its next command
     auto v = g->on_connect(addr);
     if (!v.allowed) {
       log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", v.rule}, {"until", v.until}}));
@@ -354,8 +385,14 @@ asio::awaitable<void> connection::run() {
       co_return;
     }
   }
-  // Connection caps, before any TLS work (bad-input 45).
-  auto verdict = srv_.tracker().acquire(client_ip_);
+  // Connection caps, before any TLS work (bad-input 45), keyed on the ban source prefix (an IPv6 /64).
+  std::string cap_key = client_ip_;
+  bool cap_exempt = false;
+  if (auto* g = srv_.deps().guard) {
+    cap_key = g->source_of(addr);
+    cap_exempt = cfg_.ratelimit.exempt_trusted && g->rate_exempt(addr);
+  }
+  auto verdict = srv_.tracker().acquire(cap_key, kind_, cap_exempt);
   if (verdict != connection_tracker::verdict::ok) {
     const char* rule = verdict == connection_tracker::verdict::too_many_per_ip ? "too_many_connections_per_ip"
                                                                                : "too_many_connections";
@@ -370,9 +407,12 @@ asio::awaitable<void> connection::run() {
   }
   struct release_guard {
     connection_tracker& t;
-    std::string ip;
-    ~release_guard() { t.release(ip); }
-  } guard{srv_.tracker(), client_ip_};
+    std::string key;
+    listener_kind kind;
+    bool exempt;
+    ~release_guard() { t.release(key, kind, exempt); }
+  } guard{srv_.tracker(), cap_key, kind_, cap_exempt};
+  const auto session_end = start + std::chrono::seconds(cfg_.limits.session_lifetime_s);
 
   log::info("connect", base_fields());
 
@@ -381,6 +421,7 @@ asio::awaitable<void> connection::run() {
   scfg.kind = kind_;
   scfg.tls_available = srv_.deps().tls != nullptr;
   scfg.primary_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
+  scfg.allow_null_sender = cfg_.relay.allow_null_sender;
   for (const auto& n : srv_.deps().trusted_networks)
     if (n.contains(addr)) scfg.trusted_client = true;
   const auto& L = cfg_.limits;
@@ -437,9 +478,12 @@ asio::awaitable<void> connection::run() {
   {
     auto cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
     while (!closing_ && !broken_) {
-      std::size_t n = co_await read_some(cmd_deadline);
+      std::size_t n = co_await read_some(std::min(cmd_deadline, session_end));
       if (n == 0) {
-        if (timed_out_) {
+        if (timed_out_ && steady::now() >= session_end) {
+          if (const char* why = must_end(session_end)) reason = why;
+          co_await flush();
+        } else if (timed_out_) {
           auto s = sess.on_timeout(false);
           absorb(s);
           co_await flush();
@@ -452,6 +496,10 @@ asio::awaitable<void> connection::run() {
         auto r = lines.feed(pending);
         pending.remove_prefix(r.consumed);
         if (r.status == line_status::need_more) break;
+        if (const char* why = must_end(session_end)) {
+          reason = why;
+          break;
+        }
         step s = sess.on_line(r.status, lines.line());
         cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
         if (s.action == action::start_tls && (!pending.empty() || lines.has_partial())) {
@@ -580,11 +628,15 @@ asio::awaitable<void> connection::run() {
                 refused = std::move(q);
               } else if (auto* checker = srv_.deps().inbound) {
                 const auto& tx = sess.current_transaction();
-                inbound_message im{client_ip_, sess.helo(), tx.sender,       &tx.recipients,
-                                   queue_id_,  sid_,        sess.auth_user()};
+                inbound_message im{client_ip_, sess.helo(), tx.sender,        &tx.recipients,
+                                   queue_id_,  sid_,        sess.auth_user(), scfg.trusted_client};
                 if (!sess.auth_user().empty()) {
-                  co_await checker->sign(sock_.get_executor(), im, content);  // DKIM-sign what our users send
+                  // Submission: header From: must be the user's own (550 5.7.1), then DKIM-signed.
+                  inbound_verdict v = co_await checker->submit(sock_.get_executor(), im, content);
+                  if (v.action == inbound_verdict::kind::reject)
+                    refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);
                 } else if (kind_ == listener_kind::mx) {
+                  if (im.trusted) co_await checker->submit(sock_.get_executor(), im, content);  // trusted: signed
                   inbound_verdict v = co_await checker->check(sock_.get_executor(), im, content);
                   if (v.action == inbound_verdict::kind::reject || v.action == inbound_verdict::kind::tempfail)
                     refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);

@@ -256,13 +256,15 @@ step session::do_helo(const command& cmd, bool extended) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x21 || u > 0x7e) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid HELO name", "helo");
   }
+  // A repeated HELO/EHLO (the same TLS state) is a junk command: it resets nothing an idle holder needs.
+  const bool repeated = helo_done_;
   helo_ = name;
   helo_done_ = true;
   extended_ = extended;
   reset_transaction();
   if (!extended) {
     s.replies.push_back(make_reply(250, "", cfg_.hostname));
-    return s;
+    return repeated ? junk(std::move(s)) : s;
   }
   reply r;
   r.code = 250;
@@ -277,7 +279,7 @@ step session::do_helo(const command& cmd, bool extended) {
   // has nothing to authenticate (brute-force surface).
   if (needs_auth() && tls_active_ && auth_user_.empty()) r.lines.push_back("AUTH PLAIN LOGIN");
   s.replies.push_back(std::move(r));
-  return s;
+  return repeated ? junk(std::move(s)) : s;
 }
 
 step session::do_starttls(const command& cmd) {
@@ -429,14 +431,18 @@ step session::do_sasl_line(std::string_view line) {
   return s;
 }
 
-step session::on_auth_result(bool ok) {
+step session::on_auth_result(const std::optional<std::string>& canonical_user) {
   step s;
-  std::string user = lower(creds_.authcid);
-  // authzid must be empty or the same identity: no acting as another user (bad-input 20).
+  const bool ok = canonical_user.has_value() && !canonical_user->empty();
+  std::string user = ok ? *canonical_user : lower(creds_.authcid);
+  // authzid must be empty or the same identity: no acting as another user (bad-input 20). It is compared
+  // with the name the database matched, as typed (lower-cased), so whitespace cannot make an alias here either.
   bool authz_ok = creds_.authzid.empty() || lower(creds_.authzid) == user;
   if (ok && authz_ok) {
     auth_user_ = user;
-    add_event(s, "auth", {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}});
+    nlohmann::json f = {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}};
+    if (creds_.authcid != user) f["login"] = common::printable(creds_.authcid, 320);  // as typed
+    add_event(s, "auth", std::move(f));
     s.replies.push_back(make_reply(235, "2.7.0", "Authentication successful"));
   } else {
     ++auth_failures_;
@@ -519,14 +525,19 @@ step session::do_mail(const command& cmd) {
     }
   }
   tx.sender = r.value.null ? std::string() : r.value.box.address();
+  // Submission (issue 15 item 4): the envelope sender must be one the login may send as; the null sender
+  // (a bounce, which no one may forge for a user) only when relay.allow_null_sender says so.
+  if (needs_auth() && r.value.null && !cfg_.allow_null_sender)
+    return error_reply(std::move(s), "null_sender_refused", 550, "5.7.1",
+                       "Sender address rejected: the null sender <> is not accepted on submission", "mail");
   if (!auth_user_.empty() && !r.value.null && !env_.may_send_as(auth_user_, tx.sender)) {
-    return error_reply(std::move(s), "sender_not_owned", 553, "5.7.1",
-                       "Sender address rejected: not owned by the authenticated user", "mail");
+    return error_reply(std::move(s), "sender_not_owned", 550, "5.7.1",
+                       "Sender address rejected: not owned by the authenticated user " + auth_user_, "mail");
   }
   if (auto lim = env_.check_limit(session_env::limit_kind::message, client_ip_, auth_user_); !lim.empty()) {
     s.replies.push_back(make_reply(450, "4.7.1", "Too much mail from you; try again later"));
     add_event(s, "reject", {{"stage", "mail"}, {"code", 450}, {"rule", lim}});
-    return s;
+    return junk(std::move(s));  // a refused MAIL is not mail: it must not keep a session alive
   }
   if (!env_.inflight_room(tx.declared_size)) {
     // Not the client's fault: no error is counted (RFC 5321 4.5.3.1.10 / RFC 1870 6.1: 452 at MAIL).
@@ -672,6 +683,7 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
     case data_error::bare_lf: {
       auto r = fail("bare_lf", 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
       r.events.back().fields["smuggling"] = true;
+      r.events.back().fields["fake_end"] = reader.fake_end();  // a dot line: a real attempt, not sloppy line ends
       return r;
     }
     case data_error::bare_cr: {
@@ -692,6 +704,8 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
       return fail("message_too_large", 552, "5.3.4", "Message size exceeds fixed limit");
     case data_error::too_many_hops:
       return fail("too_many_hops", 554, "5.4.6", "Too many hops (mail loop?)");
+    case data_error::leading_whitespace:
+      return fail("leading_whitespace", 550, "5.6.0", "Message rejected: it begins with white space (not a header)");
   }
   (void)content_bytes;
   s.action = action::spool;

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,7 @@ struct session_config {
   bool trusted_client = false;               // client address is in relay.trusted_networks
   std::string primary_domain = "localhost";  // for <postmaster> without domain
   session_limits limits;
+  bool allow_null_sender = false;  // submission: may a logged-in user send MAIL FROM:<> (relay.allow_null_sender)
 };
 
 enum class action : std::uint8_t {
@@ -131,8 +133,10 @@ class session {
   step on_starttls_pipelined();
   // After action::begin_data found bytes pipelined behind DATA before the 354 was sent.
   step on_data_pipelined();
-  // After action::verify_auth.
-  step on_auth_result(bool ok);
+  // After action::verify_auth: the canonical user name the user database matched (its stored address), or
+  // nullopt when the credentials were wrong. The session records that name, never the login as typed, so
+  // " alice@localhost" and "ALICE@localhost" are one identity for limits, holds and logs (issue 15 item 3).
+  step on_auth_result(const std::optional<std::string>& canonical_user);
   // After action::begin_data: the reader reached the real end of data (error() tells if it was bad).
   step on_data_end(const data_reader& reader, std::size_t content_bytes);
   // After action::spool. errc: 0 ok; ENOSPC -> 452 4.3.1; other -> 451 4.3.0.

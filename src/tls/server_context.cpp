@@ -36,8 +36,14 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const server_sett
   SSL_CTX* c = ctx->native_handle();
   int min = s.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;  // never below 1.2, whatever the config says
   SSL_CTX_set_min_proto_version(c, min);
+  // CIPHER_SERVER_PREFERENCE: for TLS 1.2 our order below wins, not the client's (a client listing a weaker suite
+  // first does not get it; testssl.sh flags "no cipher order"). NO_TICKET: no stateless session tickets, so there
+  // is no long-lived ticket key whose theft would decrypt every recorded TLS 1.2 session (forward secrecy). Resumption
+  // still works from the in-memory server cache: session IDs for TLS 1.2, and for TLS 1.3 OpenSSL then issues
+  // stateful tickets (an ID into that cache; the secrets never leave the process and expire with the cache entry).
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
-                             SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE);
+                             SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE |
+                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   if (SSL_CTX_set_cipher_list(c, k_tls12_ciphers) != 1) throw std::runtime_error("cipher list: " + openssl_error());
   SSL_CTX_set_dh_auto(c, 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);

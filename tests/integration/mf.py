@@ -94,11 +94,13 @@ class Server:
         "dns": {"servers": ["127.0.0.1:9"], "root_anchor": ""},
         "auth": {"spf": False, "dkim": False, "dmarc": False},
         "monitor": {"blocklist_zones": []},
+        "imap": {"enabled": False},  # Dovecot only where a test asks for it (test_imap.py)
     }
 
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
-                 relaxed=True, cafile=None):
+                 relaxed=True, cafile=None, serve_args=()):
         self.root = Path(root)
+        self.serve_args = list(serve_args)  # extra `mailfort serve` options, e.g. --allow-insecure
         self.cafile = cafile  # None: trust the self-signed certificate the server generates in DATA/tls/
         self.data = self.root / "data"
         self.ports = dict(zip(("mx", "submission", "submissions", "admin"), free_ports(4)))
@@ -130,11 +132,12 @@ class Server:
         self.lines = []
         self.raw = []
         self._lock = threading.Lock()
+        self.wrap = []  # a command prefix for every mailfort process (test_imap.py: setpriv to an unprivileged user)
 
     # ---- process ---------------------------------------------------------------------------
     def cli(self, *args, input=None, check=True):
-        r = subprocess.run([BIN, *args, "--config", str(self.config)], input=input, capture_output=True, text=True,
-                           timeout=60 * SLOW)
+        r = subprocess.run([*self.wrap, BIN, *args, "--config", str(self.config)], input=input, capture_output=True,
+                           text=True, timeout=60 * SLOW)
         if check and r.returncode != 0:
             raise AssertionError(f"mailfort {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r
@@ -144,8 +147,8 @@ class Server:
 
     def start(self, timeout=20):
         self.lines, self.raw = [], []
-        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, errors="replace")
+        self.proc = subprocess.Popen([*self.wrap, BIN, "serve", "--config", str(self.config), *self.serve_args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
         threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
         self.wait_log("ready", timeout=timeout * SLOW)
         return self

@@ -119,12 +119,12 @@ def test_sender_must_be_owned(server):
     c = tls_session(server, "submissions")
     c.login("alice@localhost", "alice-pw")
     code, text = c.mail("bob@localhost")
-    assert code == 553 and text.startswith(b"5.7.1")
+    assert code == 550 and text.startswith(b"5.7.1")
     code, text = c.mail("ceo@example.org")
-    assert code == 553 and text.startswith(b"5.7.1")
+    assert code == 550 and text.startswith(b"5.7.1")
     assert c.mail("Alice@LOCALHOST")[0] == 250  # her own address, any case
     rej = server.wait_log("reject", rule="sender_not_owned")[0]
-    assert rej["code"] == 553
+    assert rej["code"] == 550
 
 
 def test_failed_logins_do_not_lock_out_the_owner(server):

@@ -4,6 +4,7 @@
 # Also DKIM signing of mail our users submit, checked by dkimpy (python3-dkim).
 # SPDX-License-Identifier: MIT
 import base64
+import os
 import smtplib
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ import dkim
 import pytest
 
 import dnsserver
+import mf
 from mf import SLOW
 
 pytestmark = pytest.mark.skipif(not dnsserver.have_nsd(), reason="nsd not installed")
@@ -207,3 +209,113 @@ def test_submitted_mail_is_dkim_signed_and_dkimpy_verifies(make_server, zones):
     record = ("v=DKIM1; k=rsa; p=" + zones["pub"]).encode()
     assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record if name == b"sel._domainkey.sender.test." else None)
     assert s.wait_log("dkim_signed")[0]["domain"] == "sender.test"
+
+
+# ---- issue 15 item 4: DKIM signs only what the user may send -----------------------------------------------------------
+def signing_server(make_server, zones, **kw):
+    s = make_server(top={"domains": ["localhost", "sender.test"]},
+                    sections={"dkim": {"keys": [{"domain": "sender.test", "selector": "sel", "key": str(zones["key"])}],
+                                       **kw.pop("dkim", {})}, **kw.pop("sections", {})}, **kw)
+    s.add_user("a@sender.test", "a-pw")
+    s.add_user("b@sender.test", "b-pw")
+    return s
+
+
+def test_submission_from_another_hosted_user_is_refused_and_not_signed(make_server, zones):
+    s = signing_server(make_server, zones)
+    with s.smtp("submission") as c:
+        c.starttls(context=s.tls_context())
+        c.login("a@sender.test", "a-pw")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.sendmail("a@sender.test", ["alice@localhost"], msg("B <b@sender.test>", "forged-b"))
+        assert e.value.smtp_code == 550 and e.value.smtp_error.startswith(b"5.7.1"), e.value
+        c.sendmail("a@sender.test", ["alice@localhost"], msg("A <a@sender.test>", "own"))
+    got = s.wait_maildir("alice")
+    assert len(got) == 1 and b"Subject: own" in got[0] and b"DKIM-Signature:" in got[0]
+    signed = s.wait_log("dkim_signed")
+    assert len(signed) == 1 and signed[0]["user"] == "a@sender.test"
+
+
+def test_trusted_network_mail_of_our_domain_is_signed_when_configured(make_server, zones):
+    s = signing_server(make_server, zones, relay={"trusted_networks": ["127.0.0.0/8"]})
+    with s.smtp("mx") as c:
+        c.ehlo("app.internal")
+        c.sendmail("app@sender.test", ["alice@localhost"], msg("App <app@sender.test>", "relayed"))
+    got = s.wait_maildir("alice")[0]
+    assert b"DKIM-Signature:" in got and b"d=sender.test" in got
+    assert s.wait_log("dkim_signed")[0]["trusted_client"] == "127.0.0.1"
+    off = signing_server(make_server, zones, relay={"trusted_networks": ["127.0.0.0/8"]},
+                         dkim={"sign_trusted": False})
+    with off.smtp("mx") as c:
+        c.ehlo("app.internal")
+        c.sendmail("app@sender.test", ["alice@localhost"], msg("App <app@sender.test>", "relayed2"))
+    assert b"DKIM-Signature:" not in off.wait_maildir("alice")[0]
+    assert off.logs("dkim_signed") == []
+
+
+# ---- issue 15 item 0: DNSSEC trouble never switches sender authentication off -----------------------------------------
+ROOT_KEY = "/usr/share/dns/root.key"
+
+
+@pytest.fixture(scope="module")
+def paypal(tmp_path_factory):
+    # A plain authoritative server for a name the root trust anchor says is signed (com. and paypal.com. are): what a
+    # resolver that strips DNSSEC hands on. A validating resolver finds every answer for it bogus.
+    tmp = tmp_path_factory.mktemp("paypal")
+    key, pub = rsa_key(tmp, "paypal")
+    ns = dnsserver.DnsServer(tmp / "nsd")
+    ns.add_zone("paypal.com", SOA.format(z="paypal.com") + f"""
+@ 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"
+_dmarc 300 IN TXT "v=DMARC1; p=reject"
+sel._domainkey 300 IN TXT {txt("v=DKIM1; k=rsa; p=" + pub)}
+""")
+    ns.start()
+    yield {"ns": ns, "key": key, "pub": pub}
+    ns.stop()
+
+
+@pytest.mark.skipif(not os.path.exists(ROOT_KEY), reason="dns-root-data not installed")
+def test_dnssec_stripping_upstream_still_enforces_dmarc(make_server, paypal):
+    s = make_server(sections={
+        "dns": {"servers": [paypal["ns"].address], "root_anchor": ROOT_KEY, "timeout_ms": 2000},
+        "auth": {"spf": True, "dkim": True, "dmarc": True},
+    })
+    # A forged From: ceo@paypal.com (p=reject) is refused, as with a validating resolver (it was delivered: every
+    # answer was bogus, DMARC temperror, accepted).
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        send(s, "ceo@paypal.com", msg("CEO <ceo@paypal.com>", "wire-transfer"))
+    assert e.value.smtp_code == 550 and b"5.7.1" in e.value.smtp_error and b"DMARC" in e.value.smtp_error
+    # ... and the log and the alert say which way the server resolves.
+    warn = s.wait_log("dnssec_unavailable")[0]
+    assert warn["dane"] == "off" and "unvalidated" in warn["sender_auth"]
+    assert s.wait_log("alert_raised", name="dnssec_not_validating")
+    # A correctly signed one passes (DKIM aligned; SPF fails from 127.0.0.1).
+    m = msg("Service <service@paypal.com>", "receipt")
+    signed = dkim.sign(m, b"sel", b"paypal.com", paypal["key"].read_bytes(),
+                       include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+    send(s, "bounce@paypal.com", signed + m)
+    ar = ar_of(s.wait_maildir("alice")[0])
+    assert "dkim=pass" in ar[0] and "dmarc=pass" in ar[0], ar
+    # The CLI resolves the same way (a note on stderr says the answers are unvalidated).
+    cfg = s.root / "cli.toml"
+    cfg.write_text(f'[dns]\nroot_anchor = "{ROOT_KEY}"\ntimeout_ms = 2000\n')
+    r = subprocess.run([mf.BIN, "--config", str(cfg), "--dns-server", paypal["ns"].address, "dmarc", "check",
+                        "--from-domain", "paypal.com", "--discovery", "psl"],  # nsd holds paypal.com only, not com
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and r.stdout.startswith("dmarc=fail policy=reject"), (r.stdout, r.stderr)
+    assert "unvalidated" in r.stderr
+
+
+def test_dns_failure_is_451_by_default_and_accept_when_configured(make_server):
+    # Every lookup fails (a closed port): SPF, DKIM and DMARC end in temperror. Deferred, never delivered unchecked.
+    dns_down = {"servers": ["127.0.0.1:9"], "root_anchor": "", "timeout_ms": 300}
+    s = make_server(sections={"dns": dns_down, "auth": {"spf": True, "dkim": True, "dmarc": True}})
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        send(s, "ceo@example.org", msg("ceo@example.org", "dns-down"))
+    assert e.value.smtp_code == 451 and e.value.smtp_error.startswith(b"4.7.5"), e.value
+    assert s.wait_log("reject", rule="auth_temperror")[0]["code"] == 451
+    assert s.maildir("alice") == [] and s.queue_files() == []
+    lax = make_server(sections={"dns": dns_down, "auth": {"spf": True, "dkim": True, "dmarc": True,
+                                                           "temperror": "accept"}})
+    send(lax, "ceo@example.org", msg("ceo@example.org", "dns-down-accepted"))
+    assert "dmarc=temperror" in ar_of(lax.wait_maildir("alice")[0])[0]

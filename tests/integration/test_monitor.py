@@ -115,6 +115,34 @@ def test_api_endpoints_and_bearer_token(make_server):
     assert get(s, "/nope", token=token)[0] == 404
 
 
+def test_foreign_host_header_is_refused(make_server):
+    # Issue 15 item 7: DNS rebinding. A page at rebind.evil.example whose name now resolves to 127.0.0.1 makes a
+    # browser on the server send its requests here with that Host: they get 421 and no data, on every path.
+    import http.client
+    s = make_server()
+    port = s.ports["admin"]
+
+    def status(host, path="/api/status"):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
+        try:
+            c.putrequest("GET", path, skip_host=True)
+            c.putheader("Host", host)
+            c.endheaders()
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    for host in ("rebind.evil.example", f"rebind.evil.example:{port}", "192.0.2.1", "mx.test.evil"):
+        code, body = status(host)
+        assert code == 421 and "queue" not in body, (host, code, body)
+    assert status("rebind.evil.example", "/healthz")[0] == 421
+    assert status("rebind.evil.example", "/metrics")[0] == 421
+    for host in (f"127.0.0.1:{port}", "localhost", f"[::1]:{port}", f"mx.test:{port}"):  # mx.test: the hostname
+        assert status(host)[0] == 200, host
+    assert s.wait_log("admin_host_refused")[0]["host"] == "rebind.evil.example"
+
+
 def test_auth_failure_burst_raises_one_alert(make_server):
     s = make_server(sections={"monitor": {"auth_failures_per_ip": 3}})
     assert auth_failures(s, 3) == [535] * 3
@@ -322,9 +350,9 @@ def test_outbound_spike_holds_the_user_until_released(make_server):
     s = make_server(sections={"monitor": {"outbound_spike_floor": 3, "outbound_spike_multiplier": 10}})
     with s.smtp("submissions") as c:
         c.login(*ALICE)
-        c.sendmail("alice@localhost", ["bob@localhost"], message("normal"))  # 1 recipient: below the floor
+        c.sendmail("alice@localhost", ["bob@localhost"], message("normal", sender="alice@localhost"))  # 1 recipient: below the floor
         assert not s.logs("alert_raised", name="outbound_spike")
-        c.sendmail("alice@localhost", ["r1@example.net", "r2@example.net", "r3@example.net"], message("spike"))
+        c.sendmail("alice@localhost", ["r1@example.net", "r2@example.net", "r3@example.net"], message("spike", sender="alice@localhost"))
     raised = s.wait_log("alert_raised", name="outbound_spike")
     assert raised[0]["subject"] == "alice@localhost" and raised[0]["severity"] == "critical"
     s.wait_log("hold", user="alice@localhost")
@@ -335,7 +363,7 @@ def test_outbound_spike_holds_the_user_until_released(make_server):
     # more mail from the held user is still accepted (and held), without a second alert
     with s.smtp("submissions") as c:
         c.login(*ALICE)
-        c.sendmail("alice@localhost", ["r4@example.net"] * 1, message("after"))
+        c.sendmail("alice@localhost", ["r4@example.net"] * 1, message("after", sender="alice@localhost"))
     time.sleep(0.3)
     assert len(s.logs("alert_raised", name="outbound_spike")) == 1
     assert len(s.logs("hold")) == 1
@@ -366,11 +394,11 @@ def test_held_user_mail_leaves_only_after_release(make_server, ns_dir):
         s.start()
         with s.smtp("submissions") as c:
             c.login(*ALICE)
-            c.sendmail("alice@localhost", ["a@peer.test", "b@peer.test"], message("spike"))
+            c.sendmail("alice@localhost", ["a@peer.test", "b@peer.test"], message("spike", sender="alice@localhost"))
         s.wait_log("hold", user="alice@localhost")
         with s.smtp("submissions") as c:
             c.login(*ALICE)
-            c.sendmail("alice@localhost", ["held@peer.test"], message("held"))
+            c.sendmail("alice@localhost", ["held@peer.test"], message("held", sender="alice@localhost"))
         s.wait_count("queued", 2)
         time.sleep(3 * SLOW)
         held_rcpts = [r for m in peer.messages for r in m["rcpts"] if r == "held@peer.test"]
@@ -440,7 +468,7 @@ def test_queue_growth_and_size_alerts_when_the_smart_host_is_down(make_server):
         with s.smtp("submissions") as c:
             c.login(*ALICE)
             for i in range(5):
-                c.sendmail("alice@localhost", [f"r{i}@example.net"], message(f"q{i}"))
+                c.sendmail("alice@localhost", [f"r{i}@example.net"], message(f"q{i}", sender="alice@localhost"))
         s.wait_log("alert_raised", name="queue_growth", timeout=30)
         s.wait_log("alert_raised", name="queue_size_high", timeout=30)
         time.sleep(2)

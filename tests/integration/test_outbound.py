@@ -16,6 +16,7 @@ import pytest
 
 import dnsserver
 import mf
+import report_schemas
 from mf import SLOW
 
 pytestmark = pytest.mark.skipif(not dnsserver.have_nsd(), reason="nsd not installed")
@@ -1034,6 +1035,7 @@ _smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"
             dkim = None
         if dkim:  # the signature verifies (dkimpy, the published key record served by this function)
             assert dkim.verify(reports[0]["data"], dnsfunc=lambda name, timeout=5: dkim_txt.encode())
+        report_schemas.validate_tlsrpt_json(rep)  # RFC 8460's report schema (issue 15 item 8)
         assert rep["organization-name"] == submitter
         assert rep["date-range"]["start-datetime"].endswith("T00:00:00Z")
         assert rep["date-range"]["end-datetime"].endswith("T23:59:59Z")
@@ -1231,9 +1233,17 @@ _dmarc 300 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=r; rua=mailto:dmarc-reports
         assert int(root.findtext("report_metadata/date_range/end")) == begin + 86399
         pp = root.find("policy_published")
         assert {c.tag: c.text for c in pp} == {"domain": "peer.test", "adkim": "s", "aspf": "r", "p": "reject",
-                                              "sp": "reject", "pct": "100"}
+                                              "sp": "reject", "pct": "100", "fo": "0"}
         assert dmarc_records(root) == {("127.0.0.1", "none", "fail", "pass", "peer.test"): 2,
                                        ("127.0.0.1", "reject", "fail", "fail", "peer.test"): 1}
+        # Issue 15 item 8: auth_results carries the raw SPF result (no signatures here: no <dkim>), and the
+        # report validates against the RFC 7489 Appendix C schema.
+        spf = {(r.findtext("auth_results/spf/domain"), r.findtext("auth_results/spf/scope"),
+                r.findtext("auth_results/spf/result")) for r in root.findall("record")}
+        assert spf == {("ok.peer.test", "mfrom", "pass"), ("peer.test", "mfrom", "fail")}, spf
+        assert root.find("record/auth_results/dkim") is None
+        import gzip
+        report_schemas.validate_dmarc_xml(gzip.decompress(part.get_payload(decode=True)))
         cli_events(sent, "dmarc_report_rua_skipped", domain="peer.test", rua="https://rua.peer.test/r")
         q = cli_events(sent, "dmarc_report_queued", domain="peer.test")[0]
         assert q["to"] == "dmarc-reports@peer.test" and q["messages"] == 3 and q["dkim"] is True
@@ -1301,7 +1311,8 @@ def test_dmarc_report_daily_timer_reports_completed_days(make_server, ns):
         yday = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
         yesterday = yday.strftime("%Y-%m-%d")
         db = sqlite3.connect(str(s.data / "state.db"), timeout=10)
-        db.executemany("INSERT INTO dmarc_report VALUES(?, 'peer.test', ?, ?, ?, ?, ?, ?)",
+        db.executemany("INSERT INTO dmarc_report (day, policy_domain, header_from, source_ip, disposition, dkim, spf, "
+                       "count) VALUES(?, 'peer.test', ?, ?, ?, ?, ?, ?)",
                        [(yesterday, "peer.test", "192.0.2.7", "quarantine", "fail", "fail", 4),
                         (yesterday, "sub.peer.test", "2001:db8::1", "none", "pass", "fail", 9)])
         db.commit()
@@ -1314,8 +1325,12 @@ def test_dmarc_report_daily_timer_reports_completed_days(make_server, ns):
         assert part.get_filename() == f"mx.test!peer.test!{begin}!{begin + 86399}.xml.gz"
         assert root.findtext("report_metadata/email") == "dmarc-admin@mx.test"
         assert root.findtext("policy_published/p") == "quarantine" and root.findtext("policy_published/pct") == "50"
+        # IPv6 in the full form, the only one RFC 7489's IPAddress pattern accepts; rows without raw results still
+        # carry the <spf> the schema requires.
         assert dmarc_records(root) == {("192.0.2.7", "quarantine", "fail", "fail", "peer.test"): 4,
-                                       ("2001:db8::1", "none", "pass", "fail", "sub.peer.test"): 9}
+                                       ("2001:db8:0:0:0:0:0:1", "none", "pass", "fail", "sub.peer.test"): 9}
+        import gzip
+        report_schemas.validate_dmarc_xml(gzip.decompress(part.get_payload(decode=True)))
         s.wait_log("dmarc_report_queued", domain="peer.test", day=yesterday)
         time.sleep(1.5)  # more timer runs: the day was reported once
         assert len([m for m in peer.messages if m["rcpts"] == ["dmarc-reports@peer.test"]]) == 1

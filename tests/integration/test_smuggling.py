@@ -95,3 +95,25 @@ def test_session_usable_after_smuggling_reject(server):
     assert r.reply()[0] == 250
     (msg,) = server.wait_mail("alice")
     assert b"Subject: clean" in msg
+
+
+@pytest.mark.parametrize("first", [b" ", b"\t", b". "])
+def test_content_starting_with_white_space_is_refused(server, first):
+    # Issue 15 item 7: a first line beginning with SP/HTAB would continue the Received: field we prepend, so text
+    # of the sender's choosing would read as part of our own trace header. Refused whole at the real end of data.
+    r = server.session(helo="client.example")
+    assert r.cmd("MAIL FROM:<someone@example.org>")[0] == 250
+    assert r.cmd("RCPT TO:<alice@localhost>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(first + b"by mx.test with ESMTPS; forged\r\nSubject: folded\r\n\r\nhello\r\n.\r\n")
+    code, text = r.reply()
+    assert code == 550 and text.startswith("550 5.6.0"), (code, text)
+    assert r.cmd("NOOP")[0] == 250  # the session goes on
+    assert r.cmd("QUIT")[0] == 221
+    assert server.wait_log("reject", stage="data")[0]["rule"] == "leading_whitespace"
+    assert server.maildir_messages("alice") == [] and not server.logs("queued")
+    # the same message without the leading white space is delivered
+    c = server.smtp()
+    c.sendmail("someone@example.org", ["alice@localhost"], b"X-Ok: by hand\r\nSubject: fine\r\n\r\nhello\r\n")
+    c.quit()
+    assert b"Subject: fine" in server.wait_maildir("alice")[0]

@@ -155,3 +155,72 @@ def test_swaks_wrong_password_fails(server):
               "--from", "alice@localhost", "--to", "bob@localhost")
     assert r.returncode != 0 and "535" in r.stdout + r.stderr
     assert server.maildir_messages("bob") == []
+
+
+# ---- issue 15 item 3: one identity per login --------------------------------------------------------------------------
+def _login_raw(c, user, password):
+    """AUTH PLAIN with the user name exactly as given (smtplib's login would send it the same way)."""
+    blob = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+    return c.docmd("AUTH PLAIN " + blob)
+
+
+def test_whitespace_and_case_variants_of_a_login_are_one_identity(make_server):
+    # Before: " alice@localhost" authenticated (the database trims) but the session kept the padded name, so each
+    # variant had its own per-user rate limit and escaped holds. Now the identity is the canonical name the
+    # database matched: the variants share one bucket of messages_per_hour_per_user.
+    s = make_server(sections={"ratelimit": {"messages_per_hour_per_user": 2}})
+    codes = []
+    for login in (" alice@localhost", "ALICE@localhost\t", "alice@localhost "):
+        with s.smtp("submissions") as c:
+            c.ehlo("laptop.example")
+            assert _login_raw(c, login, "alice-pw")[0] == 235, login
+            codes.append(c.docmd("MAIL FROM:<alice@localhost>")[0])
+    assert codes == [250, 250, 450], codes
+    ok = s.wait_count("auth", 3, result="success")
+    assert [e["user"] for e in ok] == ["alice@localhost"] * 3, ok
+    assert ok[0]["login"] == " alice@localhost"
+    lim = s.wait_log("reject", rule="messages_per_hour_per_user")[0]
+    assert lim["code"] == 450
+
+
+# ---- issue 15 item 4: send-as on submission --------------------------------------------------------------------------
+@pytest.mark.skipif(not shutil.which("swaks"), reason="swaks not installed")
+def test_mismatched_envelope_sender_is_550(server):
+    r = swaks("--server", f"127.0.0.1:{server.ports['submission']}", "--tls", "--auth", "PLAIN",
+              "--auth-user", "alice@localhost", "--auth-password", "alice-pw",
+              "--from", "bob@localhost", "--to", "alice@localhost")
+    assert r.returncode != 0 and "550 5.7.1" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert server.maildir("alice") == []
+
+
+def test_header_from_of_another_user_is_550_at_end_of_data(server):
+    with server.smtp("submission") as c:
+        c.ehlo("laptop.example")
+        c.starttls(context=server.tls_context())
+        c.ehlo("laptop.example")
+        c.login("alice@localhost", "alice-pw")
+        for frm in ("bob@localhost", "Alice <alice@localhost>, Bob <bob@localhost>", "ceo@example.org"):
+            with pytest.raises(smtplib.SMTPDataError) as e:
+                c.sendmail("alice@localhost", ["bob@localhost"], message("forged", sender=frm, to="bob@localhost"))
+            assert e.value.smtp_code == 550 and e.value.smtp_error.startswith(b"5.7.1"), e.value
+            assert b"From:" in e.value.smtp_error
+        # Her own address, in any case and with a display name, is fine.
+        assert c.sendmail("alice@localhost", ["bob@localhost"],
+                          message("own", sender="Alice <Alice@LOCALHOST>", to="bob@localhost")) == {}
+    assert len(server.wait_mail("bob")) == 1
+    refused = server.wait_count("reject", 3, rule="from_not_owned")
+    assert len(refused) == 3 and all(r["code"] == 550 for r in refused)
+    assert server.wait_log("submission_from_refused")[0]["user"] == "alice@localhost"
+
+
+def test_null_sender_on_submission_refused_unless_configured(make_server):
+    s = make_server()
+    with s.smtp("submissions") as c:
+        c.login("alice@localhost", "alice-pw")
+        code, text = c.docmd("MAIL FROM:<>")
+        assert code == 550 and text.startswith(b"5.7.1"), (code, text)
+    s.wait_log("reject", rule="null_sender_refused")
+    allowed = make_server(relay={"allow_null_sender": True})
+    with allowed.smtp("submissions") as c:
+        c.login("alice@localhost", "alice-pw")
+        assert c.docmd("MAIL FROM:<>")[0] == 250

@@ -58,3 +58,37 @@ def test_missing_certificate_fails_start_clearly(make_server, tmp_path):
                        timeout=30)
     assert r.returncode == 1
     assert "startup_failed" in r.stdout and "nope.pem" in r.stdout
+
+
+def test_sighup_with_an_insecure_config_keeps_everything_running(make_server, tmp_path):
+    # Issue 15 item 9: SIGHUP rechecks the config file; a critical finding (here an open relay) refuses the whole
+    # reload, certificate included, and logs config_refused; once fixed, the next SIGHUP reloads.
+    a_cert, a_key = make_cert(tmp_path, "first.test")
+    b_cert, b_key = make_cert(tmp_path, "second.test")
+    live_cert, live_key = tmp_path / "live.pem", tmp_path / "live.key"
+    shutil.copy(a_cert, live_cert)
+    shutil.copy(a_key, live_key)
+    s = make_server(tls={"certificate": str(live_cert), "key": str(live_key)})
+    good = s.config.read_text()
+    s.config.write_text(good + '[relay]\ntrusted_networks = ["0.0.0.0/0"]\n')
+    shutil.copy(b_cert, live_cert)
+    shutil.copy(b_key, live_key)
+    s.proc.send_signal(signal.SIGHUP)
+    line = s.wait_log("config_refused")[0]
+    assert line["level"] == "error" and line["when"] == "reload"
+    assert [f["key"] for f in line["findings"]] == ["relay.trusted_networks"]
+    assert "first.test" in served_cn(s.ports["submissions"])
+    assert s.logs("tls_reloaded") == []
+    # the old configuration still refuses to relay for 127.0.0.1
+    r = s.session()
+    assert r.cmd("MAIL FROM:<x@example.org>")[0] == 250
+    assert r.cmd("RCPT TO:<far@example.net>")[0] // 100 == 5
+    assert r.cmd("QUIT")[0] == 221
+    # a broken file is refused the same way
+    s.config.write_text(good + "[relay]\ntrusted_network = 1\n")
+    s.proc.send_signal(signal.SIGHUP)
+    assert s.wait_count("config_refused", 2)[1]["errors"]
+    s.config.write_text(good)
+    s.proc.send_signal(signal.SIGHUP)
+    s.wait_log("tls_reloaded")
+    assert "second.test" in served_cn(s.ports["submissions"])

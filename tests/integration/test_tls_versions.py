@@ -110,3 +110,40 @@ def test_openssl_s_client_modern_versions(server, listener):
         r = s_client(server, listener, flag, "-brief")
         out = r.stdout + r.stderr
         assert f"Protocol version: {name}" in out, out
+
+
+@needs_openssl
+@pytest.mark.parametrize("listener", ["mx", "submissions"])
+def test_tls12_cipher_order_is_the_servers(server, listener):
+    # Issue 15 item 7: the client lists our suites in reverse order (ChaCha20, then AES-256, then AES-128); with
+    # the server's order in force it still gets our first choice, ECDHE-ECDSA-AES128-GCM-SHA256 (the self-signed
+    # certificate is ECDSA). testssl.sh calls the opposite "no cipher order".
+    reverse = "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"
+    r = s_client(server, listener, "-tls1_2", "-cipher", reverse, "-brief")
+    out = r.stdout + r.stderr
+    assert "Protocol version: TLSv1.2" in out, out
+    assert "Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256" in out, out
+    r = s_client(server, listener, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256",
+                 "-brief")
+    assert "Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256" in r.stdout + r.stderr
+    # a suite the client offers alone is still agreed (the order decides among shared suites only)
+    r = s_client(server, listener, "-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305", "-brief")
+    assert "Ciphersuite: ECDHE-ECDSA-CHACHA20-POLY1305" in r.stdout + r.stderr
+
+
+@needs_openssl
+@pytest.mark.parametrize("listener", ["submission", "submissions"])
+def test_tls12_no_session_ticket(server, listener, tmp_path):
+    # Issue 15 item 7: no stateless session ticket for TLS 1.2 (forward secrecy: no long-lived ticket key), while
+    # the session still gets an ID for cache-based resumption.
+    sess = tmp_path / "sess.pem"
+    r = s_client(server, listener, "-tls1_2", "-sess_out", str(sess))
+    out = r.stdout + r.stderr
+    assert "Protocol  : TLSv1.2" in out or "Protocol: TLSv1.2" in out or "TLSv1.2" in out, out
+    assert "TLS session ticket" not in out, out
+    info = subprocess.run(["openssl", "sess_id", "-in", str(sess), "-noout", "-text"], capture_output=True,
+                          text=True, timeout=30)
+    assert info.returncode == 0, info.stderr
+    assert "TLS session ticket" not in info.stdout, info.stdout
+    sid = [l for l in info.stdout.splitlines() if l.strip().startswith("Session-ID:")]
+    assert sid and sid[0].split(":", 1)[1].strip(), info.stdout  # a session ID instead

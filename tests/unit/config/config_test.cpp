@@ -313,9 +313,12 @@ TEST(config, old_tls_is_high) {
   EXPECT_FALSE(has(findings_of("[tls]\nmin_version = \"1.3\"\n"), dkind::finding, "tls.min_version"));
 }
 
-TEST(config, self_signed_on_public_listener_is_high) {
+TEST(config, self_signed_on_public_listener_is_high_and_critical_for_submission) {
+  // Submission carries passwords: public with only the self-signed certificate is critical (serve refuses it).
   auto f = findings_of("[listeners]\nmx = \"127.0.0.1:25\"\nsubmission = \"0.0.0.0:587\"\n");
-  EXPECT_TRUE(has(f, dkind::finding, "listeners.submission", 3, "high")) << dump(f);
+  EXPECT_TRUE(has(f, dkind::finding, "listeners.submission", 3, "critical")) << dump(f);
+  EXPECT_TRUE(has(findings_of("[listeners]\nsubmissions = \"[::]:465\"\n"), dkind::finding, "listeners.submissions", -1,
+                  "critical"));
   EXPECT_TRUE(has(f, dkind::finding, "tls.certificate", 0, "medium"));
   EXPECT_TRUE(has(findings_of("[listeners]\nmx = \"[::]:25\"\n"), dkind::finding, "listeners.mx", -1, "high"));
   auto loopback = findings_of("[listeners]\nmx = \"[::1]:25\"\nsubmission = \"127.0.0.2:587\"\n");
@@ -393,4 +396,21 @@ TEST(config, etc_file_is_the_annotated_defaults) {
     EXPECT_NE(line.find('#'), std::string::npos) << "uncommented key: " << line;
   }
   EXPECT_GE(keys, 50);
+}
+
+TEST(config, serve_refuses_only_critical_findings) {
+  auto blocking = [](const std::string& text) {
+    std::vector<std::string> keys;
+    for (const auto& d : findings_of(text))
+      if (blocks_serve(d)) keys.push_back(d.key);
+    return keys;
+  };
+  EXPECT_TRUE(blocking("").empty());  // the embedded defaults start
+  EXPECT_EQ(blocking("[relay]\ntrusted_networks = [\"0.0.0.0/0\"]\n"),
+            std::vector<std::string>{"relay.trusted_networks"});
+  EXPECT_EQ(blocking("[queue]\ndiscard = true\n"), std::vector<std::string>{"queue.discard"});
+  EXPECT_EQ(blocking("[listeners]\nsubmission = \"0.0.0.0:587\"\n"), std::vector<std::string>{"listeners.submission"});
+  // high findings are logged, not refused: a public MX with the self-signed certificate, old TLS in the file
+  EXPECT_TRUE(blocking("[listeners]\nmx = \"0.0.0.0:25\"\n[tls]\nmin_version = \"1.0\"\n").empty());
+  EXPECT_TRUE(blocking("[relay]\ntrusted_networks = [\"10.0.0.0/8\", \"127.0.0.1/32\"]\n").empty());
 }

@@ -218,3 +218,39 @@ TEST(DmarcEvaluate, DnsWorkIsBounded) {
   EXPECT_EQ(r.result, dmarc::result_kind::fail);
   EXPECT_LE(src.seen.size(), dmarc::max_dmarc_queries + 3);  // + A/AAAA/MX existence checks at most
 }
+
+// Issue 15 item 4: every mailbox of every From field, for the submission send-as check.
+TEST(DmarcFromAddresses, EveryMailboxOfEveryField) {
+  auto addrs = [](std::string_view msg) {
+    auto p = auth::parse_message(msg);
+    EXPECT_TRUE(p.message);
+    return dmarc::from_addresses(*p.message);
+  };
+  auto one = addrs("From: Alice <Alice@LocalHost.>\r\nTo: x@y\r\n\r\nbody");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, std::vector<std::string>{"Alice@localhost"});
+  auto two = addrs("From: a@localhost, \"B (x)\" <b@localhost>\r\nFrom: (c) c@example.org\r\n\r\n");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(*two, (std::vector<std::string>{"a@localhost", "b@localhost", "c@example.org"}));
+  auto none = addrs("To: x@y\r\n\r\n");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(addrs("From: <>\r\n\r\n"));             // no author
+  EXPECT_FALSE(addrs("From: undisclosed:;\r\n\r\n"));  // no mailbox
+  EXPECT_FALSE(addrs("From: a@[192.0.2.1]\r\n\r\n"));  // no usable domain
+  EXPECT_FALSE(addrs("From: \"unterminated <a@b>\r\n\r\n"));
+}
+
+// Issue 15 item 0: which temporary DNS failures leave the outcome open (deferred with 451 4.7.5).
+TEST(DmarcTemperror, UndecidedOnlyWhenTheMissingResultCouldMatter) {
+  using dmarc::result_kind;
+  EXPECT_TRUE(dmarc::temperror_undecided(result_kind::temperror, false, false));
+  EXPECT_TRUE(dmarc::temperror_undecided(result_kind::fail, true, false));  // SPF might have aligned
+  EXPECT_TRUE(dmarc::temperror_undecided(result_kind::fail, false, true));  // so might a signature
+  EXPECT_TRUE(dmarc::temperror_undecided(result_kind::none, true, false));
+  EXPECT_TRUE(dmarc::temperror_undecided(std::nullopt, true, false));            // DMARC off: SPF/DKIM temperror
+  EXPECT_FALSE(dmarc::temperror_undecided(result_kind::pass, true, true));       // passed anyway
+  EXPECT_FALSE(dmarc::temperror_undecided(result_kind::permerror, true, true));  // unusable From: refused
+  EXPECT_FALSE(dmarc::temperror_undecided(result_kind::fail, false, false));
+  EXPECT_FALSE(dmarc::temperror_undecided(std::nullopt, false, false));
+}

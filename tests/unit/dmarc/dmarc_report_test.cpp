@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
 using namespace mailfort::dmarc;
@@ -53,9 +56,10 @@ TEST(DmarcReportXml, MetadataPolicyAndMergedRecords) {
   EXPECT_NE(xml.find("<report_id>2026-12-03.example.com.00ff@mx.receiver.example</report_id>"), std::string::npos);
   EXPECT_NE(xml.find("<begin>1796256000</begin>"), std::string::npos);
   EXPECT_NE(xml.find("<end>1796342399</end>"), std::string::npos);
-  EXPECT_NE(xml.find("<policy_published>\n    <domain>example.com</domain>\n    <adkim>s</adkim>\n    <aspf>r</aspf>\n"
-                     "    <p>reject</p>\n    <sp>quarantine</sp>\n    <pct>50</pct>\n  </policy_published>"),
-            std::string::npos)
+  EXPECT_NE(
+      xml.find("<policy_published>\n    <domain>example.com</domain>\n    <adkim>s</adkim>\n    <aspf>r</aspf>\n"
+               "    <p>reject</p>\n    <sp>quarantine</sp>\n    <pct>50</pct>\n    <fo>0</fo>\n  </policy_published>"),
+      std::string::npos)
       << xml;
   EXPECT_EQ(count_of(xml, "<record>"), 2u);
   EXPECT_EQ(count_of(xml, "</record>"), 2u);
@@ -65,8 +69,12 @@ TEST(DmarcReportXml, MetadataPolicyAndMergedRecords) {
       << xml;
   EXPECT_NE(xml.find("<source_ip>192.0.2.2</source_ip>\n      <count>5</count>"), std::string::npos);
   EXPECT_EQ(count_of(xml, "<header_from>example.com</header_from>"), 2u);
-  EXPECT_EQ(count_of(xml, "<auth_results>"), 2u);  // with the comment on what is not stored
-  EXPECT_EQ(count_of(xml, "<!-- not stored:"), 2u);
+  EXPECT_EQ(count_of(xml, "<auth_results>"), 2u);
+  // Rows without raw results (stored before they were kept) still carry the one <spf> Appendix C requires.
+  EXPECT_EQ(
+      count_of(xml, "<spf>\n        <domain></domain>\n        <scope>mfrom</scope>\n        <result>none</result>"),
+      2u)
+      << xml;
   EXPECT_EQ(xml.substr(xml.size() - 12), "</feedback>\n");
 }
 
@@ -168,4 +176,74 @@ TEST(DmarcPolicyAnswer, SingleUsableRecord) {
   EXPECT_FALSE(single_record(policy_answer_of(txt_answer({}, dns::status::nxdomain))));
   EXPECT_TRUE(policy_answer_of(txt_answer({}, dns::status::servfail)).temp_fail);
   EXPECT_TRUE(policy_answer_of(txt_answer({}, dns::status::timeout)).temp_fail);
+}
+
+// Issue 15 item 8: <auth_results> carries the raw results of the row: one <dkim> per signature, then the <spf>.
+TEST(DmarcReportXml, AuthResultsCarryTheRawResults) {
+  auto in = sample_report();
+  raw_auth raw;
+  raw.spf = {"bounce.example.com", "mfrom", "softfail"};
+  raw.dkim = {{"example.com", "s1", "pass"}, {"other.example", "", "fail"}, {"x.example", "k", "bogus-result"}};
+  in.rows = {{"2001:db8::7", "none", "pass", "fail", "example.com", 2, encode_raw_auth(raw)}};
+  const auto xml = build_aggregate_report_xml(in);
+  EXPECT_NE(xml.find("<source_ip>2001:db8:0:0:0:0:0:7</source_ip>"), std::string::npos) << xml;  // schema's form
+  EXPECT_NE(xml.find("<auth_results>\n      <dkim>\n        <domain>example.com</domain>\n        <selector>s1"
+                     "</selector>\n        <result>pass</result>\n      </dkim>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<domain>other.example</domain>\n        <result>fail</result>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<domain>x.example</domain>\n        <selector>k</selector>\n        <result>permerror"),
+            std::string::npos);
+  EXPECT_NE(xml.find("<spf>\n        <domain>bounce.example.com</domain>\n        <scope>mfrom</scope>\n"
+                     "        <result>softfail</result>\n      </spf>\n    </auth_results>"),
+            std::string::npos)
+      << xml;
+}
+
+TEST(DmarcReportXml, RawAuthRoundTripsAnyBytes) {
+  raw_auth raw;
+  raw.spf = {"a%b\tc\nd", "helo", "pass"};
+  raw.dkim = {{"d\n", "s%09", "none"}};
+  const auto back = decode_raw_auth(encode_raw_auth(raw));
+  EXPECT_EQ(back.spf.domain, raw.spf.domain);
+  EXPECT_EQ(back.spf.scope, "helo");
+  ASSERT_EQ(back.dkim.size(), 1u);
+  EXPECT_EQ(back.dkim[0].domain, "d\n");
+  EXPECT_EQ(back.dkim[0].selector, "s%09");
+  EXPECT_EQ(decode_raw_auth("garbage").spf.result, "none");
+}
+
+// Issue 15 item 8: every report the builder writes validates against the RFC 7489 Appendix C schema
+// (tests/schemas/, with xmllint; the document's elements are put into the schema's namespace first, see the
+// README there). Skipped where xmllint is not installed (scripts/install-deps.sh installs libxml2-utils).
+TEST(DmarcReportXml, EveryReportValidatesAgainstTheRfc7489Schema) {
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0) GTEST_SKIP() << "xmllint not installed";
+  const std::string xsd = std::string(MAILFORT_CONFORMANCE_DIR) + "/../schemas/rfc7489-dmarc-aggregate.xsd";
+  std::vector<aggregate_report> reports;
+  reports.push_back(sample_report());  // rows without raw results
+  auto with_auth = sample_report();
+  raw_auth raw;
+  raw.spf = {"bounce.example.com", "helo", "temperror"};
+  raw.dkim = {{"example.com", "s1", "pass"}, {"", "", "permerror"}, {"x.example", "k", "odd"}};
+  with_auth.rows = {{"2001:db8::7", "quarantine", "pass", "fail", "example.com", 2, encode_raw_auth(raw)},
+                    {"::ffff:192.0.2.5", "none", "fail", "pass", "example.com", 1, encode_raw_auth(raw_auth{})},
+                    {"192.0.2.200", "reject", "fail", "fail", "example.com", 9, "not an encoding"}};
+  reports.push_back(with_auth);
+  auto hostile = sample_report();
+  hostile.org_name = "a<b>&\"c'\x01";
+  hostile.policy = *parse_record("v=DMARC1; p=none; fo=1:d; pct=0").value;
+  hostile.rows = {{"192.0.2.1", "drop-it", "maybe", "pass", "x&y.example\x01\xff", 1}};
+  reports.push_back(hostile);
+  int n = 0;
+  for (const auto& r : reports) {
+    std::string xml = build_aggregate_report_xml(r);
+    const auto root = xml.find("<feedback>");
+    ASSERT_NE(root, std::string::npos);
+    xml.replace(root, 10, "<feedback xmlns=\"http://dmarc.org/dmarc-xml/0.1\">");
+    const std::string path = ::testing::TempDir() + "/dmarc-report-" + std::to_string(n++) + ".xml";
+    std::ofstream(path) << xml;
+    const std::string cmd = "xmllint --noout --nonet --schema '" + xsd + "' '" + path + "' 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << xml;
+    std::remove(path.c_str());
+  }
 }

@@ -116,6 +116,59 @@ TEST(admin_http, helpers) {
   EXPECT_EQ(monitor::bearer_token_of("Bearer"), "");
 }
 
+TEST(admin_http, host_allowed) {
+  const std::vector<std::string> names = {"mx.example.org"};
+  for (const char* ok :
+       {"localhost", "LocalHost:9025", "localhost.", "127.0.0.1", "127.0.0.1:9025", "127.1.2.3", "[::1]", "[::1]:9025",
+        "[::ffff:127.0.0.1]", "mx.example.org", "MX.Example.org.:9025", " localhost "})
+    EXPECT_TRUE(monitor::host_allowed(ok, names)) << ok;
+  for (const char* bad : {"evil.example",
+                          "evil.example:9025",
+                          "localhost.evil.example",
+                          "127.0.0.1.evil.example",
+                          "192.0.2.1",
+                          "0.0.0.0",
+                          "[::]",
+                          "[2001:db8::1]:9025",
+                          "::1",
+                          "127.1",
+                          "2130706433",
+                          "localhost:",
+                          "localhost:abc",
+                          "localhost:123456",
+                          "[::1",
+                          "[::1]x",
+                          "",
+                          ":9025",
+                          "example.org",
+                          "mx.example.org.evil"})
+    EXPECT_FALSE(monitor::host_allowed(bad, names)) << bad;
+  EXPECT_FALSE(monitor::host_allowed("mx.example.org", {}));
+}
+
+TEST(admin_http, foreign_host_is_refused) {
+  monitor::admin_handlers h;
+  h.metrics = [] { return std::string("m 1\n"); };
+  auto o = loopback_options();
+  o.host_names = {"mx.example.org"};
+  running_server s(o, h);
+  auto req = [&](const std::string& host_line, const char* version = "HTTP/1.1") {
+    return status_of(
+        roundtrip(s.port(), std::string("GET /metrics ") + version + "\r\n" + host_line + "Connection: close\r\n\r\n"));
+  };
+  EXPECT_EQ(req("Host: localhost:9025\r\n"), 200);
+  EXPECT_EQ(req("Host: mx.example.org\r\n"), 200);
+  EXPECT_EQ(req("Host: [::1]:9025\r\n"), 200);
+  EXPECT_EQ(req("Host: rebind.evil.example:9025\r\n"), 421);
+  EXPECT_EQ(req(""), 421);  // HTTP/1.1 without Host (RFC 9112 3.2)
+  auto r = roundtrip(s.port(), "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(r), 421);  // every path, /healthz included
+  EXPECT_EQ(body_of(r).find("ok"), std::string::npos);
+  // HTTP/1.0 may omit Host (the status line then says 1.1 anyway: Beast answers with its version)
+  auto r10 = roundtrip(s.port(), "GET /metrics HTTP/1.0\r\n\r\n");
+  EXPECT_NE(r10.find(" 200 "), std::string::npos) << r10;
+}
+
 TEST(admin_http, routes) {
   monitor::registry reg;
   reg.add_counter("mailfort_test_total", "t").with({}).inc(5);
@@ -161,10 +214,12 @@ TEST(admin_http, routes) {
   EXPECT_EQ(status_of(get(s.port(), "/nope")), 404);
   EXPECT_EQ(status_of(get(s.port(), "/metrics/../healthz")), 404);
 
-  r = roundtrip(s.port(), "POST /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  r = roundtrip(s.port(),
+                "POST /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(status_of(r), 405);
   EXPECT_TRUE(has_header(r, "Allow: GET")) << r;
-  EXPECT_EQ(status_of(roundtrip(s.port(), "DELETE /api/bans HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), 405);
+  EXPECT_EQ(status_of(roundtrip(s.port(), "DELETE /api/bans HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")),
+            405);
 }
 
 TEST(admin_http, bearer_token) {
@@ -185,9 +240,10 @@ TEST(admin_http, bearer_token) {
   EXPECT_EQ(status_of(get(s.port(), "/healthz")), 200);  // open for health checkers
   EXPECT_EQ(status_of(get(s.port(), "/nope")), 401);     // no route probing without the token
   // Without the token, other methods are 401 too: the method is checked only for authenticated requests.
-  EXPECT_EQ(status_of(roundtrip(s.port(), "PUT /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), 401);
+  EXPECT_EQ(status_of(roundtrip(s.port(), "PUT /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")),
+            401);
   EXPECT_EQ(status_of(roundtrip(s.port(),
-                                "PUT /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                "PUT /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                                 "Authorization: Bearer s3cret-token\r\n\r\n")),
             405);
 }
@@ -197,7 +253,7 @@ TEST(admin_http, oversized_request_is_refused_and_closed) {
   h.metrics = [] { return std::string("m 1\n"); };
   running_server s(loopback_options(), h);
   bool closed = false;
-  std::string big = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(9000, 'a') + "\r\n\r\n";
+  std::string big = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + std::string(9000, 'a') + "\r\n\r\n";
   auto r = roundtrip(s.port(), big, &closed);
   EXPECT_TRUE(closed);
   // The server may reset before its 431 reaches us (the rest of the request is unread); never a 200.
@@ -205,7 +261,7 @@ TEST(admin_http, oversized_request_is_refused_and_closed) {
   // A header just under the limit is fine.
   EXPECT_EQ(status_of(get(s.port(), "/metrics", "X-Pad: " + std::string(7000, 'a') + "\r\n")), 200);
   // A request body is refused before it is read.
-  r = roundtrip(s.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", &closed);
+  r = roundtrip(s.port(), "GET /metrics HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello", &closed);
   EXPECT_EQ(status_of(r), 413);
   EXPECT_TRUE(closed);
   // Garbage is a 400 and a close.
@@ -219,7 +275,7 @@ TEST(admin_http, keep_alive_is_limited) {
   o.max_requests_per_connection = 2;
   monitor::admin_handlers h;
   running_server s(o, h);
-  std::string one = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";  // keep-alive by default in HTTP/1.1
+  std::string one = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";  // keep-alive by default in HTTP/1.1
   bool closed = false;
   auto r = roundtrip(s.port(), one + one + one, &closed);
   EXPECT_TRUE(closed);

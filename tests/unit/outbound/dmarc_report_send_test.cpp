@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -147,4 +148,45 @@ TEST(DmarcReportMail, HeaderValuesStayOnTheirLine) {
   const auto m = build_dmarc_report_mail(in);
   EXPECT_EQ(m.find("\r\nBcc:"), std::string::npos);
   EXPECT_EQ(m.find("\r\nX-Injected:"), std::string::npos);
+}
+
+// Issue 15 item 8: rows carry the raw results (part of the key), and a table from before that column is rebuilt
+// when the store opens, its rows kept with auth "".
+TEST(DmarcReportStore, RawResultsAreKeptAndOldTablesUpgraded) {
+  auto db = dmarc_temp_db();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.string().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(raw,
+                     "CREATE TABLE dmarc_report (day TEXT NOT NULL, policy_domain TEXT NOT NULL, header_from TEXT "
+                     "NOT NULL, source_ip TEXT NOT NULL, disposition TEXT NOT NULL, dkim TEXT NOT NULL, spf TEXT NOT "
+                     "NULL, count INTEGER NOT NULL, PRIMARY KEY (day, policy_domain, header_from, source_ip, "
+                     "disposition, dkim, spf));"
+                     "INSERT INTO dmarc_report VALUES ('2026-12-05', 'example.com', 'example.com', '192.0.2.1', "
+                     "'none', 'pass', 'pass', 3);",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  report_store st(db.string());
+  auto rows = st.rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].count, 3);
+  EXPECT_EQ(rows[0].auth, "");
+  report_row a{"2026-12-05",         "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1,
+               "spf\tx\tmfrom\tpass"};
+  st.record(a);
+  st.record(a);
+  report_row b = a;
+  b.auth = "spf\tx\tmfrom\tsoftfail";  // sorts after a.auth
+  st.record(b);
+  rows = st.rows("2026-12-05", "example.com");
+  ASSERT_EQ(rows.size(), 3u);  // same aligned outcome, three different raw results: three rows
+  EXPECT_EQ(rows[0].auth, "");
+  EXPECT_EQ(rows[1].auth, a.auth);
+  EXPECT_EQ(rows[1].count, 2);
+  EXPECT_EQ(rows[2].auth, b.auth);
+  st.remove_reported(rows);
+  EXPECT_TRUE(st.rows().empty());
 }

@@ -59,3 +59,30 @@ TEST(ban_score, source_prefixes) {
   EXPECT_FALSE(policy::parse_source("10.1.2.3/33", 32, 64));
   EXPECT_FALSE(policy::parse_source("example.org", 32, 64));
 }
+
+TEST(ban_score, one_protocol_slip_does_not_ban_repeats_do) {  // issue 15 item 7: an office NAT's broken client
+  common::manual_clock clk;
+  policy::ban_score s({});
+  EXPECT_FALSE(s.add("nat", policy::offence::protocol_slip, clk.now()).ban);
+  EXPECT_TRUE(s.add("nat", policy::offence::protocol_slip, clk.now()).ban);
+}
+
+TEST(ban_score, sweep_drops_expired_scores_and_old_history) {
+  common::manual_clock clk;
+  policy::ban_settings st;
+  st.history = 24h;
+  policy::ban_score s(st);
+  s.add("a", policy::offence::auth_failure, clk.now());
+  while (!s.add("b", policy::offence::smuggling, clk.now()).ban) {
+  }
+  EXPECT_EQ(s.tracked_sources(), 1u);
+  EXPECT_EQ(s.history_size(), 1u);
+  clk.advance(11min);
+  s.sweep(clk.now());
+  EXPECT_EQ(s.tracked_sources(), 0u);
+  EXPECT_EQ(s.history_size(), 1u);  // the ban (1 h) ended less than a day ago
+  clk.advance(26h);
+  s.sweep(clk.now());
+  EXPECT_EQ(s.history_size(), 0u);
+  EXPECT_EQ(s.previous_bans("b"), 0u);
+}

@@ -107,3 +107,19 @@ TEST(user_db, wal_and_private_file) {
   // A path that cannot be opened is reported, not crashed on.
   EXPECT_THROW(user_db((d.p / "missing" / "state.db").string()), std::runtime_error);
 }
+
+// Issue 15 item 3: a login typed with whitespace or capitals authenticates as the one stored account, and
+// authenticate() returns that account's canonical name for the session to record (no aliases).
+TEST(user_db, authenticate_returns_the_canonical_name) {
+  temp_dir d;
+  user_db db((d.p / "state.db").string());
+  db.add("alice@localhost", "pw");
+  for (const char* typed :
+       {"alice@localhost", " alice@localhost", "alice@localhost ", "\talice@LOCALHOST\r\n", "ALICE@localhost"}) {
+    auto who = db.authenticate(typed, "pw");
+    ASSERT_TRUE(who.has_value()) << typed;
+    EXPECT_EQ(*who, "alice@localhost") << typed;
+  }
+  EXPECT_FALSE(db.authenticate(" alice@localhost", "wrong").has_value());
+  EXPECT_FALSE(db.authenticate("bob@localhost", "pw").has_value());
+}

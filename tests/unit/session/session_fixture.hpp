@@ -69,6 +69,7 @@ struct options {
   bool tls_available = true;
   bool trusted = false;
   session_limits limits{};
+  bool allow_null_sender = false;
 };
 
 // Owns the env (the session keeps a reference) and the session; neither copyable nor movable.
@@ -81,6 +82,7 @@ class harness {
     cfg_.tls_available = o.tls_available;
     cfg_.trusted_client = o.trusted;
     cfg_.limits = o.limits;
+    cfg_.allow_null_sender = o.allow_null_sender;
     s = std::make_unique<session>(cfg_, env, "192.0.2.1", 40000);
     if (o.tls || o.kind == listener_kind::submissions) s->on_tls_established("TLSv1.3", "TLS_AES_256_GCM_SHA384");
     greeting = s->greeting();
@@ -101,7 +103,7 @@ class harness {
   void login(std::string_view user = "alice@localhost") {
     auto st = send("AUTH PLAIN " + plain_blob("", user, "pw"));
     ASSERT_EQ(st.action, action::verify_auth);
-    auto r = s->on_auth_result(true);
+    auto r = s->on_auth_result(lower_copy(user));  // the user database's canonical name
     ASSERT_EQ(r.replies.size(), 1u);
     ASSERT_EQ(r.replies[0].code, 235);
   }

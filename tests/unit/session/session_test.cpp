@@ -264,7 +264,7 @@ TEST(session_auth, plain_without_initial_response) {
   EXPECT_FALSE(h.s->in_sasl());
   EXPECT_EQ(h.s->pending_auth().authzid, "alice@localhost");
   EXPECT_EQ(h.s->pending_auth().password, "pw");
-  EXPECT_TRUE(replied(h.s->on_auth_result(true), 235, "2.7.0"));
+  EXPECT_TRUE(replied(h.s->on_auth_result(std::string("alice@localhost")), 235, "2.7.0"));
 }
 
 TEST(session_auth, login_two_steps) {
@@ -283,7 +283,7 @@ TEST(session_auth, login_two_steps) {
   EXPECT_EQ(h.s->pending_auth().mechanism, "LOGIN");
   EXPECT_EQ(h.s->pending_auth().authcid, "alice@localhost");
   EXPECT_EQ(h.s->pending_auth().password, "hunter2");
-  auto ok = h.s->on_auth_result(true);
+  auto ok = h.s->on_auth_result(std::string("alice@localhost"));
   EXPECT_TRUE(replied(ok, 235, "2.7.0"));
   EXPECT_EQ(h.s->auth_user(), "alice@localhost");
   // The password is forgotten once checked.
@@ -360,24 +360,51 @@ TEST(session_auth, success_then_sender_ownership) {  // bad-input 21
   harness h(listener_kind::submission, true);
   h.ehlo();
   ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("", "Alice@LocalHost", "pw")).action, action::verify_auth);
-  auto ok = h.s->on_auth_result(true);
+  auto ok = h.s->on_auth_result(std::string("alice@localhost"));
   EXPECT_TRUE(replied(ok, 235, "2.7.0"));
   ASSERT_EQ(ok.events.size(), 1u);
   EXPECT_EQ(ok.events[0].name, "auth");
   EXPECT_EQ(ok.events[0].fields.value("result", ""), "success");
   EXPECT_EQ(ok.events[0].fields.dump().find("pw"), std::string::npos);
   EXPECT_EQ(h.s->auth_user(), "alice@localhost");
-  EXPECT_TRUE(rejected(h.send("MAIL FROM:<bob@localhost>"), 553, "5.7.1", "sender_not_owned"));
+  EXPECT_TRUE(rejected(h.send("MAIL FROM:<bob@localhost>"), 550, "5.7.1", "sender_not_owned"));
   EXPECT_TRUE(replied(h.send("MAIL FROM:<ALICE@localhost>"), 250, "2.1.0"));
   EXPECT_TRUE(replied(h.send("RSET"), 250, "2.0.0"));
-  EXPECT_TRUE(replied(h.send("MAIL FROM:<>"), 250, "2.1.0"));  // bounces are the user's own
+  // The null sender is the server's to use (bounces), not a user's: refused unless relay.allow_null_sender.
+  EXPECT_TRUE(rejected(h.send("MAIL FROM:<>"), 550, "5.7.1", "null_sender_refused"));
+}
+
+TEST(session_auth, null_sender_on_submission_when_allowed) {
+  options o;
+  o.kind = listener_kind::submission;
+  o.tls = true;
+  o.allow_null_sender = true;
+  harness h(o);
+  h.ehlo();
+  h.login();
+  EXPECT_TRUE(replied(h.send("MAIL FROM:<>"), 250, "2.1.0"));
+}
+
+TEST(session_auth, identity_is_the_canonical_name_the_database_matched) {  // issue 15 item 3
+  harness h(listener_kind::submission, true);
+  h.ehlo();
+  // The login as typed has whitespace and capitals; the database matched alice@localhost: that is the identity
+  // for limits, holds and logs, so the padded name is no separate account.
+  ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("", " ALICE@localhost\t", "pw")).action, action::verify_auth);
+  auto ok = h.s->on_auth_result(std::string("alice@localhost"));
+  EXPECT_TRUE(replied(ok, 235, "2.7.0"));
+  EXPECT_EQ(h.s->auth_user(), "alice@localhost");
+  ASSERT_EQ(ok.events.size(), 1u);
+  EXPECT_EQ(ok.events[0].fields.value("user", ""), "alice@localhost");
+  EXPECT_EQ(ok.events[0].fields.value("login", ""), " ALICE@localhost\\x09");
+  EXPECT_TRUE(replied(h.send("MAIL FROM:<alice@localhost>"), 250, "2.1.0"));
 }
 
 TEST(session_auth, failure_is_535_and_never_logs_the_password) {  // bad-input 17
   harness h(listener_kind::submission, true);
   h.ehlo();
   ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("", "alice@localhost", "TopSecret42")).action, action::verify_auth);
-  auto bad = h.s->on_auth_result(false);
+  auto bad = h.s->on_auth_result(std::nullopt);
   EXPECT_TRUE(rejected(bad, 535, "5.7.8", "auth_failed"));
   EXPECT_TRUE(bad.count_error);
   for (const auto& e : bad.events) EXPECT_EQ(e.fields.dump().find("TopSecret42"), std::string::npos) << e.name;
@@ -386,19 +413,19 @@ TEST(session_auth, failure_is_535_and_never_logs_the_password) {  // bad-input 1
   EXPECT_TRUE(rejected(h.send("MAIL FROM:<alice@localhost>"), 530, "5.7.0", "auth_required"));
   // A retry is allowed.
   EXPECT_EQ(h.send("AUTH PLAIN " + plain_blob("", "alice@localhost", "right")).action, action::verify_auth);
-  EXPECT_TRUE(replied(h.s->on_auth_result(true), 235, "2.7.0"));
+  EXPECT_TRUE(replied(h.s->on_auth_result(std::string("alice@localhost")), 235, "2.7.0"));
 }
 
 TEST(session_auth, authzid_other_than_authcid_is_refused) {  // bad-input 20
   harness h(listener_kind::submission, true);
   h.ehlo();
   ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("admin@localhost", "alice@localhost", "pw")).action, action::verify_auth);
-  auto st = h.s->on_auth_result(true);  // the password was right, the identity switch is not
+  auto st = h.s->on_auth_result(std::string("alice@localhost"));  // the password was right, the identity switch is not
   EXPECT_TRUE(rejected(st, 535, "5.7.8", "auth_failed"));
   EXPECT_EQ(h.s->auth_user(), "");
   // authzid equal to authcid (any case) is fine.
   ASSERT_EQ(h.send("AUTH PLAIN " + plain_blob("ALICE@localhost", "alice@localhost", "pw")).action, action::verify_auth);
-  EXPECT_TRUE(replied(h.s->on_auth_result(true), 235, "2.7.0"));
+  EXPECT_TRUE(replied(h.s->on_auth_result(std::string("alice@localhost")), 235, "2.7.0"));
 }
 
 TEST(session_auth, second_auth_and_auth_in_transaction) {  // bad-input 19
@@ -838,6 +865,8 @@ TEST(session_data, rejected_content) {  // bad-input 1-3, 28, 29, 30, 48
       {"X-A: " + std::string(990, 'h') + "\r\n" + "X-B: " + std::string(990, 'h') + "\r\n\r\n.\r\n", 552, "5.3.4",
        "header_too_large", false},
       {hops, 554, "5.4.6", "too_many_hops", false},
+      {" Injected: folds into our Received:\r\nSubject: x\r\n\r\nhi\r\n.\r\n", 550, "5.6.0", "leading_whitespace",
+       false},  // issue 15 item 7
   };
   for (const auto& x : cases) {
     SCOPED_TRACE(x.rule);
@@ -947,6 +976,34 @@ TEST(session_errors, junk_commands) {  // bad-input 39
   for (int i = 0; i < 5; ++i) g.send("NOOP");
   g.send("MAIL FROM:<a@example.net>");
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(replied(g.send("NOOP"), 250, "2.0.0"));
+}
+
+// Issue 15 item 2: an idle slot holder cannot reset or dodge the junk count with EHLO or with MAILs that a rate
+// limit refuses.
+TEST(session_errors, repeated_helo_and_refused_mail_are_junk) {
+  options o;
+  o.limits.junk_commands = 3;
+  harness h(o);
+  EXPECT_TRUE(replied(h.ehlo(), 250, ""));  // the first EHLO is not junk
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.ehlo().replies.at(0).code, 250) << i;
+  EXPECT_TRUE(rejected(h.send("HELO again.example"), 421, "4.7.0", "too_many_errors", action::close));
+
+  harness g(o);
+  g.ehlo();
+  g.env.message_limit = "messages_per_hour_per_ip";
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(replied(g.send("MAIL FROM:<a@example.net>"), 450, "4.7.1")) << i;
+  auto st = g.send("MAIL FROM:<a@example.net>");
+  EXPECT_TRUE(replied(st, 421, "4.7.0", action::close));
+  EXPECT_TRUE(std::any_of(st.events.begin(), st.events.end(), [](const log_event& e) {
+    return e.fields.value("rule", std::string()) == "too_many_errors";
+  }));
+
+  // the EHLO required after STARTTLS is not a repeat
+  harness t(o);
+  t.ehlo();
+  t.starttls();
+  for (int i = 0; i < 3; ++i) t.send("NOOP");
+  EXPECT_TRUE(replied(t.ehlo(), 250, ""));
 }
 
 TEST(session_errors, non_smtp_clients_are_dropped) {  // bad-input 41

@@ -267,3 +267,13 @@ TEST(parse_command, reader_and_parser_together) {
   EXPECT_EQ(ev[1].status, line_status::bad_line_ending);
   EXPECT_EQ(parse_command(ev[2].line).verb, verb::quit);
 }
+
+// Found by line_reader_fuzzer's model (fuzz/regressions/line_reader_fuzzer/cr-at-line-limit): the byte that
+// crosses the limit can be the CR of the line's own CRLF; the LF after it still ends the discarded line, so
+// the next command is read, not thrown away with it.
+TEST(line_reader, cr_crossing_the_limit_still_ends_the_long_line) {
+  for (std::size_t chunk : {0, 1, 2, 3}) {
+    auto ev = feed_all("abcd\r\r\nNOOP\r\n", chunk, 6);
+    EXPECT_EQ(ev, (std::vector<event>{st(line_status::too_long), ln("NOOP")})) << "chunk " << chunk;
+  }
+}

@@ -295,3 +295,46 @@ TEST(data_reader, error_names) {
   EXPECT_STREQ(data_error_name(data_error::bare_lf), "bare_lf");
   EXPECT_STREQ(data_error_name(data_error::too_large), "too_large");
 }
+
+// Issue 15 item 7: a bare LF is a sloppy client unless it bounds a dot line (a fake end of data: smuggling).
+TEST(data_reader, fake_end_tells_smuggling_from_sloppy_line_ends) {
+  auto fake = [](std::string_view in, std::size_t chunk) {
+    data_reader r({});
+    std::string out;
+    for (std::size_t i = 0; i < in.size();) {
+      std::size_t n = chunk ? std::min(chunk, in.size() - i) : in.size() - i;
+      auto res = r.feed(in.substr(i, n), out);
+      i += res.consumed;
+      if (res.status == data_status::done) break;
+    }
+    EXPECT_EQ(r.error(), data_error::bare_lf) << testing::PrintToString(std::string(in));
+    return r.fake_end();
+  };
+  for (std::size_t chunk : {0, 1, 3}) {
+    EXPECT_FALSE(fake("Subject: x\r\n\r\nline\nwith a bare LF\r\n.\r\n", chunk));
+    EXPECT_FALSE(fake("Subject: x\n\nall\nlines\nend\nin\nLF\r\n.\r\n", chunk));
+    EXPECT_FALSE(fake("a\n.b\r\n.\r\n", chunk));  // a dot-started line, not a dot line
+    EXPECT_TRUE(fake("x\n.\nMAIL FROM:<b@example.org>\r\n.\r\n", chunk));
+    EXPECT_TRUE(fake("x\n.\r\nMAIL FROM:<b@example.org>\r\n.\r\n", chunk));
+    EXPECT_TRUE(fake("x\r\n.\nMAIL FROM:<b@example.org>\r\n.\r\n", chunk));
+    EXPECT_TRUE(fake(".\nMAIL FROM:<b@example.org>\r\n.\r\n", chunk));
+  }
+}
+
+TEST(data_reader, leading_whitespace_is_refused) {
+  // Issue 15 item 7: prepended to this content, our Received: field would absorb the first line as its own
+  // continuation. Only the very first content byte counts; the reader still runs to the real end of data.
+  for (std::string start : {" X-Fake: 1", "\tX-Fake: 1", ". X-Fake: 1", ".\tX"}) {
+    auto o = run(start + "\r\nSubject: a\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+    EXPECT_TRUE(o.done) << start;
+    EXPECT_EQ(o.error, data_error::leading_whitespace) << start;
+    EXPECT_EQ(o.content, "") << start;
+    EXPECT_EQ(o.consumed, start.size() + 25) << start;  // QUIT is left for the command parser
+  }
+  EXPECT_STREQ(data_error_name(data_error::leading_whitespace), "leading_whitespace");
+  // Folded lines later in the header, a body line with a space, and an empty header are all fine.
+  EXPECT_EQ(run("Subject: a\r\n b\r\n\r\n indented\r\n.\r\n").error, data_error::none);
+  EXPECT_EQ(run("\r\n body after an empty header\r\n.\r\n").error, data_error::none);
+  EXPECT_EQ(run("X\r\n.\r\n").error, data_error::none);
+  EXPECT_EQ(run("..x\r\n.\r\n").content, ".x\r\n");
+}

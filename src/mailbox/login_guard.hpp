@@ -1,0 +1,99 @@
+// mailbox/login_guard.hpp: mailfort's bans for Dovecot: the auth policy server (HTTP on loopback) and the
+// login_access_sockets lookup (a UNIX socket). IMAP/POP3 logins score and are refused like SMTP AUTH.
+// SPDX-License-Identifier: MIT
+// Untrusted input: the JSON body of the policy requests comes from Dovecot, but its fields (login, remote address
+// as Dovecot saw it) come from the network: the body is capped (64 KiB), parsed by nlohmann::json without
+// exceptions escaping, and every field is length-capped before it reaches a log line. Only a caller holding the
+// bearer token (written to the 0600 dovecot.conf) is answered, so another local user cannot ban or probe
+// addresses through it.
+// Protocols (shared research section 1.2, 1.3; Dovecot 2.3 auth-policy.c, login-common/access-lookup.c):
+//   POST <path>?command=allow|report, JSON body of strings plus "tls", and for reports "success" and
+//   "policy_reject" booleans; answer {"status": -1|0, "msg": "..."}: -1 refuses the login (the client sees msg).
+//   Access socket: "<protocol>\n" with the client's socket fd (SCM_RIGHTS); answer "1\n" allow or "0\n" refuse.
+// Scoring: a failed IMAP/POP3 login is one auth_failure offence for its source, the same as a failed SMTP AUTH,
+// so a brute force spread over both is banned at the same threshold. A source failing on several accounts
+// (credential stuffing) adds one more point per failure and is logged.
+// NOT DONE: password spraying across accounts. Dovecot 2.3's pwhash is H(nonce, login, password) truncated to
+// 12 bits, so one password tried on two accounts gives two unrelated hashes: it cannot link them (and its 12 bits
+// collide across accounts once in 4096 pairs). Spraying from one source is caught as stuffing; spraying from
+// many sources would need the password itself (%w) in the policy request.
+#pragma once
+#include "policy/guard.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace mailfort::mailbox {
+
+// [pure] One auth policy request.
+struct policy_request {
+  std::string command;  // "allow" or "report"
+  std::string login;
+  std::string remote;
+  std::string protocol;
+  std::string session;
+  std::string pwhash;
+  bool tls = false;
+  bool success = false;
+  bool policy_reject = false;
+};
+
+// [pure] The request target's command (`...?command=allow`) and the JSON body; false when malformed.
+bool parse_policy_request(std::string_view target, std::string_view body, policy_request& out);
+
+// [pure] Distinct-account counting per key within a window, bounded in memory: for credential stuffing (key =
+// source). add() returns the number of distinct accounts seen for
+// the key within the window, this one included.
+class distinct_counter {
+ public:
+  distinct_counter(std::chrono::seconds window, std::size_t max_keys) : window_(window), max_keys_(max_keys) {}
+  std::size_t add(const std::string& key, const std::string& account, std::chrono::steady_clock::time_point now);
+
+ private:
+  std::chrono::seconds window_;
+  std::size_t max_keys_;
+  std::map<std::string, std::map<std::string, std::chrono::steady_clock::time_point>> seen_;
+};
+
+class login_guard {
+ public:
+  login_guard(policy::guard& guard, std::filesystem::path access_socket, std::chrono::seconds window);
+  ~login_guard();
+  login_guard(const login_guard&) = delete;
+  login_guard& operator=(const login_guard&) = delete;
+
+  // Binds 127.0.0.1 (a free port) for the policy protocol and the access socket, then starts the thread.
+  void start();
+  void stop();
+
+  std::string url() const;     // http://127.0.0.1:<port>/dovecot/policy
+  std::string header() const;  // "Authorization: Bearer <token>"
+  std::string nonce() const;   // auth_policy_hash_nonce
+  const std::filesystem::path& access_socket() const { return access_path_; }
+
+  // The JSON answer to one request (also used by unit tests through a guard on a temp database).
+  std::string handle(const policy_request& r);
+  // Whether a client at this address may connect (access socket lookup).
+  bool allowed(const std::string& ip);
+
+ private:
+  void run();
+
+  policy::guard& guard_;
+  std::filesystem::path access_path_;
+  std::string token_;
+  std::string nonce_;
+  int http_fd_ = -1;
+  int access_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  unsigned short port_ = 0;
+  std::thread thread_;
+  distinct_counter by_source_;
+};
+
+}  // namespace mailfort::mailbox
