@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -65,7 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       if (s.action == action::verify_auth) {
-        s = sess.on_auth_result(sess.pending_auth().password == "pw");
+        // A matched login records the account's canonical name, as user_db::authenticate returns it.
+        s = sess.on_auth_result(sess.pending_auth().password == "pw" ? std::optional<std::string>("user@example.org")
+                                                                     : std::nullopt);
         continue;
       }
       if (s.action == action::begin_data) {

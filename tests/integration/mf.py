@@ -14,7 +14,7 @@ from pathlib import Path
 
 BIN = os.environ.get("MAILFORT_BIN", str(Path(__file__).resolve().parents[2] / "build" / "mailfort"))
 SANITIZED = os.environ.get("MAILFORT_SANITIZED") == "1"
-CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"  # copied from ../shared/conformance with its licences
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"  # public test vectors, copied into the repository with their licences
 SLOW = 3 if SANITIZED else 1
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "ThreadSanitizer",
                      "runtime error:")

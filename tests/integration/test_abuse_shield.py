@@ -132,8 +132,11 @@ def test_trusted_network_exempt_from_per_ip_cap_and_rate_limits(make_server):
         c.close()
     # anyone else keeps the limits
     other = [s.raw_client("mx", source="127.0.0.41") for _ in range(3)]
-    assert [c.reply()[0] for c in other] == [220, 220, 421]
-    o = other[0]
+    # Each event loop accepts on its own socket (SO_REUSEPORT), so which of the three is refused depends on
+    # the order the server took them in, not the order they were opened.
+    codes = [c.reply()[0] for c in other]
+    assert sorted(codes) == [220, 220, 421], codes
+    o = other[codes.index(220)]
     assert o.cmd("EHLO x")[0] == 250
     got = []
     for i in range(3):
@@ -150,7 +153,7 @@ def test_trusted_exemption_can_be_turned_off(make_server):
     s = strict(make_server, relay={"trusted_networks": ["127.0.0.42/32"]},
                limits={"max_connections_per_ip": 2}, ratelimit={"exempt_trusted": False})
     conns = [s.raw_client("mx", source="127.0.0.42") for _ in range(3)]
-    assert [c.reply()[0] for c in conns] == [220, 220, 421]
+    assert sorted(c.reply()[0] for c in conns) == [220, 220, 421]  # any one of the three (accept order)
     for c in conns:
         c.close()
 
