@@ -123,6 +123,13 @@ def test_inflight_budget_answers_452(make_server):
     code, text = r1.cmd("MAIL FROM:<a@example.org> SIZE=2000000")
     assert code == 452 and "4.3.1" in text, text
     # A message that keeps coming past the budget: nothing more is kept, 452 4.3.1 at its end.
+    # A second session opens its transaction while there is room: whether a MAIL without SIZE is refused later
+    # depends on how the reads of the first message happen to fill the budget (to the byte or not).
+    r2 = Raw(port, timeout=10)
+    assert r2.reply()[0] == 220
+    assert r2.cmd("EHLO client.example")[0] == 250
+    assert r2.cmd("MAIL FROM:<b@example.org>")[0] == 250
+    assert r2.cmd("RCPT TO:<alice@localhost>")[0] == 250
     assert r1.cmd("MAIL FROM:<a@example.org>")[0] == 250
     assert r1.cmd("RCPT TO:<alice@localhost>")[0] == 250
     assert r1.cmd("DATA")[0] == 354
@@ -131,12 +138,7 @@ def test_inflight_budget_answers_452(make_server):
     while time.time() < end and sum(p.stat().st_size for p in tmp.iterdir()) < 900 * 1024:
         time.sleep(0.05)
     time.sleep(0.3)
-    # Meanwhile the budget is spent: a second session gets 452 4.3.1 at DATA.
-    r2 = Raw(port, timeout=10)
-    assert r2.reply()[0] == 220
-    assert r2.cmd("EHLO client.example")[0] == 250
-    assert r2.cmd("MAIL FROM:<b@example.org>")[0] == 250
-    assert r2.cmd("RCPT TO:<alice@localhost>")[0] == 250
+    # Meanwhile the budget is spent: the second session (its transaction opened before) gets 452 4.3.1 at DATA.
     code, text = r2.cmd("DATA")
     assert code == 452 and "4.3.1" in text, text
     r1.send(b".\r\n")
