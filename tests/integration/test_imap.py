@@ -370,6 +370,62 @@ def test_credential_stuffing_scores_faster(make_imap):
     assert len(s.logs("auth", client_ip="127.0.0.8", result="failure")) == 4
 
 
+def admin_get(server, path):
+    import json
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.ports['admin']}{path}", timeout=10 * mf.SLOW) as r:
+        body = r.read().decode()
+    return json.loads(body) if path.startswith("/api/") else body
+
+
+def test_password_sprayed_from_three_sources_bans_every_source(make_imap):
+    s = strict_imap(make_imap)
+    # One password over six accounts from three sources, two accounts each: per source neither a brute force
+    # (2 failures < 5) nor credential stuffing (2 accounts < 3). Dovecot's pwhash differs per account; the
+    # pwspray hash (the password alone, salted with the nonce) links them.
+    tries = [("127.0.0.11", ALICE[0]), ("127.0.0.11", BOB[0]), ("127.0.0.12", "carol@localhost"),
+             ("127.0.0.12", "dave@localhost"), ("127.0.0.13", "erin@localhost"), ("127.0.0.13", "frank@localhost")]
+    for source, user in tries:
+        with pytest.raises((imaplib.IMAP4.error, OSError)):  # OSError: already banned, dropped at connect
+            s.imaps(user, "Winter2026!", source=source)
+    for source in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+        s.wait_log("ban", source=f"{source}/32")
+        assert s.logs("password_spraying", client_ip=source), source
+        assert dropped_at_imap_connect(s, source)
+    assert not s.logs("credential_stuffing")
+    sprayed = s.logs("password_spraying")
+    assert all(e["accounts"] >= 5 and e["listener"] == "imap" for e in sprayed), sprayed
+    assert "Winter" not in "".join(s.raw)  # the password is never logged
+    # Different wrong passwords on two accounts from one more source: not spraying, not banned.
+    for user, pw in ((ALICE[0], "typo-1"), (BOB[0], "typo-2")):
+        with pytest.raises(imaplib.IMAP4.error):
+            s.imaps(user, pw, source="127.0.0.14")
+    assert not s.logs("ban", source="127.0.0.14/32")
+    assert not dropped_at_imap_connect(s, "127.0.0.14")
+    metrics = admin_get(s, "/metrics")
+    assert 'mailfort_login_attacks_total{listener="imap",kind="password_spraying"}' in metrics, metrics[-2000:]
+
+
+def test_dovecot_flapping_is_an_alert_at_api_alerts(make_imap):
+    s = make_imap(sections={"imap": {"restart_max_s": 1}})
+    assert not [a for a in admin_get(s, "/api/alerts") if a["name"] == "dovecot_flapping"]
+    for n in range(1, 6):
+        os.kill(s.dovecot_pid(n), signal.SIGKILL)
+        s.wait_count("dovecot_exited", n)
+    s.wait_log("dovecot_flapping")
+    end = time.time() + 5 * mf.SLOW
+    while True:
+        alerts = [a for a in admin_get(s, "/api/alerts") if a["name"] == "dovecot_flapping"]
+        if alerts or time.time() > end:
+            break
+        time.sleep(0.1)
+    assert len(alerts) == 1 and alerts[0]["severity"] == "critical" and alerts[0]["subject"] == "dovecot", alerts
+    assert s.wait_log("alert_raised", name="dovecot_flapping")
+    # It still restarts, and serves.
+    s.dovecot_pid(6)
+    s.wait_imap_up()
+
+
 # ---- app passwords ----------------------------------------------------------------------------------------------
 def submission_login(server, user, password):
     import smtplib
