@@ -3,6 +3,7 @@
 # STARTTLS from a non-local address, TLS 1.0/1.1 refused, Dovecot restarted after SIGKILL and stopped with
 # mailfort, users added and removed on IMAP within a second. Real Dovecot from Debian (dovecot-imapd/-pop3d).
 # SPDX-License-Identifier: MIT
+import contextlib
 import imaplib
 import os
 import poplib
@@ -491,6 +492,45 @@ def test_audit_reports_nothing_on_mailforts_own_dovecot(imap_server):
         assert f"{proto}.plaintext_login" in ids and f"{proto}.starttls" in ids and f"{proto}.tls_versions" in ids, ids
 
 
+def audit_smtp(server, *extra, fmt="json"):
+    import json
+    import subprocess
+    r = subprocess.run([mf.BIN, "audit", "smtp", f"127.0.0.1:{server.ports['mx']}", "--tls-name", "localhost",
+                        "--ca-file", server.cert(), "--no-pipelining", "--format", fmt, *extra],
+                       capture_output=True, text=True, timeout=180 * mf.SLOW)
+    assert r.returncode in (0, 1), (r.returncode, r.stdout, r.stderr)
+    return json.loads(r.stdout) if fmt == "json" else r.stdout
+
+
+def test_audit_smtp_also_probes_the_hosts_imap_and_pop3(imap_server):
+    p = imap_server.mport
+    ports = ["--imap-port", str(p["imap"]), "--imaps-port", str(p["imaps"]), "--pop3-port", str(p["pop3"]),
+             "--pop3s-port", str(p["pop3s"])]
+    rep = audit_smtp(imap_server, *ports)
+    checks = {c["id"]: c for c in rep["checks"]}
+    for proto in ("imap", "pop3"):
+        assert checks[f"{proto}.offered"]["status"] == "ran", checks
+        assert checks[f"{proto}.starttls"]["status"] == "ran" and checks[f"{proto}.tls_versions"]["status"] == "ran"
+        assert checks[f"{proto}.implicit_tls"]["status"] == "ran"
+    # mailfort's own Dovecot: nothing to report on IMAP/POP3 (a finding there carries its HOST:PORT as subject).
+    mine = [f for f in rep["findings"] if any(f["subject"].endswith(f":{port}") for port in p.values())]
+    assert not [f for f in mine if f["severity"] != "info"], mine
+    assert "imap.offered" in audit_smtp(imap_server, *ports, "--no-tls-versions", fmt="text")
+    assert "imap.offered" in audit_smtp(imap_server, *ports, "--no-tls-versions", fmt="html")
+    # Ports where nothing listens: "not offered", skipped, not an error; the SMTP audit is unaffected.
+    closed = [str(x) for x in mf.free_ports(4)]
+    rep = audit_smtp(imap_server, "--imap-port", closed[0], "--imaps-port", closed[1], "--pop3-port", closed[2],
+                     "--pop3s-port", closed[3], "--no-tls-versions")
+    checks = {c["id"]: c for c in rep["checks"]}
+    for proto in ("imap", "pop3"):
+        assert checks[f"{proto}.offered"]["status"] == "skipped", checks
+        assert "not offered" in checks[f"{proto}.offered"]["note"]
+    assert not [c for c in rep["checks"] if c["status"] == "error" and c["id"].split(".")[0] in ("imap", "pop3")]
+    text = audit_smtp(imap_server, "--imap-port", closed[0], "--imaps-port", closed[1], "--pop3-port", closed[2],
+                      "--pop3s-port", closed[3], "--no-tls-versions", fmt="text")
+    assert "not offered" in text
+
+
 INSECURE_DOVECOT = """base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
@@ -542,7 +582,9 @@ service anvil {{
 """
 
 
-def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
+@contextlib.contextmanager
+def insecure_dovecot(pki):
+    """A Dovecot of our own on loopback with disable_plaintext_auth = no and TLS 1.0 allowed; yields its ports."""
     import grp
     import pwd
     import subprocess
@@ -571,6 +613,15 @@ def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
             except OSError:
                 assert time.time() < end and proc.poll() is None, (root / "dovecot.log").read_text()
                 time.sleep(0.1)
+        yield ports
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
+    with insecure_dovecot(pki) as ports:
         for proto, plain, tls in (("imap", "imap", "imaps"), ("pop3", "pop3", "pop3s")):
             rc, rep = audit(proto, ports[plain], ports[tls], "--ca-file", str(pki["ca"]), "--tls-name", "localhost")
             ids = {f["id"] for f in rep["findings"]}
@@ -579,10 +630,20 @@ def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
             assert "tls.version.tls1_0" in ids and "tls.version.tls1_1" in ids, (proto, ids)
             sev = {f["id"]: f["severity"] for f in rep["findings"]}
             assert sev[f"{proto}.auth.plaintext_login"] == "high"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_audit_smtp_reports_an_insecure_imap_and_pop3_on_the_same_host(imap_server, pki):
+    """The IMAP/POP3 probe's findings reach `audit smtp`'s report (JSON, text and HTML)."""
+    with insecure_dovecot(pki) as ports:
+        args = ["--imap-port", str(ports["imap"]), "--imaps-port", str(ports["imaps"]), "--pop3-port",
+                str(ports["pop3"]), "--pop3s-port", str(ports["pop3s"]), "--no-tls-versions"]
+        rep = audit_smtp(imap_server, *args)
+        text = audit_smtp(imap_server, *args, fmt="text")
+        html = audit_smtp(imap_server, *args, fmt="html")
+    ids = {f["id"] for f in rep["findings"]}
+    assert "imap.auth.plaintext_login" in ids and "pop3.auth.plaintext_login" in ids, ids
+    assert "(imap.auth.plaintext_login)" in text and "(pop3.auth.plaintext_login)" in text, text
+    assert "imap.auth.plaintext_login" in html
 
 
 def test_imap_failures_on_one_node_ban_on_the_other_through_redis(make_imap, tmp_path):
