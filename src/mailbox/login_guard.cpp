@@ -268,11 +268,12 @@ std::string login_guard::handle(const policy_request& r) {
     points += 1.0;
     log::warning("credential_stuffing", {{"listener", protocol}, {"client_ip", r.remote}, {"accounts", n}});
   }
-  auto log_ban = [&](const std::optional<policy::ban_record>& ban, const std::string& ip) {
+  // session: the login that caused it; empty for a source banned for its earlier sprayed failures.
+  auto log_ban = [&](const std::optional<policy::ban_record>& ban, const std::string& ip, const std::string& session) {
     if (!ban) return;
     log::warning("ban", {{"listener", protocol},
                          {"client_ip", ip},
-                         {"session", r.session},
+                         {"session", session},
                          {"source", ban->source},
                          {"reason", ban->reason},
                          {"until", ban->until},
@@ -301,10 +302,10 @@ std::string login_guard::handle(const policy_request& r) {
                                          {"accounts", v.accounts},
                                          {"failures", e.failures},
                                          {"points", pts}});
-      log_ban(guard_.record(ea, policy::offence::auth_failure, pts), e.address);
+      log_ban(guard_.record(ea, policy::offence::auth_failure, pts), e.address, "");
     }
   }
-  log_ban(guard_.record(a, policy::offence::auth_failure, points), r.remote);
+  log_ban(guard_.record(a, policy::offence::auth_failure, points), r.remote, r.session);
   return R"({"status":0,"msg":""})";
 }
 
