@@ -578,6 +578,17 @@ report run_domain_audit(const domain_audit_options& opt, const dns::resolver_opt
     domain_check_options co;
     co.now = rep.started_at;
     judge_domain(obs, co, rep.findings);
+    if (opt.smtp_probe && opt.mailbox_probe) {
+      for (const auto& h : obs.hosts) {
+        if (h.addresses.empty()) continue;
+        mailbox_audit_options mo;
+        mo.tls_name = h.host;
+        mo.ca_file = opt.ca_file;
+        mo.timeout = opt.timeout;
+        mo.tls_versions = opt.tls_versions;
+        add_mailbox_probes(rep, h.addresses.front().ip, opt.mailbox, mo, "." + h.host);
+      }
+    }
   }
   rep.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();

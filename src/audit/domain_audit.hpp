@@ -8,6 +8,7 @@
 // DMARC: _dmarc.<domain>, else the organisational domain's record (Public Suffix List, auth/dmarc).
 #pragma once
 #include "audit/domain_observations.hpp"
+#include "audit/mailbox_audit.hpp"
 #include "audit/report.hpp"
 #include "dns/resolver.hpp"
 #include "dns/source.hpp"
@@ -34,6 +35,9 @@ struct domain_audit_options {
   std::size_t parallel_hosts = 4;  // MX hosts probed at the same time
   bool smtp_probe = true;          // connect to each MX
   bool tls_versions = true;        // per MX: TLS 1.0/1.1/1.2/1.3 and weak-cipher handshakes
+  // Per MX (first address, with smtp_probe): its IMAP/POP3 ports, as `audit smtp` does (audit/mailbox_audit.hpp).
+  bool mailbox_probe = true;
+  mailbox_ports mailbox;
 };
 
 // The SPF walk: record selection, syntax, DNS-term and void-lookup counts, the effective "all".

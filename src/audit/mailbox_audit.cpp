@@ -479,6 +479,16 @@ void judge_mailbox(const mailbox_observations& o, std::vector<finding>& out) {
   judge_tls(o, o.implicit_tls, o.tls_port, true, out);
 }
 
+namespace {
+// The loopback trap: Dovecot counts a client on the server's own address as secured.
+std::string probe_source(const mailbox_audit_options& opt) {
+  unsigned char a4[4];
+  if (opt.source.empty() && inet_pton(AF_INET, opt.host.c_str(), a4) == 1 && a4[0] == 127)
+    return opt.host == "127.0.0.2" ? "127.0.0.3" : "127.0.0.2";
+  return opt.source;
+}
+}  // namespace
+
 report run_mailbox_audit(const mailbox_audit_options& opt) {
   report rep;
   rep.kind = opt.protocol;
@@ -494,11 +504,7 @@ report run_mailbox_audit(const mailbox_audit_options& opt) {
   o.port = opt.port ? opt.port : (imap ? 143 : 110);
   o.tls_port = opt.tls_port ? opt.tls_port : (imap ? 993 : 995);
   rep.target = subject_of(o, o.port);
-  o.source = opt.source;
-  // The loopback trap: Dovecot counts a client on the server's own address as secured.
-  unsigned char a4[4];
-  if (o.source.empty() && inet_pton(AF_INET, opt.host.c_str(), a4) == 1 && a4[0] == 127)
-    o.source = opt.host == "127.0.0.2" ? "127.0.0.3" : "127.0.0.2";
+  o.source = probe_source(opt);
   probe_starttls_port(opt, o, rep);
   if (opt.check_tls_port) probe_tls_port(opt, o, rep);
   if (!o.connected && !o.implicit_tls.reachable) {
@@ -515,6 +521,47 @@ report run_mailbox_audit(const mailbox_audit_options& opt) {
   rep.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   return rep;
+}
+
+void add_mailbox_probes(report& rep, const std::string& host, const mailbox_ports& ports,
+                        const mailbox_audit_options& base, const std::string& id_suffix) {
+  for (const bool imap : {true, false}) {
+    mailbox_audit_options opt = base;
+    opt.protocol = imap ? "imap" : "pop3";
+    opt.host = host;
+    mailbox_observations o;
+    o.protocol = opt.protocol;
+    o.host = host;
+    o.port = imap ? ports.imap : ports.pop3;
+    o.tls_port = imap ? ports.imaps : ports.pop3s;
+    if (!o.port && !o.tls_port) continue;
+    o.source = probe_source(opt);
+    report sub;
+    if (o.port) probe_starttls_port(opt, o, sub);
+    if (o.tls_port) probe_tls_port(opt, o, sub);
+    std::string answered, silent;
+    auto note = [&](std::string& into, std::uint16_t port, const char* what) {
+      into += (into.empty() ? "" : ", ") + subject_of(o, port) + " (" + what + ")";
+    };
+    if (o.port) note(o.connected ? answered : silent, o.port, imap ? "STARTTLS" : "STLS");
+    if (o.tls_port) note(o.implicit_tls.reachable ? answered : silent, o.tls_port, "implicit TLS");
+    const std::string id = o.protocol + ".offered" + id_suffix;
+    if (answered.empty()) {
+      rep.skipped(id, control_area::auth, "not offered: nothing answers on " + silent);
+      continue;
+    }
+    rep.ran(id, control_area::auth,
+            "answers on " + answered + (silent.empty() ? "" : "; not offered on " + silent) +
+                (o.source.empty() || !base.source.empty() ? "" : "; probed from " + o.source));
+    for (auto& c : sub.checks) {
+      // A port that does not answer is not offered, not an error.
+      if (c.id == o.protocol + ".implicit_tls" && !o.implicit_tls.reachable) continue;
+      c.id += id_suffix;
+      rep.checks.push_back(std::move(c));
+    }
+    judge_mailbox(o, rep.findings);
+  }
+  rep.sort();
 }
 
 }  // namespace mailfort::audit

@@ -75,4 +75,15 @@ void judge_mailbox(const mailbox_observations& o, std::vector<finding>& out);
 // Runs the probe (blocking sockets with deadlines) and the checks.
 report run_mailbox_audit(const mailbox_audit_options& opt);
 
+// `audit smtp HOST` and `audit domain` (each MX host): the same host's IMAP and POP3 ports, probed by the code of
+// `audit imap|pop3`; their checks and findings join `rep`. A port that does not answer is "not offered" (a skipped
+// check `imap.offered` / `pop3.offered`), never an error: most MX hosts serve no mailboxes. A port 0 is not probed.
+struct mailbox_ports {
+  std::uint16_t imap = 143, imaps = 993, pop3 = 110, pop3s = 995;
+};
+// base: timeout, ca_file, tls_name, source, tls_versions (protocol, host and ports are set here). id_suffix is
+// appended to every check id (`audit domain`: ".<mx host>", so several hosts' checks stay apart).
+void add_mailbox_probes(report& rep, const std::string& host, const mailbox_ports& ports,
+                        const mailbox_audit_options& base, const std::string& id_suffix = "");
+
 }  // namespace mailfort::audit

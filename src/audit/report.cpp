@@ -261,6 +261,12 @@ std::string render_text(const report& r, bool color) {
       if (!f.fix.exim.empty()) o += "    Exim:     " + safe_text(f.fix.exim) + "\n";
     }
   }
+  // `audit smtp|domain`: whether the host also serves IMAP/POP3 (audit/mailbox_audit.hpp), offered or not.
+  std::string offered;
+  for (const auto& c : r.checks)
+    if (c.id.rfind("imap.offered", 0) == 0 || c.id.rfind("pop3.offered", 0) == 0)
+      offered += "    " + safe_text(c.id) + ": " + safe_text(c.note) + "\n";
+  if (!offered.empty()) o += "\nmailbox access (IMAP/POP3) on the same host:\n" + offered;
   bool any_problem = false;
   for (const auto& c : r.checks) {
     if (c.st != check_record::state::error) continue;

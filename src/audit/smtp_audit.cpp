@@ -571,6 +571,14 @@ report run_smtp_audit(const smtp_audit_options& opt) {
   auto t0 = std::chrono::steady_clock::now();
   rep.started_at =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (opt.mailbox_probe) {
+    mailbox_audit_options mo;
+    mo.tls_name = opt.tls_name;
+    mo.ca_file = opt.ca_file;
+    mo.timeout = opt.timeout;
+    mo.tls_versions = opt.tls_versions;
+    add_mailbox_probes(rep, opt.host, opt.mailbox, mo);
+  }
   asio::io_context io;
   smtp_observations obs;
   std::exception_ptr err;

@@ -7,6 +7,7 @@
 // servers with a greeting delay remember clients that waited); the probes a hardened server bans for (commands behind
 // STARTTLS, smuggling) run last so a ban does not hide the other results.
 #pragma once
+#include "audit/mailbox_audit.hpp"
 #include "audit/report.hpp"
 #include "audit/smtp_observations.hpp"
 
@@ -44,6 +45,10 @@ struct smtp_audit_options {
   bool pipelining = true;  // PIPELINING group and DATA sync-point probes
   std::optional<std::uint16_t> submission_port;
   std::optional<std::uint16_t> smtps_port;
+  // The same host's IMAP/POP3 ports (audit/mailbox_audit.hpp), probed first (before any SMTP probe can get the
+  // auditor banned); ports that do not answer are reported "not offered".
+  bool mailbox_probe = true;
+  mailbox_ports mailbox;
 };
 
 // Gathers observations; records check states in `rep` (ran / error). Never throws for network failures.

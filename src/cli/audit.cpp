@@ -38,6 +38,8 @@ struct smtp_args {
   std::string relay_target, relay_domain = "example.net", smuggling_rcpt, tls_name, ca_file, helo;
   double timeout_s = 10;
   double smuggling_wait_s = 3;
+  audit::mailbox_ports mailbox;
+  bool no_mailbox = false;
 };
 
 struct domain_args {
@@ -47,7 +49,18 @@ struct domain_args {
   std::uint16_t mx_port = 25, https_port = 443;
   std::string ca_file;
   double timeout_s = 10;
+  audit::mailbox_ports mailbox;
+  bool no_mailbox = false;
 };
+
+// The IMAP/POP3 ports `audit smtp` and `audit domain` also probe on the same host (0: not that one).
+void add_mailbox_options(CLI::App* c, audit::mailbox_ports& p, bool& none) {
+  c->add_option("--imap-port", p.imap, "also probe IMAP (STARTTLS) on this port of the host (default 143; 0: no)");
+  c->add_option("--imaps-port", p.imaps, "also probe IMAPS on this port (default 993; 0: no)");
+  c->add_option("--pop3-port", p.pop3, "also probe POP3 (STLS) on this port (default 110; 0: no)");
+  c->add_option("--pop3s-port", p.pop3s, "also probe POP3S on this port (default 995; 0: no)");
+  c->add_flag("--no-mailbox", none, "do not probe the host's IMAP/POP3 ports");
+}
 
 void add_output_options(CLI::App* c, output_args& o) {
   c->add_option("--format", o.format, "text, json or html")->check(CLI::IsMember({"text", "json", "html"}));
@@ -122,6 +135,7 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
   s->add_option("--timeout", sa->timeout_s, "seconds per network step (default 10)");
   s->add_flag("--no-tls-versions", sa->no_tls_versions, "skip the per-version TLS handshakes");
   s->add_flag("--no-pipelining", sa->no_pipelining, "skip the PIPELINING group and DATA sync-point probes");
+  add_mailbox_options(s, sa->mailbox, sa->no_mailbox);
   s->callback([so, sa, &exit_code] {
     audit::smtp_audit_options o;
     if (!split_target(sa->target, o.host, o.port)) {
@@ -149,6 +163,8 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
     o.pipelining = !sa->no_pipelining;
     if (sa->submission_port) o.submission_port = sa->submission_port;
     if (sa->smtps_port) o.smtps_port = sa->smtps_port;
+    o.mailbox_probe = !sa->no_mailbox;
+    o.mailbox = sa->mailbox;
     auto rep = audit::run_smtp_audit(o);
     emit(rep, *so, exit_code);
   });
@@ -171,6 +187,7 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
   d->add_option("--https-port", da->https_port, "port of the MTA-STS policy host (default 443)");
   d->add_option("--ca-file", da->ca_file, "extra trusted CA certificates (PEM)");
   d->add_option("--timeout", da->timeout_s, "seconds per network step (default 10)");
+  add_mailbox_options(d, da->mailbox, da->no_mailbox);
   d->callback([dout, da, &opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     audit::domain_audit_options o;
@@ -184,6 +201,8 @@ void register_audit(CLI::App& app, common_options& opts, int& exit_code) {
     o.https_port = da->https_port;
     o.ca_file = da->ca_file;
     o.timeout = ms(da->timeout_s);
+    o.mailbox_probe = !da->no_mailbox;
+    o.mailbox = da->mailbox;
     auto rep = audit::run_domain_audit(o, resolver_options_for(cfg, opts));
     emit(rep, *dout, exit_code);
   });

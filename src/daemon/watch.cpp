@@ -103,7 +103,13 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
       "the resolver does not validate DNSSEC (no trust anchor, or the upstream strips DNSSEC): outbound DANE is "
       "off; SPF, DKIM and DMARC use the answers unvalidated";
   dnssec_off_ = std::make_unique<monitor::flag_alert>(alerts_, ds);
+  monitor::flag_settings fl;
+  fl.name = "dovecot_flapping";
+  fl.sev = monitor::severity::critical;
+  fl.message = "Dovecot keeps dying (5 deaths in 5 minutes: IMAP/POP3 mostly down); see data_dir/dovecot/dovecot.log";
+  dovecot_flapping_ = std::make_unique<monitor::flag_alert>(alerts_, fl);
   events_ = std::make_unique<monitor::event_metrics>(*metrics_, clock_, auth_failures_.get(), outbound_.get());
+  events_->set_flag_alerts(dovecot_flapping_.get());
   if (!cfg.monitor.webhook.empty())
     webhook_ = std::make_unique<monitor::webhook>(loop0_.get_executor(), cfg.monitor.webhook);
   alerts_.on_change([this](const monitor::alert& a, monitor::transition t) { on_alert(a, t); });

@@ -78,6 +78,7 @@ class watch {
   std::unique_ptr<monitor::outbound_alert> outbound_;
   std::unique_ptr<monitor::flag_alert> tlsa_mismatch_;
   std::unique_ptr<monitor::flag_alert> dnssec_off_;
+  std::unique_ptr<monitor::flag_alert> dovecot_flapping_;
 
  public:
   // The resolver does not validate DNSSEC while outbound DANE is on: DANE is unavailable (outbound says why).

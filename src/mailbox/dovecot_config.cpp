@@ -148,8 +148,12 @@ std::string render_dovecot_config(const config::config& cfg, const dovecot_paths
     o << "auth_policy_hash_nonce = " << hooks.policy_nonce << "\n";
     if (!hooks.policy_header.empty()) o << "auth_policy_server_api_header = " << hooks.policy_header << "\n";
     o << "auth_policy_reject_on_fail = yes\n";
-    o << "auth_policy_request_attributes = login=%{requested_username} pwhash=%{hashed_password} remote=%{rip} "
-         "protocol=%s session_id=%{session}\n";
+    // pwspray: a hash of the password alone (pwhash mixes in the login), so one password sprayed over many
+    // accounts is recognised (login_guard.hpp); computed by Dovecot, the password itself is never sent. Dovecot
+    // splits this list at '=' and spaces, so the hash cannot take arguments (salt=, truncate=): `%16{...}` keeps
+    // the first 16 hex digits (64 bits).
+    o << "auth_policy_request_attributes = login=%{requested_username} pwhash=%{hashed_password} "
+         "pwspray=%16{sha256:password} remote=%{rip} protocol=%s session_id=%{session}\n";
   }
   if (!hooks.access_socket.empty()) {
     o << "# Banned sources are dropped at connect, before the greeting or any TLS work.\n";

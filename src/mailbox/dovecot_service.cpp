@@ -286,12 +286,17 @@ void dovecot_service::run() {
         deaths.push_back(now);
         while (!deaths.empty() && now - deaths.front() > std::chrono::minutes(5)) deaths.pop_front();
         if (deaths.size() >= 5 && !flapping) {
+          // Also the alert `dovecot_flapping` (/api/alerts), cleared by `dovecot_recovered`.
           flapping = true;
           log::error("dovecot_flapping",
                      {{"deaths", deaths.size()}, {"window_s", 300}, {"note", "Dovecot keeps dying; see its log"}});
-        } else if (deaths.size() < 2) {
-          flapping = false;
         }
+      } else if (flapping && now - started_at >= std::chrono::seconds(60)) {
+        flapping = false;
+        deaths.clear();
+        log::info(
+            "dovecot_recovered",
+            {{"pid", pid_}, {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(now - started_at).count()}});
       }
     }
     lk.unlock();

@@ -5,6 +5,7 @@
 #include "log/logger.hpp"
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,6 +31,12 @@ constexpr std::size_t k_max_connections = 256;
 // An extra point (on top of the failed login's own) once a source has failed on this many distinct accounts within
 // the ban window.
 constexpr std::size_t k_stuffing_accounts = 3;
+// Password spraying: a password failing on this many distinct accounts within the ban window is being sprayed;
+// every failure with it then scores k_spray_points more (half the default threshold: two such failures from one
+// source ban it with the failures' own points, one stray failure does not).
+constexpr std::size_t k_spray_accounts = 5;
+constexpr double k_spray_points = 2.5;
+constexpr std::size_t k_max_tracked = 1000;  // accounts, sources per key
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> b(bytes);
@@ -114,6 +121,7 @@ bool parse_policy_request(std::string_view target, std::string_view body, policy
   out.protocol = str("protocol");
   out.session = str("session_id");
   out.pwhash = str("pwhash");
+  out.pwspray = str("pwspray");
   out.tls = flag("tls");
   out.success = flag("success");
   out.policy_reject = flag("policy_reject");
@@ -140,8 +148,51 @@ std::size_t distinct_counter::add(const std::string& key, const std::string& acc
   auto& accounts = it->second;
   for (auto a = accounts.begin(); a != accounts.end();)
     a = now - a->second >= window_ ? accounts.erase(a) : std::next(a);
-  if (accounts.size() < 1000 || accounts.count(account)) accounts[account] = now;
+  if (accounts.size() < k_max_tracked || accounts.count(account)) accounts[account] = now;
   return accounts.size();
+}
+
+spray_tracker::verdict spray_tracker::add(const std::string& hash, const std::string& account,
+                                          const std::string& source, const std::string& address, time_point now) {
+  verdict v;
+  if (hash.empty()) return v;
+  auto it = seen_.find(hash);
+  if (it == seen_.end()) {
+    if (seen_.size() >= max_keys_) {
+      // Bounded memory: drop the keys idle for a window, and if all are live, the smallest key.
+      std::erase_if(seen_, [&](const auto& kv) { return now - kv.second.last >= window_; });
+      if (seen_.size() >= max_keys_) seen_.erase(seen_.begin());
+    }
+    it = seen_.emplace(hash, entry{}).first;
+  }
+  entry& e = it->second;
+  e.last = now;
+  std::erase_if(e.accounts, [&](const auto& kv) { return now - kv.second >= window_; });
+  std::erase_if(e.sources, [&](const auto& kv) { return now - kv.second.last >= window_; });
+  if (e.accounts.size() < k_max_tracked || e.accounts.count(account)) e.accounts[account] = now;
+  v.accounts = e.accounts.size();
+  if (v.accounts < accounts_) {
+    e.sprayed = false;
+    if (e.sources.size() < k_max_tracked || e.sources.count(source)) {
+      auto& t = e.sources[source];
+      t.address = address;
+      ++t.failures;
+      t.last = now;
+    }
+    return v;
+  }
+  v.sprayed = true;
+  if (!e.sprayed) {
+    e.sprayed = true;
+    for (auto& [src, t] : e.sources) {
+      if (src == source)
+        v.own_earlier = t.failures;
+      else if (t.failures > 0)
+        v.earlier.push_back({src, t.address, t.failures});
+    }
+    e.sources.clear();  // handed out: each failure is scored as spraying once
+  }
+  return v;
 }
 
 login_guard::login_guard(policy::guard& guard, std::filesystem::path access_socket, std::chrono::seconds window)
@@ -149,7 +200,23 @@ login_guard::login_guard(policy::guard& guard, std::filesystem::path access_sock
       access_path_(std::move(access_socket)),
       token_(random_hex(24)),
       nonce_(random_hex(16)),
-      by_source_(window, 10000) {}
+      by_source_(window, 10000),
+      by_password_(window, k_spray_accounts, 10000),
+      empty_spray_(spray_hash("")) {}
+
+std::string login_guard::spray_hash(const std::string& password) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (EVP_Digest(password.data(), password.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 8)
+    throw std::runtime_error("SHA-256 failed");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < 8; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
 
 login_guard::~login_guard() { stop(); }
 
@@ -201,16 +268,44 @@ std::string login_guard::handle(const policy_request& r) {
     points += 1.0;
     log::warning("credential_stuffing", {{"listener", protocol}, {"client_ip", r.remote}, {"accounts", n}});
   }
-  if (auto ban = guard_.record(a, policy::offence::auth_failure, points)) {
+  // session: the login that caused it; empty for a source banned for its earlier sprayed failures.
+  auto log_ban = [&](const std::optional<policy::ban_record>& ban, const std::string& ip, const std::string& session) {
+    if (!ban) return;
     log::warning("ban", {{"listener", protocol},
-                         {"client_ip", r.remote},
-                         {"session", r.session},
+                         {"client_ip", ip},
+                         {"session", session},
                          {"source", ban->source},
                          {"reason", ban->reason},
                          {"until", ban->until},
                          {"duration_s", ban->until - ban->created},
                          {"count", ban->count}});
+  };
+  if (r.pwspray != empty_spray_) {
+    auto v = by_password_.add(r.pwspray, r.login, source, r.remote, now);
+    if (v.sprayed) {
+      const double pts = k_spray_points * (1 + v.own_earlier);
+      points += pts;
+      log::warning("password_spraying", {{"listener", protocol},
+                                         {"client_ip", r.remote},
+                                         {"accounts", v.accounts},
+                                         {"failures", 1 + v.own_earlier},
+                                         {"points", pts}});
+    }
+    // The sources that tried the same password before it was recognised: scored now.
+    for (const auto& e : v.earlier) {
+      boost::system::error_code bad;
+      auto ea = boost::asio::ip::make_address(e.address, bad);
+      if (bad) continue;
+      const double pts = k_spray_points * e.failures;
+      log::warning("password_spraying", {{"listener", protocol},
+                                         {"client_ip", e.address},
+                                         {"accounts", v.accounts},
+                                         {"failures", e.failures},
+                                         {"points", pts}});
+      log_ban(guard_.record(ea, policy::offence::auth_failure, pts), e.address, "");
+    }
   }
+  log_ban(guard_.record(a, policy::offence::auth_failure, points), r.remote, r.session);
   return R"({"status":0,"msg":""})";
 }
 

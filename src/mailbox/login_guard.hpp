@@ -11,12 +11,19 @@
 //   "policy_reject" booleans; answer {"status": -1|0, "msg": "..."}: -1 refuses the login (the client sees msg).
 //   Access socket: "<protocol>\n" with the client's socket fd (SCM_RIGHTS); answer "1\n" allow or "0\n" refuse.
 // Scoring: a failed IMAP/POP3 login is one auth_failure offence for its source, the same as a failed SMTP AUTH,
-// so a brute force spread over both is banned at the same threshold. A source failing on several accounts
-// (credential stuffing) adds one more point per failure and is logged.
-// NOT DONE: password spraying across accounts. Dovecot 2.3's pwhash is H(nonce, login, password) truncated to
-// 12 bits, so one password tried on two accounts gives two unrelated hashes: it cannot link them (and its 12 bits
-// collide across accounts once in 4096 pairs). Spraying from one source is caught as stuffing; spraying from
-// many sources would need the password itself (%w) in the policy request.
+// so a brute force spread over both is banned at the same threshold. Credential stuffing: a source failing on
+// several accounts (3 within the ban window) adds one more point per failure and is logged.
+// Password spraying: one password failing on many accounts (5 within the ban window), from any number of sources.
+// Dovecot's own `pwhash` cannot link those: it is H(nonce, login, password), different for every account. So the
+// generated configuration asks Dovecot for a second attribute, `pwspray=%16{sha256:password}`: the first 64 bits
+// of SHA-256(password), hex, computed inside Dovecot (verified on 2.3.19: the same value for every account). The
+// password itself never leaves Dovecot; the hash goes only to this token-protected loopback server and stays in
+// this process's memory for the window (never logged, never stored). It is unsalted (Dovecot splits the attribute
+// list at '=', so `salt=` cannot be passed), so it is as sensitive as a fast password hash: that is why it never
+// leaves memory. Once a password is seen failing on 5 accounts, every source that failed with it in the window
+// gets k_spray_points more per such failure (then, and on each later failure), so a source trying it on two
+// accounts is banned while one stray failure is not. Known limit: the spraying count is per node (Redis shares
+// scores and bans, not these counts).
 #pragma once
 #include "policy/guard.hpp"
 
@@ -27,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace mailfort::mailbox {
 
@@ -38,6 +46,7 @@ struct policy_request {
   std::string protocol;
   std::string session;
   std::string pwhash;
+  std::string pwspray;  // SHA-256(password), first 64 bits, hex (see above)
   bool tls = false;
   bool success = false;
   bool policy_reject = false;
@@ -60,6 +69,46 @@ class distinct_counter {
   std::map<std::string, std::map<std::string, std::chrono::steady_clock::time_point>> seen_;
 };
 
+// [pure] Password spraying: per password hash, the distinct accounts it failed on and the sources that tried it,
+// within a window; bounded (max_keys hashes, 1,000 accounts and sources each).
+class spray_tracker {
+ public:
+  spray_tracker(std::chrono::seconds window, std::size_t accounts, std::size_t max_keys)
+      : window_(window), accounts_(accounts), max_keys_(max_keys) {}
+  struct verdict {
+    std::size_t accounts = 0;  // distinct accounts failed with this password within the window
+    bool sprayed = false;      // accounts >= the threshold: this failure is scored as spraying
+    // When this failure crossed the threshold: the other sources (source key, address, failures with this
+    // password), to be scored now; each failure is handed out once.
+    struct earlier_source {
+      std::string source, address;
+      unsigned failures = 0;
+    };
+    std::vector<earlier_source> earlier;
+    unsigned own_earlier = 0;  // likewise, this source's own earlier failures with it
+  };
+  verdict add(const std::string& hash, const std::string& account, const std::string& source,
+              const std::string& address, std::chrono::steady_clock::time_point now);
+
+ private:
+  using time_point = std::chrono::steady_clock::time_point;
+  struct tried {
+    std::string address;
+    unsigned failures = 0;  // not yet scored as spraying
+    time_point last{};
+  };
+  struct entry {
+    std::map<std::string, time_point> accounts;
+    std::map<std::string, tried> sources;
+    bool sprayed = false;
+    time_point last{};
+  };
+  std::chrono::seconds window_;
+  std::size_t accounts_;
+  std::size_t max_keys_;
+  std::map<std::string, entry> seen_;
+};
+
 class login_guard {
  public:
   login_guard(policy::guard& guard, std::filesystem::path access_socket, std::chrono::seconds window);
@@ -74,6 +123,9 @@ class login_guard {
   std::string url() const;     // http://127.0.0.1:<port>/dovecot/policy
   std::string header() const;  // "Authorization: Bearer <token>"
   std::string nonce() const;   // auth_policy_hash_nonce
+  // [pure] The `pwspray` value Dovecot sends for a password: hex of the first 64 bits of SHA-256. That of the
+  // empty password (a request without one) is never counted.
+  static std::string spray_hash(const std::string& password);
   const std::filesystem::path& access_socket() const { return access_path_; }
 
   // The JSON answer to one request (also used by unit tests through a guard on a temp database).
@@ -94,6 +146,8 @@ class login_guard {
   unsigned short port_ = 0;
   std::thread thread_;
   distinct_counter by_source_;
+  spray_tracker by_password_;
+  std::string empty_spray_;  // spray_hash("")
 };
 
 }  // namespace mailfort::mailbox

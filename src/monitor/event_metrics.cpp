@@ -31,6 +31,10 @@ void event_metrics::observe(std::string_view event, const nlohmann::json& line) 
     m_.smtp_auth.with({field(line, "listener", "unknown"), field(line, "mechanism"), result}).inc();
     if (result == "failure" && auth_failures_)
       auth_failures_->record(field(line, "client_ip", "unknown"), clock_.now());
+  } else if (event == "credential_stuffing" || event == "password_spraying") {
+    m_.login_attacks.with({field(line, "listener", "unknown"), std::string(event)}).inc();
+  } else if (event == "dovecot_flapping" || event == "dovecot_recovered") {
+    if (dovecot_flapping_) dovecot_flapping_->set("dovecot", event == "dovecot_flapping", clock_.now());
   } else if (event == "reject") {
     m_.smtp_rejections.with({field(line, "rule", "unknown")}).inc();
   } else if (event == "queued") {

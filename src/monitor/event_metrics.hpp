@@ -19,6 +19,10 @@ class event_metrics {
   event_metrics(standard_metrics& m, const common::clock& clock, rate_alert* auth_failures, outbound_alert* outbound)
       : m_(m), clock_(clock), auth_failures_(auth_failures), outbound_(outbound) {}
 
+  // Alerts raised from single events: `dovecot_flapping` (cleared by `dovecot_recovered`). May stay null. Set
+  // before events are fed.
+  void set_flag_alerts(flag_alert* dovecot_flapping) { dovecot_flapping_ = dovecot_flapping; }
+
   // One log line (the whole JSON object, with "event" and the fields). Thread-safe.
   void observe(std::string_view event, const nlohmann::json& line);
 
@@ -27,6 +31,7 @@ class event_metrics {
   const common::clock& clock_;
   rate_alert* auth_failures_;
   outbound_alert* outbound_;
+  flag_alert* dovecot_flapping_ = nullptr;
 };
 
 }  // namespace mailfort::monitor

@@ -29,6 +29,7 @@ struct standard_metrics {
   counter_family& tls_handshakes;               // listener, version, cipher
   counter_family& tls_handshake_failures;       // listener
   counter_family& smtp_auth;                    // listener, mechanism, result
+  counter_family& login_attacks;                // listener, kind (credential_stuffing, password_spraying)
   counter_family& smtp_rejections;              // reason
   histogram_family& smtp_transaction_duration;  // listener
   counter_family& messages_accepted;            // listener

@@ -3,6 +3,7 @@
 # STARTTLS from a non-local address, TLS 1.0/1.1 refused, Dovecot restarted after SIGKILL and stopped with
 # mailfort, users added and removed on IMAP within a second. Real Dovecot from Debian (dovecot-imapd/-pop3d).
 # SPDX-License-Identifier: MIT
+import contextlib
 import imaplib
 import os
 import poplib
@@ -370,6 +371,62 @@ def test_credential_stuffing_scores_faster(make_imap):
     assert len(s.logs("auth", client_ip="127.0.0.8", result="failure")) == 4
 
 
+def admin_get(server, path):
+    import json
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.ports['admin']}{path}", timeout=10 * mf.SLOW) as r:
+        body = r.read().decode()
+    return json.loads(body) if path.startswith("/api/") else body
+
+
+def test_password_sprayed_from_three_sources_bans_every_source(make_imap):
+    s = strict_imap(make_imap)
+    # One password over six accounts from three sources, two accounts each: per source neither a brute force
+    # (2 failures < 5) nor credential stuffing (2 accounts < 3). Dovecot's pwhash differs per account; the
+    # pwspray hash (the password alone, salted with the nonce) links them.
+    tries = [("127.0.0.11", ALICE[0]), ("127.0.0.11", BOB[0]), ("127.0.0.12", "carol@localhost"),
+             ("127.0.0.12", "dave@localhost"), ("127.0.0.13", "erin@localhost"), ("127.0.0.13", "frank@localhost")]
+    for source, user in tries:
+        with pytest.raises((imaplib.IMAP4.error, OSError)):  # OSError: already banned, dropped at connect
+            s.imaps(user, "Winter2026!", source=source)
+    for source in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+        s.wait_log("ban", source=f"{source}/32")
+        assert s.logs("password_spraying", client_ip=source), source
+        assert dropped_at_imap_connect(s, source)
+    assert not s.logs("credential_stuffing")
+    sprayed = s.logs("password_spraying")
+    assert all(e["accounts"] >= 5 and e["listener"] == "imap" for e in sprayed), sprayed
+    assert "Winter" not in "".join(s.raw)  # the password is never logged
+    # Different wrong passwords on two accounts from one more source: not spraying, not banned.
+    for user, pw in ((ALICE[0], "typo-1"), (BOB[0], "typo-2")):
+        with pytest.raises(imaplib.IMAP4.error):
+            s.imaps(user, pw, source="127.0.0.14")
+    assert not s.logs("ban", source="127.0.0.14/32")
+    assert not dropped_at_imap_connect(s, "127.0.0.14")
+    metrics = admin_get(s, "/metrics")
+    assert 'mailfort_login_attacks_total{listener="imap",kind="password_spraying"}' in metrics, metrics[-2000:]
+
+
+def test_dovecot_flapping_is_an_alert_at_api_alerts(make_imap):
+    s = make_imap(sections={"imap": {"restart_max_s": 1}})
+    assert not [a for a in admin_get(s, "/api/alerts") if a["name"] == "dovecot_flapping"]
+    for n in range(1, 6):
+        os.kill(s.dovecot_pid(n), signal.SIGKILL)
+        s.wait_count("dovecot_exited", n)
+    s.wait_log("dovecot_flapping")
+    end = time.time() + 5 * mf.SLOW
+    while True:
+        alerts = [a for a in admin_get(s, "/api/alerts") if a["name"] == "dovecot_flapping"]
+        if alerts or time.time() > end:
+            break
+        time.sleep(0.1)
+    assert len(alerts) == 1 and alerts[0]["severity"] == "critical" and alerts[0]["subject"] == "dovecot", alerts
+    assert s.wait_log("alert_raised", name="dovecot_flapping")
+    # It still restarts, and serves.
+    s.dovecot_pid(6)
+    s.wait_imap_up()
+
+
 # ---- app passwords ----------------------------------------------------------------------------------------------
 def submission_login(server, user, password):
     import smtplib
@@ -435,6 +492,45 @@ def test_audit_reports_nothing_on_mailforts_own_dovecot(imap_server):
         assert f"{proto}.plaintext_login" in ids and f"{proto}.starttls" in ids and f"{proto}.tls_versions" in ids, ids
 
 
+def audit_smtp(server, *extra, fmt="json"):
+    import json
+    import subprocess
+    r = subprocess.run([mf.BIN, "audit", "smtp", f"127.0.0.1:{server.ports['mx']}", "--tls-name", "localhost",
+                        "--ca-file", server.cert(), "--no-pipelining", "--format", fmt, *extra],
+                       capture_output=True, text=True, timeout=180 * mf.SLOW)
+    assert r.returncode in (0, 1), (r.returncode, r.stdout, r.stderr)
+    return json.loads(r.stdout) if fmt == "json" else r.stdout
+
+
+def test_audit_smtp_also_probes_the_hosts_imap_and_pop3(imap_server):
+    p = imap_server.mport
+    ports = ["--imap-port", str(p["imap"]), "--imaps-port", str(p["imaps"]), "--pop3-port", str(p["pop3"]),
+             "--pop3s-port", str(p["pop3s"])]
+    rep = audit_smtp(imap_server, *ports)
+    checks = {c["id"]: c for c in rep["checks"]}
+    for proto in ("imap", "pop3"):
+        assert checks[f"{proto}.offered"]["status"] == "ran", checks
+        assert checks[f"{proto}.starttls"]["status"] == "ran" and checks[f"{proto}.tls_versions"]["status"] == "ran"
+        assert checks[f"{proto}.implicit_tls"]["status"] == "ran"
+    # mailfort's own Dovecot: nothing to report on IMAP/POP3 (a finding there carries its HOST:PORT as subject).
+    mine = [f for f in rep["findings"] if any(f["subject"].endswith(f":{port}") for port in p.values())]
+    assert not [f for f in mine if f["severity"] != "info"], mine
+    assert "imap.offered" in audit_smtp(imap_server, *ports, "--no-tls-versions", fmt="text")
+    assert "imap.offered" in audit_smtp(imap_server, *ports, "--no-tls-versions", fmt="html")
+    # Ports where nothing listens: "not offered", skipped, not an error; the SMTP audit is unaffected.
+    closed = [str(x) for x in mf.free_ports(4)]
+    rep = audit_smtp(imap_server, "--imap-port", closed[0], "--imaps-port", closed[1], "--pop3-port", closed[2],
+                     "--pop3s-port", closed[3], "--no-tls-versions")
+    checks = {c["id"]: c for c in rep["checks"]}
+    for proto in ("imap", "pop3"):
+        assert checks[f"{proto}.offered"]["status"] == "skipped", checks
+        assert "not offered" in checks[f"{proto}.offered"]["note"]
+    assert not [c for c in rep["checks"] if c["status"] == "error" and c["id"].split(".")[0] in ("imap", "pop3")]
+    text = audit_smtp(imap_server, "--imap-port", closed[0], "--imaps-port", closed[1], "--pop3-port", closed[2],
+                      "--pop3s-port", closed[3], "--no-tls-versions", fmt="text")
+    assert "not offered" in text
+
+
 INSECURE_DOVECOT = """base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
@@ -486,7 +582,9 @@ service anvil {{
 """
 
 
-def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
+@contextlib.contextmanager
+def insecure_dovecot(pki):
+    """A Dovecot of our own on loopback with disable_plaintext_auth = no and TLS 1.0 allowed; yields its ports."""
     import grp
     import pwd
     import subprocess
@@ -515,6 +613,15 @@ def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
             except OSError:
                 assert time.time() < end and proc.poll() is None, (root / "dovecot.log").read_text()
                 time.sleep(0.1)
+        yield ports
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
+    with insecure_dovecot(pki) as ports:
         for proto, plain, tls in (("imap", "imap", "imaps"), ("pop3", "pop3", "pop3s")):
             rc, rep = audit(proto, ports[plain], ports[tls], "--ca-file", str(pki["ca"]), "--tls-name", "localhost")
             ids = {f["id"] for f in rep["findings"]}
@@ -523,10 +630,20 @@ def test_audit_flags_plaintext_login_and_tls1_on_an_insecure_dovecot(pki):
             assert "tls.version.tls1_0" in ids and "tls.version.tls1_1" in ids, (proto, ids)
             sev = {f["id"]: f["severity"] for f in rep["findings"]}
             assert sev[f"{proto}.auth.plaintext_login"] == "high"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_audit_smtp_reports_an_insecure_imap_and_pop3_on_the_same_host(imap_server, pki):
+    """The IMAP/POP3 probe's findings reach `audit smtp`'s report (JSON, text and HTML)."""
+    with insecure_dovecot(pki) as ports:
+        args = ["--imap-port", str(ports["imap"]), "--imaps-port", str(ports["imaps"]), "--pop3-port",
+                str(ports["pop3"]), "--pop3s-port", str(ports["pop3s"]), "--no-tls-versions"]
+        rep = audit_smtp(imap_server, *args)
+        text = audit_smtp(imap_server, *args, fmt="text")
+        html = audit_smtp(imap_server, *args, fmt="html")
+    ids = {f["id"] for f in rep["findings"]}
+    assert "imap.auth.plaintext_login" in ids and "pop3.auth.plaintext_login" in ids, ids
+    assert "(imap.auth.plaintext_login)" in text and "(pop3.auth.plaintext_login)" in text, text
+    assert "imap.auth.plaintext_login" in html
 
 
 def test_imap_failures_on_one_node_ban_on_the_other_through_redis(make_imap, tmp_path):

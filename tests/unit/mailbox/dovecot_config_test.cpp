@@ -57,6 +57,7 @@ TEST(dovecot_config, hooks_add_policy_and_access_socket) {
   auto t = render_dovecot_config(cfg, paths_for(cfg), acct(), h);
   EXPECT_TRUE(has(t, "auth_policy_server_url = http://127.0.0.1:5000/policy\n"));
   EXPECT_TRUE(has(t, "auth_policy_hash_nonce = n0nce\n"));
+  EXPECT_TRUE(has(t, " pwspray=%16{sha256:password} "));
   EXPECT_TRUE(has(t, "login_access_sockets = /srv/mf/dovecot/access\n"));
 }
 
@@ -164,7 +165,7 @@ TEST(login_guard, failed_logins_ban_the_source_at_the_threshold) {
   policy::ban_settings b;  // threshold 5 in 10 minutes
   policy::guard g((d.dir / "state.db").string(), b, {}, {}, clk);
   login_guard lg(g, d.dir / "access", std::chrono::seconds(600));
-  policy_request allow{"allow", "alice@localhost", "192.0.2.7", "imap", "s1", "", true, false, false};
+  policy_request allow{"allow", "alice@localhost", "192.0.2.7", "imap", "s1", "", "", true, false, false};
   EXPECT_EQ(lg.handle(allow), R"({"status":0,"msg":""})");
   policy_request fail = allow;
   fail.command = "report";
@@ -190,7 +191,7 @@ TEST(login_guard, credential_stuffing_scores_faster) {
   policy::ban_settings b;
   policy::guard g((d.dir / "state.db").string(), b, {}, {}, clk);
   login_guard lg(g, d.dir / "access", std::chrono::seconds(600));
-  policy_request fail{"report", "", "192.0.2.9", "pop3", "s", "", true, false, false};
+  policy_request fail{"report", "", "192.0.2.9", "pop3", "s", "", "", true, false, false};
   // Three accounts: 1 + 1 + 2 points; the fourth (2 more) reaches 6 >= 5.
   for (const char* user : {"a@x", "b@x", "c@x"}) {
     fail.login = user;
@@ -200,6 +201,105 @@ TEST(login_guard, credential_stuffing_scores_faster) {
   fail.login = "d@x";
   lg.handle(fail);
   EXPECT_FALSE(lg.allowed("192.0.2.9"));
+}
+
+TEST(spray_tracker, flags_a_password_failing_on_many_accounts_and_hands_out_earlier_sources_once) {
+  spray_tracker t(std::chrono::seconds(60), 5, 100);
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  // Three sources, two accounts each, the same password.
+  EXPECT_FALSE(t.add("h", "a", "s1", "192.0.2.1", now).sprayed);
+  EXPECT_FALSE(t.add("h", "b", "s1", "192.0.2.1", now).sprayed);
+  EXPECT_FALSE(t.add("h", "c", "s2", "192.0.2.2", now).sprayed);
+  auto v = t.add("h", "d", "s2", "192.0.2.2", now);
+  EXPECT_EQ(v.accounts, 4u);
+  EXPECT_FALSE(v.sprayed);
+  EXPECT_FALSE(t.add("other", "e", "s3", "192.0.2.3", now).sprayed);  // another password: its own count
+  v = t.add("h", "e", "s3", "192.0.2.3", now);
+  EXPECT_TRUE(v.sprayed);
+  EXPECT_EQ(v.accounts, 5u);
+  ASSERT_EQ(v.earlier.size(), 2u);
+  EXPECT_EQ(v.earlier[0].source, "s1");
+  EXPECT_EQ(v.earlier[0].address, "192.0.2.1");
+  EXPECT_EQ(v.earlier[0].failures, 2u);
+  EXPECT_EQ(v.earlier[1].source, "s2");
+  EXPECT_EQ(v.own_earlier, 0u);
+  v = t.add("h", "f", "s3", "192.0.2.3", now);
+  EXPECT_TRUE(v.sprayed);
+  EXPECT_TRUE(v.earlier.empty());  // already handed out
+  // The source whose failure crosses the threshold gets its own earlier failures counted too.
+  spray_tracker t2(std::chrono::seconds(60), 3, 100);
+  EXPECT_FALSE(t2.add("h", "a", "s1", "192.0.2.1", now).sprayed);
+  EXPECT_FALSE(t2.add("h", "b", "s2", "192.0.2.2", now).sprayed);
+  v = t2.add("h", "c", "s1", "192.0.2.1", now);
+  EXPECT_TRUE(v.sprayed);
+  EXPECT_EQ(v.own_earlier, 1u);
+  ASSERT_EQ(v.earlier.size(), 1u);
+  EXPECT_EQ(v.earlier[0].source, "s2");
+  // The same account again and again is not spraying.
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(t.add("one", "a", "s4", "192.0.2.4", now).sprayed);
+  // Past the window the accounts expire.
+  EXPECT_FALSE(t.add("h", "g", "s5", "192.0.2.5", now + std::chrono::seconds(61)).sprayed);
+  EXPECT_FALSE(t.add("", "a", "s1", "192.0.2.1", now).sprayed);
+}
+
+TEST(login_guard, password_sprayed_from_three_sources_bans_them_all) {
+  temp_db d;
+  common::system_clock clk;
+  policy::ban_settings b;  // threshold 5
+  policy::guard g((d.dir / "state.db").string(), b, {}, {}, clk);
+  login_guard lg(g, d.dir / "access", std::chrono::seconds(600));
+  const auto hash = login_guard::spray_hash("Summer2026!");
+  policy_request fail{"report", "", "", "imap", "s", "", hash, true, false, false};
+  const char* users[] = {"a@x", "b@x", "c@x", "d@x", "e@x", "f@x"};
+  const char* ips[] = {"192.0.2.21", "192.0.2.21", "192.0.2.22", "192.0.2.22", "192.0.2.23", "192.0.2.23"};
+  for (int i = 0; i < 4; ++i) {
+    fail.login = users[i];
+    fail.remote = ips[i];
+    lg.handle(fail);
+  }
+  // Two failures each, two accounts each: neither brute force nor credential stuffing.
+  EXPECT_TRUE(lg.allowed("192.0.2.21"));
+  EXPECT_TRUE(lg.allowed("192.0.2.22"));
+  fail.login = users[4];
+  fail.remote = ips[4];
+  lg.handle(fail);  // the fifth account: the password is being sprayed; the earlier sources are banned
+  EXPECT_FALSE(lg.allowed("192.0.2.21"));
+  EXPECT_FALSE(lg.allowed("192.0.2.22"));
+  EXPECT_TRUE(lg.allowed("192.0.2.23"));  // one failure with it: 3.5 points
+  fail.login = users[5];
+  lg.handle(fail);
+  EXPECT_FALSE(lg.allowed("192.0.2.23"));
+}
+
+TEST(login_guard, different_passwords_on_many_accounts_from_many_sources_are_not_spraying) {
+  temp_db d;
+  common::system_clock clk;
+  policy::ban_settings b;
+  policy::guard g((d.dir / "state.db").string(), b, {}, {}, clk);
+  login_guard lg(g, d.dir / "access", std::chrono::seconds(600));
+  policy_request fail{"report", "", "", "imap", "s", "", "", true, false, false};
+  for (int i = 0; i < 12; ++i) {
+    fail.login = "u" + std::to_string(i) + "@x";
+    fail.remote = "192.0.2." + std::to_string(40 + i / 2);
+    fail.pwspray = login_guard::spray_hash("typo-" + std::to_string(i));
+    lg.handle(fail);
+  }
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(lg.allowed("192.0.2." + std::to_string(40 + i)));
+  // A request without a password (Dovecot sends the hash of an empty one) is never counted.
+  fail.pwspray = login_guard::spray_hash("");
+  for (int i = 0; i < 6; ++i) {
+    fail.login = "v" + std::to_string(i) + "@x";
+    fail.remote = "192.0.2." + std::to_string(60 + i);
+    lg.handle(fail);
+  }
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(lg.allowed("192.0.2." + std::to_string(60 + i)));
+}
+
+TEST(login_guard, spray_hash_is_what_dovecot_computes) {
+  // Dovecot's %16{sha256:password}: the first 16 hex digits of SHA-256 of the password. Captured from Dovecot
+  // 2.3.19 for "Winter2026!" (the same for alice@ and bob@), and the FIPS 180-2 vector "abc".
+  EXPECT_EQ(login_guard::spray_hash("Winter2026!"), "204294a2a33e5c0c");
+  EXPECT_EQ(login_guard::spray_hash("abc"), "ba7816bf8f01cfea");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "monitor/metrics.hpp"
 #include "monitor/standard_metrics.hpp"
+#include "monitor/event_metrics.hpp"
 
 #include <gtest/gtest.h>
 
@@ -394,3 +395,47 @@ TEST(metrics_exposition, random_label_values_cannot_forge_lines) {
   }
   EXPECT_EQ(samples, f.size());
 }
+
+// ---- event_metrics: log events -> counters and alerts --------------------------------------------------------
+namespace mailfort::monitor {
+namespace {
+
+TEST(event_metrics, dovecot_flapping_is_an_alert_until_dovecot_recovers) {
+  registry r;
+  standard_metrics m(r, "0.1.0");
+  common::manual_clock clk;
+  alert_manager alerts;
+  flag_settings fs;
+  fs.name = "dovecot_flapping";
+  flag_alert flapping(alerts, fs);
+  event_metrics ev(m, clk, nullptr, nullptr);
+  ev.set_flag_alerts(&flapping);
+  ev.observe("dovecot_exited", nlohmann::json{{"event", "dovecot_exited"}});
+  EXPECT_TRUE(alerts.active().empty());
+  ev.observe("dovecot_flapping", nlohmann::json{{"event", "dovecot_flapping"}, {"deaths", 5}});
+  ASSERT_EQ(alerts.active().size(), 1u);
+  EXPECT_EQ(alerts.active()[0].name, "dovecot_flapping");
+  EXPECT_EQ(alerts.active()[0].subject, "dovecot");
+  ev.observe("dovecot_recovered", nlohmann::json{{"event", "dovecot_recovered"}});
+  EXPECT_TRUE(alerts.active().empty());
+}
+
+TEST(event_metrics, stuffing_and_spraying_are_counted) {
+  registry r;
+  standard_metrics m(r, "0.1.0");
+  common::manual_clock clk;
+  event_metrics ev(m, clk, nullptr, nullptr);
+  ev.observe("password_spraying", nlohmann::json{{"listener", "imap"}, {"client_ip", "192.0.2.1"}});
+  ev.observe("password_spraying", nlohmann::json{{"listener", "imap"}, {"client_ip", "192.0.2.2"}});
+  ev.observe("credential_stuffing", nlohmann::json{{"listener", "pop3"}, {"client_ip", "192.0.2.3"}});
+  const std::string text = r.expose();
+  EXPECT_NE(text.find("mailfort_login_attacks_total{listener=\"imap\",kind=\"password_spraying\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("mailfort_login_attacks_total{listener=\"pop3\",kind=\"credential_stuffing\"} 1\n"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace mailfort::monitor
