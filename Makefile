@@ -8,7 +8,8 @@ PY     := /usr/bin/python3
 UNITY  ?= -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(UNITY)
 
-.PHONY: all deps build run test unit integration asan fuzz fuzz-long fuzz-build bench clean format format-check tidy
+.PHONY: all deps build run test unit unit-run integration integration-run asan asan-build asan-unit-run \
+  asan-integration-run fuzz fuzz-run fuzz-long fuzz-build bench clean format format-check tidy
 
 all: build
 
@@ -23,6 +24,8 @@ run: build
 	./$(BUILD)/mailfort serve
 
 unit: build
+	$(MAKE) --no-print-directory unit-run
+unit-run:
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The suite runs on PYTEST_WORKERS processes (pytest-xdist): most tests wait on timers and peers, not the CPU.
@@ -30,20 +33,24 @@ unit: build
 PYTEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 integration: build
+	$(MAKE) --no-print-directory integration-run
+integration-run:
 	MAILFORT_BIN=$(CURDIR)/$(BUILD)/mailfort $(PYTEST) -n $(PYTEST_WORKERS) -m "not serial" tests/integration
 	MAILFORT_BIN=$(CURDIR)/$(BUILD)/mailfort $(PYTEST) -m serial tests/integration
 
 # Unit tests under ASan+UBSan, then the integration suite against the sanitized binary.
-asan: deps
+asan: asan-build
+	$(MAKE) --no-print-directory asan-unit-run asan-integration-run
+asan-build: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMAILFORT_SANITIZE=ON $(UNITY) >/dev/null
 	cmake --build build-asan -j $(JOBS)
+asan-unit-run:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
-	MAILFORT_BIN=$(CURDIR)/build-asan/mailfort MAILFORT_SANITIZED=1 \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $(PYTEST) -n $(PYTEST_WORKERS) -m "not serial" tests/integration
-	MAILFORT_BIN=$(CURDIR)/build-asan/mailfort MAILFORT_SANITIZED=1 \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $(PYTEST) -m serial tests/integration
+ASAN_ENV := MAILFORT_BIN=$(CURDIR)/build-asan/mailfort MAILFORT_SANITIZED=1 \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+asan-integration-run:
+	$(ASAN_ENV) $(PYTEST) -n $(PYTEST_WORKERS) -m "not serial" tests/integration
+	$(ASAN_ENV) $(PYTEST) -m serial tests/integration
 
 fuzz-build: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILFORT_FUZZ=ON $(UNITY) >/dev/null
@@ -52,6 +59,8 @@ fuzz-build: deps
 # Short run of every fuzz target (FUZZ_SECONDS each); crashes land in fuzz/artifacts/.
 FUZZ_SECONDS ?= 20
 fuzz: fuzz-build
+	$(MAKE) --no-print-directory fuzz-run
+fuzz-run:
 	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 # Long run before any parser change is called done (issue 14): FUZZ_LONG_SECONDS per target (default 10 min), one
@@ -78,8 +87,10 @@ tidy: deps
 	  '$(CURDIR)/(src|fuzz)/' >build-tidy/tidy.log 2>&1 || { grep -E 'error:|warning:' build-tidy/tidy.log; exit 1; }
 	@echo "clang-tidy: clean"
 
-test: format-check tidy unit integration asan
-	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10}
+# Every stage: format-check, tidy, unit and integration tests (release and ASan+UBSan), a short fuzz run. The
+# script overlaps the builds the tests do not need yet with the tests that wait on timers (see its header).
+test: deps
+	bash scripts/test.sh
 
 bench: build
 	bash bench/run.sh

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# scripts/test.sh: what `make test` runs: every stage, the slow ones overlapped so that two cores stay busy.
+# SPDX-License-Identifier: MIT
+#
+# The integration suites spend most of their time waiting on timers and peers (about half of two cores is idle
+# while they run). The builds they do not need yet (ASan, fuzz) and clang-tidy run beside them at nice 19, so
+# the tests keep the CPU whenever they want it. Order:
+#   1. format-check, release build                          (foreground)
+#   2. unit + integration, release binary                  (foreground)
+#      ASan build, fuzz build, clang-tidy                   (background, nice 19)
+#   3. unit + integration, ASan binary                     (foreground)
+#      short run of every fuzz target                      (background, nice 19; time-bounded per target)
+# Every stage prints its wall time; a failing background stage prints its log. TEST_SERIAL=1 runs the stages one
+# after another (for timing one stage, or on a machine where the overlap disturbs something).
+set -uo pipefail
+set -m  # each background stage gets its own process group, so a failure can stop it with everything it started
+cd "$(dirname "$0")/.."
+make_=(make --no-print-directory)
+logdir=$(mktemp -d)
+stop_background() {
+  local f
+  for f in "$logdir"/*.pid; do
+    [ -e "$f" ] && kill -- "-$(cat "$f")" 2>/dev/null
+  done
+  return 0
+}
+trap 'stop_background; rm -rf "$logdir"' EXIT
+t0=$(date +%s)
+
+stage() {  # stage NAME CMD...: run in the foreground, report time, stop everything on failure
+  local name=$1 s
+  shift
+  s=$(date +%s)
+  echo "=== $name"
+  if ! "$@"; then
+    echo "=== $name: FAILED after $(($(date +%s) - s)) s" >&2
+    exit 1
+  fi
+  echo "=== $name: ok in $(($(date +%s) - s)) s (total $(($(date +%s) - t0)) s)"
+}
+
+bg_start() {  # bg_start NAME CMD...: run at nice 19 with output to a log; bg_wait NAME collects it
+  local name=$1
+  shift
+  if [ "${TEST_SERIAL:-}" = 1 ]; then
+    stage "$name" "$@"
+    return
+  fi
+  echo "=== $name (in the background)"
+  (
+    s=$(date +%s)
+    if nice -n 19 "$@" >"$logdir/$name.log" 2>&1; then
+      echo "ok $(($(date +%s) - s))" >"$logdir/$name.rc"
+    else
+      echo "FAILED $(($(date +%s) - s))" >"$logdir/$name.rc"
+    fi
+  ) &
+  echo $! >"$logdir/$name.pid"
+}
+
+bg_wait() {
+  local name=$1 r
+  [ -e "$logdir/$name.pid" ] || return 0
+  wait "$(cat "$logdir/$name.pid")"
+  rm -f "$logdir/$name.pid"
+  r=$(cat "$logdir/$name.rc")
+  if [ "${r%% *}" != ok ]; then
+    tail -n 200 "$logdir/$name.log"
+    echo "=== $name: FAILED after ${r#* } s" >&2
+    exit 1
+  fi
+  tail -n 3 "$logdir/$name.log"
+  echo "=== $name: ok in ${r#* } s (total $(($(date +%s) - t0)) s)"
+}
+
+stage deps "${make_[@]}" deps
+stage format-check "${make_[@]}" format-check
+stage build "${make_[@]}" build
+
+# One background chain: the two builds and clang-tidy one after another, each using every core it is given.
+bg_start builds-and-tidy bash -c "${make_[*]} asan-build && ${make_[*]} fuzz-build && ${make_[*]} tidy"
+stage unit "${make_[@]}" unit-run
+stage integration "${make_[@]}" integration-run
+bg_wait builds-and-tidy
+
+bg_start fuzz "${make_[@]}" fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+stage asan-unit "${make_[@]}" asan-unit-run
+stage asan-integration "${make_[@]}" asan-integration-run
+bg_wait fuzz
+echo "=== make test: every stage passed in $(($(date +%s) - t0)) s"
