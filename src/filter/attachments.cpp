@@ -264,9 +264,10 @@ std::string file_extension(std::string_view name) {
   return lowered(name.substr(dot + 1));
 }
 
-mime_walker::mime_walker(std::vector<std::string> blocked_extensions, std::size_t max_depth, std::size_t max_parts)
+mime_walker::mime_walker(const std::vector<std::string>& blocked_extensions, std::size_t max_depth,
+                         std::size_t max_parts)
     : max_depth_(max_depth), max_parts_(max_parts) {
-  for (auto& e : blocked_extensions) {
+  for (const auto& e : blocked_extensions) {
     std::string_view v(e);
     while (!v.empty() && v.front() == '.') v.remove_prefix(1);
     blocked_.push_back(lowered(v));

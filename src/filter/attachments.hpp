@@ -44,7 +44,8 @@ class mime_walker {
   static constexpr std::size_t k_max_line = 4096;
   static constexpr std::size_t k_max_part_header = 64 * 1024;
 
-  mime_walker(std::vector<std::string> blocked_extensions, std::size_t max_depth = 32, std::size_t max_parts = 2000);
+  mime_walker(const std::vector<std::string>& blocked_extensions, std::size_t max_depth = 32,
+              std::size_t max_parts = 2000);
   // The message bytes in order (the header section, then the body), in chunks of any size.
   void feed(std::string_view bytes);
   // End of message; the report.
