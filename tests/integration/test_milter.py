@@ -398,3 +398,24 @@ def test_config_check_refuses_bad_milters(make_server, tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode != 0
     assert "inet:host:port" in out and "default_action" in out and "imap" in out
+
+
+@needs_pymilter
+def test_milter_does_not_weaken_smuggling_or_size_rules(make_server, script_milter):
+    m = script_milter("accept")
+    s = make_server(milters=[milter_cfg(m.port)], limits={"message_size": 20000})
+    # A fake end of data behind a bare LF: refused whole at the real end, the milter never asked.
+    smuggled = message(subject="smuggle") + "\n.\r\nMAIL FROM:<evil@example.org>\r\n"
+    code, text = send(s, smuggled)
+    assert code == 550 and "5.5.2" in text, text
+    # Over the size limit: 552, the milter never asked.
+    code, text = send(s, message(subject="big", body="x" * 998 + "\r\n" + ("y" * 998 + "\r\n") * 30))
+    assert code == 552, text
+    assert m.seen() == []
+    # A message that passes is the one the milter saw, byte for byte after our Received: and the milter's header.
+    code, text = send(s, message(subject="ok", body="a\r\n..b"))
+    assert code == 250, text
+    delivered = s.wait_maildir("alice")[0]
+    rec = m.seen()[0]
+    assert rec["body"] == "a\r\n.b\r\n"
+    assert delivered.endswith(b"\r\n\r\na\r\n.b\r\n")
