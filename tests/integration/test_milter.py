@@ -419,3 +419,20 @@ def test_milter_does_not_weaken_smuggling_or_size_rules(make_server, script_milt
     rec = m.seen()[0]
     assert rec["body"] == "a\r\n.b\r\n"
     assert delivered.endswith(b"\r\n\r\na\r\n.b\r\n")
+
+
+@needs_pymilter
+def test_authenticated_submissions_are_scanned(make_server, script_milter):
+    import smtplib
+
+    m = script_milter("reject")
+    s = make_server(milters=[milter_cfg(m.port)])
+    with s.smtp("submissions") as c:
+        c.ehlo("laptop")
+        c.login("alice@localhost", "alice-pw")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.sendmail("alice@localhost", ["bob@localhost"], message("outbound", sender="alice@localhost"))
+        assert e.value.smtp_code == 550
+    rec = m.seen()[0]
+    assert rec["auth_authen"] == "alice@localhost"  # {auth_authen}: rspamd's outbound rules key on it
+    assert s.wait_log("milter", listener="submissions")[0]["verdict"] == "reject"
