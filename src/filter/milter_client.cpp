@@ -673,6 +673,13 @@ asio::awaitable<outcome> run_milters(asio::any_io_executor ex, const config::con
         break;
     }
     // Accepted or continued: its modifications apply.
+    // rspamd's "add header" action (and SpamAssassin-style milters) flag spam in a header: file it into Junk.
+    for (const auto& e : r.edits) {
+      std::string_view v(e.value);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      if ((iequal(e.name, "X-Spam") || iequal(e.name, "X-Spam-Flag")) && v.size() >= 3 && iequal(v.substr(0, 3), "yes"))
+        out.spam = true;
+    }
     if (!r.edits.empty()) {
       auto edited = m::apply_header_edits(head, r.edits, r.leadspc);
       if (edited) head = std::move(*edited);

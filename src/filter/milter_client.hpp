@@ -53,6 +53,7 @@ struct outcome {
   std::string milter;      // which milter decided (reject/tempfail/discard/shutdown)
   std::string rule;        // for the reject event: "milter", "milter_failure"
   std::string quarantine;  // a milter asked to quarantine (the reason)
+  bool spam = false;       // a milter flagged it "X-Spam: Yes" (rspamd's "add header"): filed into Junk
   // The envelope as the milters left it.
   std::string sender;
   std::vector<std::string> recipients;

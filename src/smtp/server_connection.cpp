@@ -716,7 +716,7 @@ asio::awaitable<void> connection::run() {
                     env_rcpts = std::move(o.recipients);
                     if (env_rcpts.empty()) discarded = true;  // every recipient removed: nothing to deliver
                   }
-                  if (!o.quarantine.empty()) folder = "Junk";
+                  if (!o.quarantine.empty() || o.spam) folder = "Junk";
                 }
               }
               if (refused || discarded) {
