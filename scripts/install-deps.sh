@@ -17,6 +17,7 @@ pkgs=(
   libxml2-utils python3-jsonschema  # xmllint and jsonschema: reports checked against RFC 7489 / RFC 8460 schemas
   postfix  # a peer for tests (the auditor's, started privately on high ports); never the system MTA
   chromium  # headless, renders the auditor's HTML report in a test
+  clamav-daemon clamav-milter  # real milters for tests (test_clamav.py: own clamd + database, no freshclam)
   rspamd  # a real milter for tests (test_rspamd.py starts its own offline proxy worker); never the system service
   dovecot-core dovecot-imapd dovecot-pop3d  # IMAP/POP3 ([imap]): mailfort starts its own Dovecot, never the system service
 )
