@@ -436,3 +436,20 @@ def test_authenticated_submissions_are_scanned(make_server, script_milter):
     rec = m.seen()[0]
     assert rec["auth_authen"] == "alice@localhost"  # {auth_authen}: rspamd's outbound rules key on it
     assert s.wait_log("milter", listener="submissions")[0]["verdict"] == "reject"
+
+
+@needs_pymilter
+def test_verdicts_and_failures_are_counted(make_server, script_milter, broken_milter):
+    import urllib.request
+
+    good = script_milter("accept")
+    bad = broken_milter("close")
+    s = make_server(milters=[milter_cfg(good.port, name="good"),
+                             milter_cfg(bad.port, name="bad", default_action="accept")])
+    code, text = send(s, message(subject="counted"))
+    assert code == 250, text  # the broken milter's default action is accept
+    s.wait_log("milter_error", milter="bad")
+    body = urllib.request.urlopen(f"http://127.0.0.1:{s.ports['admin']}/metrics", timeout=10).read().decode()
+    assert 'mailfort_milter_verdicts_total{milter="good",verdict="accept"} 1' in body
+    assert 'mailfort_milter_failures_total{milter="bad",stage="negotiate"} 1' in body
+    assert 'mailfort_milter_duration_seconds_count{milter="good"} 1' in body
