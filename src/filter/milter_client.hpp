@@ -10,8 +10,8 @@
 // of DATA rather than interleaved with the SMTP commands, so every milter verdict is the reply to the end of
 // DATA (a reject at MAIL or RCPT refuses the message; no recipient is dropped silently). The body is read from
 // the message file in 64 KiB chunks, never held whole. Postfix's default macros are sent.
-// Not implemented: SMFIC_UNKNOWN, connection reuse across messages (one milter connection per message), a
-// per-message hold for quarantine (a quarantined message goes to the recipients' Junk folder, docs/filter.md).
+// A quarantine is reported (outcome::quarantine); the server holds the message in the queue (server_deps).
+// Not implemented: SMFIC_UNKNOWN, connection reuse across messages (one milter connection per message).
 #pragma once
 #include "config/config.hpp"
 #include "filter/milter_codec.hpp"

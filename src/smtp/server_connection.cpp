@@ -676,6 +676,7 @@ asio::awaitable<void> connection::run() {
               std::vector<std::string> env_rcpts = tx.recipients;
               bool discarded = false;
               bool shutdown = false;
+              std::string quarantined;
               if (!refused && filter::any_for(cfg_, listener_name(kind_))) {
                 filter::transaction_info ti;
                 ti.hostname = cfg_.hostname;
@@ -716,7 +717,11 @@ asio::awaitable<void> connection::run() {
                     env_rcpts = std::move(o.recipients);
                     if (env_rcpts.empty()) discarded = true;  // every recipient removed: nothing to deliver
                   }
-                  if (!o.quarantine.empty() || o.spam) folder = "Junk";
+                  if (!o.quarantine.empty() && srv_.deps().hold_message) {
+                    quarantined = o.quarantine;  // held in the queue once spooled (before the runner sees it)
+                  } else if (!o.quarantine.empty() || o.spam) {
+                    folder = "Junk";
+                  }
                 }
               }
               if (refused || discarded) {
@@ -746,6 +751,11 @@ asio::awaitable<void> connection::run() {
                 auto q = sess.on_spooled(0, queue_id_);
                 absorb(q);
               } else {
+                if (!quarantined.empty()) {
+                  // Held before the file reaches active/: the runner never sees it unheld.
+                  srv_.deps().hold_message(queue_id_, quarantined);
+                  log::warning("quarantined", base_fields({{"queue_id", queue_id_}, {"reason", quarantined}}));
+                }
                 auto [err, id] = co_await do_spool(sess, mf, content, folder, env_sender, env_rcpts);
                 auto q = sess.on_spooled(err, id);
                 absorb(q);

@@ -303,17 +303,20 @@ def test_body_replacement(make_server, script_milter, big):
 
 
 @needs_pymilter
-def test_quarantine_files_into_junk(make_server, script_milter):
+def test_quarantine_holds_until_release(make_server, script_milter):
     m = script_milter("quarantine")
     s = make_server(milters=[milter_cfg(m.port)])
     code, text = send(s, message(subject="quarantine"))
     assert code == 250, text
-    junk = s.data / "mail" / "localhost" / "alice" / ".Junk" / "new"
-    end = time.time() + 10 * SLOW
-    while time.time() < end and not (junk.is_dir() and list(junk.iterdir())):
-        time.sleep(0.05)
-    assert junk.is_dir() and len(list(junk.iterdir())) == 1
+    ev = s.wait_log("quarantined")[0]
+    assert ev["reason"] == "suspicious"
     assert s.wait_log("milter", verdict="accept")[0]["quarantine"] == "suspicious"
+    qid = ev["queue_id"]
+    time.sleep(1.5)
+    assert s.maildir("alice") == []  # held in the queue
+    assert "queue:" + qid in s.cli("queue", "held").stdout
+    s.cli("queue", "release", qid)
+    assert b"Subject: quarantine" in s.wait_maildir("alice", timeout=15)[0]
 
 
 @needs_pymilter
