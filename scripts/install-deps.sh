@@ -12,11 +12,13 @@ pkgs=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libsodium-dev libhiredis-dev
   googletest libgtest-dev libgmock-dev
-  python3 python3-pytest python3-pytest-xdist swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
+  python3 python3-pytest python3-pytest-xdist python3-milter swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl python3-dkim python3-spf python3-dnspython
   redis-server nsd ldnsutils dns-root-data libyaml-cpp-dev libbenchmark-dev prometheus
   libxml2-utils python3-jsonschema  # xmllint and jsonschema: reports checked against RFC 7489 / RFC 8460 schemas
   postfix  # a peer for tests (the auditor's, started privately on high ports); never the system MTA
   chromium  # headless, renders the auditor's HTML report in a test
+  clamav-daemon clamav-milter  # real milters for tests (test_clamav.py: own clamd + database, no freshclam)
+  rspamd  # a real milter for tests (test_rspamd.py starts its own offline proxy worker); never the system service
   dovecot-core dovecot-imapd dovecot-pop3d  # IMAP/POP3 ([imap]): mailfort starts its own Dovecot, never the system service
 )
 

@@ -26,10 +26,12 @@ void register_hold(CLI::App& app, common_options& opts, int& exit_code) {
   });
   static std::string user;
   auto* rel = queue->add_subcommand("release", "release a held user: their queued outbound mail is delivered");
-  rel->add_option("USER", user, "the authenticated user (login address)")->required();
+  rel->add_option("USER", user,
+                  "the authenticated user (login address), or the queue id of a message a milter quarantined")
+      ->required();
   rel->callback([db, &exit_code] {
     queue::hold_list holds(db());
-    if (!holds.release(user)) {
+    if (!holds.release(user) && !holds.release("queue:" + user)) {
       std::cerr << "mailfort queue release: " << user << " is not held\n";
       exit_code = 1;
       return;

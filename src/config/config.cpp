@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 
 #include "common/host_port.hpp"
+#include "filter/milter_codec.hpp"
 
 #include <toml++/toml.h>
 
@@ -677,6 +678,67 @@ void load_table(const toml::table& root, loader& L) {
       L.section(v, key, {{"require_app_passwords", [&](const node& n, const key_t& k2) {
                             L.boolean(n, k2, c.user.require_app_passwords);
                           }}});
+    } else if (key == "filter") {
+      auto& f = c.filter;
+      L.section(
+          v, key,
+          {{"attachment_policy", [&](const node& n, const key_t& k2) { L.boolean(n, k2, f.attachment_policy); }},
+           {"blocked_extensions",
+            [&](const node& n, const key_t& k2) {
+              if (L.strings(n, k2, f.blocked_extensions))
+                for (const auto& e : f.blocked_extensions)
+                  if (e.empty() || e.size() > 32 || e.find_first_of(" /\\\t") != std::string::npos)
+                    L.error(n, k2, "'" + e + "' is not a file name extension (\"exe\" or \".exe\")");
+            }},
+           {"milter", [&](const node& n, const key_t& k2) {
+              const auto* arr = n.as_array();
+              if (!arr) {
+                L.error(n, k2, "must be [[filter.milter]] tables (name, address, default_action...)");
+                return;
+              }
+              f.milters.clear();
+              for (const auto& e : *arr) {
+                const auto* t = e.as_table();
+                if (!t) {
+                  L.error(e, k2, "each [[filter.milter]] entry must be a table");
+                  continue;
+                }
+                milter mc;
+                for (const auto& [tk, tv] : *t) {
+                  const std::string leaf(tk.str());
+                  const std::string kk = k2 + "." + leaf;
+                  if (leaf == "name")
+                    L.str(tv, kk, mc.name);
+                  else if (leaf == "address")
+                    L.str(tv, kk, mc.address);
+                  else if (leaf == "default_action")
+                    L.str(tv, kk, mc.default_action);
+                  else if (leaf == "connect_timeout_s")
+                    L.integer(tv, kk, mc.connect_timeout_s, 1, 3600);
+                  else if (leaf == "command_timeout_s")
+                    L.integer(tv, kk, mc.command_timeout_s, 1, 3600);
+                  else if (leaf == "content_timeout_s")
+                    L.integer(tv, kk, mc.content_timeout_s, 1, 3600);
+                  else if (leaf == "listeners")
+                    L.strings(tv, kk, mc.listeners);
+                  else
+                    L.unknown(tv, kk, leaf, " in [[filter.milter]]");
+                }
+                if (mc.name.empty() || mc.name.size() > 64)
+                  L.error(e, k2, "name (1..64 characters, for logs and metrics) is required");
+                if (!::mailfort::filter::milter::parse_address(mc.address))
+                  L.error(e, k2,
+                          "address '" + mc.address + "' is not inet:host:port, inet:port@host or unix:/absolute/path");
+                if (mc.default_action != "tempfail" && mc.default_action != "accept" && mc.default_action != "reject")
+                  L.error(e, k2, "default_action must be \"tempfail\", \"accept\" or \"reject\"");
+                for (const auto& l : mc.listeners)
+                  if (l != "mx" && l != "submission" && l != "submissions")
+                    L.error(e, k2, "listeners: '" + l + "' is not mx, submission or submissions");
+                for (const auto& o : f.milters)
+                  if (o.name == mc.name) L.error(e, k2, "two milters are named '" + mc.name + "'");
+                f.milters.push_back(std::move(mc));
+              }
+            }}});
     } else if (key == "server") {
       L.section(v, key,
                 {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
@@ -1077,6 +1139,24 @@ restart_max_s = 30              # Dovecot is restarted when it dies: after 0.5 s
 [user]                          # logins of local users (IMAP, POP3, submission)
 require_app_passwords = false   # true: only per-device passwords (`mailfort user app-password add USER --name D`)
                                 # log in; the account password opens nothing, so a leaked one is useless
+
+[filter]                        # content filtering (docs/filter.md)
+attachment_policy = true        # 550 5.7.1 for an attachment (in any nested part; RFC 2231 and encoded-word names
+                                # decoded) whose extension is below, or whose type or content is an executable's
+blocked_extensions = [          # extensions refused (with or without the dot, any case)
+  "exe", "scr", "js", "vbs", "bat", "cmd", "com", "pif", "jar", "lnk", "iso", "docm", "xlsm"]
+
+# Milters (rspamd, clamav-milter, any libmilter filter) are asked in order at the
+# end of DATA, before the 250; their rejects are the reply to the DATA, their header and envelope changes are
+# applied to the message before it is queued. None by default. One table per milter:
+# [[filter.milter]]
+# name = "rspamd"                 # for logs and metrics
+# address = "inet:127.0.0.1:11332"  # or "inet:PORT@HOST", "unix:/run/rspamd/milter.sock"
+# default_action = "tempfail"     # milter down, slow or broken: "tempfail" (451 4.7.1), "accept" or "reject"
+# connect_timeout_s = 30          # Postfix's milter_connect_timeout
+# command_timeout_s = 30          # each event up to the body (milter_command_timeout)
+# content_timeout_s = 300         # each body chunk and the end of message (milter_content_timeout)
+# listeners = ["mx", "submission", "submissions"]
 )toml";
 }
 

@@ -207,6 +207,25 @@ struct user_settings {
   bool require_app_passwords = false;  // account passwords refused on IMAP, POP3 and submission: app passwords only
 };
 
+// Content filtering (src/filter/, docs/filter.md): milters asked in order at the end of DATA, before the 250.
+struct milter {
+  std::string name;                         // for logs and metrics
+  std::string address;                      // "inet:host:port", "inet:port@host", "unix:/path"
+  std::string default_action = "tempfail";  // when the milter is down, slow or speaks nonsense: tempfail|accept|reject
+  int connect_timeout_s = 30;               // Postfix's milter_connect_timeout
+  int command_timeout_s = 30;               // each event but the body: milter_command_timeout
+  int content_timeout_s = 300;              // body chunks and end of message: milter_content_timeout
+  std::vector<std::string> listeners = {"mx", "submission", "submissions"};  // where it applies
+};
+struct filter {
+  std::vector<milter> milters;
+  // The built-in attachment policy: 550 5.7.1 for a message with an attachment whose name has one of these
+  // extensions (or whose type is an executable's), in any nested part; archives are logged, not opened.
+  bool attachment_policy = true;
+  std::vector<std::string> blocked_extensions = {"exe", "scr", "js",  "vbs", "bat",  "cmd", "com",
+                                                 "pif", "jar", "lnk", "iso", "docm", "xlsm"};
+};
+
 struct config {
   std::string hostname = "localhost";
   std::vector<std::string> domains = {"localhost"};
@@ -228,6 +247,7 @@ struct config {
   struct ban ban;
   struct imap imap;
   struct user_settings user;
+  struct filter filter;
   std::string source_file;  // where it was loaded from, empty for embedded defaults
 };
 

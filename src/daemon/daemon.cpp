@@ -39,6 +39,7 @@
 #include <atomic>
 #include <ctime>
 #include <filesystem>
+#include <chrono>
 #include <functional>
 #include <thread>
 
@@ -278,6 +279,12 @@ int run(const config::config& cfg, bool allow_insecure) {
     deps.guard = guard.get();
     deps.inbound = &checker;
     deps.inflight = &inflight;
+    deps.hold_message = [&holds](const std::string& id, const std::string& reason) {
+      // The same table as held users (checked by the runner before any delivery of the message).
+      holds.hold("queue:" + id, "milter quarantine: " + reason,
+                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                     .count());
+    };
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 

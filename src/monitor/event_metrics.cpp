@@ -46,6 +46,13 @@ void event_metrics::observe(std::string_view event, const nlohmann::json& line) 
       m_.outbound_recipients.with({user}).inc(rcpts);
       if (outbound_) outbound_->record(user, rcpts, clock_.now());
     }
+  } else if (event == "milter" || event == "milter_error") {
+    const std::string name = field(line, "milter", "unknown");
+    if (event == "milter")
+      m_.milter_verdicts.with({name, field(line, "verdict", "unknown")}).inc();
+    else
+      m_.milter_failures.with({name, field(line, "stage", "unknown")}).inc();
+    m_.milter_duration.with({name}).observe(static_cast<double>(line.value("duration_ms", 0)) / 1000.0);
   } else if (event == "delivered") {
     m_.messages_delivered.with({field(line, "transport", "maildir")}).inc();
   } else if (event == "deferred") {

@@ -41,7 +41,13 @@ standard_metrics::standard_metrics(registry& r, std::string_view version, const 
       dkim_results(c(r, "mailfort_dkim_results_total", "DKIM verification results per signature.", {"result"})),
       dmarc_results(c(r, "mailfort_dmarc_results_total", "DMARC results and dispositions.", {"result", "disposition"})),
       dns_errors(c(r, "mailfort_dns_errors_total", "DNS resolver failures by status.", {"status"})),
-      alerts_raised(c(r, "mailfort_alerts_raised_total", "Alert episodes begun, by alert name.", {"name"})) {
+      alerts_raised(c(r, "mailfort_alerts_raised_total", "Alert episodes begun, by alert name.", {"name"})),
+      milter_verdicts(c(r, "mailfort_milter_verdicts_total", "Milter verdicts per message.", {"milter", "verdict"})),
+      milter_failures(c(r, "mailfort_milter_failures_total",
+                        "Milters down, too slow or sending garbage (the default action applied).",
+                        {"milter", "stage"})),
+      milter_duration(r.add_histogram("mailfort_milter_duration_seconds", "One milter's conversation for one message.",
+                                      {"milter"}, default_latency_buckets())) {
   r.add_gauge("mailfort_build_info", "Always 1; the running version.", {"version"}).with({version}).set(1);
   if (s.queue_messages) r.add_callback_gauge("mailfort_queue_messages", "Messages in the queue.", s.queue_messages);
   if (s.queue_oldest_message_age_seconds)

@@ -43,6 +43,9 @@ struct standard_metrics {
   counter_family& dmarc_results;                // result, disposition
   counter_family& dns_errors;                   // status
   counter_family& alerts_raised;                // name
+  counter_family& milter_verdicts;              // milter, verdict
+  counter_family& milter_failures;              // milter, stage
+  histogram_family& milter_duration;            // milter
 };
 
 }  // namespace mailfort::monitor

@@ -112,6 +112,48 @@ std::error_code message_file::read_body(const std::function<void(std::string_vie
   return {};
 }
 
+std::error_code message_file::read_body_at(std::uint64_t pos, std::size_t max, std::string& out) const {
+  out.clear();
+  if (fd_ < 0) {
+    if (pos < buf_.size()) out.assign(buf_, static_cast<std::size_t>(pos), max);
+    return {};
+  }
+  if (pos >= written_) return {};
+  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max, written_ - pos)));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset_ + pos + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_code();
+    if (n == 0) return std::make_error_code(std::errc::io_error);
+    got += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+std::error_code message_file::adopt_body(message_file& other) {
+  if (other.fd_ >= 0) {
+    auto target = fd_ >= 0 ? path_ : tmp_dir_ / id_;
+    if (::rename(other.path_.c_str(), target.c_str()) != 0) return errno_code();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+    path_ = std::move(target);
+  } else if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+    fd_ = -1;
+  }
+  head_done_ = true;
+  buf_ = std::move(other.buf_);
+  other.buf_.clear();
+  body_size_ = other.body_size_;
+  written_ = other.written_;
+  offset_ = other.offset_;
+  body_sum_ = other.body_sum_;
+  return {};
+}
+
 std::error_code message_file::write_queue_file(const envelope& env, std::string_view head) {
   if (fd_ < 0) return std::make_error_code(std::errc::invalid_argument);
   if (auto prefix = encode_prefix(env, head, body_size_, body_sum_, offset_)) return pwrite_all(fd_, *prefix, 0);

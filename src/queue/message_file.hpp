@@ -44,6 +44,12 @@ class message_file {
   bool on_disk() const { return fd_ >= 0; }
   // Streams the body in chunks of at most k_buffer bytes (after finish(); any thread, one at a time).
   std::error_code read_body(const std::function<void(std::string_view)>& fn) const;
+  // Up to `max` body bytes from body offset `pos` into `out` (after finish(); empty at the end). For the milter
+  // client, which sends the body in chunks between awaits.
+  std::error_code read_body_at(std::uint64_t pos, std::size_t max, std::string& out) const;
+  // Takes `other`'s body (a milter's replacement, finished) in place of this one's: its file is renamed to this
+  // one's path. This object's head is kept.
+  std::error_code adopt_body(message_file& other);
   // The body in memory (only when !on_disk()).
   const std::string& body_in_memory() const { return buf_; }
 

@@ -128,6 +128,8 @@ void runner::remember(const envelope& env, std::int64_t now) {
   }
   // A held sender's mail is looked at again every few seconds (a release is seen quickly, without spinning).
   if (!env.auth_user.empty() && rs_.held && rs_.held(env.auth_user)) e.due = std::max(e.due, now + 5);
+  // A message a milter quarantined (held as "queue:<id>") waits for `mailfort queue release ID` the same way.
+  if (rs_.held && rs_.held("queue:" + env.id)) e.due = now + 5;
   std::error_code ec;
   e.mtime = std::filesystem::last_write_time(spool_.path_of(env.id), ec);
   if (ec) {
@@ -278,9 +280,10 @@ void runner::run_once() {
       jb.message = d.message;
       jb.changed = expire(jb.env, now, jb.bounces);
       const bool held = !jb.env.auth_user.empty() && rs_.held && rs_.held(jb.env.auth_user);
+      const bool message_held = rs_.held && rs_.held("queue:" + id);  // quarantined by a milter: nothing delivered
       for (std::size_t ri = 0; ri < jb.env.recipients.size(); ++ri) {
         auto& r = jb.env.recipients[ri];
-        if (r.status != recipient::state::pending) continue;
+        if (r.status != recipient::state::pending || message_held) continue;
         auto at = r.address.rfind('@');
         std::string local = at == std::string::npos ? r.address : r.address.substr(0, at);
         std::string domain = at == std::string::npos ? "" : r.address.substr(at + 1);

@@ -90,6 +90,9 @@ struct server_deps {
   policy::guard* guard = nullptr;           // bans and rate limits; null: none (tests of the core)
   inbound_checker* inbound = nullptr;       // SPF/DKIM/DMARC at end of data, DKIM signing; null: none
   common::byte_budget* inflight = nullptr;  // limits.inflight_bytes: content received, not yet queued; null: none
+  // A milter quarantined message `id`: hold it in the queue until `mailfort queue release ID` (queue/holds.hpp).
+  // Null: quarantined messages go to the recipients' Junk folder instead.
+  std::function<void(const std::string& id, const std::string& reason)> hold_message;
 };
 
 class server {

@@ -7,7 +7,10 @@
 // deadline by bytes/min_data_rate, never beyond command_timeout_s from now, and the whole DATA phase is
 // capped at data_timeout_s (Postfix's smtpd_min_data_rate model). Writes have a deadline too, so a
 // client that never reads cannot pin a coroutine.
+#include "common/ascii.hpp"
 #include "common/ids.hpp"
+#include "filter/attachments.hpp"
+#include "filter/milter_client.hpp"
 #include "log/logger.hpp"
 #include "policy/guard.hpp"
 #include "queue/message_file.hpp"
@@ -53,6 +56,19 @@ asio::awaitable<std::optional<std::string>> verify_password(sasl::user_db* users
   } catch (const std::exception&) {
     co_return std::nullopt;
   }
+}
+
+// Runs on the CPU pool: the attachment policy's MIME walk over the header section and the body file.
+asio::awaitable<filter::attachment_report> walk_attachments(std::vector<std::string> extensions,
+                                                            const std::string* head, const queue::message_file* mf) {
+  filter::mime_walker w(std::move(extensions));
+  w.feed(*head);
+  if (mf->read_body([&w](std::string_view chunk) { w.feed(chunk); })) {
+    filter::attachment_report r;
+    r.truncated = true;  // the spool will fail on the same file; nothing to refuse here
+    co_return r;
+  }
+  co_return w.finish();
 }
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -254,7 +270,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // in front of the body already on disk under queue/tmp/ (or, for a small message, the whole file is written
   // by the commit thread as before); the commit thread fsyncs, renames into active/ and fsyncs the directory.
   asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, queue::message_file& mf,
-                                                        smtp::message_content& content, std::string folder) {
+                                                        smtp::message_content& content, std::string folder,
+                                                        const std::string& sender,
+                                                        const std::vector<std::string>& recipients) {
     const auto& tx = sess.current_transaction();
     if (cfg_.queue.discard) {  // the benchmark's null backend: `config check` reports it as critical
       auto f = base_fields({{"queue_id", queue_id_},
@@ -266,8 +284,8 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     queue::envelope env;
     env.id = queue_id_;
-    env.sender = tx.sender;
-    for (const auto& r : tx.recipients) env.recipients.push_back(queue::recipient{r, {}, {}});
+    env.sender = sender;
+    for (const auto& r : recipients) env.recipients.push_back(queue::recipient{r, {}, {}});
     env.received_at =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     env.session_id = sid_;
@@ -321,7 +339,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::error_code ec = w->ec;
     std::string id = w->id;
     if (!ec) {
-      auto f = base_fields({{"queue_id", id}, {"size", size}, {"from", tx.sender}, {"rcpts", tx.recipients.size()}});
+      auto f = base_fields({{"queue_id", id}, {"size", size}, {"from", sender}, {"rcpts", recipients.size()}});
       if (!sess.auth_user().empty()) f["user"] = sess.auth_user();
       log::info("queued", std::move(f));
       if (srv_.deps().on_queued) srv_.deps().on_queued();
@@ -344,6 +362,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string client_;
   std::string client_ip_;
   std::uint16_t client_port_ = 0;
+  std::string local_ip_;
   std::string tls_version_, tls_cipher_;
   std::string queue_id_;
   bool timed_out_ = false;
@@ -365,6 +384,7 @@ asio::awaitable<void> connection::run() {
   if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   client_ip_ = addr.to_string();
   client_port_ = remote.port();
+  if (auto local = sock_.local_endpoint(ec); !ec) local_ip_ = local.address().to_string();
   client_ = (addr.is_v6() ? "[" + client_ip_ + "]" : client_ip_) + ":" + std::to_string(client_port_);
   sock_.set_option(tcp::no_delay(true), ec);
 
@@ -626,9 +646,88 @@ asio::awaitable<void> connection::run() {
                 log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", sink_error.message()}}));
                 auto q = sess.on_spooled(sink_error.value(), {});
                 refused = std::move(q);
+              }
+              // The built-in attachment policy (filter/attachments.hpp), on the CPU pool: it reads the whole body.
+              if (!refused && cfg_.filter.attachment_policy) {
+                auto rep = co_await asio::co_spawn(*srv_.deps().cpu_pool,
+                                                   walk_attachments(cfg_.filter.blocked_extensions, &content.head, &mf),
+                                                   asio::use_awaitable);
+                for (const auto& a : rep.archives)
+                  log::info("attachment_archive", base_fields({{"queue_id", queue_id_},
+                                                               {"filename", common::printable(a.name, 256)},
+                                                               {"type", a.content_type}}));
+                if (rep.blocked) {
+                  log::warning("attachment_refused",
+                               base_fields({{"queue_id", queue_id_},
+                                            {"filename", common::printable(rep.blocked->name, 256)},
+                                            {"extension", common::printable(rep.blocked->extension, 32)},
+                                            {"type", rep.blocked->content_type},
+                                            {"why", rep.blocked->why}}));
+                  refused = sess.on_policy_reject(550, "5.7.1",
+                                                  "Message refused: an attachment is of a type we do not accept "
+                                                  "(executable, script or macro document)",
+                                                  "attachment_policy");
+                }
+              }
+              // Milters ([[filter.milter]]), before the checks: they see the message as received, and the
+              // checks (DKIM verification and signing) see it as the milters left it.
+              const auto& tx = sess.current_transaction();
+              std::string env_sender = tx.sender;
+              std::vector<std::string> env_rcpts = tx.recipients;
+              bool discarded = false;
+              bool shutdown = false;
+              std::string quarantined;
+              if (!refused && filter::any_for(cfg_, listener_name(kind_))) {
+                filter::transaction_info ti;
+                ti.hostname = cfg_.hostname;
+                ti.listener = listener_name(kind_);
+                ti.daemon_addr = local_ip_;
+                ti.client_ip = client_ip_;
+                ti.client_port = client_port_;
+                ti.helo = sess.helo();
+                if (sess.tls_active()) {
+                  ti.tls_version = tls_version_;
+                  ti.tls_cipher = tls_cipher_;
+                }
+                ti.auth_user = sess.auth_user();
+                ti.queue_id = queue_id_;
+                ti.session_id = sid_;
+                ti.local_domains = &cfg_.domains;
+                ti.tmp_dir = srv_.deps().spool->dir() / "tmp";
+                auto o = co_await filter::run_milters(sock_.get_executor(), cfg_, ti, content.head, mf, tx.sender,
+                                                      tx.recipients);
+                using fv = filter::outcome::verdict;
+                if (o.action == fv::reject || o.action == fv::tempfail || o.action == fv::shutdown) {
+                  std::string text;
+                  for (const auto& l : o.reply.lines) text += (text.empty() ? "" : " ") + l;
+                  refused = sess.on_policy_reject(o.reply.code, o.reply.enhanced, text, o.rule);
+                  shutdown = o.action == fv::shutdown;
+                } else if (o.action == fv::discard) {
+                  discarded = true;
+                } else {
+                  if (o.new_body) {
+                    if (auto ec = mf.adopt_body(*o.new_body)) {
+                      log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", ec.message()}}));
+                      refused = sess.on_spooled(ec.value(), {});
+                    }
+                    content.body_size = mf.body_size();
+                  }
+                  if (o.envelope_changed) {
+                    env_sender = std::move(o.sender);
+                    env_rcpts = std::move(o.recipients);
+                    if (env_rcpts.empty()) discarded = true;  // every recipient removed: nothing to deliver
+                  }
+                  if (!o.quarantine.empty() && srv_.deps().hold_message) {
+                    quarantined = o.quarantine;  // held in the queue once spooled (before the runner sees it)
+                  } else if (!o.quarantine.empty() || o.spam) {
+                    folder = "Junk";
+                  }
+                }
+              }
+              if (refused || discarded) {
+                // nothing more to check
               } else if (auto* checker = srv_.deps().inbound) {
-                const auto& tx = sess.current_transaction();
-                inbound_message im{client_ip_, sess.helo(), tx.sender,        &tx.recipients,
+                inbound_message im{client_ip_, sess.helo(), env_sender,       &env_rcpts,
                                    queue_id_,  sid_,        sess.auth_user(), scfg.trusted_client};
                 if (!sess.auth_user().empty()) {
                   // Submission: header From: must be the user's own (550 5.7.1), then DKIM-signed.
@@ -646,8 +745,18 @@ asio::awaitable<void> connection::run() {
               }
               if (refused) {
                 absorb(*refused);
+                if (shutdown) closing_ = true;
+              } else if (discarded) {
+                // A milter discarded it: the client is told it was accepted (as Postfix does), nothing is queued.
+                auto q = sess.on_spooled(0, queue_id_);
+                absorb(q);
               } else {
-                auto [err, id] = co_await do_spool(sess, mf, content, folder);
+                if (!quarantined.empty()) {
+                  // Held before the file reaches active/: the runner never sees it unheld.
+                  srv_.deps().hold_message(queue_id_, quarantined);
+                  log::warning("quarantined", base_fields({{"queue_id", queue_id_}, {"reason", quarantined}}));
+                }
+                auto [err, id] = co_await do_spool(sess, mf, content, folder, env_sender, env_rcpts);
                 auto q = sess.on_spooled(err, id);
                 absorb(q);
               }

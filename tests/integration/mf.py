@@ -98,7 +98,7 @@ class Server:
     }
 
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
-                 relaxed=True, cafile=None, serve_args=()):
+                 relaxed=True, cafile=None, serve_args=(), milters=()):
         self.root = Path(root)
         self.serve_args = list(serve_args)  # extra `mailfort serve` options, e.g. --allow-insecure
         self.cafile = cafile  # None: trust the self-signed certificate the server generates in DATA/tls/
@@ -125,6 +125,9 @@ class Server:
         for name, kv in sections.items():
             lines.append(f"[{name}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in kv.items()]
+        for m in milters:  # [[filter.milter]] tables (test_milter.py)
+            lines.append("[[filter.milter]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in m.items()]
         self.root.mkdir(parents=True, exist_ok=True)
         self.config = self.root / "mailfort.toml"
         self.config.write_text("\n".join(lines) + "\n")

@@ -43,6 +43,9 @@ bool loads(const std::string& toml) { return load_string(toml, "t.toml").ok(); }
 // Every field, so a default changed in config.hpp but not in the annotated text (or the reverse) fails.
 void expect_same(const config& a, const config& b) {
   EXPECT_EQ(a.hostname, b.hostname);
+  EXPECT_EQ(a.filter.attachment_policy, b.filter.attachment_policy);
+  EXPECT_EQ(a.filter.blocked_extensions, b.filter.blocked_extensions);
+  EXPECT_EQ(a.filter.milters.size(), b.filter.milters.size());
   EXPECT_EQ(a.domains, b.domains);
   EXPECT_EQ(a.data_dir, b.data_dir);
   EXPECT_EQ(a.listeners.mx, b.listeners.mx);
@@ -413,4 +416,32 @@ TEST(config, serve_refuses_only_critical_findings) {
   // high findings are logged, not refused: a public MX with the self-signed certificate, old TLS in the file
   EXPECT_TRUE(blocking("[listeners]\nmx = \"0.0.0.0:25\"\n[tls]\nmin_version = \"1.0\"\n").empty());
   EXPECT_TRUE(blocking("[relay]\ntrusted_networks = [\"10.0.0.0/8\", \"127.0.0.1/32\"]\n").empty());
+}
+
+TEST(config, milters) {
+  auto r = load_string(
+      "[[filter.milter]]\nname = \"rspamd\"\naddress = \"inet:127.0.0.1:11332\"\n"
+      "[[filter.milter]]\nname = \"clam\"\naddress = \"unix:/run/clamav/milter.ctl\"\ndefault_action = \"accept\"\n"
+      "command_timeout_s = 5\nlisteners = [\"mx\"]\n",
+      "t.toml");
+  ASSERT_TRUE(r.ok()) << dump(r.diagnostics);
+  ASSERT_EQ(r.cfg.filter.milters.size(), 2u);
+  EXPECT_EQ(r.cfg.filter.milters[0].default_action, "tempfail");
+  EXPECT_EQ(r.cfg.filter.milters[0].content_timeout_s, 300);
+  EXPECT_EQ(r.cfg.filter.milters[1].command_timeout_s, 5);
+  EXPECT_EQ(r.cfg.filter.milters[1].listeners, std::vector<std::string>{"mx"});
+  EXPECT_TRUE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:8891@localhost\"\n"));
+  EXPECT_TRUE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:[::1]:8891\"\n"));
+  EXPECT_FALSE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"tcp:127.0.0.1:1\"\n"));
+  EXPECT_FALSE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:0\"\n"));
+  EXPECT_FALSE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"unix:relative\"\n"));
+  EXPECT_FALSE(loads("[[filter.milter]]\naddress = \"inet:127.0.0.1:1\"\n"));  // no name
+  EXPECT_FALSE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:1\"\ndefault_action = \"x\"\n"));
+  EXPECT_FALSE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:1\"\nlisteners = [\"imap\"]\n"));
+  EXPECT_FALSE(loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:1\"\nbogus = 1\n"));
+  EXPECT_FALSE(
+      loads("[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:1\"\n"
+            "[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:2\"\n"));
+  EXPECT_TRUE(loads("[filter]\nattachment_policy = false\nblocked_extensions = [\".exe\", \"hta\"]\n"));
+  EXPECT_FALSE(loads("[filter]\nblocked_extensions = [\"a b\"]\n"));
 }

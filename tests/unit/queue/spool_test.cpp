@@ -197,3 +197,64 @@ TEST(spool, streamed_message_without_room_is_copied) {
   EXPECT_EQ(dec.message, head + body);
   EXPECT_FALSE(dec.padded);
 }
+
+// The milter client reads the body in chunks (read_body_at) and a replacement body takes the original's place
+// (adopt_body), on disk or in memory, and commits like any streamed message.
+TEST(spool, body_read_in_chunks_and_replaced) {
+  temp_dir d;
+  spool sp(d.p / "queue");
+  sp.start();
+  const auto tmp = d.p / "queue" / "tmp";
+  const std::string id = "0123456789abcdef0005";
+  std::string body;
+  for (int i = 0; i < 9000; ++i) body += "original " + std::to_string(i) + "\r\n";
+  message_file mf(tmp, id, 1024);
+  ASSERT_FALSE(mf.append("S: x\r\n\r\n" + body));
+  ASSERT_FALSE(mf.finish());
+  ASSERT_TRUE(mf.on_disk());
+  std::string back, chunk;
+  for (std::uint64_t pos = 0;; pos += chunk.size()) {
+    ASSERT_FALSE(mf.read_body_at(pos, 65535, chunk));
+    if (chunk.empty()) break;
+    EXPECT_LE(chunk.size(), 65535u);
+    back += chunk;
+  }
+  EXPECT_EQ(back, body);
+  {
+    // A small replacement (in memory) for a body on disk: the file goes.
+    message_file small(tmp, id + ".m1", 1024);
+    ASSERT_FALSE(small.append("S: x\r\n\r\nnew body\r\n"));
+    ASSERT_FALSE(small.finish());
+    message_file big(tmp, "0123456789abcdef0006", 1024);
+    ASSERT_FALSE(big.append("S: x\r\n\r\n" + body));
+    ASSERT_FALSE(big.finish());
+    ASSERT_FALSE(big.adopt_body(small));
+    EXPECT_FALSE(big.on_disk());
+    EXPECT_EQ(big.body_in_memory(), "new body\r\n");
+    EXPECT_FALSE(big.read_body_at(4, 100, chunk));
+    EXPECT_EQ(chunk, "body\r\n");
+  }
+  // A large replacement (on disk) for a body on disk: renamed into place, then committed.
+  std::string repl(200000, 'r');
+  {
+    message_file other(tmp, id + ".m2", 1024);
+    ASSERT_FALSE(other.append("S: x\r\n\r\n" + repl));
+    ASSERT_FALSE(other.finish());
+    ASSERT_FALSE(mf.adopt_body(other));
+  }
+  EXPECT_EQ(mf.body_size(), repl.size());
+  envelope e;
+  e.id = id;
+  e.recipients = {{"alice@localhost", "", {}}};
+  ASSERT_FALSE(mf.write_queue_file(e, "S: y\r\n\r\n"));
+  mf.release();
+  std::promise<std::error_code> p;
+  sp.commit_async(id, [&p](std::error_code c, const std::string&) { p.set_value(c); });
+  ASSERT_FALSE(p.get_future().get());
+  auto file = read(sp.path_of(id));
+  auto dec = decode(file);
+  ASSERT_EQ(dec.error, decode_error::ok);
+  EXPECT_EQ(dec.message, "S: y\r\n\r\n" + repl);
+  EXPECT_TRUE(fs::is_empty(tmp));
+  sp.stop();
+}
