@@ -40,9 +40,21 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix must not configure itself as the system MTA on port 25: "No configuration" leaves it unstarted.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts redis-server, nsd, prometheus and dovecot as system services on install; tests start their own on
-# loopback (prometheus is installed only for promtool; mailfort serve runs Dovecot with its own configuration).
-for svc in redis-server nsd prometheus postfix dovecot; do
+# Debian starts redis-server, nsd, prometheus, dovecot, rspamd, clamd and freshclam as system services on install;
+# tests start their own on loopback (prometheus is installed only for promtool; mailfort serve runs Dovecot with its
+# own configuration; freshclam would download signatures from the Internet). A policy-rc.d that refuses every start
+# keeps them from starting during the install (when none exists already); they are then disabled for good.
+policy_rc=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod 755 /usr/sbin/policy-rc.d
+  policy_rc=/usr/sbin/policy-rc.d
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+  [ -n "$policy_rc" ] && $SUDO rm -f "$policy_rc"
+  exit 1
+}
+[ -n "$policy_rc" ] && $SUDO rm -f "$policy_rc"
+for svc in redis-server nsd prometheus postfix dovecot rspamd clamav-daemon clamav-freshclam clamav-milter; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
