@@ -7,9 +7,10 @@
 # the tests keep the CPU whenever they want it. Order:
 #   1. format-check, release build                          (foreground)
 #   2. unit + integration, release binary                  (foreground)
-#      ASan build, fuzz build, clang-tidy                   (background, nice 19)
+#      ASan build                                          (background, nice 19)
 #   3. unit + integration, ASan binary                     (foreground)
-#      short run of every fuzz target                      (background, nice 19; time-bounded per target)
+#      fuzz build, clang-tidy, short run of every fuzz target (background, nice 19; each target time-bounded)
+# The whole is bound by CPU time (three builds), so nothing that the next foreground stage does not need is waited for.
 # Every stage prints its wall time; a failing background stage prints its log. TEST_SERIAL=1 runs the stages one
 # after another (for timing one stage, or on a machine where the overlap disturbs something).
 set -uo pipefail
@@ -77,14 +78,14 @@ stage deps "${make_[@]}" deps
 stage format-check "${make_[@]}" format-check
 stage build "${make_[@]}" build
 
-# One background chain: the two builds and clang-tidy one after another, each using every core it is given.
-bg_start builds-and-tidy bash -c "${make_[*]} asan-build && ${make_[*]} fuzz-build && ${make_[*]} tidy"
+bg_start asan-build "${make_[@]}" asan-build
 stage unit "${make_[@]}" unit-run
 stage integration "${make_[@]}" integration-run
-bg_wait builds-and-tidy
+bg_wait asan-build
 
-bg_start fuzz "${make_[@]}" fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+# One background chain: the fuzz build, clang-tidy and the fuzz run, one after another.
+bg_start fuzz-and-tidy bash -c "${make_[*]} fuzz-build && ${make_[*]} tidy && ${make_[*]} fuzz-run FUZZ_SECONDS=${FUZZ_SECONDS:-10}"
 stage asan-unit "${make_[@]}" asan-unit-run
 stage asan-integration "${make_[@]}" asan-integration-run
-bg_wait fuzz
+bg_wait fuzz-and-tidy
 echo "=== make test: every stage passed in $(($(date +%s) - t0)) s"
