@@ -1,6 +1,6 @@
 # tests/integration/test_clamav.py: the milter client against real clamd + clamav-milter (Debian clamav-daemon,
 # clamav-milter) with a two-signature database written by the test (no freshclam, no network;
-# ../shared/research/next-integrations.md 2.4): the EICAR test file as an attachment is refused 550 at end of DATA,
+# the milter research notes, section 2.4): the EICAR test file as an attachment is refused 550 at end of DATA,
 # a clean attachment passes with X-Virus-Status: Clean. (mailfort does not start them itself yet: [filter] clamav.)
 # SPDX-License-Identifier: MIT
 import base64

@@ -1,6 +1,6 @@
 # tests/integration/test_rspamd.py: the milter client against a real rspamd 3.4 proxy worker in milter mode
 # (Debian rspamd), started by the test with an offline configuration (no DNS, no maps, only the core and the
-# GTUBE test patterns; ../shared/research/next-integrations.md 2.3). rspamd asks for every NR_* flag and answers
+# GTUBE test patterns; the milter research notes, section 2.3). rspamd asks for every NR_* flag and answers
 # only at end of message: the GTUBE message is refused 554 at end of DATA, a clean one passes, and the "add
 # header" test pattern lands in the Junk folder. (mailfort does not start rspamd itself yet: [filter] rspamd.)
 # SPDX-License-Identifier: MIT
