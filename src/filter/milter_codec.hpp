@@ -5,7 +5,7 @@
 // a reply that does not parse is a milter failure (the configured default action), never a crash or a guess.
 // Limits are given at construction (packet size); every length and index is bounds-checked.
 // Sources: libmilter's mfdef.h (command and flag values), Postfix milter8.c (what an MTA accepts), summarised in
-// ../shared/research/next-integrations.md section 2.
+// the project's milter research notes (next-integrations, section 2).
 // Not implemented: SMFIC_UNKNOWN (we never relay unknown commands to a milter), SMFIR_SETSYMLIST beyond the
 // macro lists of the negotiation reply, SMFIP_MDS_* (data chunk size negotiation; chunks stay <= 65535).
 #pragma once
