@@ -7,6 +7,9 @@ PY     := /usr/bin/python3
 # headers a few times instead of once per file (a cold build takes about half the CPU time).
 UNITY  ?= -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(UNITY)
+# TESTS=OFF builds mailfort and the tools the integration tests drive, without the unit tests and benchmarks
+# (`make test` does this for its release binary: the unit tests run in the ASan+UBSan build).
+TESTS  ?= ON
 
 .PHONY: all deps build run test unit unit-run integration integration-run asan asan-build asan-unit-run \
   asan-integration-run fuzz fuzz-run fuzz-long fuzz-build bench clean format format-check tidy
@@ -17,7 +20,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DMAILFORT_TESTS=$(TESTS) -DMAILFORT_BENCH=$(TESTS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -42,7 +45,8 @@ integration-run:
 asan: asan-build
 	$(MAKE) --no-print-directory asan-unit-run asan-integration-run
 asan-build: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMAILFORT_SANITIZE=ON $(UNITY) >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMAILFORT_SANITIZE=ON -DMAILFORT_TESTS=ON -DMAILFORT_BENCH=OFF \
+	  $(UNITY) >/dev/null
 	cmake --build build-asan -j $(JOBS)
 asan-unit-run:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
@@ -79,12 +83,14 @@ format-check: deps
 	$(FORMAT_FILES) | xargs -0 clang-format --dry-run --Werror
 
 # clang-tidy (.clang-tidy) on the pure cores: every file the fuzz build compiles, i.e. every parser of untrusted
-# input. TIDY_ARGS='-checks=clang-analyzer-*' adds the static analyzer.
+# input. It reads the unity translation units (a few per library, as the builds compile them), which parses the
+# headers a few times instead of once per file: about 30% less CPU. Findings in the included .cpp files are
+# reported under their own names (HeaderFilterRegex). TIDY_ARGS='-checks=clang-analyzer-*' adds the static analyzer.
 TIDY_ARGS ?=
 tidy: deps
-	@CC=clang CXX=clang++ cmake -S . -B build-tidy -DMAILFORT_FUZZ=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+	@CC=clang CXX=clang++ cmake -S . -B build-tidy -DMAILFORT_FUZZ=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON $(UNITY) >/dev/null
 	run-clang-tidy -quiet -j $(JOBS) -p build-tidy -extra-arg=-Wno-unknown-warning-option $(TIDY_ARGS) \
-	  '$(CURDIR)/(src|fuzz)/' >build-tidy/tidy.log 2>&1 || { grep -E 'error:|warning:' build-tidy/tidy.log; exit 1; }
+	  >build-tidy/tidy.log 2>&1 || { grep -E 'error:|warning:' build-tidy/tidy.log; exit 1; }
 	@echo "clang-tidy: clean"
 
 # Every stage: format-check, tidy, unit and integration tests (release and ASan+UBSan), a short fuzz run. The

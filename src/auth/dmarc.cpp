@@ -47,6 +47,21 @@ bool skip_comment(std::string_view v, std::size_t& i) {
   return false;
 }
 
+// Position of the last `c` outside double quotes (a backslash inside quotes escapes the next character), or npos.
+std::size_t last_unquoted(std::string_view v, char c) {
+  std::size_t pos = std::string_view::npos;
+  bool q = false;
+  for (std::size_t k = 0; k < v.size(); ++k) {
+    if (v[k] == '\\' && q)
+      ++k;
+    else if (v[k] == '"')
+      q = !q;
+    else if (v[k] == c && !q)
+      pos = k;
+  }
+  return pos;
+}
+
 // Copies a quoted string starting at v[i] == '"' (quotes and escapes kept) into out.
 bool copy_quoted(std::string_view v, std::size_t& i, std::string& out) {
   out.push_back('"');
@@ -79,16 +94,7 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
     if (has_angle) {
       std::string_view a = angle;
       // obs-route "<@a,@b:user@d>": the mailbox is after the last ':' outside quotes.
-      std::size_t colon = std::string_view::npos;
-      bool q = false;
-      for (std::size_t k = 0; k < a.size(); ++k) {
-        if (a[k] == '\\' && q)
-          ++k;
-        else if (a[k] == '"')
-          q = !q;
-        else if (a[k] == ':' && !q)
-          colon = k;
-      }
+      const std::size_t colon = last_unquoted(a, ':');
       if (colon != std::string_view::npos) a.remove_prefix(colon + 1);
       addr = std::string(trim_space(a));
       if (addr.empty()) return false;  // "<>" in From: no author at all
@@ -168,16 +174,7 @@ bool split_addresses(std::string_view v, std::vector<std::string>& out) {
 // The domain of an addr-spec: after the last '@' outside quotes, whitespace removed, checked to be a
 // hostname (LDH labels, '_' tolerated), lower-cased, trailing dot dropped.
 std::optional<std::string> addr_domain(std::string_view addr) {
-  std::size_t at = std::string_view::npos;
-  bool q = false;
-  for (std::size_t k = 0; k < addr.size(); ++k) {
-    if (addr[k] == '\\' && q)
-      ++k;
-    else if (addr[k] == '"')
-      q = !q;
-    else if (addr[k] == '@' && !q)
-      at = k;
-  }
+  const std::size_t at = last_unquoted(addr, '@');
   if (at == std::string_view::npos || at == 0) return std::nullopt;
   std::string d;
   for (char c : addr.substr(at + 1))
@@ -301,18 +298,9 @@ std::optional<std::vector<std::string>> from_addresses(const auth::parsed_messag
       if (!d) return std::nullopt;
       // The local part: everything before the last '@' outside quotes (addr_domain found it), whitespace
       // outside quotes removed (folding may leave some).
-      std::size_t at = std::string::npos;
-      bool q = false;
-      for (std::size_t k = 0; k < a.size(); ++k) {
-        if (a[k] == '\\' && q)
-          ++k;
-        else if (a[k] == '"')
-          q = !q;
-        else if (a[k] == '@' && !q)
-          at = k;
-      }
+      const std::size_t at = last_unquoted(a, '@');
       std::string local;
-      q = false;
+      bool q = false;
       for (std::size_t k = 0; k < at && k < a.size(); ++k) {
         if (a[k] == '"') q = !q;
         if (!q && is_space_or_eol(a[k])) continue;

@@ -113,17 +113,22 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
   }
 
   // ---- EHLO, STARTTLS -------------------------------------------------------------------------------
-  auto e = co_await c.ehlo(t.helo);
-  if (!e) {
-    host_fail(conn_reason(c, "EHLO"));
-    c.close();
-    co_return res;
-  }
-  if (!e->positive()) {
-    host_fail("EHLO: " + render_reply(*e));
-    co_await c.quit();
-    co_return res;
-  }
+  // EHLO (the first, or again after STARTTLS): false when the host failed it, the connection then ended.
+  auto ehlo_ok = [&](std::string_view stage) -> asio::awaitable<bool> {
+    auto e = co_await c.ehlo(t.helo);
+    if (!e) {
+      host_fail(conn_reason(c, stage));
+      c.close();
+      co_return false;
+    }
+    if (!e->positive()) {
+      host_fail(std::string(stage) + ": " + render_reply(*e));
+      co_await c.quit();
+      co_return false;
+    }
+    co_return true;
+  };
+  if (!co_await ehlo_ok("EHLO")) co_return res;
   const bool tls_required = t.tls != tls_requirement::opportunistic;
   if (c.capabilities().starttls) {
     auto st = co_await c.starttls(t.tlsp);
@@ -174,17 +179,7 @@ asio::awaitable<transaction_result> run_transaction(client_connection& c, const 
     }
     res.tls_phase_done = true;
     // RFC 3207 4.2: forget everything learnt before TLS and ask again.
-    auto e2 = co_await c.ehlo(t.helo);
-    if (!e2) {
-      host_fail(conn_reason(c, "EHLO after STARTTLS"));
-      c.close();
-      co_return res;
-    }
-    if (!e2->positive()) {
-      host_fail("EHLO after STARTTLS: " + render_reply(*e2));
-      co_await c.quit();
-      co_return res;
-    }
+    if (!co_await ehlo_ok("EHLO after STARTTLS")) co_return res;
   }
   res.tls_phase_done = true;
   const auto& caps = c.capabilities();

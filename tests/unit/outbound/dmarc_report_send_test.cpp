@@ -4,6 +4,8 @@
 #include "inbound/report_store.hpp"
 #include "outbound/dmarc_report_send.hpp"
 
+#include "report_test_util.hpp"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -17,28 +19,6 @@ using mailfort::inbound::report_row;
 using mailfort::inbound::report_store;
 
 namespace {
-
-std::filesystem::path dmarc_temp_db() {
-  auto dir = std::filesystem::temp_directory_path() / ("dmarc-report-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto p = dir / "state.db";
-  std::filesystem::remove(p);
-  return p;
-}
-
-std::string dmarc_gunzip(const std::string& in) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return {};
-  std::string out(1 << 20, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string();
-}
 
 std::string dmarc_unbase64(const std::string& text) {
   std::string b64;
@@ -56,7 +36,7 @@ std::string dmarc_unbase64(const std::string& text) {
 }  // namespace
 
 TEST(DmarcReportStore, PendingRowsAndRemovePerDayAndDomain) {
-  auto db = dmarc_temp_db();
+  auto db = report_test::temp_db("dmarc-report-test");
   {
     report_store st(db.string());
     st.record({"2026-12-03", "example.com", "example.com", "192.0.2.1", "reject", "fail", "fail", 1});
@@ -84,7 +64,7 @@ TEST(DmarcReportStore, PendingRowsAndRemovePerDayAndDomain) {
 }
 
 TEST(DmarcReportStore, RemoveReportedKeepsWhatWasCountedSince) {
-  auto db = dmarc_temp_db();
+  auto db = report_test::temp_db("dmarc-report-test");
   report_store st(db.string());
   const report_row a{"2026-12-04", "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1};
   const report_row b{"2026-12-04", "example.com", "example.com", "192.0.2.2", "reject", "fail", "fail", 1};
@@ -135,7 +115,7 @@ TEST(DmarcReportMail, Rfc7489HeadersAndGzipAttachment) {
     }
   auto start = m.find("\r\n\r\n", m.find("Content-Type: application/gzip")) + 4;
   auto end = m.find("\r\n--", start);
-  EXPECT_EQ(dmarc_gunzip(dmarc_unbase64(m.substr(start, end - start))), in.xml);
+  EXPECT_EQ(report_test::gunzip(dmarc_unbase64(m.substr(start, end - start))), in.xml);
 }
 
 TEST(DmarcReportMail, HeaderValuesStayOnTheirLine) {
@@ -153,7 +133,7 @@ TEST(DmarcReportMail, HeaderValuesStayOnTheirLine) {
 // Issue 15 item 8: rows carry the raw results (part of the key), and a table from before that column is rebuilt
 // when the store opens, its rows kept with auth "".
 TEST(DmarcReportStore, RawResultsAreKeptAndOldTablesUpgraded) {
-  auto db = dmarc_temp_db();
+  auto db = report_test::temp_db("dmarc-report-test");
   {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.string().c_str(), &raw), SQLITE_OK);

@@ -3,6 +3,8 @@
 #include "outbound/tlsrpt_send.hpp"
 #include "outbound/tlsrpt_store.hpp"
 
+#include "report_test_util.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -11,32 +13,8 @@
 
 using namespace mailfort::outbound;
 
-namespace {
-std::filesystem::path temp_db() {
-  auto dir = std::filesystem::temp_directory_path() / ("tlsrpt-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto p = dir / "state.db";
-  std::filesystem::remove(p);
-  return p;
-}
-
-std::string gunzip(const std::string& in) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return {};
-  std::string out(1 << 20, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string();
-}
-}  // namespace
-
 TEST(TlsrptStore, CountsSurviveReopenAndRemove) {
-  auto db = temp_db();
+  auto db = report_test::temp_db("tlsrpt-test");
   tlsrpt_session s;
   s.policy_domain = "example.com";
   s.policy_type = "sts";
@@ -111,5 +89,5 @@ TEST(TlsrptMail, Rfc8460Headers_GzipAttachment) {
   ASSERT_GT(n, 0);
   std::size_t pad = b64.size() >= 2 ? (b64[b64.size() - 1] == '=') + (b64[b64.size() - 2] == '=') : 0;
   raw.resize(static_cast<std::size_t>(n) - pad);
-  EXPECT_EQ(gunzip(raw), in.json);
+  EXPECT_EQ(report_test::gunzip(raw), in.json);
 }

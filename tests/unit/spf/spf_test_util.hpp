@@ -1,9 +1,10 @@
-// tests/unit/spf/spf_test_util.hpp: run an SPF coroutine to completion and build wire-format RDATA for static_source.
+// tests/unit/spf/spf_test_util.hpp: the shared unit-test helpers under spf_test::, and ip() for test addresses.
 // SPDX-License-Identifier: MIT
 #pragma once
 #include "auth/spf.hpp"
 #include "dns/records.hpp"
 #include "dns/source.hpp"
+#include "test_util.hpp"
 
 #include <arpa/inet.h>
 
@@ -21,70 +22,12 @@
 
 namespace spf_test {
 
-template <class T>
-T run(boost::asio::awaitable<T> a) {
-  boost::asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr err;
-  boost::asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-    if (e)
-      err = e;
-    else
-      out = std::move(v);
-  });
-  io.run();
-  if (err) std::rethrow_exception(err);
-  return std::move(*out);
-}
-
-// One TXT record made of these character-strings (each split into <= 255-octet pieces).
-inline std::string txt_rdata(const std::vector<std::string>& strings) {
-  std::string out;
-  for (const auto& s : strings) {
-    std::size_t pos = 0;
-    do {
-      const std::size_t n = std::min<std::size_t>(255, s.size() - pos);
-      out += static_cast<char>(n);
-      out.append(s, pos, n);
-      pos += n;
-    } while (pos < s.size());
-  }
-  return out;
-}
-inline std::string txt_rdata(const std::string& s) { return txt_rdata(std::vector<std::string>{s}); }
-
-// Uncompressed wire-format name ("" and "." are the root).
-inline std::string name_rdata(std::string_view name) {
-  std::string out;
-  while (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  while (!name.empty()) {
-    const std::size_t dot = std::min(name.find('.'), name.size());
-    out += static_cast<char>(dot);
-    out.append(name.substr(0, dot));
-    name.remove_prefix(std::min(dot + 1, name.size()));
-  }
-  out += '\0';
-  return out;
-}
-
-inline std::string mx_rdata(int pref, std::string_view host) {
-  std::string out;
-  out += static_cast<char>((pref >> 8) & 0xff);
-  out += static_cast<char>(pref & 0xff);
-  return out + name_rdata(host);
-}
-
-inline std::string a_rdata(const std::string& text) {
-  unsigned char b[4];
-  if (inet_pton(AF_INET, text.c_str(), b) != 1) throw std::runtime_error("bad A " + text);
-  return std::string(reinterpret_cast<char*>(b), 4);
-}
-
-inline std::string aaaa_rdata(const std::string& text) {
-  unsigned char b[16];
-  if (inet_pton(AF_INET6, text.c_str(), b) != 1) throw std::runtime_error("bad AAAA " + text);
-  return std::string(reinterpret_cast<char*>(b), 16);
-}
+using mailfort_test::a_rdata;
+using mailfort_test::aaaa_rdata;
+using mailfort_test::mx_rdata;
+using mailfort_test::name_rdata;
+using mailfort_test::run;
+using mailfort_test::txt_rdata;
 
 inline mailfort::auth::spf::ip_address ip(std::string_view s) {
   auto r = mailfort::auth::spf::parse_ip(s);

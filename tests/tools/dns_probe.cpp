@@ -1,4 +1,4 @@
-// tests/unit/dns/resolver_probe.cpp: dns_probe, a test tool driving dns::resolver against a real server.
+// tests/tools/dns_probe.cpp: dns_probe, a test tool driving dns::resolver against a real server.
 // SPDX-License-Identifier: MIT
 // Usage: dns_probe NAME TYPE [--server ADDR[:PORT]]... [--trust-anchor FILE] [--timeout-ms N]
 //                  [--allow-zone ZONE]... [--sync] [--repeat N] [--validate]
