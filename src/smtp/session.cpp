@@ -737,6 +737,19 @@ step session::on_policy_reject(int code, const std::string& enhanced, const std:
   return s;
 }
 
+step session::on_cleanup(const cleanup_outcome& o) {
+  switch (o.what) {
+    case cleanup_outcome::kind::queued:
+    case cleanup_outcome::kind::discarded:
+      return on_spooled(0, o.queue_id);
+    case cleanup_outcome::kind::store_failed:
+      return on_spooled(o.errc, {});
+    case cleanup_outcome::kind::refused:
+      break;
+  }
+  return on_policy_reject(o.code, o.enhanced, o.text, o.rule);
+}
+
 step session::on_timeout(bool in_data) {
   step s;
   s.replies.push_back(make_reply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded"));

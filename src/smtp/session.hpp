@@ -118,6 +118,25 @@ struct transaction {
   bool eight_bit_mime = false;
 };
 
+// What the cleanup step (smtp/cleanup.hpp) did with a message at the end of data; session::on_cleanup() turns it
+// into the reply.
+struct cleanup_outcome {
+  enum class kind : std::uint8_t {
+    queued,        // durable in the queue as `queue_id`
+    discarded,     // accepted and dropped (a milter said discard, or every recipient was removed)
+    refused,       // a check, a filter or the in-flight budget refused it: code, enhanced, text, rule
+    store_failed,  // the queue file could not be written: errc (ENOSPC -> 452 4.3.1, other -> 451 4.3.0)
+  };
+  kind what = kind::queued;
+  std::string queue_id;
+  int errc = 0;
+  int code = 0;
+  std::string enhanced;
+  std::string text;
+  std::string rule;
+  bool close = false;  // refused by a milter's shutdown: close the connection after the reply
+};
+
 class session {
  public:
   session(session_config cfg, const session_env& env, std::string client_ip, std::uint16_t client_port);
@@ -144,6 +163,9 @@ class session {
   // End of data refused by the inbound checks (DMARC p=reject, temporary DNS failure): `code` is 5xx or 4xx;
   // the transaction is reset and nothing is queued. Not counted as a client error.
   step on_policy_reject(int code, const std::string& enhanced, const std::string& text, const std::string& rule);
+  // After action::spool and the cleanup step: the reply for what became of the message (on_spooled() for a
+  // queued, discarded or unwritable message, on_policy_reject() for a refused one).
+  step on_cleanup(const cleanup_outcome& o);
   // The I/O layer timed out waiting (command or data): returns the 421 4.4.2.
   step on_timeout(bool in_data);
 
