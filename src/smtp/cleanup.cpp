@@ -6,6 +6,7 @@
 #include "common/ascii.hpp"
 #include "filter/attachments.hpp"
 #include "filter/milter_client.hpp"
+#include "log/events.hpp"
 #include "log/logger.hpp"
 #include "queue/envelope.hpp"
 #include "queue/message_file.hpp"
@@ -26,6 +27,10 @@ namespace mailfort::smtp {
 namespace asio = boost::asio;
 
 namespace {
+
+// Events and reject rules are the declared ones (log/events.hpp), never bare strings.
+using ev = log::event_id;
+using rule = log::reject_rule;
 
 cleanup_outcome refused(int code, std::string enhanced, std::string text, std::string rule) {
   cleanup_outcome o;
@@ -83,9 +88,10 @@ asio::awaitable<cleanup_outcome> cleanup::process(const session& sess, queue::me
   content.body_size = mf.body_size();
   content.read_body = [&mf](const std::function<void(std::string_view)>& fn) { return mf.read_body(fn); };
   if (received.over_budget)
-    co_return refused(452, "4.3.1", "Insufficient system storage; try again later", "inflight_budget");
+    co_return refused(452, "4.3.1", "Insufficient system storage; try again later",
+                      log::rule_field(rule::inflight_budget));
   if (received.sink_error) {
-    log::error("spool_error", fields({{"queue_id", mf.id()}, {"error", received.sink_error.message()}}));
+    log::error(log::name(ev::spool_error), fields({{"queue_id", mf.id()}, {"error", received.sink_error.message()}}));
     co_return store_failed(received.sink_error);
   }
   if (deps_.cfg->filter.attachment_policy) {
@@ -114,7 +120,7 @@ asio::awaitable<cleanup_outcome> cleanup::process(const session& sess, queue::me
   if (!d.quarantined.empty()) {
     // Held before the file reaches active/: the runner never sees it unheld.
     deps_.hold_message(mf.id(), d.quarantined);
-    log::warning("quarantined", fields({{"queue_id", mf.id()}, {"reason", d.quarantined}}));
+    log::warning(log::name(ev::quarantined), fields({{"queue_id", mf.id()}, {"reason", d.quarantined}}));
   }
   co_return co_await store(sess, mf, content, d);
 }
@@ -125,18 +131,18 @@ asio::awaitable<std::optional<cleanup_outcome>> cleanup::check_attachments(const
   auto rep = co_await asio::co_spawn(
       *deps_.cpu_pool, walk_attachments(deps_.cfg->filter.blocked_extensions, &content.head, &mf), asio::use_awaitable);
   for (const auto& a : rep.archives)
-    log::info("attachment_archive",
+    log::info(log::name(ev::attachment_archive),
               fields({{"queue_id", mf.id()}, {"filename", common::printable(a.name, 256)}, {"type", a.content_type}}));
   if (!rep.blocked) co_return std::nullopt;
-  log::warning("attachment_refused", fields({{"queue_id", mf.id()},
-                                             {"filename", common::printable(rep.blocked->name, 256)},
-                                             {"extension", common::printable(rep.blocked->extension, 32)},
-                                             {"type", rep.blocked->content_type},
-                                             {"why", rep.blocked->why}}));
+  log::warning(log::name(ev::attachment_refused), fields({{"queue_id", mf.id()},
+                                                          {"filename", common::printable(rep.blocked->name, 256)},
+                                                          {"extension", common::printable(rep.blocked->extension, 32)},
+                                                          {"type", rep.blocked->content_type},
+                                                          {"why", rep.blocked->why}}));
   co_return refused(550, "5.7.1",
                     "Message refused: an attachment is of a type we do not accept (executable, script or macro "
                     "document)",
-                    "attachment_policy");
+                    log::rule_field(rule::attachment_policy));
 }
 
 asio::awaitable<std::optional<cleanup_outcome>> cleanup::run_milters(const session& sess, message_content& content,
@@ -174,7 +180,7 @@ asio::awaitable<std::optional<cleanup_outcome>> cleanup::run_milters(const sessi
   }
   if (o.new_body) {
     if (auto ec = mf.adopt_body(*o.new_body)) {
-      log::error("spool_error", fields({{"queue_id", mf.id()}, {"error", ec.message()}}));
+      log::error(log::name(ev::spool_error), fields({{"queue_id", mf.id()}, {"error", ec.message()}}));
       co_return store_failed(ec);
     }
     content.body_size = mf.body_size();
@@ -218,10 +224,10 @@ asio::awaitable<cleanup_outcome> cleanup::store(const session& sess, queue::mess
   const auto& tx = sess.current_transaction();
   const std::string& queue_id = mf.id();
   if (deps_.cfg->queue.discard) {  // the benchmark's null backend: `config check` reports it as critical
-    log::warning("discarded", fields({{"queue_id", queue_id},
-                                      {"size", content.head.size() + content.body_size},
-                                      {"from", tx.sender},
-                                      {"rcpts", tx.recipients.size()}}));
+    log::warning(log::name(ev::discarded), fields({{"queue_id", queue_id},
+                                                   {"size", content.head.size() + content.body_size},
+                                                   {"from", tx.sender},
+                                                   {"rcpts", tx.recipients.size()}}));
     cleanup_outcome o;
     o.queue_id = queue_id;
     co_return o;
@@ -281,12 +287,12 @@ asio::awaitable<cleanup_outcome> cleanup::store(const session& sess, queue::mess
   }
   while (!w->done) co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   if (w->ec) {
-    log::error("spool_error", fields({{"queue_id", queue_id}, {"error", w->ec.message()}}));
+    log::error(log::name(ev::spool_error), fields({{"queue_id", queue_id}, {"error", w->ec.message()}}));
     co_return store_failed(w->ec);
   }
   auto f = fields({{"queue_id", w->id}, {"size", size}, {"from", d.sender}, {"rcpts", d.recipients.size()}});
   if (!sess.auth_user().empty()) f["user"] = sess.auth_user();
-  log::info("queued", std::move(f));
+  log::info(log::name(ev::queued), std::move(f));
   if (deps_.on_queued) deps_.on_queued();
   cleanup_outcome o;
   o.queue_id = w->id;

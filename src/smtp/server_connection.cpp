@@ -11,6 +11,7 @@
 // client that never reads cannot pin a coroutine.
 #include "common/ascii.hpp"
 #include "common/ids.hpp"
+#include "log/events.hpp"
 #include "log/logger.hpp"
 #include "policy/guard.hpp"
 #include "policy/offences.hpp"
@@ -49,6 +50,9 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
+// Events and reject rules are the declared ones (log/events.hpp), never bare strings.
+using ev = log::event_id;
+using rule = log::reject_rule;
 
 // Runs on the CPU pool: argon2id takes tens of milliseconds. The canonical user name on success.
 asio::awaitable<std::optional<std::string>> verify_password(sasl::user_db* users, std::string user,
@@ -137,14 +141,14 @@ class connection : public std::enable_shared_from_this<connection> {
       err = ec.message();
     }
     if (!err.empty()) {
-      log::warning("tls_error", base_fields({{"reason", err}}));
+      log::warning(log::name(ev::tls_error), base_fields({{"reason", err}}));
       broken_ = true;
       co_return false;
     }
     SSL* s = tls_->native_handle();
     tls_version_ = SSL_get_version(s);
     tls_cipher_ = SSL_get_cipher_name(s);
-    log::info("tls", base_fields({{"version", tls_version_}, {"cipher", tls_cipher_}}));
+    log::info(log::name(ev::tls), base_fields({{"version", tls_version_}, {"cipher", tls_cipher_}}));
     co_return true;
   }
 
@@ -158,7 +162,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // The offence a session event counts as (the table is policy/offences.cpp).
   static std::optional<policy::offence> offence_of(const log_event& e) {
-    if (e.name != "auth" && e.name != "reject") return std::nullopt;
+    if (e.name != log::name(ev::auth) && e.name != log::name(ev::reject)) return std::nullopt;
     const std::string rule = e.fields.value("rule", "");
     const std::string result = e.fields.value("result", "");
     return policy::offence_of(
@@ -171,11 +175,11 @@ class connection : public std::enable_shared_from_this<connection> {
     if (!g || banned_now_) return;
     if (auto ban = g->record(addr_, o)) {
       banned_now_ = true;
-      log::warning("ban", base_fields({{"source", ban->source},
-                                       {"reason", ban->reason},
-                                       {"until", ban->until},
-                                       {"duration_s", ban->until - ban->created},
-                                       {"count", ban->count}}));
+      log::warning(log::name(ev::ban), base_fields({{"source", ban->source},
+                                                    {"reason", ban->reason},
+                                                    {"until", ban->until},
+                                                    {"duration_s", ban->until - ban->created},
+                                                    {"count", ban->count}}));
       ban_notice_pending_ = !closing_;
     }
   }
@@ -185,8 +189,9 @@ class connection : public std::enable_shared_from_this<connection> {
     for (auto& e : s.events) {
       if (auto o = offence_of(e)) score(*o);
       auto fields = base_fields(std::move(e.fields));
-      if (!queue_id_.empty() && (e.name == "reject" || e.name == "queued")) fields["queue_id"] = queue_id_;
-      if (e.name == "reject" || (e.name == "auth" && fields.value("result", "") == "failure"))
+      const bool reject = e.name == log::name(ev::reject);
+      if (!queue_id_.empty() && (reject || e.name == log::name(ev::queued))) fields["queue_id"] = queue_id_;
+      if (reject || (e.name == log::name(ev::auth) && fields.value("result", "") == "failure"))
         log::warning(e.name, std::move(fields));
       else
         log::info(e.name, std::move(fields));
@@ -212,7 +217,8 @@ class connection : public std::enable_shared_from_this<connection> {
       if (gen != ban_gen_seen_) {
         ban_gen_seen_ = gen;
         if (g->banned(addr_)) {
-          log::warning("reject", base_fields({{"stage", "command"}, {"code", 421}, {"rule", "banned"}}));
+          log::warning(log::name(ev::reject),
+                       base_fields({{"stage", "command"}, {"code", 421}, {"rule", log::rule_field(rule::banned)}}));
           out_ += "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; closing\r\n";
           closing_ = true;
           return "banned";
@@ -220,7 +226,9 @@ class connection : public std::enable_shared_from_this<connection> {
       }
     }
     if (steady::now() >= session_end) {
-      log::warning("reject", base_fields({{"stage", "command"}, {"code", 421}, {"rule", "session_lifetime"}}));
+      log::warning(
+          log::name(ev::reject),
+          base_fields({{"stage", "command"}, {"code", 421}, {"rule", log::rule_field(rule::session_lifetime)}}));
       out_ += "421 4.4.2 " + cfg_.hostname + " Session too long, closing\r\n";
       closing_ = true;
       return "session_lifetime";
@@ -301,9 +309,10 @@ asio::awaitable<void> connection::run() {
   }
   auto verdict = srv_.tracker().acquire(cap_key, kind_, cap_exempt);
   if (verdict != connection_tracker::verdict::ok) {
-    const char* rule = verdict == connection_tracker::verdict::too_many_per_ip ? "too_many_connections_per_ip"
-                                                                               : "too_many_connections";
-    log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", rule}}));
+    const auto why = verdict == connection_tracker::verdict::too_many_per_ip ? rule::too_many_connections_per_ip
+                                                                             : rule::too_many_connections;
+    log::warning(log::name(ev::reject),
+                 base_fields({{"stage", "connect"}, {"code", 421}, {"rule", log::rule_field(why)}}));
     std::string reply = "421 4.7.0 " + cfg_.hostname + " Too many connections, try again later\r\n";
     co_await refuse_at_connect(std::move(reply));
     co_return;
@@ -316,7 +325,7 @@ asio::awaitable<void> connection::run() {
     ~release_guard() { t.release(key, kind, exempt); }
   } guard{srv_.tracker(), cap_key, kind_, cap_exempt};
 
-  log::info("connect", base_fields());
+  log::info(log::name(ev::connect), base_fields());
   session sess(session_config_for(), *srv_.deps().env, client_ip_, client_port_);
   std::string reason = co_await converse(sess, start + std::chrono::seconds(cfg_.limits.session_lifetime_s));
   co_await finish(sess, start, std::move(reason));
@@ -346,10 +355,11 @@ asio::awaitable<bool> connection::admit() {
   ban_gen_seen_ = g->generation();  // bans made after this point end the session at its next command
   auto v = g->on_connect(addr_);
   if (v.allowed) co_return true;
-  log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", v.rule}, {"until", v.until}}));
+  log::warning(log::name(ev::reject),
+               base_fields({{"stage", "connect"}, {"code", 421}, {"rule", v.rule}, {"until", v.until}}));
   // The reply is built before the co_await: GCC 12 destroys a temporary made in a conditional expression inside a
   // co_await operand twice.
-  std::string reply = v.rule == "banned"
+  std::string reply = v.rule == log::name(rule::banned)
                           ? "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; try later\r\n"
                           : "421 4.7.0 " + cfg_.hostname + " Too many connections from you; slow down\r\n";
   co_await refuse_at_connect(std::move(reply));
@@ -419,7 +429,8 @@ asio::awaitable<const char*> connection::greeting_pause() {
     boost::system::error_code ec;
     std::size_t peeked = sock_.receive(asio::buffer(&c, 1), tcp::socket::message_peek, ec);
     if (ec || peeked == 0) co_return "client_closed";
-    log::warning("reject", base_fields({{"stage", "greeting"}, {"code", 554}, {"rule", "early_talker"}}));
+    log::warning(log::name(ev::reject),
+                 base_fields({{"stage", "greeting"}, {"code", 554}, {"rule", log::rule_field(rule::early_talker)}}));
     out_ = "554 5.5.0 " + cfg_.hostname + " Protocol error: talking before the greeting\r\n";
     score(policy::offence::early_talker);
     co_await flush();
@@ -534,7 +545,9 @@ asio::awaitable<bool> connection::take_message(session& sess, std::string_view& 
       co_await flush();
       reason = "timeout";
     } else {
-      log::info("reject", base_fields({{"stage", "data"}, {"rule", "incomplete_data"}, {"queue_id", queue_id_}}));
+      log::info(
+          log::name(ev::reject),
+          base_fields({{"stage", "data"}, {"rule", log::rule_field(rule::incomplete_data)}, {"queue_id", queue_id_}}));
     }
     closing_ = true;
     co_return false;
@@ -599,7 +612,8 @@ asio::awaitable<void> connection::finish(const session& sess, steady::time_point
   sock_.shutdown(tcp::socket::shutdown_both, ec);
   sock_.close(ec);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
-  log::info("disconnect", base_fields({{"reason", reason}, {"duration_ms", ms}, {"errors", sess.errors()}}));
+  log::info(log::name(ev::disconnect),
+            base_fields({{"reason", reason}, {"duration_ms", ms}, {"errors", sess.errors()}}));
 }
 
 }  // namespace
@@ -612,7 +626,7 @@ void spawn_connection(server& srv, tcp::socket sock, listener_kind kind) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex2) {
-      log::error("connection_error", {{"error", ex2.what()}});
+      log::error(log::name(ev::connection_error), {{"error", ex2.what()}});
     }
   });
 }

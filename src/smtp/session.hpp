@@ -13,6 +13,7 @@
 // NOT IMPLEMENTED: CHUNKING/BDAT (not advertised; BDAT is refused), DSN parameters (not advertised:
 // RET/ENVID/NOTIFY/ORCPT are unknown parameters), XCLIENT/XFORWARD/PROXY (refused for everyone).
 #pragma once
+#include "log/events.hpp"
 #include "smtp/address.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
@@ -197,10 +198,10 @@ class session {
   step do_auth(const command& cmd);
   step do_sasl_line(std::string_view line);
   step do_starttls(const command& cmd);
-  step error_reply(step s, std::string_view rule, int code, std::string_view enh, std::string_view text,
+  step error_reply(step s, log::reject_rule rule, int code, std::string_view enh, std::string_view text,
                    std::string_view stage);
   step junk(step s);
-  void add_event(step& s, std::string name, nlohmann::json fields) const;
+  void add_event(step& s, log::event_id e, nlohmann::json fields) const;
   void reset_transaction() { tx_ = transaction{}; }
   bool may_relay() const { return cfg_.trusted_client || !auth_user_.empty(); }
   bool needs_auth() const { return cfg_.kind != listener_kind::mx; }
