@@ -1,5 +1,7 @@
 // smtp/server_connection.cpp: one coroutine per SMTP connection: read bytes, feed the pure parsers and the
-// session, carry out the session's action, write replies. No policy decisions are made here.
+// session, carry out the session's action, write replies. It moves bytes and keeps the timers; the session
+// decides, the cleanup step (smtp/cleanup.hpp) owns the message from the end of data to the queue, and
+// policy/offences.hpp says which refusals count towards a ban.
 // SPDX-License-Identifier: MIT
 //
 // SECURITY: deadlines. A command line must arrive within command_timeout_s of the previous reply; the
@@ -9,12 +11,13 @@
 // client that never reads cannot pin a coroutine.
 #include "common/ascii.hpp"
 #include "common/ids.hpp"
-#include "filter/attachments.hpp"
-#include "filter/milter_client.hpp"
+#include "log/events.hpp"
 #include "log/logger.hpp"
 #include "policy/guard.hpp"
+#include "policy/offences.hpp"
 #include "queue/message_file.hpp"
 #include "queue/spool.hpp"
+#include "smtp/cleanup.hpp"
 #include "sasl/user_db.hpp"
 #include "smtp/inbound.hpp"
 #include "smtp/server.hpp"
@@ -47,6 +50,9 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
+// Events and reject rules are the declared ones (log/events.hpp), never bare strings.
+using ev = log::event_id;
+using rule = log::reject_rule;
 
 // Runs on the CPU pool: argon2id takes tens of milliseconds. The canonical user name on success.
 asio::awaitable<std::optional<std::string>> verify_password(sasl::user_db* users, std::string user,
@@ -58,18 +64,15 @@ asio::awaitable<std::optional<std::string>> verify_password(sasl::user_db* users
   }
 }
 
-// Runs on the CPU pool: the attachment policy's MIME walk over the header section and the body file.
-asio::awaitable<filter::attachment_report> walk_attachments(std::vector<std::string> extensions,
-                                                            const std::string* head, const queue::message_file* mf) {
-  filter::mime_walker w(std::move(extensions));
-  w.feed(*head);
-  if (mf->read_body([&w](std::string_view chunk) { w.feed(chunk); })) {
-    filter::attachment_report r;
-    r.truncated = true;  // the spool will fail on the same file; nothing to refuse here
-    co_return r;
+// Bytes of one message in flight, charged as they arrive against limits.inflight_bytes, given back when the
+// message is queued or dropped.
+struct inflight_charge {
+  common::byte_budget* budget;
+  std::uint64_t taken = 0;
+  ~inflight_charge() {
+    if (budget) budget->give_back(taken);
   }
-  co_return w.finish();
-}
+};
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
@@ -138,14 +141,14 @@ class connection : public std::enable_shared_from_this<connection> {
       err = ec.message();
     }
     if (!err.empty()) {
-      log::warning("tls_error", base_fields({{"reason", err}}));
+      log::warning(log::name(ev::tls_error), base_fields({{"reason", err}}));
       broken_ = true;
       co_return false;
     }
     SSL* s = tls_->native_handle();
     tls_version_ = SSL_get_version(s);
     tls_cipher_ = SSL_get_cipher_name(s);
-    log::info("tls", base_fields({{"version", tls_version_}, {"cipher", tls_cipher_}}));
+    log::info(log::name(ev::tls), base_fields({{"version", tls_version_}, {"cipher", tls_cipher_}}));
     co_return true;
   }
 
@@ -157,26 +160,13 @@ class connection : public std::enable_shared_from_this<connection> {
     return extra;
   }
 
-  // Which rejections count towards a ban, and how (policy/ban_score.hpp has the weights).
+  // The offence a session event counts as (the table is policy/offences.cpp).
   static std::optional<policy::offence> offence_of(const log_event& e) {
-    if (e.name == "auth") {
-      if (e.fields.value("result", "") == "failure") return policy::offence::auth_failure;
-      return std::nullopt;
-    }
-    if (e.name != "reject") return std::nullopt;
-    std::string rule = e.fields.value("rule", "");
-    // A single bare LF or a command pipelined behind STARTTLS is what broken clients do too: scored below the
-    // threshold, so one slip does not ban a whole office NAT (repeats still do).
-    // A bare LF around a dot line (a fake end of data) is smuggling.
-    if (rule == "bare_lf")
-      return e.fields.value("fake_end", false) ? policy::offence::smuggling : policy::offence::protocol_slip;
-    if (rule == "starttls_pipelining") return policy::offence::protocol_slip;
-    if (rule == "bare_cr" || rule == "nul" || rule == "pipelining_violation") return policy::offence::smuggling;
-    if (rule == "unknown_user") return policy::offence::unknown_recipient;
-    if (rule == "non_smtp_command" || rule == "xclient_denied") return policy::offence::non_smtp;
-    if (rule == "too_many_errors" || rule == "too_many_unknown_recipients") return policy::offence::protocol_errors;
-    if (rule == "auth_per_minute_per_ip") return policy::offence::rate_limited;
-    return std::nullopt;
+    if (e.name != log::name(ev::auth) && e.name != log::name(ev::reject)) return std::nullopt;
+    const std::string rule = e.fields.value("rule", "");
+    const std::string result = e.fields.value("result", "");
+    return policy::offence_of(
+        {.event = e.name, .rule = rule, .result = result, .fake_end = e.fields.value("fake_end", false)});
   }
 
   // Count an offence; when it bans the source, say so and close after the pending replies.
@@ -185,11 +175,11 @@ class connection : public std::enable_shared_from_this<connection> {
     if (!g || banned_now_) return;
     if (auto ban = g->record(addr_, o)) {
       banned_now_ = true;
-      log::warning("ban", base_fields({{"source", ban->source},
-                                       {"reason", ban->reason},
-                                       {"until", ban->until},
-                                       {"duration_s", ban->until - ban->created},
-                                       {"count", ban->count}}));
+      log::warning(log::name(ev::ban), base_fields({{"source", ban->source},
+                                                    {"reason", ban->reason},
+                                                    {"until", ban->until},
+                                                    {"duration_s", ban->until - ban->created},
+                                                    {"count", ban->count}}));
       ban_notice_pending_ = !closing_;
     }
   }
@@ -199,8 +189,9 @@ class connection : public std::enable_shared_from_this<connection> {
     for (auto& e : s.events) {
       if (auto o = offence_of(e)) score(*o);
       auto fields = base_fields(std::move(e.fields));
-      if (!queue_id_.empty() && (e.name == "reject" || e.name == "queued")) fields["queue_id"] = queue_id_;
-      if (e.name == "reject" || (e.name == "auth" && fields.value("result", "") == "failure"))
+      const bool reject = e.name == log::name(ev::reject);
+      if (!queue_id_.empty() && (reject || e.name == log::name(ev::queued))) fields["queue_id"] = queue_id_;
+      if (reject || (e.name == log::name(ev::auth) && fields.value("result", "") == "failure"))
         log::warning(e.name, std::move(fields));
       else
         log::info(e.name, std::move(fields));
@@ -218,16 +209,6 @@ class connection : public std::enable_shared_from_this<connection> {
     return s.action;
   }
 
-  // Bytes the queue file's envelope needs besides the header section (message_file leaves room for them in
-  // front of the body): every envelope value is known at DATA but the TLS and folder names.
-  std::size_t envelope_room(const session& sess) const {
-    const auto& tx = sess.current_transaction();
-    std::size_t n = 1024 + tx.sender.size() + sess.helo().size() + sess.auth_user().size() + sid_.size() +
-                    client_ip_.size() + tls_version_.size() + tls_cipher_.size();
-    for (const auto& r : tx.recipients) n += r.size() + 16;
-    return n;
-  }
-
   // Before each command: a ban made since this session began (by another session, node or `mailfort ban add`)
   // ends it; a session past limits.session_lifetime_s ends too. Returns why it must close, or nullptr.
   const char* must_end(steady::time_point session_end) {
@@ -236,7 +217,8 @@ class connection : public std::enable_shared_from_this<connection> {
       if (gen != ban_gen_seen_) {
         ban_gen_seen_ = gen;
         if (g->banned(addr_)) {
-          log::warning("reject", base_fields({{"stage", "command"}, {"code", 421}, {"rule", "banned"}}));
+          log::warning(log::name(ev::reject),
+                       base_fields({{"stage", "command"}, {"code", 421}, {"rule", log::rule_field(rule::banned)}}));
           out_ += "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; closing\r\n";
           closing_ = true;
           return "banned";
@@ -244,7 +226,9 @@ class connection : public std::enable_shared_from_this<connection> {
       }
     }
     if (steady::now() >= session_end) {
-      log::warning("reject", base_fields({{"stage", "command"}, {"code", 421}, {"rule", "session_lifetime"}}));
+      log::warning(
+          log::name(ev::reject),
+          base_fields({{"stage", "command"}, {"code", 421}, {"rule", log::rule_field(rule::session_lifetime)}}));
       out_ += "421 4.4.2 " + cfg_.hostname + " Session too long, closing\r\n";
       closing_ = true;
       return "session_lifetime";
@@ -266,87 +250,21 @@ class connection : public std::enable_shared_from_this<connection> {
     co_return sess.on_auth_result(ok);
   }
 
-  // Makes the message durable: the envelope and the head part (our Received:, then `content.head`) are written
-  // in front of the body already on disk under queue/tmp/ (or, for a small message, the whole file is written
-  // by the commit thread as before); the commit thread fsyncs, renames into active/ and fsyncs the directory.
-  asio::awaitable<std::pair<int, std::string>> do_spool(session& sess, queue::message_file& mf,
-                                                        smtp::message_content& content, std::string folder,
-                                                        const std::string& sender,
-                                                        const std::vector<std::string>& recipients) {
-    const auto& tx = sess.current_transaction();
-    if (cfg_.queue.discard) {  // the benchmark's null backend: `config check` reports it as critical
-      auto f = base_fields({{"queue_id", queue_id_},
-                            {"size", content.head.size() + content.body_size},
-                            {"from", tx.sender},
-                            {"rcpts", tx.recipients.size()}});
-      log::warning("discarded", std::move(f));
-      co_return std::pair<int, std::string>{0, queue_id_};
-    }
-    queue::envelope env;
-    env.id = queue_id_;
-    env.sender = sender;
-    for (const auto& r : recipients) env.recipients.push_back(queue::recipient{r, {}, {}});
-    env.received_at =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    env.session_id = sid_;
-    env.client_ip = client_ip_;
-    env.client_port = client_port_;
-    env.helo = sess.helo();
-    env.listener = listener_name(kind_);
-    env.auth_user = sess.auth_user();
-    if (sess.tls_active()) env.tls = tls_version_ + " " + tls_cipher_;
-    env.body_type = tx.eight_bit_mime ? "8BITMIME" : "7BIT";
-    env.smtputf8 = tx.smtputf8;
-    env.folder = std::move(folder);
-    std::string head = sess.received_header(queue_id_, env.received_at);
-    head += content.head;
-    content.head.clear();
-    content.head.shrink_to_fit();
-    const std::uint64_t size = head.size() + content.body_size;
-    auto* sp = srv_.deps().spool;
-    auto ex = sock_.get_executor();
-    // Wait for the commit thread: it completes `done` on its own thread, which posts back to this
-    // connection's executor and wakes the coroutine by cancelling a timer (no shared state raced).
-    struct waiter {
-      explicit waiter(asio::any_io_executor e) : timer(std::move(e), steady::time_point::max()) {}
-      asio::steady_timer timer;
-      std::error_code ec;
-      std::string id;
-      bool done = false;
-    };
-    auto w = std::make_shared<waiter>(ex);
-    auto done = [w](std::error_code e, const std::string& qid) {
-      asio::post(w->timer.get_executor(), [w, e, qid] {
-        w->ec = e;
-        w->id = qid;
-        w->done = true;
-        w->timer.cancel();
-      });
-    };
-    if (mf.on_disk()) {
-      // The body is in tmp/<id> already: write the envelope and head in front of it, then commit.
-      if (auto ec = mf.write_queue_file(env, head)) {
-        done(ec, queue_id_);
-      } else {
-        mf.release();  // the spool owns the file now (renamed into active/, or removed on failure)
-        sp->commit_async(queue_id_, done);
-      }
-    } else {
-      head += mf.body_in_memory();
-      sp->store_async(std::move(env), std::move(head), done);
-    }
-    while (!w->done) co_await w->timer.async_wait(k_tuple);
-    std::error_code ec = w->ec;
-    std::string id = w->id;
-    if (!ec) {
-      auto f = base_fields({{"queue_id", id}, {"size", size}, {"from", sender}, {"rcpts", recipients.size()}});
-      if (!sess.auth_user().empty()) f["user"] = sess.auth_user();
-      log::info("queued", std::move(f));
-      if (srv_.deps().on_queued) srv_.deps().on_queued();
-    } else {
-      log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", ec.message()}}));
-    }
-    co_return std::pair<int, std::string>{ec ? ec.value() : 0, id};
+  // ---- the connection's life, in order (run() calls them) ---------------------------------------
+  bool learn_endpoints();
+  asio::awaitable<bool> admit();
+  asio::awaitable<void> refuse_at_connect(std::string reply);
+  session_config session_config_for() const;
+  asio::awaitable<std::string> converse(session& sess, steady::time_point session_end);
+  asio::awaitable<const char*> greeting_pause();
+  asio::awaitable<std::string> command_loop(session& sess, steady::time_point session_end);
+  asio::awaitable<bool> take_message(session& sess, std::string_view& pending, std::size_t reply_mark,
+                                     std::string& reason);
+  asio::awaitable<bool> read_content(data_reader& reader, queue::message_file& mf, std::string_view& pending,
+                                     inflight_charge& charged, received_content& got);
+  asio::awaitable<void> finish(const session& sess, steady::time_point start, std::string reason);
+  client_facts facts() const {
+    return client_facts{sid_, client_, client_ip_, client_port_, local_ip_, kind_, tls_version_, tls_cipher_, trusted_};
   }
 
   server& srv_;
@@ -372,57 +290,31 @@ class connection : public std::enable_shared_from_this<connection> {
   bool ban_notice_pending_ = false;
   std::uint64_t ban_gen_seen_ = 0;
   asio::ip::address addr_;
+  bool trusted_ = false;  // the client is in relay.trusted_networks
 };
 
 asio::awaitable<void> connection::run() {
   auto self = shared_from_this();
   auto start = steady::now();
-  boost::system::error_code ec;
-  auto remote = sock_.remote_endpoint(ec);
-  if (ec) co_return;
-  auto addr = remote.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  client_ip_ = addr.to_string();
-  client_port_ = remote.port();
-  if (auto local = sock_.local_endpoint(ec); !ec) local_ip_ = local.address().to_string();
-  client_ = (addr.is_v6() ? "[" + client_ip_ + "]" : client_ip_) + ":" + std::to_string(client_port_);
-  sock_.set_option(tcp::no_delay(true), ec);
-
-  addr_ = addr;
-  // Bans and connection rate, before any TLS work: a banned source costs one accept and one write.
-  if (auto* g = srv_.deps().guard) {
-    ban_gen_seen_ = g->generation();  // bans made after this point end the session at its next command
-    auto v = g->on_connect(addr);
-    if (!v.allowed) {
-      log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", v.rule}, {"until", v.until}}));
-      if (kind_ != listener_kind::submissions) {
-        out_ = v.rule == "banned" ? "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; try later\r\n"
-                                  : "421 4.7.0 " + cfg_.hostname + " Too many connections from you; slow down\r\n";
-        timer_.expires_after(std::chrono::seconds(5));
-        co_await (asio::async_write(sock_, asio::buffer(out_), k_tuple) || timer_.async_wait(k_tuple));
-      }
-      sock_.close(ec);
-      co_return;
-    }
-  }
-  // Connection caps, before any TLS work (bad-input 45), keyed on the ban source prefix (an IPv6 /64).
+  if (!learn_endpoints()) co_return;
+  // Bans, connection rate and connection caps, before any TLS work: a refused source costs one accept and one
+  // write.
+  if (!co_await admit()) co_return;
+  // Connection caps (bad-input 45), keyed on the ban source prefix (an IPv6 /64).
   std::string cap_key = client_ip_;
   bool cap_exempt = false;
   if (auto* g = srv_.deps().guard) {
-    cap_key = g->source_of(addr);
-    cap_exempt = cfg_.ratelimit.exempt_trusted && g->rate_exempt(addr);
+    cap_key = g->source_of(addr_);
+    cap_exempt = cfg_.ratelimit.exempt_trusted && g->rate_exempt(addr_);
   }
   auto verdict = srv_.tracker().acquire(cap_key, kind_, cap_exempt);
   if (verdict != connection_tracker::verdict::ok) {
-    const char* rule = verdict == connection_tracker::verdict::too_many_per_ip ? "too_many_connections_per_ip"
-                                                                               : "too_many_connections";
-    log::warning("reject", base_fields({{"stage", "connect"}, {"code", 421}, {"rule", rule}}));
-    if (kind_ != listener_kind::submissions) {
-      out_ = "421 4.7.0 " + cfg_.hostname + " Too many connections, try again later\r\n";
-      timer_.expires_after(std::chrono::seconds(5));
-      co_await (asio::async_write(sock_, asio::buffer(out_), k_tuple) || timer_.async_wait(k_tuple));
-    }
-    sock_.close(ec);
+    const auto why = verdict == connection_tracker::verdict::too_many_per_ip ? rule::too_many_connections_per_ip
+                                                                             : rule::too_many_connections;
+    log::warning(log::name(ev::reject),
+                 base_fields({{"stage", "connect"}, {"code", 421}, {"rule", log::rule_field(why)}}));
+    std::string reply = "421 4.7.0 " + cfg_.hostname + " Too many connections, try again later\r\n";
+    co_await refuse_at_connect(std::move(reply));
     co_return;
   }
   struct release_guard {
@@ -432,18 +324,68 @@ asio::awaitable<void> connection::run() {
     bool exempt;
     ~release_guard() { t.release(key, kind, exempt); }
   } guard{srv_.tracker(), cap_key, kind_, cap_exempt};
-  const auto session_end = start + std::chrono::seconds(cfg_.limits.session_lifetime_s);
 
-  log::info("connect", base_fields());
+  log::info(log::name(ev::connect), base_fields());
+  session sess(session_config_for(), *srv_.deps().env, client_ip_, client_port_);
+  std::string reason = co_await converse(sess, start + std::chrono::seconds(cfg_.limits.session_lifetime_s));
+  co_await finish(sess, start, std::move(reason));
+}
 
+bool connection::learn_endpoints() {
+  boost::system::error_code ec;
+  auto remote = sock_.remote_endpoint(ec);
+  if (ec) return false;
+  auto addr = remote.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  addr_ = addr;
+  client_ip_ = addr.to_string();
+  client_port_ = remote.port();
+  if (auto local = sock_.local_endpoint(ec); !ec) local_ip_ = local.address().to_string();
+  client_ = (addr.is_v6() ? "[" + client_ip_ + "]" : client_ip_) + ":" + std::to_string(client_port_);
+  sock_.set_option(tcp::no_delay(true), ec);
+  for (const auto& n : srv_.deps().trusted_networks)
+    if (n.contains(addr)) trusted_ = true;
+  return true;
+}
+
+// Bans and connection rate (policy::guard). False: refused, the socket is closed.
+asio::awaitable<bool> connection::admit() {
+  auto* g = srv_.deps().guard;
+  if (!g) co_return true;
+  ban_gen_seen_ = g->generation();  // bans made after this point end the session at its next command
+  auto v = g->on_connect(addr_);
+  if (v.allowed) co_return true;
+  log::warning(log::name(ev::reject),
+               base_fields({{"stage", "connect"}, {"code", 421}, {"rule", v.rule}, {"until", v.until}}));
+  // The reply is built before the co_await: GCC 12 destroys a temporary made in a conditional expression inside a
+  // co_await operand twice.
+  std::string reply = v.rule == log::name(rule::banned)
+                          ? "421 4.7.0 " + cfg_.hostname + " Your address is banned for abuse; try later\r\n"
+                          : "421 4.7.0 " + cfg_.hostname + " Too many connections from you; slow down\r\n";
+  co_await refuse_at_connect(std::move(reply));
+  co_return false;
+}
+
+// Writes a refusal (bounded to 5 s) and closes. On the submissions port nothing is written: the client expects a
+// TLS handshake, not text.
+asio::awaitable<void> connection::refuse_at_connect(std::string reply) {
+  if (kind_ != listener_kind::submissions) {
+    out_ = std::move(reply);
+    timer_.expires_after(std::chrono::seconds(5));
+    co_await (asio::async_write(sock_, asio::buffer(out_), k_tuple) || timer_.async_wait(k_tuple));
+  }
+  boost::system::error_code ec;
+  sock_.close(ec);
+}
+
+session_config connection::session_config_for() const {
   session_config scfg;
   scfg.hostname = cfg_.hostname;
   scfg.kind = kind_;
   scfg.tls_available = srv_.deps().tls != nullptr;
   scfg.primary_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
   scfg.allow_null_sender = cfg_.relay.allow_null_sender;
-  for (const auto& n : srv_.deps().trusted_networks)
-    if (n.contains(addr)) scfg.trusted_client = true;
+  scfg.trusted_client = trusted_;
   const auto& L = cfg_.limits;
   scfg.limits = session_limits{L.message_size,
                                L.command_line,
@@ -456,335 +398,222 @@ asio::awaitable<void> connection::run() {
                                L.junk_commands,
                                L.unknown_recipients,
                                L.messages_per_connection};
-  session sess(scfg, *srv_.deps().env, client_ip_, client_port_);
-  line_reader lines(session::max_reader_line);
-  std::string reason = "client_closed";
+  return scfg;
+}
 
+// The implicit TLS handshake (submissions), the greeting, then commands until one side ends. Returns the reason
+// logged with the disconnect.
+asio::awaitable<std::string> connection::converse(session& sess, steady::time_point session_end) {
   if (kind_ == listener_kind::submissions) {
-    if (!co_await handshake()) {
-      reason = "tls_failed";
-      goto done;
-    }
+    if (!co_await handshake()) co_return "tls_failed";
     sess.on_tls_established(tls_version_, tls_cipher_);
   }
-  if (kind_ == listener_kind::mx && cfg_.greeting.delay_ms > 0 && srv_.deps().guard &&
-      !srv_.deps().guard->exempt(addr) && !srv_.deps().guard->greeting_passed(addr)) {
-    // postscreen-style pause: a real MTA waits for the banner (RFC 5321 3.1); spam tools that talk
-    // first reveal themselves.
-    timer_.expires_after(std::chrono::milliseconds(cfg_.greeting.delay_ms));
-    auto r = co_await (sock_.async_wait(tcp::socket::wait_read, k_tuple) || timer_.async_wait(k_tuple));
-    if (r.index() == 0) {
-      char c;
-      std::size_t peeked = sock_.receive(asio::buffer(&c, 1), tcp::socket::message_peek, ec);
-      if (ec || peeked == 0) {
-        reason = "client_closed";
-        goto done;
-      }
-      log::warning("reject", base_fields({{"stage", "greeting"}, {"code", 554}, {"rule", "early_talker"}}));
-      out_ = "554 5.5.0 " + cfg_.hostname + " Protocol error: talking before the greeting\r\n";
-      score(policy::offence::early_talker);
-      co_await flush();
-      reason = "early_talker";
-      goto done;
-    }
-    srv_.deps().guard->mark_greeting_passed(addr);
-  }
-  {
-    auto g = sess.greeting();
-    absorb(g);
-    if (!co_await flush()) goto done;
-  }
+  const char* why = co_await greeting_pause();
+  if (why) co_return why;
+  auto g = sess.greeting();
+  absorb(g);
+  if (!co_await flush()) co_return "client_closed";
+  co_return co_await command_loop(sess, session_end);
+}
 
-  {
-    auto cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
-    while (!closing_ && !broken_) {
-      std::size_t n = co_await read_some(std::min(cmd_deadline, session_end));
-      if (n == 0) {
-        if (timed_out_ && steady::now() >= session_end) {
-          if (const char* why = must_end(session_end)) reason = why;
-          co_await flush();
-        } else if (timed_out_) {
-          auto s = sess.on_timeout(false);
-          absorb(s);
-          co_await flush();
-          reason = "timeout";
-        }
+// postscreen-style pause on the MX listener: a real MTA waits for the banner (RFC 5321 3.1); spam tools that
+// talk first reveal themselves. Returns why the session ends, or nullptr to greet.
+asio::awaitable<const char*> connection::greeting_pause() {
+  auto* g = srv_.deps().guard;
+  if (kind_ != listener_kind::mx || cfg_.greeting.delay_ms <= 0 || !g || g->exempt(addr_) || g->greeting_passed(addr_))
+    co_return nullptr;
+  timer_.expires_after(std::chrono::milliseconds(cfg_.greeting.delay_ms));
+  auto r = co_await (sock_.async_wait(tcp::socket::wait_read, k_tuple) || timer_.async_wait(k_tuple));
+  if (r.index() == 0) {
+    char c;
+    boost::system::error_code ec;
+    std::size_t peeked = sock_.receive(asio::buffer(&c, 1), tcp::socket::message_peek, ec);
+    if (ec || peeked == 0) co_return "client_closed";
+    log::warning(log::name(ev::reject),
+                 base_fields({{"stage", "greeting"}, {"code", 554}, {"rule", log::rule_field(rule::early_talker)}}));
+    out_ = "554 5.5.0 " + cfg_.hostname + " Protocol error: talking before the greeting\r\n";
+    score(policy::offence::early_talker);
+    co_await flush();
+    co_return "early_talker";
+  }
+  g->mark_greeting_passed(addr_);
+  co_return nullptr;
+}
+
+asio::awaitable<std::string> connection::command_loop(session& sess, steady::time_point session_end) {
+  const auto& L = cfg_.limits;
+  std::string reason = "client_closed";
+  line_reader lines(session::max_reader_line);
+  auto cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+  while (!closing_ && !broken_) {
+    std::size_t n = co_await read_some(std::min(cmd_deadline, session_end));
+    if (n == 0) {
+      if (timed_out_ && steady::now() >= session_end) {
+        if (const char* why = must_end(session_end)) reason = why;
+        co_await flush();
+      } else if (timed_out_) {
+        auto s = sess.on_timeout(false);
+        absorb(s);
+        co_await flush();
+        reason = "timeout";
+      }
+      break;
+    }
+    std::string_view pending(inbuf_.data(), n);
+    while (!pending.empty() && !closing_ && !broken_) {
+      auto r = lines.feed(pending);
+      pending.remove_prefix(r.consumed);
+      if (r.status == line_status::need_more) break;
+      if (const char* why = must_end(session_end)) {
+        reason = why;
         break;
       }
-      std::string_view pending(inbuf_.data(), n);
-      while (!pending.empty() && !closing_ && !broken_) {
-        auto r = lines.feed(pending);
-        pending.remove_prefix(r.consumed);
-        if (r.status == line_status::need_more) break;
-        if (const char* why = must_end(session_end)) {
-          reason = why;
+      step s = sess.on_line(r.status, lines.line());
+      cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+      if (s.action == action::start_tls && (!pending.empty() || lines.has_partial())) {
+        // Bytes behind STARTTLS would be read as if they came through TLS (CVE-2011-0411 class):
+        // refuse them, without the 220.
+        s = sess.on_starttls_pipelined();
+      }
+      const std::size_t reply_mark = out_.size();
+      action act = absorb(s);
+      if (s.count_error && sess.errors() > sess.soft_error_limit() && act != action::close) {
+        if (!co_await flush()) break;
+        co_await sleep_ms(L.error_delay_ms);
+      }
+      switch (act) {
+        case action::none:
+        case action::spool:
+        case action::close:
+          break;
+        case action::start_tls:
+          if (!co_await flush()) break;
+          lines.reset();
+          if (!co_await handshake()) {
+            reason = "tls_failed";
+            closing_ = true;
+            break;
+          }
+          sess.on_tls_established(tls_version_, tls_cipher_);
+          cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
+          break;
+        case action::verify_auth: {
+          if (!co_await flush()) break;
+          auto a = co_await do_verify_auth(sess);
+          absorb(a);
           break;
         }
-        step s = sess.on_line(r.status, lines.line());
-        cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
-        if (s.action == action::start_tls && (!pending.empty() || lines.has_partial())) {
-          // Bytes behind STARTTLS would be read as if they came through TLS (CVE-2011-0411 class):
-          // refuse them, without the 220.
-          s = sess.on_starttls_pipelined();
-        }
-        const std::size_t reply_mark = out_.size();
-        action act = absorb(s);
-        if (s.count_error && sess.errors() > sess.soft_error_limit() && act != action::close) {
-          if (!co_await flush()) break;
-          co_await sleep_ms(L.error_delay_ms);
-        }
-        switch (act) {
-          case action::none:
-          case action::spool:
-            break;
-          case action::close:
-            break;
-          case action::start_tls: {
-            if (!co_await flush()) break;
-            lines.reset();
-            if (!co_await handshake()) {
-              reason = "tls_failed";
-              closing_ = true;
-              break;
-            }
-            sess.on_tls_established(tls_version_, tls_cipher_);
+        case action::begin_data:
+          if (co_await take_message(sess, pending, reply_mark, reason))
             cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
-            break;
-          }
-          case action::verify_auth: {
-            if (!co_await flush()) break;
-            auto a = co_await do_verify_auth(sess);
-            absorb(a);
-            break;
-          }
-          case action::begin_data: {
-            if (!pending.empty()) {
-              // DATA must be the last command of a pipelined group (RFC 2920 3.1): content that
-              // arrives before our 354 is a synchronisation error (bad-input 5).
-              out_.resize(reply_mark);  // earlier replies stand; the 354 is withdrawn
-              auto v = sess.on_data_pipelined();
-              absorb(v);
-              break;
-            }
-            if (!co_await flush()) break;
-            queue_id_ = common::new_queue_id();
-            data_reader reader(sess.data_limits_for_message());
-            // The content goes to a sink: the header section in memory, the body to queue/tmp/<id> in 64 KiB
-            // writes. Memory per message in flight stays a small constant, whatever its size.
-            queue::message_file mf(srv_.deps().spool->dir() / "tmp", queue_id_, envelope_room(sess));
-            std::string chunk;  // what one feed() stored: at most one input buffer
-            chunk.reserve(inbuf_.size());
-            // Bytes in flight, charged as they arrive against limits.inflight_bytes, given back at the end.
-            struct charge {
-              common::byte_budget* budget;
-              std::uint64_t taken = 0;
-              ~charge() {
-                if (budget) budget->give_back(taken);
-              }
-            } charged{srv_.deps().inflight};
-            bool over_budget = false;
-            std::error_code sink_error;
-            auto data_start = steady::now();
-            auto hard_end = data_start + std::chrono::seconds(L.data_timeout_s);
-            auto deadline = data_start + std::chrono::seconds(L.command_timeout_s);
-            bool finished = false;
-            while (!finished) {
-              if (pending.empty()) {
-                auto d = std::min(deadline, hard_end);
-                std::size_t m = co_await read_some(d);
-                if (m == 0) break;
-                pending = std::string_view(inbuf_.data(), m);
-                // Each chunk buys bytes/min_rate more time, never more than one command timeout ahead.
-                auto now = steady::now();
-                auto bonus =
-                    std::chrono::microseconds(static_cast<long long>(m) * 1000000LL /
-                                              static_cast<long long>(std::max<std::size_t>(1, L.min_data_rate)));
-                deadline = std::min(deadline + bonus, now + std::chrono::seconds(L.command_timeout_s));
-              }
-              auto fr = reader.feed(pending, chunk);
-              pending.remove_prefix(fr.consumed);
-              if (!chunk.empty() && !over_budget && !sink_error) {
-                if (charged.budget && !charged.budget->try_take(chunk.size())) {
-                  over_budget = true;  // nothing more is kept; 452 4.3.1 at the end of data
-                } else {
-                  if (charged.budget) charged.taken += chunk.size();
-                  sink_error = mf.append(chunk);
-                }
-              }
-              chunk.clear();
-              if (fr.status == data_status::done) finished = true;
-            }
-            if (!finished) {
-              // Connection closed or timed out mid-DATA: nothing is queued (bad-input 47); the sink removes
-              // its file.
-              if (timed_out_) {
-                auto t = sess.on_timeout(true);
-                absorb(t);
-                co_await flush();
-                reason = "timeout";
-              } else {
-                log::info("reject",
-                          base_fields({{"stage", "data"}, {"rule", "incomplete_data"}, {"queue_id", queue_id_}}));
-              }
-              closing_ = true;
-              break;
-            }
-            auto e = sess.on_data_end(reader, reader.error() == data_error::none ? mf.size() : 0);
-            if (e.action == action::spool) {
-              absorb(e);
-              if (!sink_error && !over_budget) sink_error = mf.finish();
-              std::string folder;
-              std::optional<step> refused;
-              smtp::message_content content;
-              content.head = std::move(mf.head());
-              content.body_size = mf.body_size();
-              content.read_body = [&mf](const std::function<void(std::string_view)>& fn) { return mf.read_body(fn); };
-              if (over_budget) {
-                refused = sess.on_policy_reject(452, "4.3.1", "Insufficient system storage; try again later",
-                                                "inflight_budget");
-              } else if (sink_error) {
-                log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", sink_error.message()}}));
-                auto q = sess.on_spooled(sink_error.value(), {});
-                refused = std::move(q);
-              }
-              // The built-in attachment policy (filter/attachments.hpp), on the CPU pool: it reads the whole body.
-              if (!refused && cfg_.filter.attachment_policy) {
-                auto rep = co_await asio::co_spawn(*srv_.deps().cpu_pool,
-                                                   walk_attachments(cfg_.filter.blocked_extensions, &content.head, &mf),
-                                                   asio::use_awaitable);
-                for (const auto& a : rep.archives)
-                  log::info("attachment_archive", base_fields({{"queue_id", queue_id_},
-                                                               {"filename", common::printable(a.name, 256)},
-                                                               {"type", a.content_type}}));
-                if (rep.blocked) {
-                  log::warning("attachment_refused",
-                               base_fields({{"queue_id", queue_id_},
-                                            {"filename", common::printable(rep.blocked->name, 256)},
-                                            {"extension", common::printable(rep.blocked->extension, 32)},
-                                            {"type", rep.blocked->content_type},
-                                            {"why", rep.blocked->why}}));
-                  refused = sess.on_policy_reject(550, "5.7.1",
-                                                  "Message refused: an attachment is of a type we do not accept "
-                                                  "(executable, script or macro document)",
-                                                  "attachment_policy");
-                }
-              }
-              // Milters ([[filter.milter]]), before the checks: they see the message as received, and the
-              // checks (DKIM verification and signing) see it as the milters left it.
-              const auto& tx = sess.current_transaction();
-              std::string env_sender = tx.sender;
-              std::vector<std::string> env_rcpts = tx.recipients;
-              bool discarded = false;
-              bool shutdown = false;
-              std::string quarantined;
-              if (!refused && filter::any_for(cfg_, listener_name(kind_))) {
-                filter::transaction_info ti;
-                ti.hostname = cfg_.hostname;
-                ti.listener = listener_name(kind_);
-                ti.daemon_addr = local_ip_;
-                ti.client_ip = client_ip_;
-                ti.client_port = client_port_;
-                ti.helo = sess.helo();
-                if (sess.tls_active()) {
-                  ti.tls_version = tls_version_;
-                  ti.tls_cipher = tls_cipher_;
-                }
-                ti.auth_user = sess.auth_user();
-                ti.queue_id = queue_id_;
-                ti.session_id = sid_;
-                ti.local_domains = &cfg_.domains;
-                ti.tmp_dir = srv_.deps().spool->dir() / "tmp";
-                auto o = co_await filter::run_milters(sock_.get_executor(), cfg_, ti, content.head, mf, tx.sender,
-                                                      tx.recipients);
-                using fv = filter::outcome::verdict;
-                if (o.action == fv::reject || o.action == fv::tempfail || o.action == fv::shutdown) {
-                  std::string text;
-                  for (const auto& l : o.reply.lines) text += (text.empty() ? "" : " ") + l;
-                  refused = sess.on_policy_reject(o.reply.code, o.reply.enhanced, text, o.rule);
-                  shutdown = o.action == fv::shutdown;
-                } else if (o.action == fv::discard) {
-                  discarded = true;
-                } else {
-                  if (o.new_body) {
-                    if (auto ec = mf.adopt_body(*o.new_body)) {
-                      log::error("spool_error", base_fields({{"queue_id", queue_id_}, {"error", ec.message()}}));
-                      refused = sess.on_spooled(ec.value(), {});
-                    }
-                    content.body_size = mf.body_size();
-                  }
-                  if (o.envelope_changed) {
-                    env_sender = std::move(o.sender);
-                    env_rcpts = std::move(o.recipients);
-                    if (env_rcpts.empty()) discarded = true;  // every recipient removed: nothing to deliver
-                  }
-                  if (!o.quarantine.empty() && srv_.deps().hold_message) {
-                    quarantined = o.quarantine;  // held in the queue once spooled (before the runner sees it)
-                  } else if (!o.quarantine.empty() || o.spam) {
-                    folder = "Junk";
-                  }
-                }
-              }
-              if (refused || discarded) {
-                // nothing more to check
-              } else if (auto* checker = srv_.deps().inbound) {
-                inbound_message im{client_ip_, sess.helo(), env_sender,       &env_rcpts,
-                                   queue_id_,  sid_,        sess.auth_user(), scfg.trusted_client};
-                if (!sess.auth_user().empty()) {
-                  // Submission: header From: must be the user's own (550 5.7.1), then DKIM-signed.
-                  inbound_verdict v = co_await checker->submit(sock_.get_executor(), im, content);
-                  if (v.action == inbound_verdict::kind::reject)
-                    refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);
-                } else if (kind_ == listener_kind::mx) {
-                  if (im.trusted) co_await checker->submit(sock_.get_executor(), im, content);  // trusted: signed
-                  inbound_verdict v = co_await checker->check(sock_.get_executor(), im, content);
-                  if (v.action == inbound_verdict::kind::reject || v.action == inbound_verdict::kind::tempfail)
-                    refused = sess.on_policy_reject(v.code, v.enhanced, v.text, v.rule);
-                  else if (v.action == inbound_verdict::kind::quarantine)
-                    folder = v.folder;
-                }
-              }
-              if (refused) {
-                absorb(*refused);
-                if (shutdown) closing_ = true;
-              } else if (discarded) {
-                // A milter discarded it: the client is told it was accepted (as Postfix does), nothing is queued.
-                auto q = sess.on_spooled(0, queue_id_);
-                absorb(q);
-              } else {
-                if (!quarantined.empty()) {
-                  // Held before the file reaches active/: the runner never sees it unheld.
-                  srv_.deps().hold_message(queue_id_, quarantined);
-                  log::warning("quarantined", base_fields({{"queue_id", queue_id_}, {"reason", quarantined}}));
-                }
-                auto [err, id] = co_await do_spool(sess, mf, content, folder, env_sender, env_rcpts);
-                auto q = sess.on_spooled(err, id);
-                absorb(q);
-              }
-            } else {
-              absorb(e);
-            }
-            queue_id_.clear();
-            cmd_deadline = steady::now() + std::chrono::seconds(L.command_timeout_s);
-            break;
-          }
-        }
+          break;
       }
-      if (!co_await flush()) break;
-      if (closing_) reason = reason == "client_closed" ? "server_closed" : reason;
     }
+    if (!co_await flush()) break;
+    if (closing_) reason = reason == "client_closed" ? "server_closed" : reason;
   }
+  co_return reason;
+}
 
-done:
+// After DATA was accepted: the 354, the content, then the cleanup step (smtp/cleanup.hpp) and the reply for what
+// became of the message. `reply_mark` is where the replies of the DATA command begin in out_. True when the
+// message was read to its end (commands follow), false when the session ends or DATA was refused.
+asio::awaitable<bool> connection::take_message(session& sess, std::string_view& pending, std::size_t reply_mark,
+                                               std::string& reason) {
+  if (!pending.empty()) {
+    // DATA must be the last command of a pipelined group (RFC 2920 3.1): content that arrives before our 354
+    // is a synchronisation error (bad-input 5).
+    out_.resize(reply_mark);  // earlier replies stand; the 354 is withdrawn
+    auto v = sess.on_data_pipelined();
+    absorb(v);
+    co_return false;
+  }
+  if (!co_await flush()) co_return false;
+  queue_id_ = common::new_queue_id();
+  const client_facts client = facts();
+  data_reader reader(sess.data_limits_for_message());
+  // The content goes to a sink: the header section in memory, the body to queue/tmp/<id> in 64 KiB writes.
+  // Memory per message in flight stays a small constant, whatever its size.
+  queue::message_file mf(srv_.deps().spool->dir() / "tmp", queue_id_, cleanup::envelope_room(sess, client));
+  inflight_charge charged{srv_.deps().inflight};
+  received_content got;
+  if (!co_await read_content(reader, mf, pending, charged, got)) {
+    // Connection closed or timed out mid-DATA: nothing is queued (bad-input 47); the sink removes its file.
+    if (timed_out_) {
+      auto t = sess.on_timeout(true);
+      absorb(t);
+      co_await flush();
+      reason = "timeout";
+    } else {
+      log::info(
+          log::name(ev::reject),
+          base_fields({{"stage", "data"}, {"rule", log::rule_field(rule::incomplete_data)}, {"queue_id", queue_id_}}));
+    }
+    closing_ = true;
+    co_return false;
+  }
+  auto e = sess.on_data_end(reader, reader.error() == data_error::none ? mf.size() : 0);
+  absorb(e);
+  if (e.action == action::spool) {
+    cleanup c(srv_.deps(), client, sock_.get_executor());
+    auto o = co_await c.process(sess, mf, got);
+    auto q = sess.on_cleanup(o);
+    absorb(q);
+    if (o.close) closing_ = true;
+  }
+  queue_id_.clear();
+  co_return true;
+}
+
+// Moves the content from the socket through the DATA reader into the sink, under the DATA deadlines. False when
+// the connection closed or timed out before the end of data.
+asio::awaitable<bool> connection::read_content(data_reader& reader, queue::message_file& mf, std::string_view& pending,
+                                               inflight_charge& charged, received_content& got) {
+  const auto& L = cfg_.limits;
+  std::string chunk;  // what one feed() stored: at most one input buffer
+  chunk.reserve(inbuf_.size());
+  auto data_start = steady::now();
+  auto hard_end = data_start + std::chrono::seconds(L.data_timeout_s);
+  auto deadline = data_start + std::chrono::seconds(L.command_timeout_s);
+  for (;;) {
+    if (pending.empty()) {
+      std::size_t m = co_await read_some(std::min(deadline, hard_end));
+      if (m == 0) co_return false;
+      pending = std::string_view(inbuf_.data(), m);
+      // Each chunk buys bytes/min_rate more time, never more than one command timeout ahead.
+      auto now = steady::now();
+      auto bonus = std::chrono::microseconds(static_cast<long long>(m) * 1000000LL /
+                                             static_cast<long long>(std::max<std::size_t>(1, L.min_data_rate)));
+      deadline = std::min(deadline + bonus, now + std::chrono::seconds(L.command_timeout_s));
+    }
+    auto fr = reader.feed(pending, chunk);
+    pending.remove_prefix(fr.consumed);
+    if (!chunk.empty() && !got.over_budget && !got.sink_error) {
+      if (charged.budget && !charged.budget->try_take(chunk.size())) {
+        got.over_budget = true;  // nothing more is kept; 452 4.3.1 at the end of data
+      } else {
+        if (charged.budget) charged.taken += chunk.size();
+        got.sink_error = mf.append(chunk);
+      }
+    }
+    chunk.clear();
+    if (fr.status == data_status::done) co_return true;
+  }
+}
+
+asio::awaitable<void> connection::finish(const session& sess, steady::time_point start, std::string reason) {
   if (closing_ && reason == "client_closed") reason = "server_closed";
   if (tls_ && !broken_) {
     // Best-effort close_notify, bounded.
     timer_.expires_after(std::chrono::seconds(2));
     co_await (tls_->async_shutdown(k_tuple) || timer_.async_wait(k_tuple));
   }
+  boost::system::error_code ec;
   sock_.shutdown(tcp::socket::shutdown_both, ec);
   sock_.close(ec);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
-  log::info("disconnect", base_fields({{"reason", reason}, {"duration_ms", ms}, {"errors", sess.errors()}}));
+  log::info(log::name(ev::disconnect),
+            base_fields({{"reason", reason}, {"duration_ms", ms}, {"errors", sess.errors()}}));
 }
 
 }  // namespace
@@ -797,7 +626,7 @@ void spawn_connection(server& srv, tcp::socket sock, listener_kind kind) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex2) {
-      log::error("connection_error", {{"error", ex2.what()}});
+      log::error(log::name(ev::connection_error), {{"error", ex2.what()}});
     }
   });
 }

@@ -13,6 +13,9 @@
 namespace mailfort::smtp {
 
 using common::iequals;
+// Events and reject rules are the declared ones (log/events.hpp), never bare strings.
+using ev = log::event_id;
+using rule = log::reject_rule;
 
 const char* listener_name(listener_kind k) {
   switch (k) {
@@ -83,8 +86,8 @@ session::session(session_config cfg, const session_env& env, std::string client_
   (void)client_port;  // part of the interface for later policy (per-connection limits); unused today
 }
 
-void session::add_event(step& s, std::string name, nlohmann::json fields) const {
-  s.events.push_back(log_event{std::move(name), std::move(fields)});
+void session::add_event(step& s, log::event_id e, nlohmann::json fields) const {
+  s.events.push_back(log_event{std::string(log::name(e)), std::move(fields)});
 }
 
 step session::greeting() {
@@ -97,16 +100,19 @@ step session::greeting() {
 
 // Every client error goes through here: one reply, one "reject" event, the error counter, and 421 +
 // close at the hard limit (RFC 5321 does not bound errors; Postfix uses 10 soft / 20 hard).
-step session::error_reply(step s, std::string_view rule, int code, std::string_view enh, std::string_view text,
+step session::error_reply(step s, log::reject_rule rule, int code, std::string_view enh, std::string_view text,
                           std::string_view stage) {
   ++errors_;
   s.count_error = true;
   s.replies.push_back(make_reply(code, enh, text));
-  add_event(s, "reject",
-            {{"stage", std::string(stage)}, {"code", code}, {"rule", std::string(rule)}, {"text", std::string(text)}});
+  add_event(
+      s, ev::reject,
+      {{"stage", std::string(stage)}, {"code", code}, {"rule", log::rule_field(rule)}, {"text", std::string(text)}});
   if (errors_ >= cfg_.limits.hard_errors && s.action != action::close) {
     s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many errors, closing connection"));
-    add_event(s, "reject", {{"stage", "session"}, {"code", 421}, {"rule", "too_many_errors"}, {"errors", errors_}});
+    add_event(
+        s, ev::reject,
+        {{"stage", "session"}, {"code", 421}, {"rule", log::rule_field(rule::too_many_errors)}, {"errors", errors_}});
     s.action = action::close;
     state_ = state::closed;
   }
@@ -117,7 +123,8 @@ step session::junk(step s) {
   if (++junk_ > cfg_.limits.junk_commands) {
     s.replies.clear();
     s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many commands without mail, closing"));
-    add_event(s, "reject", {{"stage", "session"}, {"code", 421}, {"rule", "too_many_errors"}, {"junk", junk_}});
+    add_event(s, ev::reject,
+              {{"stage", "session"}, {"code", 421}, {"rule", log::rule_field(rule::too_many_errors)}, {"junk", junk_}});
     s.action = action::close;
     state_ = state::closed;
   }
@@ -136,13 +143,13 @@ step session::on_line(line_status status, std::string_view line) {
         return do_sasl_line(line);
       case line_status::too_long:
         state_ = state::greeted;
-        return error_reply(std::move(s), "command_too_long", 500, "5.5.6", "Authentication exchange line is too long",
-                           "auth");
+        return error_reply(std::move(s), rule::command_too_long, 500, "5.5.6",
+                           "Authentication exchange line is too long", "auth");
       case line_status::overflow:
         break;
       case line_status::bad_line_ending:
         state_ = state::greeted;
-        return error_reply(std::move(s), "syntax", 500, "5.5.2", "Bare <CR> or <LF> in authentication exchange",
+        return error_reply(std::move(s), rule::syntax, 500, "5.5.2", "Bare <CR> or <LF> in authentication exchange",
                            "auth");
       case line_status::need_more:
         return s;
@@ -154,13 +161,14 @@ step session::on_line(line_status status, std::string_view line) {
     case line_status::line:
       break;
     case line_status::too_long:
-      return error_reply(std::move(s), "command_too_long", 500, "5.5.2", "Line too long", "command");
+      return error_reply(std::move(s), rule::command_too_long, 500, "5.5.2", "Line too long", "command");
     case line_status::bad_line_ending:
       // Never split a line at a bare CR or LF into two commands (command smuggling).
-      return error_reply(std::move(s), "syntax", 500, "5.5.2", "Bare <CR> or <LF> in command line", "command");
+      return error_reply(std::move(s), rule::syntax, 500, "5.5.2", "Bare <CR> or <LF> in command line", "command");
     case line_status::overflow:
       s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Line too long, closing connection"));
-      add_event(s, "reject", {{"stage", "command"}, {"code", 421}, {"rule", "command_too_long"}});
+      add_event(s, ev::reject,
+                {{"stage", "command"}, {"code", 421}, {"rule", log::rule_field(rule::command_too_long)}});
       s.action = action::close;
       state_ = state::closed;
       return s;
@@ -168,7 +176,7 @@ step session::on_line(line_status status, std::string_view line) {
   command cmd = parse_command(line);
   // Only AUTH lines may use the SASL line length (RFC 4954 4); everything else keeps 512 octets.
   if (line.size() + 2 > cfg_.limits.command_line && cmd.verb != verb::auth) {
-    return error_reply(std::move(s), "command_too_long", 500, "5.5.2", "Line too long", "command");
+    return error_reply(std::move(s), rule::command_too_long, 500, "5.5.2", "Line too long", "command");
   }
   return dispatch(cmd);
 }
@@ -191,7 +199,8 @@ step session::dispatch(const command& cmd) {
     case verb::starttls:
       return do_starttls(cmd);
     case verb::rset:
-      if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: RSET", "command");
+      if (!trim(cmd.args).empty())
+        return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Syntax: RSET", "command");
       reset_transaction();
       s.replies.push_back(make_reply(250, "2.0.0", "Ok"));
       return junk(std::move(s));
@@ -209,15 +218,15 @@ step session::dispatch(const command& cmd) {
     case verb::vrfy:
       // Never confirm or deny a mailbox (RFC 5321 7.3): address harvesting.
       s.replies.push_back(make_reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery"));
-      add_event(s, "vrfy", {{"rule", "vrfy_refused"}});
+      add_event(s, ev::vrfy, {{"rule", log::rule_field(rule::vrfy_refused)}});
       return junk(std::move(s));
     case verb::expn:
-      s = error_reply(std::move(s), "expn_refused", 502, "5.5.1", "EXPN not available", "command");
+      s = error_reply(std::move(s), rule::expn_refused, 502, "5.5.1", "EXPN not available", "command");
       return junk(std::move(s));
     case verb::bdat:
       // CHUNKING is not advertised; refuse and close rather than risk reading a chunk as commands.
       s.replies.push_back(make_reply(502, "5.5.1", "BDAT not supported"));
-      add_event(s, "reject", {{"stage", "command"}, {"code", 502}, {"rule", "bad_sequence"}});
+      add_event(s, ev::reject, {{"stage", "command"}, {"code", 502}, {"rule", log::rule_field(rule::bad_sequence)}});
       ++errors_;
       s.count_error = true;
       s.action = action::close;
@@ -225,14 +234,15 @@ step session::dispatch(const command& cmd) {
       return s;
     case verb::xclient:
     case verb::proxy:
-      return error_reply(std::move(s), "xclient_denied", 550, "5.7.0", "Error: insufficient authorization", "command");
+      return error_reply(std::move(s), rule::xclient_denied, 550, "5.7.0", "Error: insufficient authorization",
+                         "command");
     case verb::http:
       // An HTTP or POP/IMAP client: a cross-protocol attack (ALPACA) or a scanner. Drop it.
       s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " This is an SMTP server; closing"));
-      add_event(s, "reject",
+      add_event(s, ev::reject,
                 {{"stage", "command"},
                  {"code", 421},
-                 {"rule", "non_smtp_command"},
+                 {"rule", log::rule_field(rule::non_smtp_command)},
                  {"command", common::printable(cmd.name, 40)}});
       ++errors_;
       s.count_error = true;
@@ -240,21 +250,21 @@ step session::dispatch(const command& cmd) {
       state_ = state::closed;
       return s;
     case verb::unknown:
-      return error_reply(std::move(s), "syntax", 500, "5.5.2", "Error: command not recognized", "command");
+      return error_reply(std::move(s), rule::syntax, 500, "5.5.2", "Error: command not recognized", "command");
     case verb::invalid:
-      return error_reply(std::move(s), "syntax", 500, "5.5.2", "Error: invalid characters in command", "command");
+      return error_reply(std::move(s), rule::syntax, 500, "5.5.2", "Error: invalid characters in command", "command");
   }
-  return error_reply(std::move(s), "syntax", 500, "5.5.2", "Error: command not recognized", "command");
+  return error_reply(std::move(s), rule::syntax, 500, "5.5.2", "Error: command not recognized", "command");
 }
 
 step session::do_helo(const command& cmd, bool extended) {
   step s;
   std::string name = trim(cmd.args);
-  if (name.empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: EHLO hostname", "helo");
-  if (name.size() > 255) return error_reply(std::move(s), "syntax", 501, "5.5.4", "HELO name too long", "helo");
+  if (name.empty()) return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Syntax: EHLO hostname", "helo");
+  if (name.size() > 255) return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "HELO name too long", "helo");
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
-    if (u < 0x21 || u > 0x7e) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid HELO name", "helo");
+    if (u < 0x21 || u > 0x7e) return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Invalid HELO name", "helo");
   }
   // A repeated HELO/EHLO (the same TLS state) is a junk command: it resets nothing an idle holder needs.
   const bool repeated = helo_done_;
@@ -284,12 +294,14 @@ step session::do_helo(const command& cmd, bool extended) {
 
 step session::do_starttls(const command& cmd) {
   step s;
-  if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: STARTTLS", "starttls");
+  if (!trim(cmd.args).empty())
+    return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Syntax: STARTTLS", "starttls");
   if (tls_active_)
-    return error_reply(std::move(s), "bad_sequence", 554, "5.5.1", "Error: TLS already active", "starttls");
+    return error_reply(std::move(s), rule::bad_sequence, 554, "5.5.1", "Error: TLS already active", "starttls");
   if (!cfg_.tls_available || cfg_.kind == listener_kind::submissions)
-    return error_reply(std::move(s), "bad_sequence", 502, "5.5.1", "STARTTLS not available", "starttls");
-  if (!helo_done_) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send EHLO first", "starttls");
+    return error_reply(std::move(s), rule::bad_sequence, 502, "5.5.1", "STARTTLS not available", "starttls");
+  if (!helo_done_)
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: send EHLO first", "starttls");
   s.replies.push_back(make_reply(220, "2.0.0", "Ready to start TLS"));
   s.action = action::start_tls;
   return s;
@@ -312,7 +324,8 @@ void session::on_tls_established(std::string version, std::string cipher) {
 step session::on_starttls_pipelined() {
   step s;
   s.replies.push_back(make_reply(554, "5.5.0", "Error: command pipelined after STARTTLS, closing"));
-  add_event(s, "reject", {{"stage", "starttls"}, {"code", 554}, {"rule", "starttls_pipelining"}});
+  add_event(s, ev::reject,
+            {{"stage", "starttls"}, {"code", 554}, {"rule", log::rule_field(rule::starttls_pipelining)}});
   ++errors_;
   s.count_error = true;
   s.action = action::close;
@@ -323,7 +336,7 @@ step session::on_starttls_pipelined() {
 step session::on_data_pipelined() {
   step s;
   s.replies.push_back(make_reply(554, "5.5.0", "Error: message content sent before 354, closing"));
-  add_event(s, "reject", {{"stage", "data"}, {"code", 554}, {"rule", "pipelining_violation"}});
+  add_event(s, ev::reject, {{"stage", "data"}, {"code", 554}, {"rule", log::rule_field(rule::pipelining_violation)}});
   ++errors_;
   s.count_error = true;
   s.action = action::close;
@@ -335,20 +348,21 @@ step session::on_data_pipelined() {
 step session::do_auth(const command& cmd) {
   step s;
   if (cfg_.kind == listener_kind::mx)
-    return error_reply(std::move(s), "auth_not_offered", 502, "5.5.1", "Error: authentication not enabled", "auth");
+    return error_reply(std::move(s), rule::auth_not_offered, 502, "5.5.1", "Error: authentication not enabled", "auth");
   if (!tls_active_) {
     // Credentials are never looked at before TLS.
-    return error_reply(std::move(s), "auth_before_tls", 530, "5.7.0", "Must issue a STARTTLS command first", "auth");
-  }
-  if (!helo_done_) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send EHLO first", "auth");
-  if (!auth_user_.empty())
-    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: already authenticated", "auth");
-  if (tx_.active)
-    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: AUTH not allowed during a mail transaction",
+    return error_reply(std::move(s), rule::auth_before_tls, 530, "5.7.0", "Must issue a STARTTLS command first",
                        "auth");
+  }
+  if (!helo_done_) return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: send EHLO first", "auth");
+  if (!auth_user_.empty())
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: already authenticated", "auth");
+  if (tx_.active)
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1",
+                       "Error: AUTH not allowed during a mail transaction", "auth");
   if (auto lim = env_.check_limit(session_env::limit_kind::auth, client_ip_, ""); !lim.empty()) {
     s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many authentication attempts, closing"));
-    add_event(s, "reject", {{"stage", "auth"}, {"code", 421}, {"rule", lim}});
+    add_event(s, ev::reject, {{"stage", "auth"}, {"code", 421}, {"rule", lim}});
     s.action = action::close;
     state_ = state::closed;
     return s;
@@ -379,8 +393,8 @@ step session::do_auth(const command& cmd) {
     state_ = state::auth_login_user;
     return do_sasl_line(initial);
   }
-  if (mech.empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: AUTH mechanism", "auth");
-  return error_reply(std::move(s), "syntax", 504, "5.5.4", "Unrecognized authentication mechanism", "auth");
+  if (mech.empty()) return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Syntax: AUTH mechanism", "auth");
+  return error_reply(std::move(s), rule::syntax, 504, "5.5.4", "Unrecognized authentication mechanism", "auth");
 }
 
 step session::do_sasl_line(std::string_view line) {
@@ -389,15 +403,15 @@ step session::do_sasl_line(std::string_view line) {
   if (text == "*") {
     state_ = state::greeted;
     creds_ = {};
-    return error_reply(std::move(s), "auth_cancelled", 501, "5.7.0", "Authentication cancelled", "auth");
+    return error_reply(std::move(s), rule::auth_cancelled, 501, "5.7.0", "Authentication cancelled", "auth");
   }
   if (state_ == state::auth_plain) {
     state_ = state::greeted;
     auto r = sasl::decode_plain(text);
     if (r.error == sasl::plain_error::bad_base64)
-      return error_reply(std::move(s), "syntax", 501, "5.5.2", "Cannot decode response", "auth");
+      return error_reply(std::move(s), rule::syntax, 501, "5.5.2", "Cannot decode response", "auth");
     if (r.error != sasl::plain_error::ok)
-      return error_reply(std::move(s), "syntax", 501, "5.5.2", "Invalid PLAIN response", "auth");
+      return error_reply(std::move(s), rule::syntax, 501, "5.5.2", "Invalid PLAIN response", "auth");
     creds_.authzid = std::move(r.creds.authzid);
     creds_.authcid = std::move(r.creds.authcid);
     creds_.password = std::move(r.creds.password);
@@ -408,12 +422,12 @@ step session::do_sasl_line(std::string_view line) {
   if (!decoded) {
     state_ = state::greeted;
     creds_ = {};
-    return error_reply(std::move(s), "syntax", 501, "5.5.2", "Cannot decode response", "auth");
+    return error_reply(std::move(s), rule::syntax, 501, "5.5.2", "Cannot decode response", "auth");
   }
   if (state_ == state::auth_login_user) {
     if (decoded->empty() || decoded->size() > 320 || decoded->find('\0') != std::string::npos) {
       state_ = state::greeted;
-      return error_reply(std::move(s), "syntax", 501, "5.5.2", "Invalid user name", "auth");
+      return error_reply(std::move(s), rule::syntax, 501, "5.5.2", "Invalid user name", "auth");
     }
     creds_.authcid = std::move(*decoded);
     state_ = state::auth_login_pass;
@@ -424,7 +438,7 @@ step session::do_sasl_line(std::string_view line) {
   state_ = state::greeted;
   if (decoded->size() > 1024 || decoded->find('\0') != std::string::npos) {
     creds_ = {};
-    return error_reply(std::move(s), "syntax", 501, "5.5.2", "Invalid password", "auth");
+    return error_reply(std::move(s), rule::syntax, 501, "5.5.2", "Invalid password", "auth");
   }
   creds_.password = std::move(*decoded);
   s.action = action::verify_auth;
@@ -442,17 +456,17 @@ step session::on_auth_result(const std::optional<std::string>& canonical_user) {
     auth_user_ = user;
     nlohmann::json f = {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}};
     if (creds_.authcid != user) f["login"] = common::printable(creds_.authcid, 320);  // as typed
-    add_event(s, "auth", std::move(f));
+    add_event(s, ev::auth, std::move(f));
     s.replies.push_back(make_reply(235, "2.7.0", "Authentication successful"));
   } else {
     ++auth_failures_;
-    add_event(s, "auth",
+    add_event(s, ev::auth,
               {{"result", "failure"},
                {"mechanism", creds_.mechanism},
                {"user", common::printable(user, 320)},
                {"reason", ok ? "authzid_mismatch" : "bad_credentials"}});
     creds_ = {};
-    return error_reply(std::move(s), "auth_failed", 535, "5.7.8", "Authentication credentials invalid", "auth");
+    return error_reply(std::move(s), rule::auth_failed, 535, "5.7.8", "Authentication credentials invalid", "auth");
   }
   creds_ = {};
   return s;
@@ -461,16 +475,19 @@ step session::on_auth_result(const std::optional<std::string>& canonical_user) {
 step session::do_mail(const command& cmd) {
   step s;
   if (!helo_done_)
-    return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: send HELO/EHLO first", "mail");
-  if (tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: nested MAIL command", "mail");
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: send HELO/EHLO first", "mail");
+  if (tx_.active)
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: nested MAIL command", "mail");
   if (needs_auth() && auth_user_.empty()) {
     if (!tls_active_)
-      return error_reply(std::move(s), "auth_required", 530, "5.7.0", "Must issue a STARTTLS command first", "mail");
-    return error_reply(std::move(s), "auth_required", 530, "5.7.0", "Authentication required", "mail");
+      return error_reply(std::move(s), rule::auth_required, 530, "5.7.0", "Must issue a STARTTLS command first",
+                         "mail");
+    return error_reply(std::move(s), rule::auth_required, 530, "5.7.0", "Authentication required", "mail");
   }
   if (messages_ >= cfg_.limits.messages_per_connection) {
     s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many messages in one connection, closing"));
-    add_event(s, "reject", {{"stage", "mail"}, {"code", 421}, {"rule", "messages_per_connection"}});
+    add_event(s, ev::reject,
+              {{"stage", "mail"}, {"code", 421}, {"rule", log::rule_field(rule::messages_per_connection)}});
     s.action = action::close;
     state_ = state::closed;
     return s;
@@ -482,18 +499,18 @@ step session::do_mail(const command& cmd) {
     case addr_error::local_too_long:
     case addr_error::domain_too_long:
     case addr_error::path_too_long:
-      return error_reply(std::move(s), "syntax", 501, "5.1.7", "Path too long", "mail");
+      return error_reply(std::move(s), rule::syntax, 501, "5.1.7", "Path too long", "mail");
     case addr_error::needs_smtputf8:
-      return error_reply(std::move(s), "needs_smtputf8", 553, "5.6.7", "Must declare SMTPUTF8 to send unicode address",
-                         "mail");
+      return error_reply(std::move(s), rule::needs_smtputf8, 553, "5.6.7",
+                         "Must declare SMTPUTF8 to send unicode address", "mail");
     case addr_error::invalid_utf8:
-      return error_reply(std::move(s), "syntax", 553, "5.6.7", "Invalid UTF-8 in address", "mail");
+      return error_reply(std::move(s), rule::syntax, 553, "5.6.7", "Invalid UTF-8 in address", "mail");
     case addr_error::bad_parameter:
     case addr_error::parameter_too_long:
-      return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid parameter syntax", "mail");
+      return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Invalid parameter syntax", "mail");
     case addr_error::syntax:
     case addr_error::multiple_at:
-      return error_reply(std::move(s), "syntax", 501, "5.1.7", "Bad sender address syntax", "mail");
+      return error_reply(std::move(s), rule::syntax, 501, "5.1.7", "Bad sender address syntax", "mail");
   }
   transaction tx;
   bool seen_size = false, seen_body = false, seen_utf8 = false, seen_auth = false;
@@ -501,15 +518,16 @@ step session::do_mail(const command& cmd) {
     if (p.keyword == "SIZE" && !seen_size) {
       seen_size = true;
       if (!p.has_value || !parse_size(p.value, tx.declared_size))
-        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad SIZE parameter", "mail");
+        return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Bad SIZE parameter", "mail");
       if (tx.declared_size > cfg_.limits.message_size)
-        return error_reply(std::move(s), "message_too_large", 552, "5.3.4", "Message size exceeds fixed limit", "mail");
+        return error_reply(std::move(s), rule::message_too_large, 552, "5.3.4", "Message size exceeds fixed limit",
+                           "mail");
     } else if (p.keyword == "BODY" && !seen_body) {
       seen_body = true;
       if (iequals(p.value, "8BITMIME"))
         tx.eight_bit_mime = true;
       else if (!iequals(p.value, "7BIT"))
-        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad BODY parameter", "mail");
+        return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Bad BODY parameter", "mail");
     } else if (p.keyword == "SMTPUTF8" && !seen_utf8 && !p.has_value) {
       seen_utf8 = true;
       tx.smtputf8 = true;
@@ -517,45 +535,46 @@ step session::do_mail(const command& cmd) {
       // RFC 4954 5: accepted and ignored (we never relay it onward), but it must be valid xtext.
       seen_auth = true;
       if (!p.has_value || p.value.size() > 500 || !valid_xtext(p.value))
-        return error_reply(std::move(s), "syntax", 501, "5.5.4", "Bad AUTH parameter", "mail");
+        return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Bad AUTH parameter", "mail");
     } else if (p.keyword == "SIZE" || p.keyword == "BODY" || p.keyword == "SMTPUTF8" || p.keyword == "AUTH") {
-      return error_reply(std::move(s), "syntax", 501, "5.5.4", "Duplicate or malformed parameter", "mail");
+      return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Duplicate or malformed parameter", "mail");
     } else {
-      return error_reply(std::move(s), "syntax", 555, "5.5.4", "Unsupported parameter", "mail");
+      return error_reply(std::move(s), rule::syntax, 555, "5.5.4", "Unsupported parameter", "mail");
     }
   }
   tx.sender = r.value.null ? std::string() : r.value.box.address();
   // Submission (issue 15 item 4): the envelope sender must be one the login may send as; the null sender
   // (a bounce, which no one may forge for a user) only when relay.allow_null_sender says so.
   if (needs_auth() && r.value.null && !cfg_.allow_null_sender)
-    return error_reply(std::move(s), "null_sender_refused", 550, "5.7.1",
+    return error_reply(std::move(s), rule::null_sender_refused, 550, "5.7.1",
                        "Sender address rejected: the null sender <> is not accepted on submission", "mail");
   if (!auth_user_.empty() && !r.value.null && !env_.may_send_as(auth_user_, tx.sender)) {
-    return error_reply(std::move(s), "sender_not_owned", 550, "5.7.1",
+    return error_reply(std::move(s), rule::sender_not_owned, 550, "5.7.1",
                        "Sender address rejected: not owned by the authenticated user " + auth_user_, "mail");
   }
   if (auto lim = env_.check_limit(session_env::limit_kind::message, client_ip_, auth_user_); !lim.empty()) {
     s.replies.push_back(make_reply(450, "4.7.1", "Too much mail from you; try again later"));
-    add_event(s, "reject", {{"stage", "mail"}, {"code", 450}, {"rule", lim}});
+    add_event(s, ev::reject, {{"stage", "mail"}, {"code", 450}, {"rule", lim}});
     return junk(std::move(s));  // a refused MAIL is not mail: it must not keep a session alive
   }
   if (!env_.inflight_room(tx.declared_size)) {
     // Not the client's fault: no error is counted (RFC 5321 4.5.3.1.10 / RFC 1870 6.1: 452 at MAIL).
     s.replies.push_back(make_reply(452, "4.3.1", "Insufficient system storage; try again later"));
-    add_event(s, "reject", {{"stage", "mail"}, {"code", 452}, {"rule", "inflight_budget"}});
+    add_event(s, ev::reject, {{"stage", "mail"}, {"code", 452}, {"rule", log::rule_field(rule::inflight_budget)}});
     return s;
   }
   tx.active = true;
   tx_ = std::move(tx);
   junk_ = 0;
-  add_event(s, "mail", {{"from", tx_.sender}, {"size", tx_.declared_size}});
+  add_event(s, ev::mail, {{"from", tx_.sender}, {"size", tx_.declared_size}});
   s.replies.push_back(make_reply(250, "2.1.0", "Ok"));
   return s;
 }
 
 step session::do_rcpt(const command& cmd) {
   step s;
-  if (!tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: need MAIL command", "rcpt");
+  if (!tx_.active)
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: need MAIL command", "rcpt");
   auto r = parse_rcpt_to(cmd.args, tx_.smtputf8);
   switch (r.error) {
     case addr_error::ok:
@@ -563,26 +582,26 @@ step session::do_rcpt(const command& cmd) {
     case addr_error::local_too_long:
     case addr_error::domain_too_long:
     case addr_error::path_too_long:
-      return error_reply(std::move(s), "syntax", 501, "5.1.3", "Path too long", "rcpt");
+      return error_reply(std::move(s), rule::syntax, 501, "5.1.3", "Path too long", "rcpt");
     case addr_error::needs_smtputf8:
-      return error_reply(std::move(s), "needs_smtputf8", 553, "5.6.7", "Must declare SMTPUTF8 to send unicode address",
-                         "rcpt");
+      return error_reply(std::move(s), rule::needs_smtputf8, 553, "5.6.7",
+                         "Must declare SMTPUTF8 to send unicode address", "rcpt");
     case addr_error::invalid_utf8:
-      return error_reply(std::move(s), "syntax", 553, "5.6.7", "Invalid UTF-8 in address", "rcpt");
+      return error_reply(std::move(s), rule::syntax, 553, "5.6.7", "Invalid UTF-8 in address", "rcpt");
     case addr_error::multiple_at:
-      return error_reply(std::move(s), "relay_denied", 550, "5.7.1", "Relay access denied", "rcpt");
+      return error_reply(std::move(s), rule::relay_denied, 550, "5.7.1", "Relay access denied", "rcpt");
     case addr_error::bad_parameter:
     case addr_error::parameter_too_long:
-      return error_reply(std::move(s), "syntax", 501, "5.5.4", "Invalid parameter syntax", "rcpt");
+      return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Invalid parameter syntax", "rcpt");
     case addr_error::syntax:
-      return error_reply(std::move(s), "syntax", 501, "5.1.3", "Bad recipient address syntax", "rcpt");
+      return error_reply(std::move(s), rule::syntax, 501, "5.1.3", "Bad recipient address syntax", "rcpt");
   }
   if (!r.value.params.empty())
-    return error_reply(std::move(s), "syntax", 555, "5.5.4", "Unsupported parameter", "rcpt");
+    return error_reply(std::move(s), rule::syntax, 555, "5.5.4", "Unsupported parameter", "rcpt");
   if (tx_.recipients.size() >= cfg_.limits.recipients) {
     // RFC 5321 4.5.3.1.8: temporary, earlier recipients stay accepted. Counted as an error, so a
     // client that keeps going is disconnected at the hard limit (bad-input 36).
-    return error_reply(std::move(s), "too_many_recipients", 452, "4.5.3", "Too many recipients", "rcpt");
+    return error_reply(std::move(s), rule::too_many_recipients, 452, "4.5.3", "Too many recipients", "rcpt");
   }
   std::string rcpt;
   const mailbox& box = r.value.box;
@@ -595,16 +614,18 @@ step session::do_rcpt(const command& cmd) {
       // Relay tricks aimed at a local domain (percent hack, bang path, quoted "@"): a local MTA that
       // re-parses them would forward the mail elsewhere. Refuse them as relay attempts.
       if (box.has_percent || box.has_bang || box.has_quoted_at)
-        return error_reply(std::move(s), "relay_denied", 550, "5.7.1", "Relay access denied", "rcpt");
+        return error_reply(std::move(s), rule::relay_denied, 550, "5.7.1", "Relay access denied", "rcpt");
       rcpt = lower(box.local) + "@" + lower(box.domain);
       bool is_postmaster = lower(box.local) == "postmaster";
       if (!is_postmaster && (box.quoted || box.has_8bit || !env_.local_user_exists(rcpt))) {
         ++unknown_rcpts_;
-        s = error_reply(std::move(s), "unknown_user", 550, "5.1.1", "Recipient address rejected: User unknown", "rcpt");
+        s = error_reply(std::move(s), rule::unknown_user, 550, "5.1.1", "Recipient address rejected: User unknown",
+                        "rcpt");
         s.events.back().fields["to"] = common::printable(full, 320);
         if (unknown_rcpts_ >= cfg_.limits.unknown_recipients && s.action != action::close) {
           s.replies.push_back(make_reply(421, "4.7.0", cfg_.hostname + " Too many unknown recipients, closing"));
-          add_event(s, "reject", {{"stage", "rcpt"}, {"code", 421}, {"rule", "too_many_unknown_recipients"}});
+          add_event(s, ev::reject,
+                    {{"stage", "rcpt"}, {"code", 421}, {"rule", log::rule_field(rule::too_many_unknown_recipients)}});
           s.action = action::close;
           state_ = state::closed;
         }
@@ -612,7 +633,7 @@ step session::do_rcpt(const command& cmd) {
       }
     } else {
       if (!may_relay() || box.address_literal || box.trailing_dot) {
-        s = error_reply(std::move(s), "relay_denied", cfg_.kind == listener_kind::mx ? 554 : 550, "5.7.1",
+        s = error_reply(std::move(s), rule::relay_denied, cfg_.kind == listener_kind::mx ? 554 : 550, "5.7.1",
                         "Relay access denied", "rcpt");
         s.events.back().fields["to"] = common::printable(full, 320);
         return s;
@@ -623,17 +644,17 @@ step session::do_rcpt(const command& cmd) {
   // The same mailbox twice in one transaction gets one copy (Postfix's duplicate_filter_limit does the
   // same): the second RCPT is acknowledged, not counted against the rate limit, and not stored.
   if (std::find(tx_.recipients.begin(), tx_.recipients.end(), rcpt) != tx_.recipients.end()) {
-    add_event(s, "rcpt", {{"to", rcpt}, {"duplicate", true}});
+    add_event(s, ev::rcpt, {{"to", rcpt}, {"duplicate", true}});
     s.replies.push_back(make_reply(250, "2.1.5", "Ok (duplicate recipient, one copy delivered)"));
     return s;
   }
   if (auto lim = env_.check_limit(session_env::limit_kind::recipient, client_ip_, auth_user_); !lim.empty()) {
     s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients from you this hour; try again later"));
-    add_event(s, "reject", {{"stage", "rcpt"}, {"code", 452}, {"rule", lim}});
+    add_event(s, ev::reject, {{"stage", "rcpt"}, {"code", 452}, {"rule", lim}});
     return s;
   }
   tx_.recipients.push_back(rcpt);
-  add_event(s, "rcpt", {{"to", rcpt}});
+  add_event(s, ev::rcpt, {{"to", rcpt}});
   s.replies.push_back(make_reply(250, "2.1.5", "Ok"));
   return s;
 }
@@ -644,15 +665,16 @@ constexpr std::uint64_t k_min_inflight = 64 * 1024;  // one write buffer of queu
 
 step session::do_data(const command& cmd) {
   step s;
-  if (!trim(cmd.args).empty()) return error_reply(std::move(s), "syntax", 501, "5.5.4", "Syntax: DATA", "data");
-  if (!tx_.active) return error_reply(std::move(s), "bad_sequence", 503, "5.5.1", "Error: need MAIL command", "data");
+  if (!trim(cmd.args).empty()) return error_reply(std::move(s), rule::syntax, 501, "5.5.4", "Syntax: DATA", "data");
+  if (!tx_.active)
+    return error_reply(std::move(s), rule::bad_sequence, 503, "5.5.1", "Error: need MAIL command", "data");
   if (tx_.recipients.empty())
-    return error_reply(std::move(s), "bad_sequence", 554, "5.5.1", "Error: no valid recipients", "data");
+    return error_reply(std::move(s), rule::bad_sequence, 554, "5.5.1", "Error: no valid recipients", "data");
   if (!env_.inflight_room(std::max<std::uint64_t>(tx_.declared_size, k_min_inflight))) {
     // The budget of bytes in flight is spent (not even one write buffer's worth is left, or less than the
     // declared SIZE): the transaction stays, the client may retry DATA later or QUIT.
     s.replies.push_back(make_reply(452, "4.3.1", "Insufficient system storage; try again later"));
-    add_event(s, "reject", {{"stage", "data"}, {"code", 452}, {"rule", "inflight_budget"}});
+    add_event(s, ev::reject, {{"stage", "data"}, {"code", 452}, {"rule", log::rule_field(rule::inflight_budget)}});
     return s;
   }
   state_ = state::data;
@@ -673,7 +695,7 @@ data_limits session::data_limits_for_message() const {
 step session::on_data_end(const data_reader& reader, std::size_t content_bytes) {
   step s;
   state_ = state::greeted;
-  auto fail = [&](std::string_view rule, int code, std::string_view enh, std::string_view text) {
+  auto fail = [&](log::reject_rule rule, int code, std::string_view enh, std::string_view text) {
     reset_transaction();
     return error_reply(std::move(s), rule, code, enh, text, "data");
   };
@@ -681,31 +703,32 @@ step session::on_data_end(const data_reader& reader, std::size_t content_bytes) 
     case data_error::none:
       break;
     case data_error::bare_lf: {
-      auto r = fail("bare_lf", 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
+      auto r = fail(rule::bare_lf, 550, "5.5.2", "Message rejected: bare <LF> received (SMTP smuggling)");
       r.events.back().fields["smuggling"] = true;
       r.events.back().fields["fake_end"] = reader.fake_end();  // a dot line: a real attempt, not sloppy line ends
       return r;
     }
     case data_error::bare_cr: {
-      auto r = fail("bare_cr", 550, "5.5.2", "Message rejected: bare <CR> received (SMTP smuggling)");
+      auto r = fail(rule::bare_cr, 550, "5.5.2", "Message rejected: bare <CR> received (SMTP smuggling)");
       r.events.back().fields["smuggling"] = true;
       return r;
     }
     case data_error::nul: {
-      auto r = fail("nul", 550, "5.5.2", "Message rejected: NUL byte received");
+      auto r = fail(rule::nul, 550, "5.5.2", "Message rejected: NUL byte received");
       r.events.back().fields["smuggling"] = true;
       return r;
     }
     case data_error::line_too_long:
-      return fail("line_too_long", 500, "5.5.0", "Message rejected: line too long");
+      return fail(rule::line_too_long, 500, "5.5.0", "Message rejected: line too long");
     case data_error::header_too_large:
-      return fail("header_too_large", 552, "5.3.4", "Message header section exceeds fixed limit");
+      return fail(rule::header_too_large, 552, "5.3.4", "Message header section exceeds fixed limit");
     case data_error::too_large:
-      return fail("message_too_large", 552, "5.3.4", "Message size exceeds fixed limit");
+      return fail(rule::message_too_large, 552, "5.3.4", "Message size exceeds fixed limit");
     case data_error::too_many_hops:
-      return fail("too_many_hops", 554, "5.4.6", "Too many hops (mail loop?)");
+      return fail(rule::too_many_hops, 554, "5.4.6", "Too many hops (mail loop?)");
     case data_error::leading_whitespace:
-      return fail("leading_whitespace", 550, "5.6.0", "Message rejected: it begins with white space (not a header)");
+      return fail(rule::leading_whitespace, 550, "5.6.0",
+                  "Message rejected: it begins with white space (not a header)");
   }
   (void)content_bytes;
   s.action = action::spool;
@@ -719,10 +742,12 @@ step session::on_spooled(int errc, const std::string& queue_id) {
     s.replies.push_back(make_reply(250, "2.0.0", "Ok: queued as " + queue_id));
   } else if (errc == ENOSPC || errc == EDQUOT) {
     s.replies.push_back(make_reply(452, "4.3.1", "Insufficient system storage"));
-    add_event(s, "reject", {{"stage", "data"}, {"code", 452}, {"rule", "queue_full"}, {"errno", errc}});
+    add_event(s, ev::reject,
+              {{"stage", "data"}, {"code", 452}, {"rule", log::rule_field(rule::queue_full)}, {"errno", errc}});
   } else {
     s.replies.push_back(make_reply(451, "4.3.0", "Local error in processing, try again later"));
-    add_event(s, "reject", {{"stage", "data"}, {"code", 451}, {"rule", "queue_error"}, {"errno", errc}});
+    add_event(s, ev::reject,
+              {{"stage", "data"}, {"code", 451}, {"rule", log::rule_field(rule::queue_error)}, {"errno", errc}});
   }
   reset_transaction();
   return s;
@@ -732,15 +757,29 @@ step session::on_policy_reject(int code, const std::string& enhanced, const std:
                                const std::string& rule) {
   step s;
   s.replies.push_back(make_reply(code, enhanced, text));
-  add_event(s, "reject", {{"stage", "data"}, {"code", code}, {"rule", rule}, {"text", text}});
+  add_event(s, ev::reject, {{"stage", "data"}, {"code", code}, {"rule", rule}, {"text", text}});
   reset_transaction();
   return s;
+}
+
+step session::on_cleanup(const cleanup_outcome& o) {
+  switch (o.what) {
+    case cleanup_outcome::kind::queued:
+    case cleanup_outcome::kind::discarded:
+      return on_spooled(0, o.queue_id);
+    case cleanup_outcome::kind::store_failed:
+      return on_spooled(o.errc, {});
+    case cleanup_outcome::kind::refused:
+      break;
+  }
+  return on_policy_reject(o.code, o.enhanced, o.text, o.rule);
 }
 
 step session::on_timeout(bool in_data) {
   step s;
   s.replies.push_back(make_reply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded"));
-  add_event(s, "reject", {{"stage", in_data ? "data" : "command"}, {"code", 421}, {"rule", "timeout"}});
+  add_event(s, ev::reject,
+            {{"stage", in_data ? "data" : "command"}, {"code", 421}, {"rule", log::rule_field(rule::timeout)}});
   s.action = action::close;
   state_ = state::closed;
   reset_transaction();

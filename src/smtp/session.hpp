@@ -13,6 +13,7 @@
 // NOT IMPLEMENTED: CHUNKING/BDAT (not advertised; BDAT is refused), DSN parameters (not advertised:
 // RET/ENVID/NOTIFY/ORCPT are unknown parameters), XCLIENT/XFORWARD/PROXY (refused for everyone).
 #pragma once
+#include "log/events.hpp"
 #include "smtp/address.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
@@ -118,6 +119,25 @@ struct transaction {
   bool eight_bit_mime = false;
 };
 
+// What the cleanup step (smtp/cleanup.hpp) did with a message at the end of data; session::on_cleanup() turns it
+// into the reply.
+struct cleanup_outcome {
+  enum class kind : std::uint8_t {
+    queued,        // durable in the queue as `queue_id`
+    discarded,     // accepted and dropped (a milter said discard, or every recipient was removed)
+    refused,       // a check, a filter or the in-flight budget refused it: code, enhanced, text, rule
+    store_failed,  // the queue file could not be written: errc (ENOSPC -> 452 4.3.1, other -> 451 4.3.0)
+  };
+  kind what = kind::queued;
+  std::string queue_id;
+  int errc = 0;
+  int code = 0;
+  std::string enhanced;
+  std::string text;
+  std::string rule;
+  bool close = false;  // refused by a milter's shutdown: close the connection after the reply
+};
+
 class session {
  public:
   session(session_config cfg, const session_env& env, std::string client_ip, std::uint16_t client_port);
@@ -144,6 +164,9 @@ class session {
   // End of data refused by the inbound checks (DMARC p=reject, temporary DNS failure): `code` is 5xx or 4xx;
   // the transaction is reset and nothing is queued. Not counted as a client error.
   step on_policy_reject(int code, const std::string& enhanced, const std::string& text, const std::string& rule);
+  // After action::spool and the cleanup step: the reply for what became of the message (on_spooled() for a
+  // queued, discarded or unwritable message, on_policy_reject() for a refused one).
+  step on_cleanup(const cleanup_outcome& o);
   // The I/O layer timed out waiting (command or data): returns the 421 4.4.2.
   step on_timeout(bool in_data);
 
@@ -175,10 +198,10 @@ class session {
   step do_auth(const command& cmd);
   step do_sasl_line(std::string_view line);
   step do_starttls(const command& cmd);
-  step error_reply(step s, std::string_view rule, int code, std::string_view enh, std::string_view text,
+  step error_reply(step s, log::reject_rule rule, int code, std::string_view enh, std::string_view text,
                    std::string_view stage);
   step junk(step s);
-  void add_event(step& s, std::string name, nlohmann::json fields) const;
+  void add_event(step& s, log::event_id e, nlohmann::json fields) const;
   void reset_transaction() { tx_ = transaction{}; }
   bool may_relay() const { return cfg_.trusted_client || !auth_user_.empty(); }
   bool needs_auth() const { return cfg_.kind != listener_kind::mx; }

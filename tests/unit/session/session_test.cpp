@@ -840,6 +840,44 @@ TEST(session_data, spool_errors) {  // bad-input 53
   }
 }
 
+TEST(session_data, cleanup_outcomes_become_replies) {
+  using k = cleanup_outcome::kind;
+  {
+    harness h;
+    into_data(h);
+    ASSERT_EQ(end_data(h, "x\r\n.\r\n").action, action::spool);
+    auto st = h.s->on_cleanup({.what = k::queued, .queue_id = "Q1"});
+    EXPECT_TRUE(replied(st, 250, "2.0.0"));
+    EXPECT_NE(st.replies[0].lines.at(0).find("Q1"), std::string::npos);
+    EXPECT_FALSE(h.s->current_transaction().active);
+  }
+  {
+    harness h;  // a milter discarded it: the client is told it was accepted
+    into_data(h);
+    ASSERT_EQ(end_data(h, "x\r\n.\r\n").action, action::spool);
+    EXPECT_TRUE(replied(h.s->on_cleanup({.what = k::discarded, .queue_id = "Q2"}), 250, "2.0.0"));
+  }
+  {
+    harness h;
+    into_data(h);
+    ASSERT_EQ(end_data(h, "x\r\n.\r\n").action, action::spool);
+    EXPECT_TRUE(rejected(h.s->on_cleanup({.what = k::store_failed, .errc = ENOSPC}), 452, "4.3.1", "queue_full"));
+  }
+  {
+    harness h;
+    into_data(h);
+    ASSERT_EQ(end_data(h, "x\r\n.\r\n").action, action::spool);
+    auto st = h.s->on_cleanup({.what = k::refused,
+                               .code = 550,
+                               .enhanced = "5.7.1",
+                               .text = "Rejected by DMARC policy",
+                               .rule = "dmarc_reject"});
+    EXPECT_TRUE(rejected(st, 550, "5.7.1", "dmarc_reject"));
+    EXPECT_FALSE(h.s->current_transaction().active);
+    EXPECT_EQ(h.send("NOOP").replies.at(0).code, 250);
+  }
+}
+
 TEST(session_data, rejected_content) {  // bad-input 1-3, 28, 29, 30, 48
   struct c {
     std::string body;
