@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mf import SLOW, free_port
+from mf import SLOW, free_port, send_message
 
 CLAMD = "/usr/sbin/clamd"
 MILTER = "/usr/sbin/clamav-milter"
@@ -95,25 +95,13 @@ def with_attachment(name, data):
             f"Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n")
 
 
-def send(server, content):
-    r = server.session()
-    try:
-        assert r.cmd("MAIL FROM:<someone@example.org>")[0] == 250
-        assert r.cmd("RCPT TO:<alice@localhost>")[0] == 250
-        assert r.cmd("DATA")[0] == 354
-        r.send(content.encode() + b".\r\n")
-        return r.reply(60)
-    finally:
-        r.close()
-
-
 def test_clamav_eicar_refused_clean_passes(make_server, clamav_milter):
     s = make_server(milters=[{"name": "clamav", "address": f"inet:127.0.0.1:{clamav_milter}"}])
-    code, text = send(s, with_attachment("eicar.txt", EICAR.encode()))
+    code, text = send_message(s, with_attachment("eicar.txt", EICAR.encode()))
     assert code == 550, text
     assert "Virus found" in text
     assert s.wait_log("milter", milter="clamav", verdict="reject")
-    code, text = send(s, with_attachment("notes.txt", b"just some notes\n"))
+    code, text = send_message(s, with_attachment("notes.txt", b"just some notes\n"))
     assert code == 250, text
     msg = s.wait_maildir("alice")[0]
     assert b"X-Virus-Status: Clean" in msg

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mf import SLOW, free_port, message
+from mf import SLOW, free_port, message, send_message
 
 RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
 pytestmark = pytest.mark.skipif(not os.path.exists(RSPAMD), reason="rspamd is not installed")
@@ -74,28 +74,16 @@ def rspamd():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def send(server, content):
-    r = server.session()
-    try:
-        assert r.cmd("MAIL FROM:<someone@example.org>")[0] == 250
-        assert r.cmd("RCPT TO:<alice@localhost>")[0] == 250
-        assert r.cmd("DATA")[0] == 354
-        r.send(content.encode() + b".\r\n")
-        return r.reply(60)
-    finally:
-        r.close()
-
-
 def test_rspamd_gtube_clean_and_add_header(make_server, rspamd):
     s = make_server(milters=[{"name": "rspamd", "address": f"inet:127.0.0.1:{rspamd}"}])
-    code, text = send(s, message(subject="gtube", body=GTUBE))
+    code, text = send_message(s, message(subject="gtube", body=GTUBE))
     assert code == 554, text
     assert "5.7.1" in text
     assert s.wait_log("milter", milter="rspamd", verdict="reject")
-    code, text = send(s, message(subject="clean", body="Hello Alice, lunch at noon?"))
+    code, text = send_message(s, message(subject="clean", body="Hello Alice, lunch at noon?"))
     assert code == 250, text
     assert b"Subject: clean" in s.wait_maildir("alice")[0]
-    code, text = send(s, message(subject="addheader", body=ADD_HEADER))
+    code, text = send_message(s, message(subject="addheader", body=ADD_HEADER))
     assert code == 250, text
     junk = s.data / "mail" / "localhost" / "alice" / ".Junk" / "new"
     end = time.time() + 10 * SLOW
