@@ -46,6 +46,8 @@ pid_t child_supervisor::spawn() {
     // Child: only async-signal-safe calls until exec.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);
+    // Its own process group: what it forks (rspamd's workers, Dovecot's services) can be killed with it.
+    ::setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -60,6 +62,7 @@ pid_t child_supervisor::spawn() {
     ::_exit(127);
   }
   int e = errno;
+  if (pid > 0) ::setpgid(pid, pid);  // also here: whichever runs first
   if (logfd >= 0) ::close(logfd);
   if (nullfd >= 0) ::close(nullfd);
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(e));
@@ -106,6 +109,9 @@ void child_supervisor::run() {
       int st = 0;
       pid_t r = ::waitpid(pid_, &st, WNOHANG);
       if (r == pid_) {
+        // Processes it left behind (rspamd's workers outlive a main process killed with SIGKILL and would keep
+        // its port): its group goes with it.
+        ::kill(-pid_, SIGKILL);
         auto up = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_at);
         if (up > std::chrono::seconds(60)) backoff = std::chrono::milliseconds(500);
         log::error(n + "_exited", {{"pid", pid_},
@@ -162,13 +168,14 @@ void child_supervisor::stop() {
   int st = 0;
   for (int i = 0; i < 200; ++i) {
     if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      ::kill(-pid_, SIGKILL);  // anything of its group still there
       log::info(spec_.name + "_stopped", {{"pid", pid_}, {"status", describe_wait_status(st)}});
       pid_ = -1;
       return;
     }
     ::usleep(50 * 1000);
   }
-  ::kill(pid_, SIGKILL);
+  ::kill(-pid_, SIGKILL);
   ::waitpid(pid_, &st, 0);
   log::warning(spec_.name + "_killed", {{"pid", pid_}, {"note", "did not stop within 10 s of SIGTERM"}});
   pid_ = -1;

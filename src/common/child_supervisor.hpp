@@ -2,7 +2,8 @@
 // clamav-milter): starts it, restarts it with backoff when it dies, reports flapping, stops it on exit.
 // SPDX-License-Identifier: MIT
 // One thread per child polls it (waitpid WNOHANG) every 200 ms. The child gets PR_SET_PDEATHSIG, so it does not
-// outlive a mailfort killed with SIGKILL; its stdout and stderr are appended to `log`.
+// outlive a mailfort killed with SIGKILL; its stdout and stderr are appended to `log`. It runs in a process group
+// of its own, killed (SIGKILL) once the child has exited or stopped: nothing it forked survives it.
 // Log events (prefix = spec.name): <name>_started, <name>_start_failed, <name>_exited (restart after 0.5 s,
 // doubling up to restart_max; reset after a minute up), <name>_flapping (5 deaths within 5 minutes; the alert of
 // that name, /api/alerts), <name>_recovered (up a minute after flapping), <name>_reloaded, <name>_stopped,
