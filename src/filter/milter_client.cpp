@@ -13,6 +13,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -129,10 +132,15 @@ class conversation {
       sock_.close(ignored);
       auto r = co_await (sock_.async_connect(ep, k_tuple) || timer_.async_wait(k_tuple));
       if (r.index() == 1) co_return fail("connect timeout", "connect");
-      if (auto [ec] = std::get<0>(r); !ec)
+      if (auto [ec] = std::get<0>(r); !ec) {
+        // Many small packets go out without waiting for a reply (rspamd's NR_* steps): without TCP_NODELAY,
+        // Nagle holds each behind the peer's delayed ACK.
+        int one = 1;
+        ::setsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         co_return true;
-      else
+      } else {
         last = ec.message();
+      }
     }
     co_return fail("connect: " + last, "connect");
   }
