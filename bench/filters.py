@@ -7,8 +7,7 @@
 # that may run rspamd/clamd (as root they run as _rspamd / clamav).
 # The signature database is a two-line test database written here (EICAR and a marker) unless --clamav-db names a
 # real one (Debian's /var/lib/clamav after freshclam: clamd then needs ~1 GiB of memory and ~20 s to load it,
-# and scans cost accordingly). Not built: the same two milters in front of Postfix (peer.sh's setup with
-# smtpd_milters) for the mailfort-vs-Postfix comparison with filters on.
+# and scans cost accordingly). mailfort against Postfix behind the same two milters: FILTERS=1 bench/peer.sh.
 # SPDX-License-Identifier: MIT
 #
 #   bench/filters.py [--count 300] [--sessions 10,50] [--rounds 1] [--clamav-db DIR]
