@@ -7,6 +7,9 @@
 # SPDX-License-Identifier: MIT
 #
 # N=20000 SESSIONS="1 10 50" ROUNDS=3 bench/peer.sh
+# FILTERS=1: both servers behind the same rspamd + ClamAV (run by mailfort: [filter] rspamd / clamav = true;
+#   Postfix's smtpd_milters points at the same two milters). CLAMAV_DB=dir: real signatures (default: a
+#   two-line test database written here).
 # PARTS="starttls" TLS_N=500 ROUNDS=1 bench/peer.sh     (one part only)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +47,16 @@ trap cleanup EXIT
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MF_PORT=$(port); PF_PORT=$(port); SINK_PORT=$(port); PF_TLS_PORT=$(port); NULL_PORT=$(port)
+FILTERS=${FILTERS:-0}
+RSPAMD_PORT=$(port); CLAM_PORT=$(port); CLAMD_PORT=$(port)
+if [ "$FILTERS" = 1 ] && [ -z "${CLAMAV_DB:-}" ]; then
+  CLAMAV_DB=$work/clamdb
+  mkdir -p "$CLAMAV_DB"
+  /usr/bin/python3 -c 'import sys
+e = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+print("Bench.EICAR:0:*:" + e.encode().hex())' >"$CLAMAV_DB/bench.ndb"
+  chown -R clamav:clamav "$CLAMAV_DB"
+fi
 
 # One certificate for both servers' STARTTLS (RSA 2048, self-signed; the bench client does not verify it).
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test -keyout "$work/tls.key" \
@@ -85,6 +98,17 @@ blocklist_zones = []
 certificate = "$work/tls.crt"
 key = "$work/tls.key"
 TOML
+if [ "$FILTERS" = 1 ]; then
+  cat >>"$work/mf/mailfort.toml" <<TOML
+[filter]
+rspamd = true
+clamav = true
+rspamd_address = "127.0.0.1:$RSPAMD_PORT"
+clamav_address = "127.0.0.1:$CLAM_PORT"
+clamd_address = "127.0.0.1:$CLAMD_PORT"
+clamav_database = "$CLAMAV_DB"
+TOML
+fi
 echo user-pw | "$BIN" user add user@bench.test --password-stdin --config "$work/mf/mailfort.toml" >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 "$BIN" serve --config "$work/mf/mailfort.toml" >"$work/mf/log" 2>&1 &
@@ -127,12 +151,24 @@ maillog_file = $work/pf.log
 smtpd_tls_security_level = none
 default_process_limit = $PF_PROCESS_LIMIT
 CF
+if [ "$FILTERS" = 1 ]; then
+  # The same two milters as mailfort's chain, in the same order, with the same default action.
+  printf 'smtpd_milters = inet:127.0.0.1:%s, inet:127.0.0.1:%s\nmilter_default_action = tempfail\nmilter_protocol = 6\n' \
+    "$RSPAMD_PORT" "$CLAM_PORT" >>"$pf/main.cf"
+fi
 mkdir -p "$work/pfspool" "$work/pfdata"
 chown postfix "$work/pfdata"
 postfix -c "$pf" check >/dev/null 2>&1 || true
 postfix -c "$pf" start || { echo "bench: postfix did not start" >&2; exit 1; }
 
 sleep 2
+if [ "$FILTERS" = 1 ]; then
+  # Wait (bounded) until mailfort's rspamd and clamav-milter listen: both servers use them.
+  for p in "$RSPAMD_PORT" "$CLAM_PORT"; do
+    for ((i = 0; i < 1200; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+  done
+  echo "filters on: rspamd 127.0.0.1:$RSPAMD_PORT, clamav-milter 127.0.0.1:$CLAM_PORT (signatures: $CLAMAV_DB)"
+fi
 maildir_count() { { find "$1" -path '*/new/*' -type f 2>/dev/null || true; } | wc -l; }
 
 # CPU time (user + system, clock ticks) of each server. mailfort is one process. Postfix is its private master

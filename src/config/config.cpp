@@ -12,6 +12,7 @@
 #include <toml++/toml.h>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -680,9 +681,31 @@ void load_table(const toml::table& root, loader& L) {
                           }}});
     } else if (key == "filter") {
       auto& f = c.filter;
+      // The filters mailfort runs listen on IPv4 loopback only: nobody else may use them.
+      auto loopback = [&L](std::string& dst) {
+        return [&L, &dst](const node& n, const key_t& k2) {
+          if (L.str(n, k2, dst) && (!valid_ip_port(dst) || dst.rfind("127.", 0) != 0))
+            L.error(n, k2, "'" + dst + "' must be an IPv4 loopback address and port (127.0.0.1:PORT)");
+        };
+      };
+      auto absolute = [&L](std::string& dst) {
+        return [&L, &dst](const node& n, const key_t& k2) {
+          if (L.str(n, k2, dst) && (dst.empty() || dst.front() != '/')) L.error(n, k2, "must be an absolute path");
+        };
+      };
       L.section(
           v, key,
           {{"attachment_policy", [&](const node& n, const key_t& k2) { L.boolean(n, k2, f.attachment_policy); }},
+           {"rspamd", [&](const node& n, const key_t& k2) { L.boolean(n, k2, f.rspamd); }},
+           {"clamav", [&](const node& n, const key_t& k2) { L.boolean(n, k2, f.clamav); }},
+           {"rspamd_address", loopback(f.rspamd_address)},
+           {"clamav_address", loopback(f.clamav_address)},
+           {"clamd_address", loopback(f.clamd_address)},
+           {"rspamd_binary", absolute(f.rspamd_binary)},
+           {"clamd_binary", absolute(f.clamd_binary)},
+           {"clamav_milter_binary", absolute(f.clamav_milter_binary)},
+           {"clamav_database", absolute(f.clamav_database)},
+           {"restart_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, f.restart_max_s, 1, 3600); }},
            {"blocked_extensions",
             [&](const node& n, const key_t& k2) {
               if (L.strings(n, k2, f.blocked_extensions))
@@ -721,6 +744,8 @@ void load_table(const toml::table& root, loader& L) {
                     L.integer(tv, kk, mc.content_timeout_s, 1, 3600);
                   else if (leaf == "listeners")
                     L.strings(tv, kk, mc.listeners);
+                  else if (leaf == "antivirus")
+                    L.boolean(tv, kk, mc.antivirus);
                   else
                     L.unknown(tv, kk, leaf, " in [[filter.milter]]");
                 }
@@ -750,6 +775,26 @@ void load_table(const toml::table& root, loader& L) {
   }
 }
 
+// [filter] rspamd / clamav: the filters mailfort runs join the milter chain (rspamd, then clamav), unless the
+// admin lists [[filter.milter]] tables (then the list is the chain, as written).
+void add_filter_services(config& c) {
+  auto& f = c.filter;
+  if (!f.milters.empty()) return;
+  if (f.rspamd) {
+    milter m;
+    m.name = "rspamd";
+    m.address = "inet:" + f.rspamd_address;
+    f.milters.push_back(std::move(m));
+  }
+  if (f.clamav) {
+    milter m;
+    m.name = "clamav";
+    m.address = "inet:" + f.clamav_address;
+    m.antivirus = true;
+    f.milters.push_back(std::move(m));
+  }
+}
+
 load_result load_impl(const std::string& text, const std::string& name) {
   load_result r;
   r.cfg.source_file = name;
@@ -763,6 +808,7 @@ load_result load_impl(const std::string& text, const std::string& name) {
   try {
     toml::table t = toml::parse(text, name);
     load_table(t, L);
+    add_filter_services(r.cfg);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
     r.diagnostics.push_back({diagnostic::kind::error, "", name, static_cast<int>(b.line), "",
@@ -796,6 +842,18 @@ load_result load_file(const std::string& path) {
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   return load_impl(text, path);
+}
+
+bool has_clamav_database(const std::string& dir) {
+  static constexpr std::string_view exts[] = {".cvd", ".cld", ".cud", ".ndb", ".ndu", ".hdb", ".hdu", ".hsb", ".hsu",
+                                              ".mdb", ".mdu", ".msb", ".msu", ".ldb", ".ldu", ".cdb", ".ign2"};
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string ext = it->path().extension().string();
+    for (auto e : exts)
+      if (ext == e && it->is_regular_file(ec) && it->file_size(ec) > 0) return true;
+  }
+  return false;
 }
 
 std::vector<diagnostic> check_security(const config& c) {
@@ -937,6 +995,21 @@ std::vector<diagnostic> check_security(const config& c) {
     add("low", !c.outbound.dane ? "outbound.dane" : "outbound.mta_sts",
         "outbound DANE or MTA-STS is off: an attacker on the path can strip STARTTLS from mail to domains that "
         "publish these policies and read it. Turn outbound.dane and outbound.mta_sts on.");
+  if (c.filter.clamav && !has_clamav_database(c.filter.clamav_database))
+    add("high", "filter.clamav_database",
+        "filter.clamav = true, but '" + c.filter.clamav_database +
+            "' holds no ClamAV signature database (.cvd, .cld, .ndb, .hdb, ...): clamd cannot start, so every "
+            "message gets the milter's default action (451 4.7.1). Run freshclam, or point filter.clamav_database "
+            "at your signatures.");
+  if (c.filter.rspamd && ::access(c.filter.rspamd_binary.c_str(), X_OK) != 0)
+    add("high", "filter.rspamd_binary",
+        "filter.rspamd = true, but '" + c.filter.rspamd_binary +
+            "' is not an executable: install rspamd (every message would get 451 4.7.1).");
+  if (c.filter.clamav && (::access(c.filter.clamd_binary.c_str(), X_OK) != 0 ||
+                          ::access(c.filter.clamav_milter_binary.c_str(), X_OK) != 0))
+    add("high", "filter.clamd_binary",
+        "filter.clamav = true, but clamd or clamav-milter is not installed (clamav-daemon, clamav-milter): every "
+        "message would get 451 4.7.1.");
   if (c.ratelimit.auth_per_minute_per_ip == 0 || c.ratelimit.auth_per_minute_per_ip > 60)
     add("low", "ratelimit.auth_per_minute_per_ip",
         "unlimited or very high AUTH attempt rates make password guessing fast; keep it at 10 or so.");
@@ -1145,10 +1218,24 @@ attachment_policy = true        # 550 5.7.1 for an attachment (in any nested par
                                 # decoded) whose extension is below, or whose type or content is an executable's
 blocked_extensions = [          # extensions refused (with or without the dot, any case)
   "exe", "scr", "js", "vbs", "bat", "cmd", "com", "pif", "jar", "lnk", "iso", "docm", "xlsm"]
+rspamd = false                  # true: `mailfort serve` runs and supervises rspamd (stock rules, network modules
+                                # off, configuration generated in data_dir/rspamd) and asks it as milter "rspamd"
+rspamd_address = "127.0.0.1:11332"  # its milter (proxy worker); IPv4 loopback only
+rspamd_binary = "/usr/bin/rspamd" # Debian rspamd 3.4 (its stock rules: /etc/rspamd)
+clamav = false                  # true: runs clamd + clamav-milter (data_dir/clamav) and asks it as milter
+                                # "clamav", after rspamd; EICAR and other malware: 550 5.7.1
+clamav_address = "127.0.0.1:11336"  # clamav-milter; IPv4 loopback only
+clamd_address = "127.0.0.1:11337"   # clamd (TCP, for clamav-milter only); IPv4 loopback only
+clamav_database = "/var/lib/clamav" # the signatures (freshclam keeps Debian's up to date); `config check` flags none
+clamd_binary = "/usr/sbin/clamd"  # Debian clamav-daemon
+clamav_milter_binary = "/usr/sbin/clamav-milter"  # Debian clamav-milter
+restart_max_s = 30              # a filter that dies is restarted after 0.5 s, doubling up to this; while it is
+                                # down its milter's default action applies (451 4.7.1): mail is never let through
 
 # Milters (rspamd, clamav-milter, any libmilter filter) are asked in order at the
 # end of DATA, before the 250; their rejects are the reply to the DATA, their header and envelope changes are
-# applied to the message before it is queued. None by default. One table per milter:
+# applied to the message before it is queued. None by default (but rspamd and clamav above, when on). Listing
+# tables replaces that chain: name rspamd_address / clamav_address in them to keep those filters. One per milter:
 # [[filter.milter]]
 # name = "rspamd"                 # for logs and metrics
 # address = "inet:127.0.0.1:11332"  # or "inet:PORT@HOST", "unix:/run/rspamd/milter.sock"
@@ -1157,6 +1244,7 @@ blocked_extensions = [          # extensions refused (with or without the dot, a
 # command_timeout_s = 30          # each event up to the body (milter_command_timeout)
 # content_timeout_s = 300         # each body chunk and the end of message (milter_content_timeout)
 # listeners = ["mx", "submission", "submissions"]
+# antivirus = false               # true: its refusals are malware (an authenticated sender's raises outbound_malware)
 )toml";
 }
 

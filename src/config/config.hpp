@@ -216,6 +216,9 @@ struct milter {
   int command_timeout_s = 30;               // each event but the body: milter_command_timeout
   int content_timeout_s = 300;              // body chunks and end of message: milter_content_timeout
   std::vector<std::string> listeners = {"mx", "submission", "submissions"};  // where it applies
+  // Its refusals are malware verdicts (clamav-milter): one of an authenticated user raises `outbound_malware`.
+  // Also inferred from an `X-Virus-Status: Infected` header the milter adds before refusing.
+  bool antivirus = false;
 };
 struct filter {
   std::vector<milter> milters;
@@ -224,6 +227,19 @@ struct filter {
   bool attachment_policy = true;
   std::vector<std::string> blocked_extensions = {"exe", "scr", "js",  "vbs", "bat",  "cmd", "com",
                                                  "pif", "jar", "lnk", "iso", "docm", "xlsm"};
+  // rspamd, and clamd + clamav-milter, run and supervised by `mailfort serve` (src/filter/services.*) with
+  // configurations generated under data_dir, listening on loopback only. Each is added to the milter chain
+  // (rspamd, then clamav, default action tempfail) unless [[filter.milter]] tables are listed.
+  bool rspamd = false;
+  std::string rspamd_address = "127.0.0.1:11332";  // its proxy worker in milter mode
+  std::string rspamd_binary = "/usr/bin/rspamd";
+  bool clamav = false;
+  std::string clamav_address = "127.0.0.1:11336";   // clamav-milter
+  std::string clamd_address = "127.0.0.1:11337";    // clamd (TCP, loopback), used by clamav-milter only
+  std::string clamav_database = "/var/lib/clamav";  // signatures (freshclam's, or your own .ndb/.hdb files)
+  std::string clamd_binary = "/usr/sbin/clamd";
+  std::string clamav_milter_binary = "/usr/sbin/clamav-milter";
+  int restart_max_s = 30;  // restart backoff after one of them dies: 0.5 s doubling up to this
 };
 
 struct config {
@@ -282,6 +298,8 @@ load_result load_string(const std::string& text, const std::string& name);
 std::vector<diagnostic> check_security(const config& cfg);
 // Same, with each finding's line set to where the loaded file set that key (0 when it kept the default).
 std::vector<diagnostic> check_security(const load_result& loaded);
+// Does `dir` hold a ClamAV signature database (a non-empty .cvd, .cld, .ndb, .hdb, ... file)?
+bool has_clamav_database(const std::string& dir);
 // A finding `mailfort serve` refuses to start with (and a SIGHUP reload refuses to apply) unless it runs with
 // --allow-insecure: every critical one (open relay, queue.discard, submission on a public address with only the
 // self-signed certificate).

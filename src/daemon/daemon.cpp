@@ -14,6 +14,7 @@
 #include "inbound/checker.hpp"
 #include "inbound/report_store.hpp"
 #include "log/logger.hpp"
+#include "filter/services.hpp"
 #include "mailbox/dovecot_service.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
@@ -288,6 +289,11 @@ int run(const config::config& cfg, bool allow_insecure) {
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
 
+    // Content filters ([filter] rspamd / clamav): rspamd, clamd and clamav-milter, supervised (src/filter/services).
+    // Until one listens, its milter gets its default action (451 4.7.1).
+    filter::filter_services filters(cfg);
+    if (filters.any()) filters.start();
+
     // Mailbox access ([imap]): Dovecot with a generated configuration, supervised (src/mailbox/).
     std::unique_ptr<mailbox::dovecot_service> dovecot;
     if (std::string why; mailbox::imap_enabled(cfg, why)) {
@@ -400,6 +406,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     for (auto& t : threads) t.join();
     cpu_pool.join();
     if (dovecot) dovecot->stop();
+    filters.stop();
     // Tear down in dependency order: suspended connection coroutines are destroyed with their loops
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();

@@ -110,6 +110,30 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
   dovecot_flapping_ = std::make_unique<monitor::flag_alert>(alerts_, fl);
   events_ = std::make_unique<monitor::event_metrics>(*metrics_, clock_, auth_failures_.get(), outbound_.get());
   events_->set_flag_alerts(dovecot_flapping_.get());
+  // rspamd, clamd and clamav-milter run by `mailfort serve` ([filter] rspamd / clamav): the same kind of alert.
+  for (const auto& [process, what] : {std::pair<const char*, const char*>{"rspamd", "rspamd (spam filter)"},
+                                      {"clamd", "clamd (virus scanner)"},
+                                      {"clamav_milter", "clamav-milter (virus filter)"}}) {
+    monitor::flag_settings pf;
+    pf.name = std::string(process) + "_flapping";
+    pf.sev = monitor::severity::critical;
+    pf.message = std::string(what) +
+                 " keeps dying (5 deaths in 5 minutes): mail it filters gets its milter's default action (451 4.7.1 "
+                 "unless configured otherwise); see its log under data_dir";
+    process_flapping_.push_back(std::make_unique<monitor::flag_alert>(alerts_, pf));
+    events_->add_process_alert(process, process_flapping_.back().get());
+  }
+  // An authenticated user's submission refused as malware: the account may be hijacked. Raised at the first
+  // refusal, cleared a day after the last one.
+  monitor::rate_settings ms;
+  ms.name = "outbound_malware";
+  ms.sev = monitor::severity::critical;
+  ms.what = "submissions refused as malware (hijacked account?)";
+  ms.window = std::chrono::hours(24);
+  ms.per_subject = 1;
+  ms.total = 0;
+  outbound_malware_ = std::make_unique<monitor::rate_alert>(alerts_, ms);
+  events_->set_malware_alert(outbound_malware_.get());
   if (!cfg.monitor.webhook.empty())
     webhook_ = std::make_unique<monitor::webhook>(loop0_.get_executor(), cfg.monitor.webhook);
   alerts_.on_change([this](const monitor::alert& a, monitor::transition t) { on_alert(a, t); });
@@ -314,6 +338,7 @@ void watch::tick() {
   if (every10 || growth_due) q = static_cast<double>(in_.queue_size ? in_.queue_size() : 0);
   if (every10) {
     auth_failures_->tick(now);
+    outbound_malware_->tick(now);
     queue_size_->sample(q, now);
   }
   if (growth_due) queue_growth_->sample(q, now);

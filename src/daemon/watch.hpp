@@ -79,6 +79,8 @@ class watch {
   std::unique_ptr<monitor::flag_alert> tlsa_mismatch_;
   std::unique_ptr<monitor::flag_alert> dnssec_off_;
   std::unique_ptr<monitor::flag_alert> dovecot_flapping_;
+  std::vector<std::unique_ptr<monitor::flag_alert>> process_flapping_;  // rspamd, clamd, clamav_milter
+  std::unique_ptr<monitor::rate_alert> outbound_malware_;
 
  public:
   // The resolver does not validate DNSSEC while outbound DANE is on: DANE is unavailable (outbound says why).

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "filter/milter_client.hpp"
 
+#include "common/ascii.hpp"
 #include "log/logger.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +13,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -128,10 +132,15 @@ class conversation {
       sock_.close(ignored);
       auto r = co_await (sock_.async_connect(ep, k_tuple) || timer_.async_wait(k_tuple));
       if (r.index() == 1) co_return fail("connect timeout", "connect");
-      if (auto [ec] = std::get<0>(r); !ec)
+      if (auto [ec] = std::get<0>(r); !ec) {
+        // Many small packets go out without waiting for a reply (rspamd's NR_* steps): without TCP_NODELAY,
+        // Nagle holds each behind the peer's delayed ACK.
+        int one = 1;
+        ::setsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         co_return true;
-      else
+      } else {
         last = ec.message();
+      }
     }
     co_return fail("connect: " + last, "connect");
   }
@@ -651,7 +660,38 @@ asio::awaitable<outcome> run_milters(asio::any_io_executor ex, const config::con
       f["text"] = joined(r.reply);
     }
     if (!r.quarantine.empty()) f["quarantine"] = r.quarantine;
+    // A malware verdict: a refusal by an antivirus milter, or one that marked the message infected first
+    // (clamav-milter adds `X-Virus-Status: Infected (<signature>)` before its 550).
+    const bool refused = r.action == milter_result::kind::reject || r.action == milter_result::kind::tempfail ||
+                         r.action == milter_result::kind::shutdown;
+    std::string virus;
+    bool malware = false;
+    if (refused) {
+      for (const auto& e : r.edits) {
+        std::string_view v(e.value);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        if (iequal(e.name, "X-Virus-Status") && v.size() >= 8 && iequal(v.substr(0, 8), "infected")) {
+          malware = true;
+          const auto open = v.find('('), close = v.rfind(')');
+          if (open != std::string_view::npos && close != std::string_view::npos && close > open)
+            virus = common::printable(v.substr(open + 1, close - open - 1), 128);
+        }
+      }
+      if (mc.antivirus && r.action == milter_result::kind::reject) malware = true;
+    }
+    if (malware) {
+      f["malware"] = true;
+      if (!virus.empty()) f["virus"] = virus;
+    }
     log::info("milter", std::move(f));
+    if (malware && !info.auth_user.empty()) {
+      // Outbound malware from an authenticated account: possibly hijacked (alert `outbound_malware`).
+      auto g = base(info, mc);
+      g["user"] = std::string(info.auth_user);
+      if (!virus.empty()) g["virus"] = virus;
+      g["action"] = kind_name(r.action);
+      log::error("outbound_malware", std::move(g));
+    }
     switch (r.action) {
       case milter_result::kind::reject:
       case milter_result::kind::tempfail:

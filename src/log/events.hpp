@@ -44,16 +44,40 @@
   X(imap_disabled, 0)                        \
   X(dovecot_config_written, 0)               \
   X(dovecot_policy_listening, 0)             \
-  X(dovecot_started, 0)                      \
-  X(dovecot_exited, 0)                       \
+  X(dovecot_started, 1)                      \
+  X(dovecot_exited, 1)                       \
   X(dovecot_flapping, 1)                     \
   X(dovecot_recovered, 1)                    \
-  X(dovecot_start_failed, 0)                 \
+  X(dovecot_start_failed, 1)                 \
   X(dovecot_users_written, 0)                \
   X(dovecot_users_failed, 0)                 \
   X(dovecot_reloaded, 0)                     \
   X(dovecot_stopped, 0)                      \
   X(dovecot_killed, 0)                       \
+  X(rspamd_started, 1)                       \
+  X(rspamd_exited, 1)                        \
+  X(rspamd_start_failed, 1)                  \
+  X(rspamd_flapping, 1)                      \
+  X(rspamd_recovered, 1)                     \
+  X(rspamd_stopped, 0)                       \
+  X(rspamd_killed, 0)                        \
+  X(clamd_started, 1)                        \
+  X(clamd_exited, 1)                         \
+  X(clamd_start_failed, 1)                   \
+  X(clamd_flapping, 1)                       \
+  X(clamd_recovered, 1)                      \
+  X(clamd_stopped, 0)                        \
+  X(clamd_killed, 0)                         \
+  X(clamav_milter_started, 1)                \
+  X(clamav_milter_exited, 1)                 \
+  X(clamav_milter_start_failed, 1)           \
+  X(clamav_milter_flapping, 1)               \
+  X(clamav_milter_recovered, 1)              \
+  X(clamav_milter_stopped, 0)                \
+  X(clamav_milter_killed, 0)                 \
+  X(clamav_no_database, 0)                   \
+  X(filter_services_configured, 0)           \
+  X(outbound_malware, 1)                     \
   X(credential_stuffing, 1)                  \
   X(password_spraying, 1)                    \
   X(dovecot_policy_failed, 0)                \

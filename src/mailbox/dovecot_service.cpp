@@ -9,14 +9,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <stdexcept>
 
@@ -25,7 +23,6 @@ extern char** environ;
 namespace mailfort::mailbox {
 
 namespace fs = std::filesystem;
-using clock_t_ = std::chrono::steady_clock;
 
 namespace {
 
@@ -72,12 +69,6 @@ long long write_atomic(const fs::path& path, const std::string& text, long long 
 
 void write_plain(const fs::path& path, const std::string& text) { write_atomic(path, text, 0); }
 
-std::string describe_status(int st) {
-  if (WIFEXITED(st)) return "exit " + std::to_string(WEXITSTATUS(st));
-  if (WIFSIGNALED(st)) return std::string("signal ") + std::to_string(WTERMSIG(st));
-  return "status " + std::to_string(st);
-}
-
 }  // namespace
 
 std::string render_passwd_file(const std::vector<std::pair<std::string, std::string>>& users) {
@@ -97,10 +88,7 @@ dovecot_service::dovecot_service(const config::config& cfg, std::string state_db
 
 dovecot_service::~dovecot_service() { stop(); }
 
-pid_t dovecot_service::pid() const {
-  std::lock_guard lk(mu_);
-  return pid_;
-}
+pid_t dovecot_service::pid() const { return child_ ? child_->pid() : -1; }
 
 bool dovecot_service::sync_users() {
   sqlite3* db = nullptr;
@@ -151,41 +139,6 @@ bool dovecot_service::sync_users() {
   }
   files_written_ = true;
   return changed;
-}
-
-pid_t dovecot_service::spawn() {
-  std::string bin = cfg_.imap.dovecot;
-  std::string conf = paths_.config.string();
-  std::vector<std::string> args = {bin, "-F", "-c", conf};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int logfd = ::open(paths_.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  int nullfd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int s : {SIGPIPE, SIGHUP, SIGTERM, SIGINT, SIGCHLD}) ::signal(s, SIG_DFL);
-    if (nullfd >= 0) ::dup2(nullfd, 0);
-    if (logfd >= 0) {
-      ::dup2(logfd, 1);
-      ::dup2(logfd, 2);
-    }
-    ::close_range(3, ~0U, 0);
-    ::execve(bin.c_str(), argv.data(), environ);
-    ::_exit(127);
-  }
-  int e = errno;
-  if (logfd >= 0) ::close(logfd);
-  if (nullfd >= 0) ::close(nullfd);
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(e));
-  return pid;
 }
 
 void dovecot_service::start() {
@@ -242,116 +195,42 @@ void dovecot_service::start() {
                                cmd_out);
   }
   log::info("dovecot_config_written", {{"config", paths_.config.string()}, {"users", paths_.users.string()}});
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
-}
-
-void dovecot_service::run() {
-  auto backoff = std::chrono::milliseconds(500);
-  const auto max_backoff = std::chrono::milliseconds(1000LL * cfg_.imap.restart_max_s);
-  auto next_start = clock_t_::now();
-  auto started_at = clock_t_::now();
-  std::deque<clock_t_::time_point> deaths;
-  bool flapping = false;
-  std::unique_lock lk(mu_);
-  while (!stopping_) {
-    auto now = clock_t_::now();
-    if (pid_ < 0 && now >= next_start) {
-      try {
-        pid_ = spawn();
-        started_at = now;
-        log::info("dovecot_started", {{"pid", pid_}, {"config", paths_.config.string()}});
-      } catch (const std::exception& e) {
-        log::error("dovecot_start_failed", {{"error", e.what()}});
-        next_start = now + backoff;
-        backoff = std::min(backoff * 2, max_backoff);
-      }
-    } else if (pid_ > 0) {
-      int st = 0;
-      pid_t r = ::waitpid(pid_, &st, WNOHANG);
-      if (r == pid_) {
-        auto up = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_at);
-        if (up > std::chrono::seconds(60)) backoff = std::chrono::milliseconds(500);
-        log::error("dovecot_exited", {{"pid", pid_},
-                                      {"status", describe_status(st)},
-                                      {"uptime_ms", up.count()},
-                                      {"restart_in_ms", backoff.count()},
-                                      {"log", paths_.log.string()}});
-        pid_ = -1;
-        next_start = now + backoff;
-        backoff = std::min(backoff * 2, max_backoff);
-        deaths.push_back(now);
-        while (!deaths.empty() && now - deaths.front() > std::chrono::minutes(5)) deaths.pop_front();
-        if (deaths.size() >= 5 && !flapping) {
-          // Also the alert `dovecot_flapping` (/api/alerts), cleared by `dovecot_recovered`.
-          flapping = true;
-          log::error("dovecot_flapping",
-                     {{"deaths", deaths.size()}, {"window_s", 300}, {"note", "Dovecot keeps dying; see its log"}});
-        }
-      } else if (flapping && now - started_at >= std::chrono::seconds(60)) {
-        flapping = false;
-        deaths.clear();
-        log::info(
-            "dovecot_recovered",
-            {{"pid", pid_}, {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(now - started_at).count()}});
-      }
-    }
-    lk.unlock();
-    bool users_changed = false;
+  common::child_spec spec;
+  spec.name = "dovecot";
+  spec.argv = {cfg_.imap.dovecot, "-F", "-c", paths_.config.string()};
+  spec.log = paths_.log;
+  spec.config = paths_.config.string();
+  spec.restart_max = std::chrono::milliseconds(1000LL * cfg_.imap.restart_max_s);
+  spec.flapping_note = "Dovecot keeps dying; see its log";
+  // Dovecot stat()s a passwd-file at most once a second; a reload (SIGHUP) makes a new or removed user (or a new
+  // password) count at the next login instead of up to a second later. Sessions already open are kept.
+  spec.tick = [this] {
     try {
-      users_changed = sync_users();
-      if (users_changed) log::info("dovecot_users_written", {{"users", paths_.users.string()}});
+      if (sync_users()) {
+        log::info("dovecot_users_written", {{"users", paths_.users.string()}});
+        return true;
+      }
     } catch (const std::exception& e) {
       log::error("dovecot_users_failed", {{"error", e.what()}});
     }
-    lk.lock();
-    // Dovecot stat()s a passwd-file at most once a second; a reload makes a new or removed user (or a new
-    // password) count at the next login instead of up to a second later. Sessions already open are kept.
-    if (users_changed && pid_ > 0) ::kill(pid_, SIGHUP);
-    cv_.wait_for(lk, std::chrono::milliseconds(200), [this] { return stopping_; });
-  }
+    return false;
+  };
+  child_ = std::make_unique<common::child_supervisor>(std::move(spec));
+  child_->start();
 }
 
 void dovecot_service::reload() {
-  std::lock_guard lk(mu_);
-  if (pid_ > 0) {
-    ::kill(pid_, SIGHUP);
-    log::info("dovecot_reloaded", {{"pid", pid_}});
-  }
+  if (child_) child_->reload();
 }
 
 void dovecot_service::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
   struct stop_guard_after {  // the policy server outlives Dovecot's last login
     dovecot_service* s;
     ~stop_guard_after() {
       if (s->login_guard_) s->login_guard_->stop();
     }
   } after{this};
-  std::lock_guard lk(mu_);
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  int st = 0;
-  for (int i = 0; i < 200; ++i) {
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      log::info("dovecot_stopped", {{"pid", pid_}, {"status", describe_status(st)}});
-      pid_ = -1;
-      return;
-    }
-    ::usleep(50 * 1000);
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &st, 0);
-  log::warning("dovecot_killed", {{"pid", pid_}, {"note", "did not stop within 10 s of SIGTERM"}});
-  pid_ = -1;
+  if (child_) child_->stop();
 }
 
 }  // namespace mailfort::mailbox

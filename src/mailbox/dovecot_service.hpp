@@ -1,13 +1,15 @@
 // mailbox/dovecot_service.hpp: runs Dovecot for `mailfort serve`: writes its configuration and the passwd-file
 // of mailfort's users, starts it, restarts it with backoff when it dies, reloads it, stops it on exit.
 // SPDX-License-Identifier: MIT
-// One thread supervises: it polls the child (waitpid WNOHANG) and state.db's users every 200 ms, so a user added,
-// removed or given a new password with `mailfort user` (another process) is effective on IMAP/POP3 within a
-// second. The child gets PR_SET_PDEATHSIG, so Dovecot does not outlive a mailfort killed with SIGKILL.
+// One thread supervises (common::child_supervisor, events dovecot_*): it polls the child (waitpid WNOHANG) and
+// state.db's users every 200 ms, so a user added, removed or given a new password with `mailfort user` (another
+// process) is effective on IMAP/POP3 within a second. The child gets PR_SET_PDEATHSIG, so Dovecot does not
+// outlive a mailfort killed with SIGKILL.
 // Passwords: Dovecot reads a passwd-file (user:{ARGON2ID}<libsodium string>) that mailfort rewrites atomically
 // (temp file, fsync, rename) whenever the users table changes; Dovecot re-stat()s it on every lookup. Dovecot
 // never gets write access to mailfort's state.db, and the file holds only what Dovecot needs (no schema).
 #pragma once
+#include "common/child_supervisor.hpp"
 #include "config/config.hpp"
 #include "mailbox/dovecot_config.hpp"
 
@@ -15,11 +17,7 @@
 
 #include <memory>
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace mailfort::policy {
@@ -53,9 +51,7 @@ class dovecot_service {
   pid_t pid() const;
 
  private:
-  void run();
   bool sync_users();  // true when the passwd-file was rewritten
-  pid_t spawn();
 
   const config::config& cfg_;
   std::string state_db_;
@@ -63,11 +59,7 @@ class dovecot_service {
   std::unique_ptr<login_guard> login_guard_;
   dovecot_hooks hooks_;
   dovecot_paths paths_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  pid_t pid_ = -1;
-  std::thread thread_;
+  std::unique_ptr<common::child_supervisor> child_;
   // The passwd-files: users (account passwords), then app-1 .. app-N; their last text and mtime.
   std::vector<std::string> files_text_;
   std::vector<long long> files_mtime_;

@@ -22,6 +22,18 @@ std::string field(const nlohmann::json& line, const char* key, const char* fallb
 using log::event_id;
 bool is(std::string_view n, event_id e) { return n == log::name(e); }
 
+// The supervised child an event is about ("rspamd" for "rspamd_exited"), or "" for any other event.
+std::string_view supervised_process(std::string_view event) {
+  static constexpr std::string_view processes[] = {"dovecot", "rspamd", "clamd", "clamav_milter"};
+  static constexpr std::string_view whats[] = {"started", "exited", "start_failed", "flapping", "recovered"};
+  for (auto p : processes) {
+    if (event.size() <= p.size() + 1 || event.substr(0, p.size()) != p || event[p.size()] != '_') continue;
+    for (auto w : whats)
+      if (event.substr(p.size() + 1) == w) return p;
+  }
+  return {};
+}
+
 }  // namespace
 
 void event_metrics::observe(std::string_view event, const nlohmann::json& line) {
@@ -38,8 +50,17 @@ void event_metrics::observe(std::string_view event, const nlohmann::json& line) 
       auth_failures_->record(field(line, "client_ip", "unknown"), clock_.now());
   } else if (is(event, event_id::credential_stuffing) || is(event, event_id::password_spraying)) {
     m_.login_attacks.with({field(line, "listener", "unknown"), std::string(event)}).inc();
-  } else if (is(event, event_id::dovecot_flapping) || is(event, event_id::dovecot_recovered)) {
-    if (dovecot_flapping_) dovecot_flapping_->set("dovecot", is(event, event_id::dovecot_flapping), clock_.now());
+  } else if (is(event, event_id::outbound_malware)) {
+    m_.outbound_malware.with({field(line, "milter", "unknown")}).inc();
+    if (outbound_malware_) outbound_malware_->record(field(line, "user", "unknown"), clock_.now());
+  } else if (auto process = supervised_process(event); !process.empty()) {
+    // <process>_started / _exited / _start_failed / _flapping / _recovered (common::child_supervisor).
+    const auto what = event.substr(process.size() + 1);
+    if (what != "recovered") m_.child_process_events.with({std::string(process), std::string(what)}).inc();
+    if (what == "flapping" || what == "recovered") {
+      auto it = process_alerts_.find(process);
+      if (it != process_alerts_.end() && it->second) it->second->set(process, what == "flapping", clock_.now());
+    }
   } else if (is(event, event_id::reject)) {
     m_.smtp_rejections.with({field(line, "rule", "unknown")}).inc();
   } else if (is(event, event_id::queued)) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <string>
 #include <string_view>
 
 namespace mailfort::monitor {
@@ -21,7 +23,13 @@ class event_metrics {
 
   // Alerts raised from single events: `dovecot_flapping` (cleared by `dovecot_recovered`). May stay null. Set
   // before events are fed.
-  void set_flag_alerts(flag_alert* dovecot_flapping) { dovecot_flapping_ = dovecot_flapping; }
+  void set_flag_alerts(flag_alert* dovecot_flapping) { process_alerts_["dovecot"] = dovecot_flapping; }
+  // The same for another supervised child (common::child_supervisor): `<process>_flapping` raises the alert,
+  // `<process>_recovered` clears it (rspamd, clamd, clamav_milter). Set before events are fed.
+  void add_process_alert(const std::string& process, flag_alert* flapping) { process_alerts_[process] = flapping; }
+  // `outbound_malware` events (an authenticated user's submission refused as malware) feed this alert (subject:
+  // the user). May stay null. Set before events are fed.
+  void set_malware_alert(rate_alert* outbound_malware) { outbound_malware_ = outbound_malware; }
 
   // One log line (the whole JSON object, with "event" and the fields). Thread-safe.
   void observe(std::string_view event, const nlohmann::json& line);
@@ -31,7 +39,8 @@ class event_metrics {
   const common::clock& clock_;
   rate_alert* auth_failures_;
   outbound_alert* outbound_;
-  flag_alert* dovecot_flapping_ = nullptr;
+  std::map<std::string, flag_alert*, std::less<>> process_alerts_;
+  rate_alert* outbound_malware_ = nullptr;
 };
 
 }  // namespace mailfort::monitor

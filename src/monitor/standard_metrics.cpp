@@ -47,7 +47,13 @@ standard_metrics::standard_metrics(registry& r, std::string_view version, const 
                         "Milters down, too slow or sending garbage (the default action applied).",
                         {"milter", "stage"})),
       milter_duration(r.add_histogram("mailfort_milter_duration_seconds", "One milter's conversation for one message.",
-                                      {"milter"}, default_latency_buckets())) {
+                                      {"milter"}, default_latency_buckets())),
+      outbound_malware(c(r, "mailfort_outbound_malware_total",
+                         "Authenticated submissions refused by an antivirus milter (outbound_malware).", {"milter"})),
+      child_process_events(c(r, "mailfort_child_process_events_total",
+                             "Supervised child processes (Dovecot, rspamd, clamd, clamav-milter): starts, exits, "
+                             "failed starts, flapping.",
+                             {"process", "event"})) {
   r.add_gauge("mailfort_build_info", "Always 1; the running version.", {"version"}).with({version}).set(1);
   if (s.queue_messages) r.add_callback_gauge("mailfort_queue_messages", "Messages in the queue.", s.queue_messages);
   if (s.queue_oldest_message_age_seconds)

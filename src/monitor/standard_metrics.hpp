@@ -46,6 +46,8 @@ struct standard_metrics {
   counter_family& milter_verdicts;              // milter, verdict
   counter_family& milter_failures;              // milter, stage
   histogram_family& milter_duration;            // milter
+  counter_family& outbound_malware;             // milter
+  counter_family& child_process_events;         // process, event (started, exited, start_failed, flapping)
 };
 
 }  // namespace mailfort::monitor

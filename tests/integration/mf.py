@@ -362,6 +362,20 @@ def message(subject="test", body="hello", sender="someone@example.org", to="alic
             f"{body}\r\n")
 
 
+def send_message(server, content, sender="someone@example.org", rcpt="alice@localhost", timeout=60, session=None):
+    """One message through a fresh session (or `session`, e.g. one already authenticated): MAIL, RCPT, DATA, the
+    content and the final dot. Returns the reply to the end of DATA as (code, text); the session is closed."""
+    r = session or server.session()
+    try:
+        assert r.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+        assert r.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        r.send(content.encode() + b".\r\n")
+        return r.reply(timeout)
+    finally:
+        r.close()
+
+
 def gen_pki(outdir):
     """Run scripts/gen-test-pki.sh; returns a dict of paths (ca, cert, key, chain, expired, expired_key)."""
     out = Path(outdir)

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from mf import send_message
+
 
 def mime(parts_text, boundary="outer"):
     return (f"From: someone@example.org\r\nTo: alice@localhost\r\nSubject: attachment\r\nMIME-Version: 1.0\r\n"
@@ -20,18 +22,6 @@ def part(headers, body, boundary="outer"):
 
 TEXT = part("Content-Type: text/plain; charset=utf-8", "Please see the attachment.")
 B64 = base64.b64encode(b"%PDF-1.4\n" + b"0" * 300).decode()
-
-
-def send(server, content):
-    r = server.session()
-    try:
-        assert r.cmd("MAIL FROM:<someone@example.org>")[0] == 250
-        assert r.cmd("RCPT TO:<alice@localhost>")[0] == 250
-        assert r.cmd("DATA")[0] == 354
-        r.send(content.encode() + b".\r\n")
-        return r.reply(30)
-    finally:
-        r.close()
 
 
 NESTED_EXE = mime(TEXT + "--outer\r\nContent-Type: multipart/alternative; boundary=\"inner\"\r\n\r\n" +
@@ -53,7 +43,7 @@ PDF = mime(TEXT + part("Content-Type: application/pdf; name=\"report.pdf\"\r\nCo
     (ENCODED_SCR, "photo.scr", "scr"),
 ])
 def test_blocked_attachments_are_refused(server, content, name, ext):
-    code, text = send(server, content)
+    code, text = send_message(server, content)
     assert code == 550, text
     assert "5.7.1" in text
     ev = server.wait_log("attachment_refused")[0]
@@ -65,12 +55,12 @@ def test_blocked_attachments_are_refused(server, content, name, ext):
 
 
 def test_pdf_passes_and_archives_are_reported(server):
-    code, text = send(server, PDF)
+    code, text = send_message(server, PDF)
     assert code == 250, text
     assert server.wait_maildir("alice")
     zipped = mime(TEXT + part("Content-Type: application/zip; name=\"files.zip\"\r\n"
                               "Content-Transfer-Encoding: base64", "UEsDBAoAAAAAAA=="))
-    code, text = send(server, zipped)
+    code, text = send_message(server, zipped)
     assert code == 250, text
     ev = server.wait_log("attachment_archive")[0]
     assert ev["filename"] == "files.zip" and ev["type"] == "application/zip"
@@ -78,10 +68,10 @@ def test_pdf_passes_and_archives_are_reported(server):
 
 def test_policy_is_configurable(make_server):
     s = make_server(sections={"filter": {"blocked_extensions": ["pdf"]}})
-    code, text = send(s, PDF)
+    code, text = send_message(s, PDF)
     assert code == 550, text
-    code, text = send(s, NESTED_EXE)  # exe is no longer on the list (its content is not MZ)
+    code, text = send_message(s, NESTED_EXE)  # exe is no longer on the list (its content is not MZ)
     assert code == 250, text
     off = make_server(sections={"filter": {"attachment_policy": False}})
-    code, text = send(off, NESTED_EXE)
+    code, text = send_message(off, NESTED_EXE)
     assert code == 250, text

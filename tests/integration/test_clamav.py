@@ -1,19 +1,24 @@
 # tests/integration/test_clamav.py: the milter client against real clamd + clamav-milter (Debian clamav-daemon,
 # clamav-milter) with a two-signature database written by the test (no freshclam, no network;
 # the milter research notes, section 2.4): the EICAR test file as an attachment is refused 550 at end of DATA,
-# a clean attachment passes with X-Virus-Status: Clean. (mailfort does not start them itself yet: [filter] clamav.)
+# a clean attachment passes with X-Virus-Status: Clean. The same with `[filter] clamav = true` (mailfort runs and
+# supervises clamd + clamav-milter, with the test's signature directory), and an authenticated submission refused
+# as malware raises the `outbound_malware` alert naming the user.
 # SPDX-License-Identifier: MIT
 import base64
+import json
 import os
 import shutil
+import smtplib
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
-from mf import SLOW, free_port
+from mf import SLOW, free_port, free_ports, send_message
 
 CLAMD = "/usr/sbin/clamd"
 MILTER = "/usr/sbin/clamav-milter"
@@ -95,25 +100,95 @@ def with_attachment(name, data):
             f"Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n")
 
 
-def send(server, content):
-    r = server.session()
-    try:
-        assert r.cmd("MAIL FROM:<someone@example.org>")[0] == 250
-        assert r.cmd("RCPT TO:<alice@localhost>")[0] == 250
-        assert r.cmd("DATA")[0] == 354
-        r.send(content.encode() + b".\r\n")
-        return r.reply(60)
-    finally:
-        r.close()
-
-
 def test_clamav_eicar_refused_clean_passes(make_server, clamav_milter):
     s = make_server(milters=[{"name": "clamav", "address": f"inet:127.0.0.1:{clamav_milter}"}])
-    code, text = send(s, with_attachment("eicar.txt", EICAR.encode()))
+    code, text = send_message(s, with_attachment("eicar.txt", EICAR.encode()))
     assert code == 550, text
     assert "Virus found" in text
     assert s.wait_log("milter", milter="clamav", verdict="reject")
-    code, text = send(s, with_attachment("notes.txt", b"just some notes\n"))
+    code, text = send_message(s, with_attachment("notes.txt", b"just some notes\n"))
     assert code == 250, text
     msg = s.wait_maildir("alice")[0]
     assert b"X-Virus-Status: Clean" in msg
+
+
+# ---- [filter] clamav = true: mailfort runs clamd + clamav-milter itself ---------------------------------------
+
+@pytest.fixture
+def signature_db():
+    """A signature directory clamd (as the clamav account) can read: EICAR and the private marker."""
+    root = tempfile.mkdtemp(prefix="mf-clamdb-")
+    os.chmod(root, 0o755)
+    with open(f"{root}/mailfort-test.ndb", "w") as f:
+        f.write(f"Mailfort.Test.EICAR:0:*:{EICAR.encode().hex()}\n")
+        f.write(f"Mailfort.Test.Marker:0:*:{b'MAILFORT-TEST-VIRUS-SIGNATURE-0001'.hex()}\n")
+    if os.geteuid() == 0:
+        shutil.chown(root, "clamav", "clamav")
+        shutil.chown(f"{root}/mailfort-test.ndb", "clamav", "clamav")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def listening(port, timeout):
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+    return wait(up, timeout)
+
+
+def supervised_clamav(make_server, db):
+    milter_port, clamd_port = free_ports(2)
+    s = make_server(sections={"filter": {"clamav": True, "clamav_database": db,
+                                         "clamav_address": f"127.0.0.1:{milter_port}",
+                                         "clamd_address": f"127.0.0.1:{clamd_port}"}})
+    assert listening(milter_port, 40), s.logs()
+    return s, milter_port
+
+
+def test_supervised_clamav_refuses_eicar_and_marks_clean_mail(make_server, signature_db):
+    s, _ = supervised_clamav(make_server, signature_db)
+    assert s.wait_log("clamd_started") and s.wait_log("clamav_milter_started")
+    code, text = send_message(s, with_attachment("eicar.txt", EICAR.encode()))
+    assert code == 550, text
+    assert "Virus found" in text
+    ev = s.wait_log("milter", milter="clamav", verdict="reject")[0]
+    assert ev.get("malware") is True and "Mailfort.Test.EICAR" in ev.get("virus", "")
+    assert not s.logs("outbound_malware")  # inbound, unauthenticated: no outbound alert
+    code, text = send_message(s, with_attachment("notes.txt", b"just some notes\n"))
+    assert code == 250, text
+    assert b"X-Virus-Status: Clean" in s.wait_maildir("alice")[0]
+
+
+def test_outbound_malware_from_an_authenticated_user_raises_an_alert(make_server, signature_db):
+    s, _ = supervised_clamav(make_server, signature_db)
+    c = s.smtp("submission")
+    c.ehlo("x")
+    c.starttls(context=s.tls_context())
+    c.ehlo("x")
+    c.login("alice@localhost", "alice-pw")
+    content = with_attachment("eicar.txt", EICAR.encode()).replace("From: someone@example.org",
+                                                                    "From: alice@localhost")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        c.sendmail("alice@localhost", ["bob@localhost"], content)
+    assert e.value.smtp_code == 550
+    c.quit()
+    ev = s.wait_log("outbound_malware")[0]
+    assert ev["user"] == "alice@localhost" and ev["milter"] == "clamav" and ev["listener"] == "submission"
+    assert "Mailfort.Test.EICAR" in ev.get("virus", "")
+    assert s.wait_log("alert_raised", name="outbound_malware")[0]["subject"] == "alice@localhost"
+    with urllib.request.urlopen(f"http://127.0.0.1:{s.ports['admin']}/api/alerts", timeout=10 * SLOW) as r:
+        alerts = json.loads(r.read().decode())
+    assert [a for a in alerts if a["name"] == "outbound_malware" and a["subject"] == "alice@localhost"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{s.ports['admin']}/metrics", timeout=10 * SLOW) as r:
+        assert 'mailfort_outbound_malware_total{milter="clamav"} 1' in r.read().decode()
+
+
+def test_config_check_flags_clamav_without_signatures(make_server, tmp_path):
+    empty = tmp_path / "nosigs"
+    empty.mkdir()
+    s = make_server(start=False, sections={"filter": {"clamav": True, "clamav_database": str(empty)}})
+    r = s.cli("config", "check", check=False)
+    assert "filter.clamav_database" in r.stdout + r.stderr, r.stdout + r.stderr

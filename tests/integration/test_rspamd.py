@@ -2,10 +2,13 @@
 # (Debian rspamd), started by the test with an offline configuration (no DNS, no maps, only the core and the
 # GTUBE test patterns; the milter research notes, section 2.3). rspamd asks for every NR_* flag and answers
 # only at end of message: the GTUBE message is refused 554 at end of DATA, a clean one passes, and the "add
-# header" test pattern lands in the Junk folder. (mailfort does not start rspamd itself yet: [filter] rspamd.)
+# header" test pattern lands in the Junk folder. With `[filter] rspamd = true` mailfort runs rspamd itself (stock
+# rules, network modules off): GTUBE refused, clean mail carries rspamd's headers, a killed rspamd means 451 4.7.1
+# until it is restarted.
 # SPDX-License-Identifier: MIT
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -13,7 +16,7 @@ import time
 
 import pytest
 
-from mf import SLOW, free_port, message
+from mf import SLOW, free_port, message, send_message
 
 RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
 pytestmark = pytest.mark.skipif(not os.path.exists(RSPAMD), reason="rspamd is not installed")
@@ -74,28 +77,16 @@ def rspamd():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def send(server, content):
-    r = server.session()
-    try:
-        assert r.cmd("MAIL FROM:<someone@example.org>")[0] == 250
-        assert r.cmd("RCPT TO:<alice@localhost>")[0] == 250
-        assert r.cmd("DATA")[0] == 354
-        r.send(content.encode() + b".\r\n")
-        return r.reply(60)
-    finally:
-        r.close()
-
-
 def test_rspamd_gtube_clean_and_add_header(make_server, rspamd):
     s = make_server(milters=[{"name": "rspamd", "address": f"inet:127.0.0.1:{rspamd}"}])
-    code, text = send(s, message(subject="gtube", body=GTUBE))
+    code, text = send_message(s, message(subject="gtube", body=GTUBE))
     assert code == 554, text
     assert "5.7.1" in text
     assert s.wait_log("milter", milter="rspamd", verdict="reject")
-    code, text = send(s, message(subject="clean", body="Hello Alice, lunch at noon?"))
+    code, text = send_message(s, message(subject="clean", body="Hello Alice, lunch at noon?"))
     assert code == 250, text
     assert b"Subject: clean" in s.wait_maildir("alice")[0]
-    code, text = send(s, message(subject="addheader", body=ADD_HEADER))
+    code, text = send_message(s, message(subject="addheader", body=ADD_HEADER))
     assert code == 250, text
     junk = s.data / "mail" / "localhost" / "alice" / ".Junk" / "new"
     end = time.time() + 10 * SLOW
@@ -104,3 +95,44 @@ def test_rspamd_gtube_clean_and_add_header(make_server, rspamd):
     files = list(junk.iterdir()) if junk.is_dir() else []
     assert len(files) == 1, s.logs("milter")
     assert b"X-Spam: Yes" in files[0].read_bytes()
+
+
+# ---- [filter] rspamd = true: mailfort runs and supervises rspamd itself ------------------------------------------
+
+def listening(port, timeout):
+    end = time.time() + timeout * SLOW
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def test_supervised_rspamd_filters_and_is_restarted(make_server):
+    port = free_port()
+    s = make_server(sections={"filter": {"rspamd": True, "rspamd_address": f"127.0.0.1:{port}", "restart_max_s": 1}})
+    first = s.wait_log("rspamd_started")[0]
+    assert listening(port, 40), "".join(s.raw)[-3000:]
+    code, text = send_message(s, message(subject="gtube", body=GTUBE))
+    assert code == 554 and "5.7.1" in text, text
+    code, text = send_message(s, message(subject="clean", body="Hello Alice, lunch at noon?"))
+    assert code == 250, text
+    msg = s.wait_maildir("alice")[0]
+    assert b"Subject: clean" in msg
+    assert b"X-Spamd-Bar:" in msg or b"X-Spam-Status:" in msg or b"X-Rspamd-Queue-Id:" in msg, msg[:1500]
+    # rspamd is killed: while it is down the message gets the default action (451 4.7.1), never an accept; it is
+    # restarted and filters again.
+    os.kill(first["pid"], signal.SIGKILL)  # its workers go too (its process group): the port is free again
+    ev = s.wait_log("rspamd_exited", timeout=20)[0]
+    assert ev["pid"] == first["pid"]
+    code, text = send_message(s, message(subject="gtube2", body=GTUBE))
+    assert code in (451, 554), text
+    if code == 451:
+        assert "4.7.1" in text
+        assert s.wait_log("milter_error", milter="rspamd")
+    assert len(s.wait_count("rspamd_started", 2, timeout=20)) >= 2
+    assert listening(port, 40)
+    code, text = send_message(s, message(subject="gtube3", body=GTUBE))
+    assert code == 554, text

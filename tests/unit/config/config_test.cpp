@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 using namespace mailfort::config;
 
 namespace {
@@ -46,6 +48,16 @@ void expect_same(const config& a, const config& b) {
   EXPECT_EQ(a.filter.attachment_policy, b.filter.attachment_policy);
   EXPECT_EQ(a.filter.blocked_extensions, b.filter.blocked_extensions);
   EXPECT_EQ(a.filter.milters.size(), b.filter.milters.size());
+  EXPECT_EQ(a.filter.rspamd, b.filter.rspamd);
+  EXPECT_EQ(a.filter.rspamd_address, b.filter.rspamd_address);
+  EXPECT_EQ(a.filter.rspamd_binary, b.filter.rspamd_binary);
+  EXPECT_EQ(a.filter.clamav, b.filter.clamav);
+  EXPECT_EQ(a.filter.clamav_address, b.filter.clamav_address);
+  EXPECT_EQ(a.filter.clamd_address, b.filter.clamd_address);
+  EXPECT_EQ(a.filter.clamav_database, b.filter.clamav_database);
+  EXPECT_EQ(a.filter.clamd_binary, b.filter.clamd_binary);
+  EXPECT_EQ(a.filter.clamav_milter_binary, b.filter.clamav_milter_binary);
+  EXPECT_EQ(a.filter.restart_max_s, b.filter.restart_max_s);
   EXPECT_EQ(a.domains, b.domains);
   EXPECT_EQ(a.data_dir, b.data_dir);
   EXPECT_EQ(a.listeners.mx, b.listeners.mx);
@@ -444,4 +456,48 @@ TEST(config, milters) {
             "[[filter.milter]]\nname = \"a\"\naddress = \"inet:127.0.0.1:2\"\n"));
   EXPECT_TRUE(loads("[filter]\nattachment_policy = false\nblocked_extensions = [\".exe\", \"hta\"]\n"));
   EXPECT_FALSE(loads("[filter]\nblocked_extensions = [\"a b\"]\n"));
+}
+
+TEST(config, filters_run_by_mailfort_join_the_milter_chain) {
+  auto r = load_string("[filter]\nrspamd = true\nclamav = true\nclamav_address = \"127.0.0.1:7000\"\n", "t.toml");
+  ASSERT_TRUE(r.ok()) << dump(r.diagnostics);
+  ASSERT_EQ(r.cfg.filter.milters.size(), 2u);
+  EXPECT_EQ(r.cfg.filter.milters[0].name, "rspamd");
+  EXPECT_EQ(r.cfg.filter.milters[0].address, "inet:127.0.0.1:11332");
+  EXPECT_FALSE(r.cfg.filter.milters[0].antivirus);
+  EXPECT_EQ(r.cfg.filter.milters[1].name, "clamav");
+  EXPECT_EQ(r.cfg.filter.milters[1].address, "inet:127.0.0.1:7000");
+  EXPECT_TRUE(r.cfg.filter.milters[1].antivirus);
+  EXPECT_EQ(r.cfg.filter.milters[1].default_action, "tempfail");
+  // Listed milters are the chain as written.
+  auto e = load_string(
+      "[filter]\nrspamd = true\n[[filter.milter]]\nname = \"other\"\naddress = \"inet:127.0.0.1:9\"\n"
+      "antivirus = true\n",
+      "t.toml");
+  ASSERT_TRUE(e.ok()) << dump(e.diagnostics);
+  ASSERT_EQ(e.cfg.filter.milters.size(), 1u);
+  EXPECT_TRUE(e.cfg.filter.milters[0].antivirus);
+  EXPECT_TRUE(load_string("[filter]\nrspamd = false\n", "t.toml").cfg.filter.milters.empty());
+  // Loopback only, absolute paths.
+  EXPECT_FALSE(loads("[filter]\nrspamd_address = \"0.0.0.0:11332\"\n"));
+  EXPECT_FALSE(loads("[filter]\nclamd_address = \"10.0.0.1:3310\"\n"));
+  EXPECT_FALSE(loads("[filter]\nclamav_address = \"localhost:3310\"\n"));
+  EXPECT_FALSE(loads("[filter]\nclamav_database = \"var/lib/clamav\"\n"));
+  EXPECT_TRUE(loads("[filter]\nclamd_address = \"127.0.0.2:3310\"\nrestart_max_s = 5\n"));
+}
+
+TEST(config, clamav_without_signatures_is_a_finding) {
+  const auto dir = std::filesystem::temp_directory_path() / ("mf-clamdb-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto has = [&] {
+    for (const auto& d : findings_of("[filter]\nclamav = true\nclamav_database = \"" + dir.string() + "\"\n"))
+      if (d.key == "filter.clamav_database") return true;
+    return false;
+  };
+  EXPECT_TRUE(has());
+  EXPECT_FALSE(has_clamav_database(dir.string()));
+  std::ofstream(dir / "x.ndb") << "Test.Sig:0:*:414243\n";
+  EXPECT_TRUE(has_clamav_database(dir.string()));
+  EXPECT_FALSE(has());
+  std::filesystem::remove_all(dir);
 }

@@ -420,6 +420,46 @@ TEST(event_metrics, dovecot_flapping_is_an_alert_until_dovecot_recovers) {
   EXPECT_TRUE(alerts.active().empty());
 }
 
+TEST(event_metrics, filter_processes_flap_and_outbound_malware_alerts) {
+  registry r;
+  standard_metrics m(r, "0.1.0");
+  common::manual_clock clk;
+  alert_manager alerts;
+  flag_settings fs;
+  fs.name = "rspamd_flapping";
+  flag_alert flapping(alerts, fs);
+  rate_settings rs;
+  rs.name = "outbound_malware";
+  rs.window = std::chrono::hours(24);
+  rs.per_subject = 1;
+  rs.total = 0;
+  rate_alert malware(alerts, rs);
+  event_metrics ev(m, clk, nullptr, nullptr);
+  ev.add_process_alert("rspamd", &flapping);
+  ev.set_malware_alert(&malware);
+  ev.observe("rspamd_started", nlohmann::json{{"event", "rspamd_started"}});
+  ev.observe("rspamd_exited", nlohmann::json{{"event", "rspamd_exited"}});
+  ev.observe("clamd_exited", nlohmann::json{{"event", "clamd_exited"}});  // no alert registered: counted only
+  EXPECT_TRUE(alerts.active().empty());
+  ev.observe("rspamd_flapping", nlohmann::json{{"event", "rspamd_flapping"}});
+  ASSERT_EQ(alerts.active().size(), 1u);
+  EXPECT_EQ(alerts.active()[0].name, "rspamd_flapping");
+  EXPECT_EQ(alerts.active()[0].subject, "rspamd");
+  ev.observe("rspamd_recovered", nlohmann::json{{"event", "rspamd_recovered"}});
+  EXPECT_TRUE(alerts.active().empty());
+  ev.observe("outbound_malware", nlohmann::json{{"event", "outbound_malware"}, {"user", "a@x"}, {"milter", "clamav"}});
+  ASSERT_EQ(alerts.active().size(), 1u);
+  EXPECT_EQ(alerts.active()[0].name, "outbound_malware");
+  EXPECT_EQ(alerts.active()[0].subject, "a@x");
+  const auto text = r.expose();
+  EXPECT_NE(text.find("mailfort_child_process_events_total{process=\"rspamd\",event=\"exited\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("mailfort_child_process_events_total{process=\"clamd\",event=\"exited\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("mailfort_outbound_malware_total{milter=\"clamav\"} 1"), std::string::npos);
+  clk.advance(std::chrono::hours(25));
+  malware.tick(clk.now());
+  EXPECT_TRUE(alerts.active().empty());
+}
+
 TEST(event_metrics, stuffing_and_spraying_are_counted) {
   registry r;
   standard_metrics m(r, "0.1.0");
