@@ -118,7 +118,7 @@
   /* Queue and delivery */                   \
   X(delivered, 1)                            \
   X(deferred, 1)                             \
-  X(delivery_failed, 0)                      \
+  X(delivery_failed, 1)                      \
   X(bounce_queued, 0)                        \
   X(delay_notice_queued, 0)                  \
   X(bounce_suppressed, 0)                    \

@@ -20,6 +20,14 @@ std::string field(const nlohmann::json& line, const char* key, const char* fallb
 }
 
 using log::event_id;
+
+// The delivery transport a runner event is about: remote lines name the relay (or say "transport"), local ones
+// the mailbox.
+std::string transport_of(const nlohmann::json& line) {
+  if (line.contains("transport")) return field(line, "transport", "maildir");
+  return line.contains("relay") ? "remote" : "maildir";
+}
+
 bool is(std::string_view n, event_id e) { return n == log::name(e); }
 
 // The supervised child an event is about ("rspamd" for "rspamd_exited"), or "" for any other event.
@@ -80,13 +88,11 @@ void event_metrics::observe(std::string_view event, const nlohmann::json& line) 
       m_.milter_failures.with({name, field(line, "stage", "unknown")}).inc();
     m_.milter_duration.with({name}).observe(static_cast<double>(line.value("duration_ms", 0)) / 1000.0);
   } else if (is(event, event_id::delivered)) {
-    m_.messages_delivered.with({field(line, "transport", "maildir")}).inc();
+    m_.messages_delivered.with({transport_of(line)}).inc();
   } else if (is(event, event_id::deferred)) {
-    m_.messages_deferred.with({field(line, "transport", "maildir")}).inc();
-  } else if (event == "bounced") {
-    // XXX not a declared event: nothing logs "bounced" (queue::runner logs delivery_failed), so this counter never
-    // moves. Kept as it was in a refactor that changes no behaviour; to be decided in its own change.
-    m_.messages_bounced.with({field(line, "transport", "maildir")}).inc();
+    m_.messages_deferred.with({transport_of(line)}).inc();
+  } else if (is(event, event_id::delivery_failed)) {
+    m_.messages_bounced.with({transport_of(line)}).inc();  // a permanent failure: the runner sends a DSN
   } else if (is(event, event_id::sender_auth)) {
     if (line.contains("spf")) m_.spf_results.with({field(line, "spf")}).inc();
     if (auto it = line.find("dkim"); it != line.end() && it->is_array()) {

@@ -454,8 +454,9 @@ void runner::apply_completions() {
             r.status = recipient::state::failed;
             std::string why =
                 "delivery time expired after " + std::to_string(r.attempts) + " attempt(s); last error: " + res.reason;
-            log::error("delivery_failed",
-                       {{"queue_id", c.id}, {"rcpt", r.address}, {"reason", why}, {"expired", true}});
+            log::error(
+                "delivery_failed",
+                {{"queue_id", c.id}, {"rcpt", r.address}, {"transport", "remote"}, {"reason", why}, {"expired", true}});
             bounces.push_back({r.address, "4.4.7", why, res.relay, false});
             r.last_error = why;
           } else if (rs_.delay_warning_s > 0 && !r.delay_notified && now - f.env.received_at >= rs_.delay_warning_s) {

@@ -477,5 +477,25 @@ TEST(event_metrics, stuffing_and_spraying_are_counted) {
       << text;
 }
 
+// The runner's lines: local ones name a mailbox, remote ones a relay; a permanent failure is a bounce.
+TEST(event_metrics, deliveries_and_bounces_by_transport) {
+  registry r;
+  standard_metrics m(r, "0.1.0");
+  common::manual_clock clk;
+  event_metrics ev(m, clk, nullptr, nullptr);
+  ev.observe("delivered", nlohmann::json{{"rcpt", "a@x"}, {"mailbox", "x/a"}});
+  ev.observe("delivered", nlohmann::json{{"rcpt", "b@y"}, {"relay", "mx.y[192.0.2.1]"}});
+  ev.observe("deferred", nlohmann::json{{"rcpt", "b@y"}, {"relay", "mx.y[192.0.2.1]"}});
+  ev.observe("delivery_failed", nlohmann::json{{"rcpt", "c@y"}, {"relay", "mx.y[192.0.2.1]"}, {"code", "5.1.1"}});
+  ev.observe("delivery_failed", nlohmann::json{{"rcpt", "d@y"}, {"transport", "remote"}, {"expired", true}});
+  ev.observe("delivery_failed", nlohmann::json{{"rcpt", "e@x"}, {"reason", "unsafe mailbox name"}});
+  const std::string text = r.expose();
+  EXPECT_NE(text.find("mailfort_messages_delivered_total{transport=\"maildir\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("mailfort_messages_delivered_total{transport=\"remote\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("mailfort_messages_deferred_total{transport=\"remote\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("mailfort_messages_bounced_total{transport=\"remote\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("mailfort_messages_bounced_total{transport=\"maildir\"} 1\n"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace mailfort::monitor
