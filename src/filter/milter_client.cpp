@@ -215,7 +215,7 @@ class conversation {
     if (name == "{tls_version}") return std::string(info_.tls_version);
     if (name == "{cipher}") return std::string(info_.tls_cipher);
     if (name == "i" || name == "{i}") return std::string(info_.queue_id);
-    if (name == "{auth_type}") return info_.auth_user.empty() ? std::string() : "PLAIN";
+    if (name == "{auth_type}") return info_.auth_user.empty() ? std::string() : std::string(info_.auth_mechanism);
     if (name == "{auth_authen}") return std::string(info_.auth_user);
     if (name == "{mail_addr}") return std::string(sender);
     if (name == "{mail_host}") return domain_of(sender);

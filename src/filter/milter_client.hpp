@@ -40,6 +40,7 @@ struct transaction_info {
   std::string_view helo;
   std::string_view tls_version, tls_cipher;
   std::string_view auth_user;
+  std::string_view auth_mechanism;  // {auth_type}
   std::string_view queue_id;
   std::string_view session_id;
   const std::vector<std::string>* local_domains = nullptr;  // for {rcpt_mailer}: local or smtp

@@ -161,6 +161,7 @@ asio::awaitable<std::optional<cleanup_outcome>> cleanup::run_milters(const sessi
     ti.tls_cipher = client_.tls_cipher;
   }
   ti.auth_user = sess.auth_user();
+  ti.auth_mechanism = sess.auth_mechanism();
   ti.queue_id = mf.id();
   ti.session_id = client_.session_id;
   ti.local_domains = &cfg.domains;

@@ -454,6 +454,7 @@ step session::on_auth_result(const std::optional<std::string>& canonical_user) {
   bool authz_ok = creds_.authzid.empty() || lower(creds_.authzid) == user;
   if (ok && authz_ok) {
     auth_user_ = user;
+    auth_mechanism_ = creds_.mechanism;
     nlohmann::json f = {{"result", "success"}, {"mechanism", creds_.mechanism}, {"user", user}};
     if (creds_.authcid != user) f["login"] = common::printable(creds_.authcid, 320);  // as typed
     add_event(s, ev::auth, std::move(f));

@@ -182,6 +182,7 @@ class session {
   std::size_t errors() const { return errors_; }
   std::size_t soft_error_limit() const { return cfg_.limits.soft_errors; }
   const std::string& auth_user() const { return auth_user_; }
+  const std::string& auth_mechanism() const { return auth_mechanism_; }  // "PLAIN", "LOGIN"; empty before AUTH
   const std::string& helo() const { return helo_; }
   // The Received: header for a message about to be spooled (RFC 5321 4.4, RFC 3848 protocol names).
   std::string received_header(const std::string& queue_id, std::int64_t unix_time) const;
@@ -217,6 +218,7 @@ class session {
   std::string tls_version_;
   std::string tls_cipher_;
   std::string auth_user_;
+  std::string auth_mechanism_;
   pending_credentials creds_;
   transaction tx_;
   std::size_t errors_ = 0;

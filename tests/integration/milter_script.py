@@ -57,6 +57,7 @@ class TestMilter(Milter.Base):
         self.seen["mail_addr"] = self.getsymval("{mail_addr}")
         self.seen["queue_id"] = self.getsymval("i")
         self.seen["auth_authen"] = self.getsymval("{auth_authen}")
+        self.seen["auth_type"] = self.getsymval("{auth_type}")
         return Milter.CONTINUE
 
     @maybe_noreply

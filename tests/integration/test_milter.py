@@ -432,12 +432,14 @@ def test_authenticated_submissions_are_scanned(make_server, script_milter):
     s = make_server(milters=[milter_cfg(m.port)])
     with s.smtp("submissions") as c:
         c.ehlo("laptop")
-        c.login("alice@localhost", "alice-pw")
+        c.user, c.password = "alice@localhost", "alice-pw"
+        c.auth("LOGIN", c.auth_login)  # not PLAIN, so that {auth_type} is seen to name the mechanism used
         with pytest.raises(smtplib.SMTPDataError) as e:
             c.sendmail("alice@localhost", ["bob@localhost"], message("outbound", sender="alice@localhost"))
         assert e.value.smtp_code == 550
     rec = m.seen()[0]
     assert rec["auth_authen"] == "alice@localhost"  # {auth_authen}: rspamd's outbound rules key on it
+    assert rec["auth_type"] == "LOGIN"
     assert s.wait_log("milter", listener="submissions")[0]["verdict"] == "reject"
 
 
