@@ -55,6 +55,9 @@ class runner {
   void start();  // delivers everything already in the queue (recovery), then waits for kicks
   void stop();
   void kick();  // a new message is in the queue
+  // `mailfort queue flush` through the control channel: the next scan treats every pending recipient as due
+  // (deferred remote ones are retried now), the same scan the runner does on schedule; no second runner.
+  void flush();
   // Deliver every due message once, synchronously (used by the thread and by `queue flush`). Remote jobs are
   // only started here; their results are applied by the thread.
   void run_once();
@@ -107,6 +110,7 @@ class runner {
     std::condition_variable cv;
     bool kicked = false;
     bool stopping = false;
+    bool flush_all = false;              // set by flush(), taken by the next run_once()
     std::deque<completion> completions;  // guarded by mu
   };
   std::shared_ptr<signal_state> sig_ = std::make_shared<signal_state>();
