@@ -1,6 +1,7 @@
 // cli/status.cpp: `mailfort status [--format text|json]`: what the running server watches, on the terminal.
 // SPDX-License-Identifier: MIT
-// It asks the server's admin listener (listeners.admin, with monitor.token when set) for /api/status, so it
+// It asks the running server through the control channel (<data_dir>/control.sock; the reply adds pid and
+// uptime_s), else the server's admin listener (listeners.admin, with monitor.token when set) for /api/status, so it
 // shows exactly what /metrics and /api/alerts show: listeners, queue, bans, active alerts, certificate days
 // left, blocklist state. Exit code 0 when the server answered and no alert is active, 1 when alerts are
 // active, 2 when the server could not be reached.

@@ -397,7 +397,8 @@ int run(const config::config& cfg, bool allow_insecure) {
     signals->async_wait(on_signal);
     ::signal(SIGPIPE, SIG_IGN);
 
-    // Bans added or removed by `mailfort ban` (another process) take effect within a second: the guard's own
+    // `mailfort ban` goes through the control channel (immediate); bans written to state.db by another process
+    // (an offline `mailfort ban`, another node) take effect within a second: the guard's own
     // thread reads what changed, writes new bans and sweeps, off the event loops.
     guard->start();
     auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
