@@ -1,6 +1,7 @@
 // cli/ban.cpp: `mailfort ban list|add IP[/LEN] [--for DURATION] [--reason TEXT]|del IP[/LEN]`.
 // SPDX-License-Identifier: MIT
-// Works on the state database directly; a running server picks changes up within a second.
+// add and del go through the running server's control channel (immediate); with no server they work on the
+// state database directly (the server reads it at start). list reads the state database.
 #include "cli/cli.hpp"
 #include "daemon/daemon.hpp"
 #include "policy/guard.hpp"
@@ -61,6 +62,13 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
       exit_code = 2;
       return;
     }
+    auto print = [](const nlohmann::json& r) {
+      std::cout << "banned " << r.value("source", std::string()) << " until " << utc_time(r.value("until", 0LL))
+                << "\n";
+    };
+    if (via_server(cfg, {{"verb", "ban"}, {"source", target}, {"duration_s", secs}, {"reason", reason}}, exit_code,
+                   print, "ban added offline"))
+      return;
     auto g = daemon::make_guard(cfg, clock);
     auto r = g->ban(*key, std::chrono::seconds(secs), reason);
     std::cout << "banned " << r.source << " until " << utc_time(r.until) << "\n";
@@ -77,6 +85,8 @@ void register_ban(CLI::App& app, common_options& opts, int& exit_code) {
       exit_code = 2;
       return;
     }
+    auto print = [](const nlohmann::json& r) { std::cout << "unbanned " << r.value("source", std::string()) << "\n"; };
+    if (via_server(cfg, {{"verb", "unban"}, {"source", target}}, exit_code, print, "ban lifted offline")) return;
     auto g = daemon::make_guard(cfg, clock);
     if (g->unban(*key)) {
       std::cout << "unbanned " << *key << "\n";

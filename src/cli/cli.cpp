@@ -3,6 +3,7 @@
 #include "cli/cli.hpp"
 
 #include "common/clock.hpp"
+#include "daemon/control.hpp"
 #include "daemon/daemon.hpp"
 
 #include <ctime>
@@ -22,6 +23,45 @@ dns::resolver_options sender_auth_resolver_options(const config::config& cfg, co
     std::cerr << "mailfort: note: the DNS server returns no validatable DNSSEC data; answers are used "
                  "unvalidated (SPF, DKIM and DMARC do not require DNSSEC; DANE would be off)\n";
   return probe.opts;
+}
+
+bool via_server(const config::config& cfg, const nlohmann::json& request, int& exit_code,
+                const std::function<void(const nlohmann::json&)>& print, const std::string& offline_what) {
+  std::optional<nlohmann::json> reply;
+  try {
+    reply = daemon::control_ask(daemon::control_socket_path(cfg.data_dir), request);
+  } catch (const std::exception& e) {
+    std::cerr << "mailfort: the running server's control channel failed: " << e.what() << "\n";
+    exit_code = 2;
+    return true;
+  }
+  if (!reply) {
+    std::cerr << "mailfort: no running server: " << offline_what << "\n";
+    return false;
+  }
+  if (reply->value("ok", false)) {
+    print(*reply);
+    exit_code = 0;
+  } else {
+    std::cerr << "mailfort: the server answered: " << reply->value("error", std::string("failed")) << "\n";
+    exit_code = 1;
+  }
+  return true;
+}
+
+void register_reload(CLI::App& app, common_options& opts, int& exit_code) {
+  auto* cmd = app.add_subcommand("reload",
+                                 "ask the running server to recheck its config file and reload the TLS "
+                                 "certificate (as SIGHUP does)");
+  cmd->callback([&opts, &exit_code] {
+    auto cfg = load_config_or_exit(opts);
+    auto print = [](const nlohmann::json& r) {
+      std::cout << "reloaded: config admitted" << (r.value("tls_reloaded", false) ? ", TLS certificate reloaded" : "")
+                << "\n";
+      if (r.contains("tls_error")) std::cout << "TLS certificate kept: " << r.value("tls_error", std::string()) << "\n";
+    };
+    if (!via_server(cfg, {{"verb", "reload"}}, exit_code, print, "nothing to reload (not done offline)")) exit_code = 1;
+  });
 }
 
 std::string utc_time(long long unix_seconds) { return common::utc_text(unix_seconds); }
@@ -47,6 +87,7 @@ int run(int argc, char** argv) {
   register_dkim(app, opts, exit_code);
   register_dmarc(app, opts, exit_code);
   register_status(app, opts, exit_code);
+  register_reload(app, opts, exit_code);
 #ifdef MAILFORT_HAVE_AUDIT
   register_audit(app, opts, exit_code);
 #endif

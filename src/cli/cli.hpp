@@ -5,6 +5,9 @@
 #include "dns/resolver.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
 
 #include <string>
 #include <vector>
@@ -50,6 +53,14 @@ config::config load_config_or_exit(const common_options& opts);
 config::load_result load_or_exit(const common_options& opts);
 // "FILE:LINE: error: key: message" or "FILE:LINE: finding[critical]: key: message", as `config check` prints.
 std::string render_diagnostic(const config::diagnostic& d);
+
+// The control channel (daemon/control.hpp): asks the running server to do `request`. Returns true when a server
+// answered (or was there but failed: the error is on stderr, exit_code 2): with {"ok": true} `print` shows the
+// reply and exit_code is 0, else the server's error goes to stderr and exit_code is 1. Returns false when no
+// server runs, after "mailfort: no running server: <offline_what>" on stderr: the caller then works offline.
+bool via_server(const config::config& cfg, const nlohmann::json& request, int& exit_code,
+                const std::function<void(const nlohmann::json&)>& print, const std::string& offline_what);
+void register_reload(CLI::App& app, common_options& opts, int& exit_code);  // `mailfort reload`, cli/cli.cpp
 
 // "2026-11-22T17:00:00Z" for a unix time (queue and ban listings).
 std::string utc_time(long long unix_seconds);

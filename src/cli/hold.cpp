@@ -1,5 +1,6 @@
 // cli/hold.cpp: `mailfort queue held` and `mailfort queue release USER`: the users whose outbound mail is held
-// after an outbound_spike alert (see queue/holds.hpp). A running server picks up a release within a second.
+// after an outbound_spike alert (see queue/holds.hpp). A release goes through the running server's control channel
+// (its runner delivers at once); with no server it is written to the state database.
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 #include "queue/holds.hpp"
@@ -29,7 +30,10 @@ void register_hold(CLI::App& app, common_options& opts, int& exit_code) {
   rel->add_option("USER", user,
                   "the authenticated user (login address), or the queue id of a message a milter quarantined")
       ->required();
-  rel->callback([db, &exit_code] {
+  rel->callback([db, &opts, &exit_code] {
+    auto cfg = load_config_or_exit(opts);
+    auto print = [](const nlohmann::json& r) { std::cout << "released " << r.value("user", std::string()) << "\n"; };
+    if (via_server(cfg, {{"verb", "release"}, {"user", user}}, exit_code, print, "release done offline")) return;
     queue::hold_list holds(db());
     if (!holds.release(user) && !holds.release("queue:" + user)) {
       std::cerr << "mailfort queue release: " << user << " is not held\n";

@@ -135,10 +135,16 @@ void register_queue(CLI::App& app, common_options& opts, int& exit_code) {
 
   auto* flush = q->add_subcommand(
       "flush",
-      "deliver local mail now and make every deferred remote recipient due (a running server retries it "
-      "within seconds)");
+      "retry every queued message now: a running server's queue runner does it (control channel); with no "
+      "server, local mail is delivered and deferred remote recipients are made due offline");
   flush->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
+    // A running server flushes with its own runner: never a second runner next to it (docs/queue.md).
+    auto print = [](const nlohmann::json& r) {
+      std::cout << "server flushing: every queued message is retried now; " << r.value("queue", 0)
+                << " message(s) in queue\n";
+    };
+    if (via_server(cfg, {{"verb", "flush"}}, exit_code, print, "queue flush done offline")) return;
     queue::spool sp(std::filesystem::path(cfg.data_dir) / "queue");
     sp.start();  // a local failure may queue a DSN
     // Make deferred recipients due: the running server sees the rewritten file and retries it.

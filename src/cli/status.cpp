@@ -1,6 +1,7 @@
 // cli/status.cpp: `mailfort status [--format text|json]`: what the running server watches, on the terminal.
 // SPDX-License-Identifier: MIT
-// It asks the server's admin listener (listeners.admin, with monitor.token when set) for /api/status, so it
+// It asks the running server through the control channel (<data_dir>/control.sock; the reply adds pid and
+// uptime_s), else the server's admin listener (listeners.admin, with monitor.token when set) for /api/status, so it
 // shows exactly what /metrics and /api/alerts show: listeners, queue, bans, active alerts, certificate days
 // left, blocklist state. Exit code 0 when the server answered and no alert is active, 1 when alerts are
 // active, 2 when the server could not be reached.
@@ -78,6 +79,21 @@ void register_status(CLI::App& app, common_options& opts, int& exit_code) {
   cmd->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
+    // The control channel first (no token, no admin listener needed); the admin listener when it is not there.
+    int served_code = 0;
+    nlohmann::json served;
+    if (via_server(
+            cfg, {{"verb", "status"}}, served_code, [&served](const nlohmann::json& r) { served = r; },
+            "asking the admin listener instead")) {
+      exit_code = served_code;
+      if (served_code != 0) return;
+      if (format == "json")
+        std::cout << served.dump(2) << "\n";
+      else
+        print_text(served);
+      exit_code = served.value("alerts", nlohmann::json::array()).empty() ? 0 : 1;
+      return;
+    }
     if (cfg.listeners.admin.empty()) {
       std::cerr << "mailfort status: listeners.admin is disabled in the config; nothing to ask\n";
       exit_code = 2;

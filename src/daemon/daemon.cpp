@@ -7,6 +7,7 @@
 #include "daemon/daemon.hpp"
 
 #include "daemon/config_gate.hpp"
+#include "daemon/control.hpp"
 #include "daemon/watch.hpp"
 
 #include "common/ascii.hpp"
@@ -36,12 +37,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <thread>
 
 namespace mailfort::daemon {
@@ -307,19 +310,82 @@ int run(const config::config& cfg, bool allow_insecure) {
 
     watcher.start();
 
+    // SIGHUP and the control channel's `reload`, on loop 0. Returns whether the config file was admitted.
+    auto reload = [&]() -> nlohmann::json {
+      std::string err;
+      // The file now has errors or a critical finding (logged): everything stays as it runs.
+      bool admitted = admit_reload(cfg, allow_insecure);
+      bool tls_ok = admitted && tls_ctx.reload(err);
+      if (tls_ok)
+        log::info("tls_reloaded", {{"certificate", tset.certificate}});
+      else if (admitted)
+        log::error("tls_reload_failed", {{"error", err}});
+      if (dovecot) dovecot->reload();
+      nlohmann::json r{{"ok", admitted}, {"admitted", admitted}, {"tls_reloaded", tls_ok}};
+      if (!admitted) r["error"] = "the config file was refused (see config_refused in the log); nothing changed";
+      if (admitted && !tls_ok) r["tls_error"] = err;
+      return r;
+    };
+
+    // The control channel (daemon/control.hpp): the CLI asks this server instead of doing the work next to it.
+    // Every request runs on loop 0, like the admin listener, so it sees and changes what the server runs.
+    const auto started_at = std::chrono::steady_clock::now();
+    auto on_loop0 = [&](std::function<nlohmann::json()> fn) {
+      auto task = std::make_shared<std::packaged_task<nlohmann::json()>>(std::move(fn));
+      auto fut = task->get_future();
+      asio::post(*loops[0], [task] { (*task)(); });
+      if (fut.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+        return nlohmann::json{{"ok", false}, {"error", "the server is busy or stopping"}};
+      return fut.get();
+    };
+    control_server control(control_socket_path(data), [&](const control_request& req) -> nlohmann::json {
+      const auto& a = req.args;
+      auto str = [&a](const char* k) { return a.contains(k) && a[k].is_string() ? a[k].get<std::string>() : ""; };
+      if (req.verb == "status")
+        return on_loop0([&] {
+          auto st = watcher.status();
+          st["ok"] = true;
+          st["pid"] = static_cast<long long>(::getpid());
+          st["uptime_s"] =
+              std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_at).count();
+          return st;
+        });
+      if (req.verb == "flush") {
+        runner.flush();  // the server's own runner: every pending recipient is retried in its next scan
+        return {{"ok", true}, {"queue", spool.list().size()}, {"note", "the queue runner retries every message now"}};
+      }
+      if (req.verb == "reload") return on_loop0(reload);
+      if (req.verb == "ban" || req.verb == "unban") {
+        auto key = policy::parse_source(str("source"), cfg.ban.ipv4_prefix, cfg.ban.ipv6_prefix);
+        if (!key) return {{"ok", false}, {"error", "'" + str("source") + "' is not an IP address or network"}};
+        if (req.verb == "unban") {
+          if (!guard->unban(*key)) return {{"ok", false}, {"error", *key + " is not banned"}, {"source", *key}};
+          return {{"ok", true}, {"source", *key}};
+        }
+        long long secs =
+            a.contains("duration_s") && a["duration_s"].is_number_integer() ? a["duration_s"].get<long long>() : 3600;
+        if (secs <= 0) return {{"ok", false}, {"error", "duration_s must be positive"}};
+        auto reason = str("reason");
+        auto r = guard->ban(*key, std::chrono::seconds(secs), reason.empty() ? "manual" : reason);
+        return {{"ok", true}, {"source", r.source}, {"until", r.until}};
+      }
+      if (req.verb == "release") {
+        auto user = str("user");
+        if (user.empty()) return {{"ok", false}, {"error", "no user"}};
+        return on_loop0([&]() -> nlohmann::json {
+          if (!watcher.release_hold(user)) return {{"ok", false}, {"error", user + " is not held"}};
+          return {{"ok", true}, {"user", user}};
+        });
+      }
+      return {{"ok", false}, {"error", "unknown verb"}};
+    });
+
     auto signals = std::make_unique<asio::signal_set>(*loops[0], SIGTERM, SIGINT, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal;
     on_signal = [&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        std::string err;
-        // The file now has errors or a critical finding (logged): everything stays as it runs.
-        bool admitted = admit_reload(cfg, allow_insecure);
-        if (admitted && tls_ctx.reload(err))
-          log::info("tls_reloaded", {{"certificate", tset.certificate}});
-        else if (admitted)
-          log::error("tls_reload_failed", {{"error", err}});
-        if (dovecot) dovecot->reload();
+        reload();
         signals->async_wait(on_signal);
         return;
       }
@@ -331,7 +397,8 @@ int run(const config::config& cfg, bool allow_insecure) {
     signals->async_wait(on_signal);
     ::signal(SIGPIPE, SIG_IGN);
 
-    // Bans added or removed by `mailfort ban` (another process) take effect within a second: the guard's own
+    // `mailfort ban` goes through the control channel (immediate); bans written to state.db by another process
+    // (an offline `mailfort ban`, another node) take effect within a second: the guard's own
     // thread reads what changed, writes new bans and sweeps, off the event loops.
     guard->start();
     auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
@@ -398,10 +465,12 @@ int run(const config::config& cfg, bool allow_insecure) {
       dmarc_report_timer->async_wait(on_dmarc_report);
     }
 
+    control.start();
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < nthreads; ++i) threads.emplace_back([&, i] { loops[i]->run(); });
     loops[0]->run();
+    control.stop();  // before the loops it posts to are gone; removes the socket
     for (auto& l : loops) l->stop();
     for (auto& t : threads) t.join();
     cpu_pool.join();

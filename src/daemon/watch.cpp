@@ -186,35 +186,7 @@ void watch::start() {
     ao.host_names = {cfg_.hostname};  // besides localhost and loopback literals (DNS rebinding)
     monitor::admin_handlers h;
     h.metrics = [this] { return registry_.expose(); };
-    h.status = [this] {
-      nlohmann::json cert = {{"path", in_.certificate}};
-      try {
-        auto secs = tls::seconds_to_expiry(in_.certificate);
-        cert["seconds_to_expiry"] = secs;
-        cert["days_to_expiry"] = secs / 86400;
-      } catch (const std::exception& e) {
-        cert["error"] = e.what();
-      }
-      nlohmann::json bl = nlohmann::json::object();
-      {
-        std::lock_guard lk(bl_mu_);
-        for (const auto& [zone, v] : blocklist_state_) bl[zone] = v > 0 ? "listed" : "not_listed";
-      }
-      return nlohmann::json{{"hostname", cfg_.hostname},
-                            {"version", MAILFORT_VERSION_STRING},
-                            {"listeners",
-                             {{"mx", cfg_.listeners.mx},
-                              {"submission", cfg_.listeners.submission},
-                              {"submissions", cfg_.listeners.submissions},
-                              {"admin", cfg_.listeners.admin}}},
-                            {"queue", in_.queue_size ? in_.queue_size() : 0},
-                            {"bans", in_.bans_active ? in_.bans_active() : 0},
-                            {"alerts", monitor::to_json(alerts_.active())},
-                            {"certificate", cert},
-                            {"public_ip", public_ip_},
-                            {"held_users", held_users()},
-                            {"blocklists", bl}};
-    };
+    h.status = [this] { return status(); };
     h.queue = in_.queue;
     h.bans = in_.bans;
     h.alerts = [this] { return monitor::to_json(alerts_.active()); };
@@ -233,6 +205,36 @@ void watch::start() {
     else
       check_blocklists();
   }
+}
+
+nlohmann::json watch::status() {
+  nlohmann::json cert = {{"path", in_.certificate}};
+  try {
+    auto secs = tls::seconds_to_expiry(in_.certificate);
+    cert["seconds_to_expiry"] = secs;
+    cert["days_to_expiry"] = secs / 86400;
+  } catch (const std::exception& e) {
+    cert["error"] = e.what();
+  }
+  nlohmann::json bl = nlohmann::json::object();
+  {
+    std::lock_guard lk(bl_mu_);
+    for (const auto& [zone, v] : blocklist_state_) bl[zone] = v > 0 ? "listed" : "not_listed";
+  }
+  return nlohmann::json{{"hostname", cfg_.hostname},
+                        {"version", MAILFORT_VERSION_STRING},
+                        {"listeners",
+                         {{"mx", cfg_.listeners.mx},
+                          {"submission", cfg_.listeners.submission},
+                          {"submissions", cfg_.listeners.submissions},
+                          {"admin", cfg_.listeners.admin}}},
+                        {"queue", in_.queue_size ? in_.queue_size() : 0},
+                        {"bans", in_.bans_active ? in_.bans_active() : 0},
+                        {"alerts", monitor::to_json(alerts_.active())},
+                        {"certificate", cert},
+                        {"public_ip", public_ip_},
+                        {"held_users", held_users()},
+                        {"blocklists", bl}};
 }
 
 nlohmann::json watch::held_users() {
@@ -313,6 +315,19 @@ void watch::check_blocklists() {
         },
         asio::detached);
   }
+}
+
+bool watch::release_hold(const std::string& user) {
+  if (!in_.holds) return false;
+  std::string key = user;
+  if (!in_.holds->release(key)) {
+    key = "queue:" + user;
+    if (!in_.holds->release(key)) return false;
+  }
+  outbound_->release(key);
+  log::info("hold_released", {{"user", key}});
+  if (in_.on_release) in_.on_release();
+  return true;
 }
 
 void watch::tick() {

@@ -50,6 +50,11 @@ class watch {
   void stop();  // on loop 0, before the loops stop
   // After the loops stopped, before they are destroyed: the admin acceptor and the webhook belong to loop 0.
   void release();
+  // What /api/status answers (and the control channel's `status`); on loop 0.
+  nlohmann::json status();
+  // `queue release USER` through the control channel, on loop 0: releases the held user (or the quarantined
+  // message "queue:USER") as a release seen by tick() is handled. False when neither was held.
+  bool release_hold(const std::string& user);
 
   // The address checked on the DNSBLs: monitor.public_ip, else the default route's source address when it
   // is public; empty when there is none (checks are then skipped, and logged so).

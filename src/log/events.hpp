@@ -38,6 +38,10 @@
   X(insecure_override, 0)                    \
   X(discard_mode, 0)                         \
   X(admin_handler_error, 0)                  \
+  X(control_listening, 0)                    \
+  X(control_request, 0)                      \
+  X(control_refused, 0)                      \
+  X(control_error, 0)                        \
   X(dns_resolvconf_failed, 0)                \
   X(dns_pipe_error, 0)                       \
   /* Mailbox access (Dovecot, `[imap]`) */   \

@@ -85,6 +85,15 @@ void runner::kick() {
   sig_->cv.notify_one();
 }
 
+void runner::flush() {
+  {
+    std::lock_guard lk(sig_->mu);
+    sig_->flush_all = true;
+    sig_->kicked = true;
+  }
+  sig_->cv.notify_one();
+}
+
 double runner::jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
 std::string runner::dest_key(const std::string& domain) const { return rs_.per_domain_is_global ? "*" : domain; }
@@ -224,6 +233,11 @@ void runner::run_once() {
   constexpr std::size_t k_batch_bytes = 32u * 1024 * 1024;
   auto ids = spool_.list();
   const std::int64_t now = unix_now();
+  bool flushing = false;  // flush(): every pending recipient is due in this scan
+  {
+    std::lock_guard lk(sig_->mu);
+    std::swap(flushing, sig_->flush_all);
+  }
   {
     // Forget index entries of files that are gone (delivered, deleted by `queue delete`).
     std::map<std::string, index_entry> kept;
@@ -255,7 +269,7 @@ void runner::run_once() {
       next = n + 1;
       const auto& id = ids[n];
       if (inflight_.count(id)) continue;
-      if (auto it = index_.find(id); it != index_.end() && it->second.due > now) {
+      if (auto it = index_.find(id); !flushing && it != index_.end() && it->second.due > now) {
         std::error_code ec;
         auto mt = std::filesystem::last_write_time(spool_.path_of(id), ec);
         if (!ec && mt == it->second.mtime) continue;  // not due, and nobody rewrote it meanwhile
@@ -288,7 +302,8 @@ void runner::run_once() {
         std::string local = at == std::string::npos ? r.address : r.address.substr(0, at);
         std::string domain = at == std::string::npos ? "" : r.address.substr(at + 1);
         if (!is_local_(domain)) {
-          if (remote_ && r.next_attempt <= now && !held) jb.remote_due[domain_of(r.address)].push_back(ri);
+          if (remote_ && (flushing || r.next_attempt <= now) && !held)
+            jb.remote_due[domain_of(r.address)].push_back(ri);
           continue;
         }
         auto box = delivery::mailbox_path(mail_root_, local, domain);

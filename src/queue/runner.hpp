@@ -2,18 +2,17 @@
 // retries with backoff, expiry and DSN bounces. The only writer of existing queue files.
 // SPDX-License-Identifier: MIT
 // One thread. Each scan reads the messages that are due (an in-memory index remembers when each deferred
-// file is next due, and its mtime, so files that are not due are not read; `mailfort queue flush` makes
-// them due by rewriting them). Local copies: staged, synced and renamed in batches (docs/queue.md).
-// Remote recipients whose next attempt is due are grouped by domain and handed to the remote_transport,
-// within a global and a per-domain concurrency limit; results come back on the transport's thread and are
-// applied here: 2xx delivered, 5xx failed (+ DSN), 4xx deferred with exponential backoff and jitter
-// (queue/schedule.hpp), and after the queue lifetime every pending recipient fails with 4.4.7 (+ DSN).
-// Every state change is written to the queue file (fsynced) before anything depends on it, so after a
-// crash or kill -9 nothing is lost: a copy whose acknowledgement was not yet recorded is delivered again
-// (at least once), never zero times. A DSN is queued (durably) before the failure is recorded.
-// DSNs go to the envelope sender, never to the null sender; a DSN is itself a queued message from <>,
-// delivered locally or remotely like any other.
-// Without a transport (the CLI's `queue flush`), remote recipients are left untouched.
+// file is next due, and its mtime, so files that are not due are not read; `mailfort queue flush` asks the
+// running server's runner through the control channel (flush()), or, with no server, makes them due by rewriting them).
+// Local copies: staged, synced and renamed in batches (docs/queue.md). Remote recipients whose next attempt is due are
+// grouped by domain and handed to the remote_transport, within a global and a per-domain concurrency limit; results
+// come back on the transport's thread and are applied here: 2xx delivered, 5xx failed (+ DSN), 4xx deferred with
+// exponential backoff and jitter (queue/schedule.hpp), and after the queue lifetime every pending recipient fails
+// with 4.4.7 (+ DSN). Every state change is written to the queue file (fsynced) before anything depends on it, so after
+// a crash or kill -9 nothing is lost: a copy whose acknowledgement was not yet recorded is delivered again (at least
+// once), never zero times. A DSN is queued (durably) before the failure is recorded. DSNs go to the envelope sender,
+// never to the null sender; a DSN is itself a queued message from <>, delivered locally or remotely like any other.
+// Without a transport (the CLI's offline `queue flush`), remote recipients are left untouched.
 #pragma once
 #include "queue/remote.hpp"
 #include "queue/schedule.hpp"
@@ -55,6 +54,9 @@ class runner {
   void start();  // delivers everything already in the queue (recovery), then waits for kicks
   void stop();
   void kick();  // a new message is in the queue
+  // `mailfort queue flush` through the control channel: the next scan treats every pending recipient as due
+  // (deferred remote ones are retried now), the same scan the runner does on schedule; no second runner.
+  void flush();
   // Deliver every due message once, synchronously (used by the thread and by `queue flush`). Remote jobs are
   // only started here; their results are applied by the thread.
   void run_once();
@@ -107,6 +109,7 @@ class runner {
     std::condition_variable cv;
     bool kicked = false;
     bool stopping = false;
+    bool flush_all = false;              // set by flush(), taken by the next run_once()
     std::deque<completion> completions;  // guarded by mu
   };
   std::shared_ptr<signal_state> sig_ = std::make_shared<signal_state>();
