@@ -1,4 +1,4 @@
-# tests/integration/test_bad_inputs.py: the hostile-input catalogue (/work/shared/spec/bad-inputs.md) item by item:
+# tests/integration/test_bad_inputs.py: the hostile-input catalogue (the project brief's spec/bad-inputs.md, outside this repository) item by item:
 # short scripted dialogs (same runner and format as tests/dialogs/) for the variants not covered elsewhere, a few
 # checks a dialog cannot express, and a map that proves every required item has a test that exists.
 # SPDX-License-Identifier: MIT
