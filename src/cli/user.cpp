@@ -28,6 +28,7 @@ constexpr std::size_t k_max_password = 1024;
 struct user_args {
   std::string address;
   bool password_stdin = false;
+  bool hash_stdin = false;
 };
 
 // Turns terminal echo off while alive, if stdin is a terminal.
@@ -98,10 +99,42 @@ std::string domain_list(const config::config& cfg) {
   return s;
 }
 
+// `user add --hash-stdin`: an argon2id hash made elsewhere (Dovecot's ARGON2ID scheme, with or without its
+// "{ARGON2ID}" prefix, or another mailfort's state.db), so users move without their passwords being known.
+void add_hashed_cmd(const config::config& cfg, const std::string& address, int& exit_code) {
+  auto line = read_password();
+  std::string hash = line ? *line : std::string();
+  if (hash.rfind("{ARGON2ID}", 0) == 0) hash.erase(0, 10);
+  const auto status = sasl::password_hash_status(hash);
+  if (status == sasl::hash_status::invalid) {
+    std::cerr << "mailfort: not an argon2id hash ($argon2id$v=19$m=...,t=...,p=...$salt$hash); only argon2id is "
+                 "accepted\n";
+    exit_code = 2;
+    return;
+  }
+  try {
+    open_db(cfg)->add_hashed(address, hash);
+    if (status == sasl::hash_status::other_params)
+      std::cerr << "mailfort: note: the hash of " << address
+                << " was made with other argon2id parameters than mailfort's own (m=65536,t=2,p=1); it is kept "
+                   "as given until `mailfort user passwd` replaces it\n";
+    std::cout << "added " << address << "\n";
+    exit_code = 0;
+  } catch (const std::exception& e) {
+    std::cerr << "mailfort: " << e.what() << "\n";
+    exit_code = 1;
+  }
+}
+
 // Shared by add and passwd: every check that needs no database runs before the password is read.
 void set_password_cmd(const common_options& opts, const user_args& a, int& exit_code, bool adding) {
   auto cfg = load_config_or_exit(opts);
-  if (!a.password_stdin) {
+  if (a.hash_stdin && a.password_stdin) {
+    std::cerr << "mailfort: give either --password-stdin or --hash-stdin, not both\n";
+    exit_code = 2;
+    return;
+  }
+  if (!a.password_stdin && !a.hash_stdin) {
     std::cerr << "mailfort: give the password on standard input with --password-stdin (passwords are never "
                  "taken as arguments: other users can read them in ps and shell history)\n";
     exit_code = 2;
@@ -118,6 +151,10 @@ void set_password_cmd(const common_options& opts, const user_args& a, int& exit_
     std::cerr << "mailfort: " << *norm << " is not in a local domain (domains = [" << domain_list(cfg)
               << "]); add the domain to `domains` in the config first\n";
     exit_code = 2;
+    return;
+  }
+  if (a.hash_stdin) {
+    add_hashed_cmd(cfg, *norm, exit_code);
     return;
   }
   auto pw = read_password();
@@ -161,7 +198,9 @@ void register_user(CLI::App& app, common_options& opts, int& exit_code) {
 
   auto* add = u->add_subcommand("add", "add a user; the password is read from stdin");
   add->add_option("ADDRESS", st->address, "user@domain (the domain must be in `domains`)")->required();
-  add->add_flag("--password-stdin", st->password_stdin, "read the password from standard input (required)");
+  add->add_flag("--password-stdin", st->password_stdin, "read the password from standard input");
+  add->add_flag("--hash-stdin", st->hash_stdin,
+                "read an argon2id hash instead (a migration: Dovecot's {ARGON2ID} scheme, another mailfort)");
   add->callback([&opts, &exit_code, st] { set_password_cmd(opts, *st, exit_code, true); });
 
   auto* passwd = u->add_subcommand("passwd", "change a user's password; the password is read from stdin");

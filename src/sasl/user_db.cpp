@@ -4,6 +4,7 @@
 // compared, so a login can fail in exactly one way and always after the same work.
 #include "sasl/user_db.hpp"
 
+#include "common/ascii.hpp"
 #include "sasl/app_passwords.hpp"
 
 #include <sodium.h>
@@ -46,6 +47,27 @@ std::string hash_password(std::string_view password) {
     throw std::runtime_error("password hashing failed (out of memory?)");
   return out;
 }
+
+}  // namespace
+
+hash_status password_hash_status(std::string_view hash) {
+  const std::string h(hash);
+  if (h.size() >= crypto_pwhash_STRBYTES || h.rfind("$argon2id$", 0) != 0) return hash_status::invalid;
+  for (char c : h)  // the PHC alphabet: nothing that could break a line of Dovecot's passwd-file
+    if (!common::is_alnum(c) && c != '$' && c != '=' && c != ',' && c != '+' && c != '/' && c != '.' && c != '-')
+      return hash_status::invalid;
+  switch (crypto_pwhash_str_needs_rehash(h.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                         crypto_pwhash_MEMLIMIT_INTERACTIVE)) {
+    case 0:
+      return hash_status::ok;
+    case 1:
+      return hash_status::other_params;
+    default:
+      return hash_status::invalid;
+  }
+}
+
+namespace {
 
 bool safe_local(std::string_view l) {
   if (l.empty() || l.size() > 64 || l.front() == '.' || l.back() == '.' || l.find("..") != std::string_view::npos)
@@ -128,7 +150,13 @@ user_db::user_db(const std::string& db_path) {
     throw std::runtime_error("cannot initialise state database " + db_path + ": " + e);
   }
   // Verified for unknown users, so a failure costs the same time whether or not the account exists.
-  dummy_hash_ = hash_password("mailfort-dummy-password-for-timing");
+}
+
+// Computed on the first verification, not at open: the CLI never verifies, and the daemon pays for it on its first
+// AUTH, known user or not (so even that first answer does not tell whether the user exists).
+const std::string& user_db::dummy_hash() {
+  std::call_once(dummy_once_, [this] { dummy_hash_ = hash_password("mailfort-dummy-password-for-timing"); });
+  return dummy_hash_;
 }
 
 user_db::~user_db() {
@@ -141,14 +169,25 @@ void user_db::add(std::string_view address, std::string_view password) {
   if (!a)
     throw std::invalid_argument("invalid address '" + std::string(address) +
                                 "' (want local@domain, local part of a-z 0-9 . _ + -)");
-  std::string h = hash_password(password);
+  insert(*a, hash_password(password));
+}
+
+void user_db::add_hashed(std::string_view address, std::string_view hash) {
+  auto a = normalise_address(address);
+  if (!a)
+    throw std::invalid_argument("invalid address '" + std::string(address) +
+                                "' (want local@domain, local part of a-z 0-9 . _ + -)");
+  insert(*a, std::string(hash));
+}
+
+void user_db::insert(const std::string& a, const std::string& h) {
   std::lock_guard lk(mu_);
   stmt s(db_, "INSERT INTO users(address, hash, created) VALUES(?1, ?2, ?3)");
-  s.bind(1, *a);
+  s.bind(1, a);
   s.bind(2, h);
   s.bind(3, static_cast<long long>(std::time(nullptr)));
   int rc = s.step();
-  if (rc == SQLITE_CONSTRAINT) throw std::runtime_error("user " + *a + " already exists");
+  if (rc == SQLITE_CONSTRAINT) throw std::runtime_error("user " + a + " already exists");
   if (rc != SQLITE_DONE) throw std::runtime_error(std::string("cannot add user: ") + sqlite3_errmsg(db_));
 }
 
@@ -209,6 +248,7 @@ bool user_db::verify(std::string_view address, std::string_view password) {
 }
 
 std::optional<std::string> user_db::authenticate(std::string_view address, std::string_view password) {
+  const std::string& dummy = dummy_hash();
   std::string hash;
   std::string canonical;
   bool known = false;
@@ -228,7 +268,7 @@ std::optional<std::string> user_db::authenticate(std::string_view address, std::
       while (ap.step() == SQLITE_ROW) app_hashes.push_back(ap.text(0));
     }
   }
-  if (!known) hash = dummy_hash_;
+  if (!known) hash = dummy;
   bool ok =
       crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0 && known && !require_app_passwords_;
   // App passwords (sasl/app_passwords.hpp): tried only when the account password did not open the account, one

@@ -27,6 +27,9 @@ class user_db {
   // address is normalised to lower case; throws std::invalid_argument for an address whose local part
   // or domain is not a safe mailbox name, std::runtime_error if it exists (add) or not (passwd/del).
   void add(std::string_view address, std::string_view password);
+  // The same with a hash made elsewhere (`user add --password-hash`: a migration from Dovecot or another mailfort);
+  // the caller has checked it with password_hash_status().
+  void add_hashed(std::string_view address, std::string_view hash);
   void set_password(std::string_view address, std::string_view password);
   bool remove(std::string_view address);
   std::vector<std::string> list();
@@ -49,9 +52,17 @@ class user_db {
   // exists() runs for every RCPT to a local domain: its statement is prepared once (guarded by mu_, reset after
   // every use so no read transaction stays open) instead of parsed again per recipient.
   sqlite3_stmt* exists_stmt_ = nullptr;
+  std::once_flag dummy_once_;
   std::string dummy_hash_;
+  const std::string& dummy_hash();
+  void insert(const std::string& address, const std::string& hash);
   bool require_app_passwords_ = false;
 };
+
+// What `user add --password-hash` thinks of a hash: an argon2id string crypto_pwhash_str_verify can check, made with
+// mailfort's own parameters (ok) or others (other_params: accepted, but reported), or anything else (invalid).
+enum class hash_status { ok, other_params, invalid };
+hash_status password_hash_status(std::string_view hash);
 
 // Normalise a login/address: lower-case, trimmed. Returns nullopt if not local@domain with safe parts.
 std::optional<std::string> normalise_address(std::string_view address);

@@ -6,8 +6,10 @@ import os
 import signal
 import smtplib
 import socket
+import sqlite3
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -146,7 +148,10 @@ class Server:
         return r
 
     def add_user(self, address, password):
-        return self.cli("user", "add", address, "--password-stdin", input=password + "\n")
+        """`user add --hash-stdin` with the argon2id hash mailfort made of this password once per test process:
+        argon2id costs about 0.15 s of CPU and 64 MiB per hash, which at two users per server was about half the
+        suite's CPU. test_cli.py covers `user add --password-stdin` itself."""
+        return self.cli("user", "add", address, "--hash-stdin", input=password_hash(password) + "\n")
 
     def start(self, timeout=20):
         self.lines, self.raw = [], []
@@ -355,6 +360,24 @@ class Raw:
             self.sock.close()
         except OSError:
             pass
+
+
+_HASHES = {}
+
+
+def password_hash(password):
+    """The argon2id hash `mailfort user add --password-stdin` stores for password (made once, then cached)."""
+    if password not in _HASHES:
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run([BIN, "user", "add", "x@localhost", "--password-stdin", "--data-dir", d],
+                               input=password + "\n", capture_output=True, text=True, timeout=60 * SLOW)
+            assert r.returncode == 0, r.stderr
+            db = sqlite3.connect(Path(d) / "state.db")
+            try:
+                _HASHES[password] = db.execute("SELECT hash FROM users").fetchone()[0]
+            finally:
+                db.close()
+    return _HASHES[password]
 
 
 def message(subject="test", body="hello", sender="someone@example.org", to="alice@localhost", extra=""):

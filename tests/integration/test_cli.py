@@ -192,3 +192,22 @@ def test_serve_starts_on_the_embedded_defaults(tmp_path):
     out = "".join(lines) + rest
     assert p.returncode == 0, out
     assert '"ready"' in out and "config_refused" not in out and "insecure_override" not in out
+
+
+def test_user_add_hash_stdin(tmp_path):
+    """A migration adds users with the argon2id hash another system stored (Dovecot's {ARGON2ID} scheme): the
+    password is never known to the admin, and AUTH accepts it (every fixture user in this suite is added this way)."""
+    from mf import password_hash
+    d = str(tmp_path / "data")
+    h = password_hash("pw")
+    assert h.startswith("$argon2id$v=19$m=65536,t=2,p=1$")
+    r = run("user", "add", "carol@localhost", "--hash-stdin", "--data-dir", d, input=h + "\n")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run("user", "add", "dave@localhost", "--hash-stdin", "--data-dir", d, input="{ARGON2ID}" + h + "\n")
+    assert r.returncode == 0, r.stderr
+    for bad in ("$2y$10$" + "a" * 53, "pw", h.replace("$argon2id$", "$argon2i$"), h[:-1] + ":"):
+        r = run("user", "add", "erin@localhost", "--hash-stdin", "--data-dir", d, input=bad + "\n")
+        assert r.returncode == 2 and "not an argon2id hash" in r.stderr, (bad, r.stderr)
+    r = run("user", "add", "erin@localhost", "--hash-stdin", "--password-stdin", "--data-dir", d, input=h + "\n")
+    assert r.returncode == 2 and "not both" in r.stderr
+    assert run("user", "list", "--data-dir", d).stdout.split() == ["carol@localhost", "dave@localhost"]

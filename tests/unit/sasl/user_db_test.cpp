@@ -3,6 +3,7 @@
 #include "sasl/user_db.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -122,4 +123,30 @@ TEST(user_db, authenticate_returns_the_canonical_name) {
   }
   EXPECT_FALSE(db.authenticate(" alice@localhost", "wrong").has_value());
   EXPECT_FALSE(db.authenticate("bob@localhost", "pw").has_value());
+}
+
+// `user add --hash-stdin`: a hash made elsewhere verifies as if mailfort had made it; only argon2id strings pass.
+TEST(user_db, imported_hash) {
+  temp_dir d;
+  user_db db((d.p / "state.db").string());
+  char own[crypto_pwhash_STRBYTES];
+  ASSERT_EQ(crypto_pwhash_str(own, "pw", 2, crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE), 0);
+  char other[crypto_pwhash_STRBYTES];
+  ASSERT_EQ(crypto_pwhash_str(other, "pw2", 3, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
+  EXPECT_EQ(password_hash_status(own), hash_status::ok);
+  EXPECT_EQ(password_hash_status(other), hash_status::other_params);
+  EXPECT_EQ(password_hash_status("$2y$10$abcdefghijklmnopqrstuv"), hash_status::invalid);
+  EXPECT_EQ(password_hash_status(""), hash_status::invalid);
+  std::string broken(own);
+  broken.insert(broken.rfind('$') + 1, ":");  // outside the PHC alphabet (would split a passwd-file line)
+  EXPECT_EQ(password_hash_status(broken), hash_status::invalid);
+  EXPECT_EQ(password_hash_status(std::string(own).substr(0, 30)), hash_status::invalid);
+
+  db.add_hashed("Carol@Localhost", own);
+  db.add_hashed("dave@localhost", other);
+  EXPECT_TRUE(db.verify("carol@localhost", "pw"));
+  EXPECT_FALSE(db.verify("carol@localhost", "pw2"));
+  EXPECT_TRUE(db.verify("dave@localhost", "pw2"));
+  EXPECT_THROW(db.add_hashed("carol@localhost", own), std::runtime_error);
+  EXPECT_THROW(db.add_hashed("../x@localhost", own), std::invalid_argument);
 }
