@@ -103,6 +103,13 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
       "the resolver does not validate DNSSEC (no trust anchor, or the upstream strips DNSSEC): outbound DANE is "
       "off; SPF, DKIM and DMARC use the answers unvalidated";
   dnssec_off_ = std::make_unique<monitor::flag_alert>(alerts_, ds);
+  monitor::flag_settings cr;
+  cr.name = "certificate_reload_failed";
+  cr.sev = monitor::severity::critical;
+  cr.message =
+      "the certificate files changed but the new pair does not load (see tls_reload_failed in the log); the previous "
+      "certificate is still served and will expire";
+  cert_reload_ = std::make_unique<monitor::flag_alert>(alerts_, cr);
   monitor::flag_settings fl;
   fl.name = "dovecot_flapping";
   fl.sev = monitor::severity::critical;
@@ -251,6 +258,8 @@ nlohmann::json watch::held_users() {
 void watch::set_dnssec_validating(bool validating, bool dane_enabled) {
   dnssec_off_->set("resolver", dane_enabled && !validating, clock_.now());
 }
+
+void watch::set_certificate_reload_failed(bool failed) { cert_reload_->set(in_.certificate, failed, clock_.now()); }
 
 void watch::check_tlsa() {
   std::string host = cfg_.hostname;

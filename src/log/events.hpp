@@ -44,6 +44,9 @@
   X(control_error, 0)                        \
   X(dns_resolvconf_failed, 0)                \
   X(dns_pipe_error, 0)                       \
+  /* Published policy (src/publish/) */      \
+  X(mta_sts_hosting, 0)                      \
+  X(mta_sts_served, 0)                       \
   /* Mailbox access (Dovecot, `[imap]`) */   \
   X(imap_disabled, 0)                        \
   X(dovecot_config_written, 0)               \
