@@ -6,6 +6,7 @@
 #include "monitor/blocklist.hpp"
 #include "outbound/dane.hpp"
 #include "outbound/mx.hpp"
+#include "publish/ptr_check.hpp"
 #include "smtp/server.hpp"
 #include "tls/server_context.hpp"
 
@@ -110,6 +111,11 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
       "the certificate files changed but the new pair does not load (see tls_reload_failed in the log); the previous "
       "certificate is still served and will expire";
   cert_reload_ = std::make_unique<monitor::flag_alert>(alerts_, cr);
+  monitor::flag_settings pm;
+  pm.name = "ptr_mismatch";
+  pm.sev = monitor::severity::warning;
+  pm.message = "our address has no PTR naming the hostname that resolves back to it (mail may be refused)";
+  ptr_mismatch_ = std::make_unique<monitor::flag_alert>(alerts_, pm);
   monitor::flag_settings fl;
   fl.name = "dovecot_flapping";
   fl.sev = monitor::severity::critical;
@@ -212,6 +218,23 @@ void watch::start() {
     else
       check_blocklists();
   }
+  if (!public_ip_.empty()) check_ptr();
+}
+
+void watch::check_ptr() {
+  asio::co_spawn(
+      loop0_,
+      [this, ip = public_ip_]() -> asio::awaitable<void> {
+        auto r = co_await publish::check_own_ptr(dns0_, ip, cfg_.hostname);
+        log::info("ptr_check", {{"address", ip},
+                                {"hostname", cfg_.hostname},
+                                {"ptr", r.names},
+                                {"result", publish::to_string(r.verdict)},
+                                {"problem", r.problem}});
+        if (r.verdict == publish::ptr_verdict::unknown) co_return;  // DNS trouble: keep the last known state
+        ptr_mismatch_->set(ip, r.verdict != publish::ptr_verdict::ok, clock_.now());
+      },
+      asio::detached);
 }
 
 nlohmann::json watch::status() {
@@ -370,6 +393,7 @@ void watch::tick() {
     check_certificate();
     check_tlsa();
     if (!public_ip_.empty()) check_blocklists();
+    if (!public_ip_.empty()) check_ptr();
   }
   if (ticks_ % 60 == 0) outbound_->tick(clock_.now());
 }

@@ -94,6 +94,7 @@
   X(webhook_failed, 0)                       \
   X(blocklist_check, 0)                      \
   X(blocklist_check_skipped, 0)              \
+  X(ptr_check, 0)                            \
   X(tlsa_check, 0)                           \
   X(hold, 0)                                 \
   X(hold_released, 0)                        \

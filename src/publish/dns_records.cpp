@@ -198,7 +198,8 @@ std::optional<std::string> reverse_name(std::string_view ip) {
 std::vector<record> build_records(const inputs& in) {
   std::vector<record> out;
   const std::string host = norm_name(in.hostname);
-  auto add = [&](std::string name, std::string type, std::string value, std::string kind, std::string comment = {}) {
+  auto add = [&](const std::string& name, std::string type, std::string value, std::string kind,
+                 std::string comment = {}) {
     record r;
     r.name = norm_name(name);
     r.type = std::move(type);

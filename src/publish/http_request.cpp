@@ -36,16 +36,24 @@ http_parse_result bad(std::string why) {
 // Host header value -> lower-case name without port; empty when it is not a plausible host.
 std::string host_of(std::string_view v) {
   if (v.empty() || v.size() > 255) return {};
+  auto port_ok = [](std::string_view port) {
+    return !port.empty() && port.size() <= 5 &&
+           std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
   if (v.front() == '[') {  // IP literal: never one of our names, but well-formed
     auto close = v.find(']');
-    return close == std::string_view::npos ? std::string() : http_lower(v.substr(0, close + 1));
+    if (close == std::string_view::npos || close == 1) return {};
+    auto inside = v.substr(1, close - 1);
+    if (!std::all_of(inside.begin(), inside.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; }))
+      return {};
+    auto rest = v.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || !port_ok(rest.substr(1)))) return {};
+    return http_lower(v.substr(0, close + 1));
   }
   auto colon = v.find(':');
   if (colon != std::string_view::npos) {
-    auto port = v.substr(colon + 1);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return {};
+    if (!port_ok(v.substr(colon + 1))) return {};
     v = v.substr(0, colon);
   }
   if (!v.empty() && v.back() == '.') v.remove_suffix(1);

@@ -32,6 +32,13 @@ TEST(http_request, a_policy_fetch) {
   EXPECT_NE(wire.find("Connection: close\r\n"), std::string::npos);
 }
 
+TEST(http_request, ip_literal_host_is_kept_and_never_ours) {
+  auto r = parse_http_request("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: [::1]:443\r\n\r\n");
+  ASSERT_EQ(r.status, http_parse_status::ok) << r.error;
+  EXPECT_EQ(r.request.host, "[::1]");
+  EXPECT_EQ(respond(r.request, domains, policy).status, 404);
+}
+
 TEST(http_request, lf_only_and_http10_without_host) {
   EXPECT_EQ(st("GET / HTTP/1.0\n\n"), http_parse_status::ok);
   EXPECT_EQ(st("GET / HTTP/1.1\n\n"), http_parse_status::bad);  // 1.1 needs Host
@@ -62,6 +69,9 @@ TEST(http_request, refuses_what_a_fetch_never_sends) {
            "G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
            "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
            "GET / HTTP/1.1\r\nHost: a:99999x\r\n\r\n",
+           "GET / HTTP/1.1\r\nHost: [127\xe2.0.0.1]mta-sts\r\n\r\n",  // fuzz/regressions/mta_sts_http_fuzzer
+           "GET / HTTP/1.1\r\nHost: []\r\n\r\n",
+           "GET / HTTP/1.1\r\nHost: [::1]:x\r\n\r\n",
            "GET / HTTP/1.1\r\nno colon\r\n\r\n",
            "GET / HTTP/1.1\r\nHo st: a\r\n\r\n",
            "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n",  // bare CR

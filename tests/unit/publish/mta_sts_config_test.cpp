@@ -27,8 +27,9 @@ TEST(mta_sts_config, values_and_errors) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.cfg.mta_sts.listen, "[::1]:8443");
   EXPECT_EQ(publish::sts_input_of(r.cfg).mx, (std::vector<std::string>{"mx.example.org", "backup.example.org"}));
-  for (const char* bad : {"[mta_sts]\nmode = \"strict\"\n", "[mta_sts]\nmax_age = 31557601\n",
-                          "[mta_sts]\nlisten = \"0.0.0.0\"\n", "[mta_sts]\nmx = [\"a b\"]\n", "[mta_sts]\nport = 1\n"}) {
+  for (const char* bad :
+       {"[mta_sts]\nmode = \"strict\"\n", "[mta_sts]\nmax_age = 31557601\n", "[mta_sts]\nlisten = \"0.0.0.0\"\n",
+        "[mta_sts]\nmx = [\"a b\"]\n", "[mta_sts]\nport = 1\n"}) {
     auto b = config::load_string(bad, "t.toml");
     EXPECT_FALSE(b.ok()) << bad;
     bool has_line = false;
