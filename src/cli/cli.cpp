@@ -93,6 +93,7 @@ int run(int argc, char** argv) {
 #endif
   register_hold(app, opts, exit_code);
   register_tlsrpt(app, opts, exit_code);
+  register_dns_records(app, opts, exit_code);
   register_dovecot(app, opts, exit_code);
   try {
     app.parse(argc, argv);

@@ -34,13 +34,14 @@ void register_user(CLI::App& app, common_options& opts, int& exit_code);
 void register_config(CLI::App& app, common_options& opts, int& exit_code);
 void register_queue(CLI::App& app, common_options& opts, int& exit_code);
 void register_ban(CLI::App& app, common_options& opts, int& exit_code);
-void register_spf(CLI::App& app, common_options& opts, int& exit_code);     // cli/spf.cpp
-void register_dkim(CLI::App& app, common_options& opts, int& exit_code);    // cli/dkim.cpp
-void register_dmarc(CLI::App& app, common_options& opts, int& exit_code);   // cli/dmarc.cpp
-void register_status(CLI::App& app, common_options& opts, int& exit_code);  // cli/status.cpp
-void register_audit(CLI::App& app, common_options& opts, int& exit_code);   // cli/audit.cpp (MAILFORT_HAVE_AUDIT)
-void register_hold(CLI::App& app, common_options& opts, int& exit_code);    // cli/hold.cpp (after register_queue)
-void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code);  // cli/tlsrpt.cpp
+void register_spf(CLI::App& app, common_options& opts, int& exit_code);          // cli/spf.cpp
+void register_dkim(CLI::App& app, common_options& opts, int& exit_code);         // cli/dkim.cpp
+void register_dmarc(CLI::App& app, common_options& opts, int& exit_code);        // cli/dmarc.cpp
+void register_status(CLI::App& app, common_options& opts, int& exit_code);       // cli/status.cpp
+void register_audit(CLI::App& app, common_options& opts, int& exit_code);        // cli/audit.cpp (MAILFORT_HAVE_AUDIT)
+void register_hold(CLI::App& app, common_options& opts, int& exit_code);         // cli/hold.cpp (after register_queue)
+void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code);       // cli/tlsrpt.cpp
+void register_dns_records(CLI::App& app, common_options& opts, int& exit_code);  // cli/dns_records.cpp
 
 // `dovecot config` ([imap]): cli/dovecot.cpp. `user app-password`: cli/app_password.cpp, after register_user.
 void register_dovecot(CLI::App& app, common_options& opts, int& exit_code);

@@ -764,6 +764,26 @@ void load_table(const toml::table& root, loader& L) {
                 f.milters.push_back(std::move(mc));
               }
             }}});
+    } else if (key == "mta_sts") {
+      auto& m = c.mta_sts;
+      L.section(v, key,
+                {{"listen",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, m.listen) && !m.listen.empty() && !valid_ip_port(m.listen))
+                      L.error(n, k2, "'" + m.listen + "' is not IPv4:port or [IPv6]:port (use \"\" to disable)");
+                  }},
+                 {"mode",
+                  [&](const node& n, const key_t& k2) {
+                    if (L.str(n, k2, m.mode) && m.mode != "testing" && m.mode != "enforce" && m.mode != "none")
+                      L.error(n, k2, "must be \"testing\", \"enforce\" or \"none\"");
+                  }},
+                 {"max_age", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.max_age, 60, 31557600); }},
+                 {"mx", [&](const node& n, const key_t& k2) {
+                    if (L.strings(n, k2, m.mx))
+                      for (const auto& x : m.mx)
+                        if (x.empty() || x.size() > 253 || x.find_first_of(" \t\r\n:") != std::string::npos)
+                          L.error(n, k2, "'" + x + "' is not a host name or *.domain pattern");
+                  }}});
     } else if (key == "server") {
       L.section(v, key,
                 {{"threads", [&](const node& n, const key_t& k2) { L.integer(n, k2, c.server.threads, 0, 256); }}});
@@ -1195,6 +1215,14 @@ allowlist = []                  # CIDRs never banned (relay.trusted_networks are
 ipv6_wide_prefix = 48           # a second IPv6 score, ban and rate limit per /48 (a /48 holds 65,536 /64s); 0: off
 wide_factor = 4                 # ... reached at 4x the threshold and rate limits of one source
 history_s = 2592000             # ended bans count for escalation 30 days, then their rows are deleted
+
+[mta_sts]                       # MTA-STS policy hosting (RFC 8461): HTTPS, only /.well-known/mta-sts.txt for
+                                # Host mta-sts.<domain> of each local domain; `mailfort dns-records` prints the
+                                # _mta-sts TXT (its id follows the policy content) and the mta-sts CNAME to publish
+listen = "127.0.0.1:2443"       # 443 on a public address in production; "" disables
+mode = "testing"                # "testing" first; "enforce" once `mailfort audit domain` finds no problem
+max_age = 604800                # seconds senders may cache the policy (one week; at most 31557600)
+mx = []                         # extra mx patterns besides the hostname (e.g. a backup MX, "*.example.org")
 
 [server]
 threads = 0                     # event loops; 0: one per CPU core

@@ -242,6 +242,15 @@ struct filter {
   int restart_max_s = 30;  // restart backoff after one of them dies: 0.5 s doubling up to this
 };
 
+// MTA-STS policy hosting (RFC 8461 3.2; src/publish/): an HTTPS listener that serves only
+// /.well-known/mta-sts.txt for Host mta-sts.<domain> of each local domain, with the certificate of [tls].
+struct mta_sts {
+  std::string listen = "127.0.0.1:2443";  // 443 in production; "" disables the listener
+  std::string mode = "testing";           // "testing", "enforce" or "none" (RFC 8461 5)
+  int max_age = 604800;                   // seconds senders cache the policy (at most 31557600)
+  std::vector<std::string> mx;            // extra mx patterns; the hostname is always listed
+};
+
 struct config {
   std::string hostname = "localhost";
   std::vector<std::string> domains = {"localhost"};
@@ -264,6 +273,7 @@ struct config {
   struct imap imap;
   struct user_settings user;
   struct filter filter;
+  struct mta_sts mta_sts;
   std::string source_file;  // where it was loaded from, empty for embedded defaults
 };
 

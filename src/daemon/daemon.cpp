@@ -23,6 +23,8 @@
 #include "outbound/tlsrpt_send.hpp"
 #include "outbound/tlsrpt_store.hpp"
 #include "policy/guard.hpp"
+#include "publish/sts_server.hpp"
+#include "tls/cert_watch.hpp"
 #include "queue/holds.hpp"
 #include "queue/runner.hpp"
 #include "queue/spool.hpp"
@@ -291,6 +293,8 @@ int run(const config::config& cfg, bool allow_insecure) {
     };
     smtp::server srv(std::move(deps));
     srv.start(loop_ptrs);
+    // MTA-STS policy hosting ([mta_sts] listen): HTTPS on loop 0 with the same certificate (src/publish/).
+    auto sts_http = publish::start_sts_server(cfg, tls_ctx, loops[0]->get_executor());
 
     // Content filters ([filter] rspamd / clamav): rspamd, clamd and clamav-milter, supervised (src/filter/services).
     // Until one listens, its milter gets its default action (451 4.7.1).
@@ -309,6 +313,23 @@ int run(const config::config& cfg, bool allow_insecure) {
     }
 
     watcher.start();
+
+    // The certificate files changed on disk (certbot, lego): reload without a restart (tls/cert_watch.hpp); a pair
+    // that does not load keeps the serving certificate and raises certificate_reload_failed.
+    auto cert_watch =
+        std::make_unique<tls::cert_watcher>(loops[0]->get_executor(), tls_ctx, [&](bool ok, const std::string& err) {
+          if (ok) {
+            log::info("tls_reloaded", {{"certificate", tset.certificate}, {"trigger", "file_change"}});
+            if (dovecot) dovecot->reload();
+          } else {
+            log::error("tls_reload_failed", {{"certificate", tset.certificate},
+                                             {"error", err},
+                                             {"trigger", "file_change"},
+                                             {"note", "the previous certificate is still served"}});
+          }
+          watcher.set_certificate_reload_failed(!ok);
+        });
+    cert_watch->start();
 
     // SIGHUP and the control channel's `reload`, on loop 0. Returns whether the config file was admitted.
     auto reload = [&]() -> nlohmann::json {
@@ -392,6 +413,8 @@ int run(const config::config& cfg, bool allow_insecure) {
       log::info("stopping", {{"signal", sig}});
       watcher.stop();
       srv.stop();
+      if (sts_http) sts_http->stop();
+      cert_watch->stop();
       for (auto& l : loops) l->stop();
     };
     signals->async_wait(on_signal);
@@ -480,9 +503,11 @@ int run(const config::config& cfg, bool allow_insecure) {
     // and still reference the server (connection counts) and the spool, so those must outlive them.
     signals.reset();
     refresh.reset();  // timers must die before their io_context
+    cert_watch.reset();
     tlsrpt_timer.reset();
     dmarc_report_timer.reset();
     srv.release_acceptors();
+    sts_http.reset();
     watcher.release();
     resolvers.clear();  // their descriptors belong to the loops; lookups still suspended are orphaned safely
     loops.clear();

@@ -6,6 +6,7 @@
 #include "monitor/blocklist.hpp"
 #include "outbound/dane.hpp"
 #include "outbound/mx.hpp"
+#include "publish/ptr_check.hpp"
 #include "smtp/server.hpp"
 #include "tls/server_context.hpp"
 
@@ -103,6 +104,18 @@ watch::watch(const config::config& cfg, const common::clock& clock, asio::io_con
       "the resolver does not validate DNSSEC (no trust anchor, or the upstream strips DNSSEC): outbound DANE is "
       "off; SPF, DKIM and DMARC use the answers unvalidated";
   dnssec_off_ = std::make_unique<monitor::flag_alert>(alerts_, ds);
+  monitor::flag_settings cr;
+  cr.name = "certificate_reload_failed";
+  cr.sev = monitor::severity::critical;
+  cr.message =
+      "the certificate files changed but the new pair does not load (see tls_reload_failed in the log); the previous "
+      "certificate is still served and will expire";
+  cert_reload_ = std::make_unique<monitor::flag_alert>(alerts_, cr);
+  monitor::flag_settings pm;
+  pm.name = "ptr_mismatch";
+  pm.sev = monitor::severity::warning;
+  pm.message = "our address has no PTR naming the hostname that resolves back to it (mail may be refused)";
+  ptr_mismatch_ = std::make_unique<monitor::flag_alert>(alerts_, pm);
   monitor::flag_settings fl;
   fl.name = "dovecot_flapping";
   fl.sev = monitor::severity::critical;
@@ -205,6 +218,23 @@ void watch::start() {
     else
       check_blocklists();
   }
+  if (!public_ip_.empty()) check_ptr();
+}
+
+void watch::check_ptr() {
+  asio::co_spawn(
+      loop0_,
+      [this, ip = public_ip_]() -> asio::awaitable<void> {
+        auto r = co_await publish::check_own_ptr(dns0_, ip, cfg_.hostname);
+        log::info("ptr_check", {{"address", ip},
+                                {"hostname", cfg_.hostname},
+                                {"ptr", r.names},
+                                {"result", publish::to_string(r.verdict)},
+                                {"problem", r.problem}});
+        if (r.verdict == publish::ptr_verdict::unknown) co_return;  // DNS trouble: keep the last known state
+        ptr_mismatch_->set(ip, r.verdict != publish::ptr_verdict::ok, clock_.now());
+      },
+      asio::detached);
 }
 
 nlohmann::json watch::status() {
@@ -251,6 +281,8 @@ nlohmann::json watch::held_users() {
 void watch::set_dnssec_validating(bool validating, bool dane_enabled) {
   dnssec_off_->set("resolver", dane_enabled && !validating, clock_.now());
 }
+
+void watch::set_certificate_reload_failed(bool failed) { cert_reload_->set(in_.certificate, failed, clock_.now()); }
 
 void watch::check_tlsa() {
   std::string host = cfg_.hostname;
@@ -361,6 +393,7 @@ void watch::tick() {
     check_certificate();
     check_tlsa();
     if (!public_ip_.empty()) check_blocklists();
+    if (!public_ip_.empty()) check_ptr();
   }
   if (ticks_ % 60 == 0) outbound_->tick(clock_.now());
 }

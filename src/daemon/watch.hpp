@@ -64,6 +64,7 @@ class watch {
   void on_alert(const monitor::alert& a, monitor::transition t);
   void check_certificate();
   void check_blocklists();
+  void check_ptr();   // our PTR names the hostname and the hostname resolves back (publish/ptr_check.hpp)
   void check_tlsa();  // our certificate against a DNSSEC-secure _25._tcp.<hostname> TLSA RRset
   nlohmann::json held_users();
 
@@ -83,6 +84,8 @@ class watch {
   std::unique_ptr<monitor::outbound_alert> outbound_;
   std::unique_ptr<monitor::flag_alert> tlsa_mismatch_;
   std::unique_ptr<monitor::flag_alert> dnssec_off_;
+  std::unique_ptr<monitor::flag_alert> cert_reload_;
+  std::unique_ptr<monitor::flag_alert> ptr_mismatch_;
   std::unique_ptr<monitor::flag_alert> dovecot_flapping_;
   std::vector<std::unique_ptr<monitor::flag_alert>> process_flapping_;  // rspamd, clamd, clamav_milter
   std::unique_ptr<monitor::rate_alert> outbound_malware_;
@@ -90,6 +93,9 @@ class watch {
  public:
   // The resolver does not validate DNSSEC while outbound DANE is on: DANE is unavailable (outbound says why).
   void set_dnssec_validating(bool validating, bool dane_enabled);
+  // The certificate files changed and the new pair did not load (failed) or a later change loaded (cleared): the
+  // certificate_reload_failed alert (tls/cert_watch.hpp). On loop 0.
+  void set_certificate_reload_failed(bool failed);
 
  private:
   std::unique_ptr<monitor::event_metrics> events_;

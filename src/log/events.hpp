@@ -44,6 +44,9 @@
   X(control_error, 0)                        \
   X(dns_resolvconf_failed, 0)                \
   X(dns_pipe_error, 0)                       \
+  /* Published policy (src/publish/) */      \
+  X(mta_sts_hosting, 0)                      \
+  X(mta_sts_served, 0)                       \
   /* Mailbox access (Dovecot, `[imap]`) */   \
   X(imap_disabled, 0)                        \
   X(dovecot_config_written, 0)               \
@@ -91,6 +94,7 @@
   X(webhook_failed, 0)                       \
   X(blocklist_check, 0)                      \
   X(blocklist_check_skipped, 0)              \
+  X(ptr_check, 0)                            \
   X(tlsa_check, 0)                           \
   X(hold, 0)                                 \
   X(hold_released, 0)                        \

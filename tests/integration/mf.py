@@ -97,6 +97,7 @@ class Server:
         "auth": {"spf": False, "dkim": False, "dmarc": False},
         "monitor": {"blocklist_zones": []},
         "imap": {"enabled": False},  # Dovecot only where a test asks for it (test_imap.py)
+        "mta_sts": {"listen": ""},  # the MTA-STS HTTPS listener only where a test asks for it (test_mta_sts_hosting.py)
     }
 
     def __init__(self, root, limits=None, tls=None, relay=None, top=None, listeners=None, sections=None,
