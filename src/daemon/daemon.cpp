@@ -13,15 +13,15 @@
 #include "common/ascii.hpp"
 #include "common/byte_budget.hpp"
 #include "inbound/checker.hpp"
-#include "inbound/report_store.hpp"
+#include "report/dmarc_store.hpp"
 #include "log/logger.hpp"
 #include "filter/services.hpp"
 #include "mailbox/dovecot_service.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
-#include "outbound/dmarc_report_send.hpp"
-#include "outbound/tlsrpt_send.hpp"
-#include "outbound/tlsrpt_store.hpp"
+#include "report/dmarc_send.hpp"
+#include "report/tlsrpt_send.hpp"
+#include "report/tlsrpt_store.hpp"
 #include "policy/guard.hpp"
 #include "queue/holds.hpp"
 #include "queue/runner.hpp"
@@ -186,8 +186,8 @@ int run(const config::config& cfg, bool allow_insecure) {
     // Outbound delivery: its own event loop and validating resolver; the runner schedules it (docs/outbound.md).
     // TLS-RPT (RFC 8460): every TLS session outcome counted in state.db, reported daily (docs/outbound.md).
     // MTA-STS policies are cached in state.db too, so an enforce policy survives a restart.
-    std::unique_ptr<outbound::tlsrpt_store> tlsrpt;
-    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<outbound::tlsrpt_store>((data / "state.db").string());
+    std::unique_ptr<report::tlsrpt_store> tlsrpt;
+    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<report::tlsrpt_store>((data / "state.db").string());
     outbound::sts_cache_store sts_cache((data / "state.db").string());
     // DNSSEC trouble must never switch sender authentication off (issue 15 item 0): when the upstream cannot
     // deliver DNSSEC, every resolver runs without trust anchors (SPF, DKIM, DMARC and MX lookups use the answers
@@ -204,8 +204,8 @@ int run(const config::config& cfg, bool allow_insecure) {
             "DNSSEC-capable resolver (or an empty dns.servers and a local unbound) to get DANE back"}});
     auto remote = outbound::make_transport(cfg, dprobe.opts, [&](outbound::engine_settings& es) {
       if (tlsrpt)
-        es.tlsrpt = [store = tlsrpt.get()](const outbound::tlsrpt_session& s) {
-          store->record(outbound::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
+        es.tlsrpt = [store = tlsrpt.get()](const report::tlsrpt_session& s) {
+          store->record(report::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
         };
       es.sts_load = [&sts_cache](const std::string& d) { return sts_cache.load(d); };
       es.sts_save = [&sts_cache](const std::string& d, const outbound::sts_cached_policy& p) { sts_cache.save(d, p); };
@@ -238,9 +238,9 @@ int run(const config::config& cfg, bool allow_insecure) {
       log::error("discard_mode", {{"note",
                                    "queue.discard is on: every accepted message is thrown away (benchmark "
                                    "null backend, never for mail)"}});
-    std::unique_ptr<inbound::report_store> reports;
+    std::unique_ptr<report::dmarc_store> reports;
     if (cfg.auth.dmarc && cfg.auth.dmarc_reports)
-      reports = std::make_unique<inbound::report_store>((data / "state.db").string());
+      reports = std::make_unique<report::dmarc_store>((data / "state.db").string());
     inbound::checker checker(cfg, reports.get(), cpu_pool.get_executor());
     for (std::size_t i = 0; i < loops.size(); ++i) checker.add_loop(*loops[i], *resolvers[i]);
 
@@ -276,9 +276,9 @@ int run(const config::config& cfg, bool allow_insecure) {
     deps.cpu_pool = &cpu_pool;
     deps.on_queued = [&runner] { runner.kick(); };
     for (const auto& n : cfg.relay.trusted_networks) {
-      smtp::cidr c;
-      if (!smtp::cidr::parse(n, c)) throw std::runtime_error("bad trusted network '" + n + "'");
-      deps.trusted_networks.push_back(c);
+      auto c = common::cidr::parse(n);
+      if (!c) throw std::runtime_error("bad trusted network '" + n + "'");
+      deps.trusted_networks.push_back(*c);
     }
     deps.guard = guard.get();
     deps.inbound = &checker;
@@ -421,8 +421,8 @@ int run(const config::config& cfg, bool allow_insecure) {
           try {
             asio::io_context rio;
             dns::resolver r(rio.get_executor(), dprobe.opts);
-            auto st = outbound::send_tlsrpt_reports(cfg, *tlsrpt, r, spool,
-                                                    static_cast<std::int64_t>(std::time(nullptr)), false);
+            auto st = report::send_tlsrpt_reports(cfg, *tlsrpt, r, spool, static_cast<std::int64_t>(std::time(nullptr)),
+                                                  false);
             if (st.reports > 0) runner.kick();
           } catch (const std::exception& e) {
             log::error("tlsrpt_send_failed", {{"error", e.what()}});
@@ -448,8 +448,8 @@ int run(const config::config& cfg, bool allow_insecure) {
           try {
             asio::io_context rio;
             dns::resolver r(rio.get_executor(), dprobe.opts);
-            auto st = outbound::send_dmarc_reports(cfg, *reports, r, spool,
-                                                   static_cast<std::int64_t>(std::time(nullptr)), false);
+            auto st = report::send_dmarc_reports(cfg, *reports, r, spool, static_cast<std::int64_t>(std::time(nullptr)),
+                                                 false);
             if (st.reports > 0) runner.kick();
           } catch (const std::exception& e) {
             log::error("dmarc_report_send_failed", {{"error", e.what()}});

@@ -15,29 +15,6 @@ namespace asio = boost::asio;
 using std::chrono::seconds;
 
 namespace {
-bool parse_cidr(const std::string& text, asio::ip::address& net, unsigned& prefix) {
-  auto slash = text.find('/');
-  boost::system::error_code ec;
-  net = asio::ip::make_address(text.substr(0, slash), ec);
-  if (ec) return false;
-  prefix = net.is_v4() ? 32 : 128;
-  if (slash != std::string::npos) {
-    try {
-      prefix = static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
-    } catch (...) {
-      return false;
-    }
-  }
-  return prefix <= (net.is_v4() ? 32u : 128u);
-}
-
-bool in_net(const asio::ip::address& a0, const asio::ip::address& net, unsigned prefix) {
-  asio::ip::address a = a0;
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  if (a.is_v4() != net.is_v4()) return false;
-  return source_key(a, prefix, prefix) == source_key(net, prefix, prefix);
-}
-
 void exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -66,10 +43,9 @@ guard::guard(const std::string& db_path, ban_settings bans, limits_settings limi
       auth_ip_w_(limits.auth_per_minute_per_ip * bans.wide_factor, seconds(60)) {
   auto parse_all = [](const std::vector<std::string>& in, auto& out, const char* what) {
     for (const auto& a : in) {
-      asio::ip::address net;
-      unsigned p = 0;
-      if (!parse_cidr(a, net, p)) throw std::invalid_argument("bad network '" + a + "' in " + what);
-      out.emplace_back(net, p);
+      auto net = common::cidr::parse(a);
+      if (!net) throw std::invalid_argument("bad network '" + a + "' in " + what);
+      out.push_back(*net);
     }
   };
   parse_all(allow, allow_, "ban allowlist");
@@ -290,14 +266,14 @@ std::string guard::wide_source_of(const asio::ip::address& a0) const {
 }
 
 bool guard::exempt(const asio::ip::address& a) const {
-  for (const auto& [net, p] : allow_)
-    if (in_net(a, net, p)) return true;
+  for (const auto& net : allow_)
+    if (net.contains(a)) return true;
   return false;
 }
 
 bool guard::rate_exempt(const asio::ip::address& a) const {
-  for (const auto& [net, p] : rate_exempt_)
-    if (in_net(a, net, p)) return true;
+  for (const auto& net : rate_exempt_)
+    if (net.contains(a)) return true;
   return false;
 }
 
