@@ -8,6 +8,7 @@
 
 #include "daemon/config_gate.hpp"
 #include "daemon/control.hpp"
+#include "daemon/periodic.hpp"
 #include "daemon/watch.hpp"
 
 #include "common/ascii.hpp"
@@ -401,69 +402,36 @@ int run(const config::config& cfg, bool allow_insecure) {
     // (an offline `mailfort ban`, another node) take effect within a second: the guard's own
     // thread reads what changed, writes new bans and sweeps, off the event loops.
     guard->start();
-    auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
-    std::function<void(const boost::system::error_code&)> on_refresh = [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      watcher.tick();
-      refresh->expires_after(std::chrono::seconds(1));
-      refresh->async_wait(on_refresh);
-    };
-    refresh->expires_after(std::chrono::seconds(1));
-    refresh->async_wait(on_refresh);
+    auto refresh =
+        std::make_unique<periodic>(loops[0]->get_executor(), std::chrono::seconds(1), [&] { watcher.tick(); });
+    refresh->start();
 
-    // TLS-RPT reports of completed days, every outbound.tlsrpt_interval_s (blocking work: on the CPU pool).
-    auto tlsrpt_timer = std::make_unique<asio::steady_timer>(*loops[0]);
-    std::atomic<bool> tlsrpt_busy{false};
-    std::function<void(const boost::system::error_code&)> on_tlsrpt = [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (tlsrpt && !tlsrpt_busy.exchange(true)) {
-        asio::post(cpu_pool, [&] {
-          try {
-            asio::io_context rio;
-            dns::resolver r(rio.get_executor(), dprobe.opts);
-            auto st = report::send_tlsrpt_reports(cfg, *tlsrpt, r, spool, static_cast<std::int64_t>(std::time(nullptr)),
-                                                  false);
-            if (st.reports > 0) runner.kick();
-          } catch (const std::exception& e) {
-            log::error("tlsrpt_send_failed", {{"error", e.what()}});
-          }
-          tlsrpt_busy = false;
-        });
-      }
-      tlsrpt_timer->expires_after(std::chrono::seconds(cfg.outbound.tlsrpt_interval_s));
-      tlsrpt_timer->async_wait(on_tlsrpt);
+    // The daily report runs (blocking DNS, SQLite and spool stores: on the CPU pool, one run at a time each):
+    // TLS-RPT reports of completed days every outbound.tlsrpt_interval_s, DMARC aggregate reports (RFC 7489 7.2)
+    // every auth.dmarc_report_interval_s.
+    auto report_run = [&](const char* failed_event, auto send) {
+      return one_at_a_time(cpu_pool, [&, failed_event, send] {
+        try {
+          asio::io_context rio;
+          dns::resolver r(rio.get_executor(), dprobe.opts);
+          if (send(r, static_cast<std::int64_t>(std::time(nullptr))).reports > 0) runner.kick();
+        } catch (const std::exception& e) {
+          log::error(failed_event, {{"error", e.what()}});
+        }
+      });
     };
-    if (tlsrpt) {
-      tlsrpt_timer->expires_after(std::chrono::seconds(cfg.outbound.tlsrpt_interval_s));
-      tlsrpt_timer->async_wait(on_tlsrpt);
-    }
-
-    // DMARC aggregate reports (RFC 7489 7.2) of completed days, every auth.dmarc_report_interval_s, the same way.
-    auto dmarc_report_timer = std::make_unique<asio::steady_timer>(*loops[0]);
-    std::atomic<bool> dmarc_report_busy{false};
-    std::function<void(const boost::system::error_code&)> on_dmarc_report = [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (reports && !dmarc_report_busy.exchange(true)) {
-        asio::post(cpu_pool, [&] {
-          try {
-            asio::io_context rio;
-            dns::resolver r(rio.get_executor(), dprobe.opts);
-            auto st = report::send_dmarc_reports(cfg, *reports, r, spool, static_cast<std::int64_t>(std::time(nullptr)),
-                                                 false);
-            if (st.reports > 0) runner.kick();
-          } catch (const std::exception& e) {
-            log::error("dmarc_report_send_failed", {{"error", e.what()}});
-          }
-          dmarc_report_busy = false;
-        });
-      }
-      dmarc_report_timer->expires_after(std::chrono::seconds(cfg.auth.dmarc_report_interval_s));
-      dmarc_report_timer->async_wait(on_dmarc_report);
-    };
-    if (reports) {
-      dmarc_report_timer->expires_after(std::chrono::seconds(cfg.auth.dmarc_report_interval_s));
-      dmarc_report_timer->async_wait(on_dmarc_report);
-    }
+    auto tlsrpt_timer =
+        std::make_unique<periodic>(loops[0]->get_executor(), std::chrono::seconds(cfg.outbound.tlsrpt_interval_s),
+                                   report_run("tlsrpt_send_failed", [&](dns::resolver& r, std::int64_t now) {
+                                     return report::send_tlsrpt_reports(cfg, *tlsrpt, r, spool, now, false);
+                                   }));
+    if (tlsrpt) tlsrpt_timer->start();
+    auto dmarc_report_timer =
+        std::make_unique<periodic>(loops[0]->get_executor(), std::chrono::seconds(cfg.auth.dmarc_report_interval_s),
+                                   report_run("dmarc_report_send_failed", [&](dns::resolver& r, std::int64_t now) {
+                                     return report::send_dmarc_reports(cfg, *reports, r, spool, now, false);
+                                   }));
+    if (reports) dmarc_report_timer->start();
 
     control.start();
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});
