@@ -11,6 +11,7 @@
 #include "auth/dmarc.hpp"
 #include "cli/cli.hpp"
 #include "common/ascii.hpp"
+#include "common/state_db.hpp"
 #include "report/dmarc_store.hpp"
 #include "report/dmarc_send.hpp"
 #include "queue/spool.hpp"
@@ -132,7 +133,7 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
   show->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::create_directories(cfg.data_dir);
-    report::dmarc_store store((std::filesystem::path(cfg.data_dir) / "state.db").string());
+    report::dmarc_store store(common::state_db_path(cfg.data_dir));
     auto rows = store.rows();
     if (rows.empty()) std::cout << "no DMARC results recorded\n";
     for (const auto& r : rows)
@@ -148,7 +149,7 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::path data = cfg.data_dir;
     std::filesystem::create_directories(data);
-    report::dmarc_store store((data / "state.db").string());
+    report::dmarc_store store(common::state_db_path(data));
     queue::spool spool(data / "queue");
     spool.start();  // store() waits for the commit thread
     boost::asio::io_context io;

@@ -2,6 +2,7 @@
 // `mailfort tlsrpt send [--completed-only]` (queue the reports now; a running server delivers them within 5 s).
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
+#include "common/state_db.hpp"
 #include "report/tlsrpt_send.hpp"
 #include "report/tlsrpt_store.hpp"
 #include "queue/spool.hpp"
@@ -21,7 +22,7 @@ void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code) {
   show->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::create_directories(cfg.data_dir);
-    report::tlsrpt_store store((std::filesystem::path(cfg.data_dir) / "state.db").string());
+    report::tlsrpt_store store(common::state_db_path(cfg.data_dir));
     auto pending = store.pending();
     if (pending.empty()) std::cout << "no TLS sessions recorded\n";
     for (const auto& [day, domain] : pending)
@@ -38,7 +39,7 @@ void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code) {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::path data = cfg.data_dir;
     std::filesystem::create_directories(data);
-    report::tlsrpt_store store((data / "state.db").string());
+    report::tlsrpt_store store(common::state_db_path(data));
     queue::spool spool(data / "queue");
     spool.start();  // store() waits for the commit thread
     boost::asio::io_context io;

@@ -6,6 +6,7 @@
 // NOT YET: privilege drop after binding (mailfort runs as the user that starts it; see docs/security.md).
 #include "daemon/daemon.hpp"
 
+#include "common/state_db.hpp"
 #include "daemon/config_gate.hpp"
 #include "daemon/control.hpp"
 #include "daemon/periodic.hpp"
@@ -128,7 +129,7 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   allow.insert(allow.end(), cfg.relay.trusted_networks.begin(), cfg.relay.trusted_networks.end());
   if (cfg.ratelimit.exempt_trusted) l.exempt_networks = allow;
   fs::create_directories(cfg.data_dir);
-  return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock,
+  return std::make_unique<policy::guard>(common::state_db_path(cfg.data_dir), b, l, allow, clock,
                                          cfg.state.backend == "redis" ? cfg.state.redis_url : std::string());
 }
 
@@ -172,9 +173,9 @@ int run(const config::config& cfg, bool allow_insecure) {
       log::warning("tls_certificate", {{"error", e.what()}});
     }
 
-    sasl::user_db users((data / "state.db").string());
+    sasl::user_db users(common::state_db_path(data));
     users.set_require_app_passwords(cfg.user.require_app_passwords);
-    queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
+    queue::hold_list holds(common::state_db_path(data));  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
     common::byte_budget inflight(cfg.limits.inflight_bytes);
@@ -188,8 +189,8 @@ int run(const config::config& cfg, bool allow_insecure) {
     // TLS-RPT (RFC 8460): every TLS session outcome counted in state.db, reported daily (docs/outbound.md).
     // MTA-STS policies are cached in state.db too, so an enforce policy survives a restart.
     std::unique_ptr<report::tlsrpt_store> tlsrpt;
-    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<report::tlsrpt_store>((data / "state.db").string());
-    outbound::sts_cache_store sts_cache((data / "state.db").string());
+    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<report::tlsrpt_store>(common::state_db_path(data));
+    outbound::sts_cache_store sts_cache(common::state_db_path(data));
     // DNSSEC trouble must never switch sender authentication off (issue 15 item 0): when the upstream cannot
     // deliver DNSSEC, every resolver runs without trust anchors (SPF, DKIM, DMARC and MX lookups use the answers
     // unvalidated) and DANE is off; logged here and raised as the dnssec_not_validating alert below.
@@ -241,7 +242,7 @@ int run(const config::config& cfg, bool allow_insecure) {
                                    "null backend, never for mail)"}});
     std::unique_ptr<report::dmarc_store> reports;
     if (cfg.auth.dmarc && cfg.auth.dmarc_reports)
-      reports = std::make_unique<report::dmarc_store>((data / "state.db").string());
+      reports = std::make_unique<report::dmarc_store>(common::state_db_path(data));
     inbound::checker checker(cfg, reports.get(), cpu_pool.get_executor());
     for (std::size_t i = 0; i < loops.size(); ++i) checker.add_loop(*loops[i], *resolvers[i]);
 
@@ -301,7 +302,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     // Mailbox access ([imap]): Dovecot with a generated configuration, supervised (src/mailbox/).
     std::unique_ptr<mailbox::dovecot_service> dovecot;
     if (std::string why; mailbox::imap_enabled(cfg, why)) {
-      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, (data / "state.db").string(), guard.get());
+      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, common::state_db_path(data), guard.get());
       dovecot->start();
     } else if (cfg.imap.enabled == "true") {
       throw std::runtime_error("imap.enabled = true, but " + why);
