@@ -6,7 +6,7 @@
 // when the record starts with "v=TLSRPTv1" and two copies of it select nothing; a decoded mailto address is
 // printable ASCII with exactly one '@'; the report built from rows cut out of the input is valid JSON whose
 // summary counts add up to the rows' counts, with every failure-details result-type an RFC 8460 one.
-#include "outbound/tlsrpt.hpp"
+#include "report/tlsrpt.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-using namespace mailfort::outbound;
+using namespace mailfort::report;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -81,30 +81,23 @@ std::string banner_name(const smtp_observations& o) {
   return n;
 }
 
-}  // namespace
-
-void judge_smtp(const smtp_observations& o, const smtp_check_options& opt, std::vector<finding>& out) {
-  check_banner(o, out);
-  check_capabilities(o, opt, out);
-  check_tls(o, out);
-  check_certificate(o, opt, out);
-  check_user_enumeration(o, out);
-  check_relay(o, out);
-  check_smuggling(o, out);
-  check_ports(o, out);
-  check_pipelining(o, out);
-}
-
-asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_audit_options opt, report& rep) {
-  smtp_observations o;
-  o.host = opt.host;
-  o.port = opt.port;
-  o.tls_name = opt.tls_name.empty() ? opt.host : opt.tls_name;
+// What every step of probe_smtp shares: the executor, the options, the observations so far and the report.
+struct smtp_probe_run {
+  asio::any_io_executor ex;
+  const smtp_audit_options& opt;
+  smtp_observations& o;
+  report& rep;
   // Named, never a temporary inside a co_await expression (GCC 12).
-  const probe_tls default_tls{"", opt.ca_file, ""};
+  const probe_tls default_tls;
+};
 
-  // 0. Early talker: EHLO before the greeting, on the very first connection (a server with a greeting delay
-  //    that remembers well-behaved clients, as mailfort and postscreen do, would not delay a later one).
+// 0. Early talker: EHLO before the greeting, on the very first connection (a server with a greeting delay
+//    that remembers well-behaved clients, as mailfort and postscreen do, would not delay a later one).
+asio::awaitable<void> probe_early_talker(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
   if (opt.early_talker) {
     probe p(ex, opt.timeout);
     std::string ce = co_await p.connect(opt.host, opt.port);
@@ -129,65 +122,78 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   } else {
     rep.skipped("smtp.early_talker", control_area::protocol, "disabled");
   }
+}
 
-  // 1. Main session: greeting, EHLO, VRFY/EXPN, STARTTLS, EHLO inside TLS, certificate.
-  {
-    probe p(ex, opt.timeout);
-    std::string why;
-    auto caps = co_await open_session(p, opt, opt.port, why, &o.banner, &o.ehlo_reply);
-    if (!caps) {
-      o.connected = o.banner.has_value();
-      o.connect_error = why;
-      if (!o.banner) {
-        rep.could_not_run = true;
-        rep.failure = "cannot open an SMTP session with " + subject_of(o) + ": " + why;
-        co_return o;
-      }
-      rep.error("smtp.ehlo", control_area::protocol, why);
-      co_return o;
+// 1. Main session: greeting, EHLO, VRFY/EXPN, STARTTLS, EHLO inside TLS, certificate.
+//    false: no session (nothing else can run).
+asio::awaitable<bool> probe_main_session(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
+  const probe_tls& default_tls = run.default_tls;
+  probe p(ex, opt.timeout);
+  std::string why;
+  auto caps = co_await open_session(p, opt, opt.port, why, &o.banner, &o.ehlo_reply);
+  if (!caps) {
+    o.connected = o.banner.has_value();
+    o.connect_error = why;
+    if (!o.banner) {
+      rep.could_not_run = true;
+      rep.failure = "cannot open an SMTP session with " + subject_of(o) + ": " + why;
+      co_return false;
     }
-    o.connected = true;
-    o.ehlo = caps;
-    rep.ran("smtp.banner", control_area::disclosure);
-    rep.ran("smtp.capabilities", control_area::auth);
-    std::vector<std::string> users = {"postmaster"};
-    users.insert(users.end(), opt.users.begin(), opt.users.end());
-    if (!opt.user_probes) users.clear();
-    for (const auto& u : users) {
-      for (const char* cmd : {"VRFY", "EXPN"}) {
-        std::string line = std::string(cmd) + " " + u;
-        auto r = co_await p.command(std::move(line));
-        if (!r) break;
-        o.user_probes.push_back({cmd, u, r->code, text_of(*r), false});
-      }
-    }
-    if (opt.user_probes && !p.is_closed()) {
-      auto r = co_await p.command("VRFY no-such-user-mailfort-audit");
-      if (r) o.user_probes.push_back({"VRFY", "no-such-user-mailfort-audit", r->code, text_of(*r), true});
-    }
-    if (opt.user_probes) rep.ran("smtp.vrfy_expn", control_area::disclosure);
-    if (caps->starttls && !p.is_closed()) {
-      o.starttls_attempted = true;
-      auto e = co_await upgrade(p, opt, default_tls, &o.ehlo_tls);
-      o.starttls_ok = e.empty();
-      o.starttls_error = e;
-      if (o.starttls_ok) {
-        o.chain_der = p.peer_chain_der();
-        o.chain_trusted = p.chain_verified();
-        o.verify_error = p.verify_error();
-        o.negotiated_version = p.tls_version();
-        o.negotiated_cipher = p.tls_cipher();
-      }
-      rep.ran("smtp.starttls", control_area::tls);
-      rep.ran("smtp.certificate", control_area::certificate);
-      co_await p.command("QUIT");
-    } else {
-      rep.ran("smtp.starttls", control_area::tls, "STARTTLS not offered");
-      co_await p.command("QUIT");
+    rep.error("smtp.ehlo", control_area::protocol, why);
+    co_return false;
+  }
+  o.connected = true;
+  o.ehlo = caps;
+  rep.ran("smtp.banner", control_area::disclosure);
+  rep.ran("smtp.capabilities", control_area::auth);
+  std::vector<std::string> users = {"postmaster"};
+  users.insert(users.end(), opt.users.begin(), opt.users.end());
+  if (!opt.user_probes) users.clear();
+  for (const auto& u : users) {
+    for (const char* cmd : {"VRFY", "EXPN"}) {
+      std::string line = std::string(cmd) + " " + u;
+      auto r = co_await p.command(std::move(line));
+      if (!r) break;
+      o.user_probes.push_back({cmd, u, r->code, text_of(*r), false});
     }
   }
+  if (opt.user_probes && !p.is_closed()) {
+    auto r = co_await p.command("VRFY no-such-user-mailfort-audit");
+    if (r) o.user_probes.push_back({"VRFY", "no-such-user-mailfort-audit", r->code, text_of(*r), true});
+  }
+  if (opt.user_probes) rep.ran("smtp.vrfy_expn", control_area::disclosure);
+  if (caps->starttls && !p.is_closed()) {
+    o.starttls_attempted = true;
+    auto e = co_await upgrade(p, opt, default_tls, &o.ehlo_tls);
+    o.starttls_ok = e.empty();
+    o.starttls_error = e;
+    if (o.starttls_ok) {
+      o.chain_der = p.peer_chain_der();
+      o.chain_trusted = p.chain_verified();
+      o.verify_error = p.verify_error();
+      o.negotiated_version = p.tls_version();
+      o.negotiated_cipher = p.tls_cipher();
+    }
+    rep.ran("smtp.starttls", control_area::tls);
+    rep.ran("smtp.certificate", control_area::certificate);
+    co_await p.command("QUIT");
+  } else {
+    rep.ran("smtp.starttls", control_area::tls, "STARTTLS not offered");
+    co_await p.command("QUIT");
+  }
+  co_return true;
+}
 
-  // 2. TLS versions, one connection each.
+// 2. TLS versions, one connection each.
+asio::awaitable<void> probe_tls_versions(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
   if (opt.tls_versions && o.ehlo && o.ehlo->starttls) {
     for (const char* v : {"1.0", "1.1", "1.2", "1.3"}) {
       probe p(ex, opt.timeout);
@@ -243,8 +249,15 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   } else {
     rep.skipped("smtp.tls_versions", control_area::tls, opt.tls_versions ? "STARTTLS not offered" : "disabled");
   }
+}
 
-  // 3. Open relay: RCPT only, RSET between forms.
+// 3. Open relay: RCPT only, RSET between forms.
+asio::awaitable<void> probe_open_relay(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
+  const probe_tls& default_tls = run.default_tls;
   if (opt.relay) {
     probe p(ex, opt.timeout);
     std::string why;
@@ -304,9 +317,15 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
       rep.ran("smtp.open_relay", control_area::relay, std::to_string(o.relay.size()) + " forms tried");
     }
   }
+}
 
-  // 3b. Pipelining (RFC 2920): PIPELINING advertised? A valid group (MAIL, RSET, NOOP) in one write: all
-  //     three answered, in order?
+// 3b. Pipelining (RFC 2920): PIPELINING advertised? A valid group (MAIL, RSET, NOOP) in one write: all
+//     three answered, in order?
+asio::awaitable<void> probe_pipelining(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
   if (opt.pipelining && o.ehlo && o.ehlo->pipelining) {
     probe p(ex, opt.timeout);
     std::string why;
@@ -332,8 +351,15 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   } else {
     rep.skipped("smtp.pipelining", control_area::protocol, opt.pipelining ? "PIPELINING not advertised" : "disabled");
   }
+}
 
-  // 4. Port roles.
+// 4. Port roles.
+asio::awaitable<void> probe_port_roles(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
+  const probe_tls& default_tls = run.default_tls;
   auto role_probe = [&](std::string role, std::uint16_t port, bool implicit) -> asio::awaitable<void> {
     port_probe pp;
     pp.role = role;
@@ -393,9 +419,17 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
     std::string role = "smtps";
     co_await role_probe(std::move(role), *opt.smtps_port, true);
   }
+}
 
-  // 6. STARTTLS injection (testssl.sh): "STARTTLS\r\nEHLO ..." in one write; an EHLO reply arriving
-  //    unprompted inside TLS means the server kept the plaintext bytes.
+// 6. STARTTLS injection (testssl.sh): "STARTTLS\r\nEHLO ..." in one write; an EHLO reply arriving
+//    unprompted inside TLS means the server kept the plaintext bytes.
+//    false: the TLS handshake failed here although the main session's worked (the probes after it are skipped).
+asio::awaitable<bool> probe_starttls_injection(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
+  const probe_tls& default_tls = run.default_tls;
   if (opt.injection && o.ehlo && o.ehlo->starttls && o.starttls_ok) {
     probe p(ex, opt.timeout);
     std::string why;
@@ -418,7 +452,7 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
           o.injection_evidence = he;
           co_await p.command("QUIT");
           rep.ran("smtp.starttls_injection", control_area::tls, o.injection_evidence);
-          co_return o;  // unreachable in practice: the main session's handshake worked
+          co_return false;  // unreachable in practice: the main session's handshake worked
         }
         auto extra = co_await p.reply(std::chrono::milliseconds(std::min<long long>(opt.timeout.count(), 2000)));
         if (extra) {
@@ -435,11 +469,19 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   } else {
     rep.skipped("smtp.starttls_injection", control_area::tls, opt.injection ? "no working STARTTLS" : "disabled");
   }
+  co_return true;
+}
 
-  // 6b. DATA sync point (RFC 2920 3.1): "DATA" and a header line in one write, before the 354. A server that
-  //     then waits for more content took the early bytes as message content. The end of data is never
-  //     sent: the connection is dropped inside DATA, so no message is delivered. Punished by hardened servers
-  //     (mailfort and Postfix with smtpd_forbid_unauth_pipelining close the connection): runs late.
+// 6b. DATA sync point (RFC 2920 3.1): "DATA" and a header line in one write, before the 354. A server that
+//     then waits for more content took the early bytes as message content. The end of data is never
+//     sent: the connection is dropped inside DATA, so no message is delivered. Punished by hardened servers
+//     (mailfort and Postfix with smtpd_forbid_unauth_pipelining close the connection): runs late.
+asio::awaitable<void> probe_pipelining_data(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
+  const probe_tls& default_tls = run.default_tls;
   if (opt.pipelining && o.ehlo) {
     std::string rcpt = opt.smuggling_rcpt.empty() ? "postmaster@" + banner_name(o) : opt.smuggling_rcpt;
     probe p(ex, opt.timeout);
@@ -492,8 +534,14 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   } else {
     rep.skipped("smtp.pipelining_data", control_area::protocol, opt.pipelining ? "no EHLO" : "disabled");
   }
+}
 
-  // 7. Smuggling (opt-in): one connection per fake end-of-data sequence.
+// 7. Smuggling (opt-in): one connection per fake end-of-data sequence.
+asio::awaitable<void> probe_smuggling(smtp_probe_run& run) {
+  const auto ex = run.ex;
+  const smtp_audit_options& opt = run.opt;
+  smtp_observations& o = run.o;
+  report& rep = run.rep;
   if (opt.smuggling) {
     std::string rcpt = opt.smuggling_rcpt.empty() ? "postmaster@" + banner_name(o) : opt.smuggling_rcpt;
     for (const auto& v : eod_variants()) {
@@ -560,6 +608,38 @@ asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_aud
   } else {
     rep.skipped("smtp.smuggling", control_area::protocol, "opt-in: --smuggling (sends test messages)");
   }
+}
+
+}  // namespace
+
+void judge_smtp(const smtp_observations& o, const smtp_check_options& opt, std::vector<finding>& out) {
+  check_banner(o, out);
+  check_capabilities(o, opt, out);
+  check_tls(o, out);
+  check_certificate(o, opt, out);
+  check_user_enumeration(o, out);
+  check_relay(o, out);
+  check_smuggling(o, out);
+  check_ports(o, out);
+  check_pipelining(o, out);
+}
+
+asio::awaitable<smtp_observations> probe_smtp(asio::any_io_executor ex, smtp_audit_options opt, report& rep) {
+  smtp_observations o;
+  o.host = opt.host;
+  o.port = opt.port;
+  o.tls_name = opt.tls_name.empty() ? opt.host : opt.tls_name;
+  smtp_probe_run run{ex, opt, o, rep, probe_tls{"", opt.ca_file, ""}};
+  // The steps in their numbered order (see the comment of each).
+  co_await probe_early_talker(run);
+  if (!co_await probe_main_session(run)) co_return o;
+  co_await probe_tls_versions(run);
+  co_await probe_open_relay(run);
+  co_await probe_pipelining(run);
+  co_await probe_port_roles(run);
+  if (!co_await probe_starttls_injection(run)) co_return o;
+  co_await probe_pipelining_data(run);
+  co_await probe_smuggling(run);
   co_return o;
 }
 

@@ -1,5 +1,5 @@
 // auth/dmarc_report.hpp: [pure] the DMARC aggregate report (RFC 7489 7.2 and Appendix C): the XML document of
-// one policy domain's rows for one reporting period. No I/O; outbound/dmarc_report_send mails it.
+// one policy domain's rows for one reporting period. No I/O; report/dmarc_send mails it.
 // SPDX-License-Identifier: MIT
 // Input is partly untrusted: header_from and the policy domain come from mail and DNS that anyone controls.
 // Every text is escaped (& < > " '), bytes that are not valid UTF-8 or not XML 1.0 characters (C0 controls

@@ -3,6 +3,7 @@
 // The password is generated here and printed once, on stdout; only its argon2id hash is kept. It works for
 // IMAP, POP3 and submission; `del` revokes one device and leaves the others working.
 #include "cli/cli.hpp"
+#include "common/state_db.hpp"
 #include "sasl/app_passwords.hpp"
 
 #include <filesystem>
@@ -22,9 +23,10 @@ template <class F>
 void with_store(const common_options& opts, int& exit_code, F&& f) {
   auto cfg = load_config_or_exit(opts);
   try {
-    if (!std::filesystem::exists(std::filesystem::path(cfg.data_dir) / "state.db"))
-      throw std::runtime_error("no users yet (state database " + cfg.data_dir + "/state.db does not exist)");
-    sasl::app_passwords store((std::filesystem::path(cfg.data_dir) / "state.db").string());
+    if (!std::filesystem::exists(common::state_db_path(cfg.data_dir)))
+      throw std::runtime_error("no users yet (state database " + common::state_db_path(cfg.data_dir) +
+                               " does not exist)");
+    sasl::app_passwords store(common::state_db_path(cfg.data_dir));
     exit_code = f(store);
   } catch (const std::exception& e) {
     std::cerr << "mailfort: " << e.what() << "\n";

@@ -11,8 +11,9 @@
 #include "auth/dmarc.hpp"
 #include "cli/cli.hpp"
 #include "common/ascii.hpp"
-#include "inbound/report_store.hpp"
-#include "outbound/dmarc_report_send.hpp"
+#include "common/state_db.hpp"
+#include "report/dmarc_store.hpp"
+#include "report/dmarc_send.hpp"
 #include "queue/spool.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -132,7 +133,7 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
   show->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::create_directories(cfg.data_dir);
-    inbound::report_store store((std::filesystem::path(cfg.data_dir) / "state.db").string());
+    report::dmarc_store store(common::state_db_path(cfg.data_dir));
     auto rows = store.rows();
     if (rows.empty()) std::cout << "no DMARC results recorded\n";
     for (const auto& r : rows)
@@ -148,13 +149,13 @@ void register_dmarc(CLI::App& app, common_options& opts, int& exit_code) {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::path data = cfg.data_dir;
     std::filesystem::create_directories(data);
-    inbound::report_store store((data / "state.db").string());
+    report::dmarc_store store(common::state_db_path(data));
     queue::spool spool(data / "queue");
     spool.start();  // store() waits for the commit thread
     boost::asio::io_context io;
     dns::resolver resolver(io.get_executor(), sender_auth_resolver_options(cfg, opts));
-    auto st = outbound::send_dmarc_reports(cfg, store, resolver, spool, static_cast<std::int64_t>(std::time(nullptr)),
-                                           include_today);
+    auto st = report::send_dmarc_reports(cfg, store, resolver, spool, static_cast<std::int64_t>(std::time(nullptr)),
+                                         include_today);
     std::cout << st.reports << " report(s) queued for " << st.domains << " domain-day(s); " << st.no_record
               << " without a DMARC record, " << st.no_rua << " without a usable rua, " << st.too_big
               << " too big for the destination, " << st.deferred << " deferred (DNS failure)\n";

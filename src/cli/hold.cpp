@@ -3,6 +3,7 @@
 // (its runner delivers at once); with no server it is written to the state database.
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
+#include "common/state_db.hpp"
 #include "queue/holds.hpp"
 
 #include <filesystem>
@@ -15,7 +16,7 @@ void register_hold(CLI::App& app, common_options& opts, int& exit_code) {
   auto db = [&opts] {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::create_directories(cfg.data_dir);
-    return (std::filesystem::path(cfg.data_dir) / "state.db").string();
+    return common::state_db_path(cfg.data_dir);
   };
   auto* held = queue->add_subcommand("held", "list users whose outbound mail is held (outbound_spike alert)");
   held->callback([db, &exit_code] {

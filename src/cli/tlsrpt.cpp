@@ -2,8 +2,9 @@
 // `mailfort tlsrpt send [--completed-only]` (queue the reports now; a running server delivers them within 5 s).
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
-#include "outbound/tlsrpt_send.hpp"
-#include "outbound/tlsrpt_store.hpp"
+#include "common/state_db.hpp"
+#include "report/tlsrpt_send.hpp"
+#include "report/tlsrpt_store.hpp"
 #include "queue/spool.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -21,7 +22,7 @@ void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code) {
   show->callback([&opts, &exit_code] {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::create_directories(cfg.data_dir);
-    outbound::tlsrpt_store store((std::filesystem::path(cfg.data_dir) / "state.db").string());
+    report::tlsrpt_store store(common::state_db_path(cfg.data_dir));
     auto pending = store.pending();
     if (pending.empty()) std::cout << "no TLS sessions recorded\n";
     for (const auto& [day, domain] : pending)
@@ -38,13 +39,13 @@ void register_tlsrpt(CLI::App& app, common_options& opts, int& exit_code) {
     auto cfg = load_config_or_exit(opts);
     std::filesystem::path data = cfg.data_dir;
     std::filesystem::create_directories(data);
-    outbound::tlsrpt_store store((data / "state.db").string());
+    report::tlsrpt_store store(common::state_db_path(data));
     queue::spool spool(data / "queue");
     spool.start();  // store() waits for the commit thread
     boost::asio::io_context io;
     dns::resolver resolver(io.get_executor(), resolver_options_for(cfg, opts));
-    auto st = outbound::send_tlsrpt_reports(cfg, store, resolver, spool, static_cast<std::int64_t>(std::time(nullptr)),
-                                            !completed_only);
+    auto st = report::send_tlsrpt_reports(cfg, store, resolver, spool, static_cast<std::int64_t>(std::time(nullptr)),
+                                          !completed_only);
     std::cout << st.reports << " report(s) queued for " << st.domains << " domain-day(s); " << st.no_record
               << " without a TLSRPT record, " << st.deferred << " deferred (DNS failure)\n";
     exit_code = st.deferred > 0 ? 1 : 0;

@@ -4,6 +4,7 @@
 // shell history. With a terminal on stdin the password is read with echo off.
 #include "cli/cli.hpp"
 #include "common/ascii.hpp"
+#include "common/state_db.hpp"
 #include "sasl/user_db.hpp"
 
 #include <sys/stat.h>
@@ -82,7 +83,7 @@ void ensure_data_dir(const std::string& dir) {
 
 std::unique_ptr<sasl::user_db> open_db(const config::config& cfg) {
   ensure_data_dir(cfg.data_dir);
-  return std::make_unique<sasl::user_db>((std::filesystem::path(cfg.data_dir) / "state.db").string());
+  return std::make_unique<sasl::user_db>(common::state_db_path(cfg.data_dir));
 }
 
 bool domain_is_local(const config::config& cfg, const std::string& address) {

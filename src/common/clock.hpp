@@ -36,6 +36,8 @@ class manual_clock final : public clock {
 inline std::int64_t unix_seconds(time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
+// Now, in whole unix seconds (the system clock): queue envelopes, schedules, report days, DKIM timestamps.
+inline std::int64_t unix_now() { return unix_seconds(std::chrono::system_clock::now()); }
 
 // "2026-12-04T17:00:00Z" (RFC 3339, UTC, whole seconds): the one spelling of a time in reports and CLI output.
 inline std::string utc_text(std::int64_t unix_secs) {

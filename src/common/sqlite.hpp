@@ -1,34 +1,55 @@
-// common/sqlite.hpp: what every table in state.db needs from SQLite: one prepared statement with RAII, and
+// common/sqlite.hpp: what every table in state.db needs from SQLite: one prepared statement with RAII (the one
+// statement wrapper: report stores, holds, the MTA-STS cache, app passwords, the guard's bans table), and
 // opening the database (WAL, busy timeout) with a table's schema. Header-only; users link SQLite themselves.
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <sqlite3.h>
 
+#include <cstdint>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace mailfort::common {
 
+// The error of the last call on db, as every state.db user reports it.
+inline std::runtime_error sql_error(sqlite3* db) {
+  return std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
+}
+
 struct sql_stmt {
   sqlite3_stmt* s = nullptr;
   sqlite3* db;
   sql_stmt(sqlite3* d, const char* sql) : db(d) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) throw sql_error(db);
+  }
+  // Without the throw: ok() tells whether the statement was prepared (callers that carry on without it).
+  sql_stmt(sqlite3* d, const char* sql, std::nothrow_t) : db(d) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(s);
+      s = nullptr;
+    }
   }
   ~sql_stmt() { sqlite3_finalize(s); }
   sql_stmt(const sql_stmt&) = delete;
   sql_stmt& operator=(const sql_stmt&) = delete;
+  bool ok() const { return s != nullptr; }
   void bind(int i, std::string_view v) {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(s, i, v); }
+  // The raw sqlite3_step result; row(): whether it produced a row (any error ends a loop like the last row).
+  int step() { return sqlite3_step(s); }
+  bool row() { return step() == SQLITE_ROW; }
+  void reset() { sqlite3_reset(s); }
   std::string col(int i) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
   }
+  std::int64_t int64(int i) const { return sqlite3_column_int64(s, i); }
   void done() {
-    if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db));
+    if (sqlite3_step(s) != SQLITE_DONE) throw sql_error(db);
   }
 };
 

@@ -6,6 +6,7 @@
 // line, instead of misbehaving at 3 a.m.
 #include "config/config.hpp"
 
+#include "common/cidr.hpp"
 #include "common/host_port.hpp"
 #include "filter/milter_codec.hpp"
 
@@ -219,47 +220,13 @@ bool valid_smarthost(const std::string& s) {
   return hp->bracketed ? is_ipv6(hp->host) : (is_ipv4(hp->host) || valid_domain_name(hp->host));
 }
 
-struct parsed_cidr {
-  bool v6 = false;
-  unsigned prefix = 0;
-  unsigned char addr[16] = {};
-};
+// Networks are common::cidr (common/cidr.hpp); c.effective() judges ::ffff:a.b.c.d/96+n as the IPv4 network
+// a.b.c.d/n, as a dual-stack socket sees it, or "::ffff:0.0.0.0/96" would slip past the open-relay check while
+// trusting every IPv4 client.
+using common::cidr;
 
-bool parse_cidr(const std::string& s, parsed_cidr& out) {
-  auto slash = s.find('/');
-  std::string a = s.substr(0, slash);
-  out.v6 = a.find(':') != std::string::npos;
-  if (inet_pton(out.v6 ? AF_INET6 : AF_INET, a.c_str(), out.addr) != 1) return false;
-  unsigned max = out.v6 ? 128 : 32;
-  out.prefix = max;
-  if (slash != std::string::npos) {
-    std::string p = s.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return false;
-    unsigned v = 0;
-    for (char c : p) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v > max) return false;
-    out.prefix = v;
-  }
-  return true;
-}
-
-// ::ffff:a.b.c.d/96+n is the IPv4 network a.b.c.d/n as a dual-stack socket sees it: judge it as IPv4, or
-// "::ffff:0.0.0.0/96" would slip past the open-relay check while trusting every IPv4 client.
-parsed_cidr effective(const parsed_cidr& c) {
-  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (!c.v6 || c.prefix < 96 || !std::equal(c.addr, c.addr + 12, mapped)) return c;
-  parsed_cidr v4;
-  v4.v6 = false;
-  v4.prefix = c.prefix - 96;
-  std::copy(c.addr + 12, c.addr + 16, v4.addr);
-  return v4;
-}
-
-bool is_loopback_or_private(const parsed_cidr& c) {
-  const unsigned char* a = c.addr;
+bool is_loopback_or_private(const cidr& c) {
+  const unsigned char* a = c.addr.data();
   if (!c.v6) {
     if (a[0] == 127 && c.prefix >= 8) return true;                          // loopback
     if (a[0] == 10 && c.prefix >= 8) return true;                           // RFC 1918
@@ -274,23 +241,22 @@ bool is_loopback_or_private(const parsed_cidr& c) {
   return false;
 }
 
-bool too_wide(const parsed_cidr& c) { return c.v6 ? c.prefix < 32 : c.prefix < 8; }
+bool too_wide(const cidr& c) { return c.v6 ? c.prefix < 32 : c.prefix < 8; }
 
 bool is_public_listener(const std::string& addr) {
   auto hp = common::parse_host_port(addr);
   if (!hp || !hp->port) return false;
-  parsed_cidr pc;
-  if (!parse_cidr(hp->host, pc)) return false;
-  pc = effective(pc);
+  auto parsed = cidr::parse(hp->host);
+  if (!parsed) return false;
+  const cidr pc = parsed->effective();
   if (!pc.v6) return pc.addr[0] != 127;
   static const unsigned char loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return !std::equal(pc.addr, pc.addr + 16, loop);
+  return !std::equal(pc.addr.begin(), pc.addr.end(), loop);
 }
 
 void check_cidrs(loader& L, const toml::node& n, const std::string& key, const std::vector<std::string>& nets) {
   for (const auto& s : nets) {
-    parsed_cidr pc;
-    if (!parse_cidr(s, pc)) L.error(n, key, "'" + s + "' is not an IPv4 or IPv6 network (a.b.c.d/len or x:y::/len)");
+    if (!cidr::parse(s)) L.error(n, key, "'" + s + "' is not an IPv4 or IPv6 network (a.b.c.d/len or x:y::/len)");
   }
 }
 
@@ -389,10 +355,11 @@ void load_table(const toml::table& root, loader& L) {
       auto& o = c.outbound;
       auto ip = [&L](std::string& dst, bool v4) {
         return [&L, &dst, v4](const node& n, const key_t& k2) {
-          parsed_cidr pc;
-          if (L.str(n, k2, dst) && !dst.empty() &&
-              (!parse_cidr(dst, pc) || pc.v6 == v4 || dst.find('/') != std::string::npos))
-            L.error(n, k2, "'" + dst + "' is not an IPv" + (v4 ? "4" : "6") + " address");
+          if (L.str(n, k2, dst) && !dst.empty()) {
+            const auto pc = cidr::parse(dst);
+            if (!pc || pc->v6 == v4 || dst.find('/') != std::string::npos)
+              L.error(n, k2, "'" + dst + "' is not an IPv" + (v4 ? "4" : "6") + " address");
+          }
         };
       };
       L.section(
@@ -590,9 +557,8 @@ void load_table(const toml::table& root, loader& L) {
                   }},
                  {"public_ip",
                   [&](const node& n, const key_t& k2) {
-                    parsed_cidr pc;
                     if (L.str(n, k2, m.public_ip) && !m.public_ip.empty() &&
-                        (!parse_cidr(m.public_ip, pc) || m.public_ip.find('/') != std::string::npos))
+                        (!cidr::parse(m.public_ip) || m.public_ip.find('/') != std::string::npos))
                       L.error(n, k2, "'" + m.public_ip + "' is not an IP address");
                   }},
                  {"outbound_spike_multiplier",
@@ -882,9 +848,9 @@ std::vector<diagnostic> check_security(const config& c) {
     f.push_back({diagnostic::kind::finding, sev, c.source_file, 0, key, msg});
   };
   for (const auto& n : c.relay.trusted_networks) {
-    parsed_cidr pc;
-    if (!parse_cidr(n, pc)) continue;  // a load error already
-    pc = effective(pc);
+    const auto parsed = cidr::parse(n);
+    if (!parsed) continue;  // a load error already
+    const cidr pc = parsed->effective();
     // Inside private space first: fd00::/8 is wider than /32 but unreachable from the Internet, so it
     // is no open relay (for IPv4 no private range is wider than /8, so the order changes nothing there).
     if (too_wide(pc) && is_loopback_or_private(pc)) {
@@ -908,8 +874,8 @@ std::vector<diagnostic> check_security(const config& c) {
     }
   }
   for (const auto& n : c.ban.allowlist) {
-    parsed_cidr pc;
-    if (parse_cidr(n, pc) && too_wide(effective(pc)))
+    const auto pc = cidr::parse(n);
+    if (pc && too_wide(pc->effective()))
       add("high", "ban.allowlist",
           "'" + n +
               "' exempts a large part of the Internet from automatic bans, so password guessers there are "
@@ -960,8 +926,8 @@ std::vector<diagnostic> check_security(const config& c) {
     rest = rest.substr(0, rest.find('/'));
     auto hp = common::parse_host_port(rest);
     std::string host = hp ? hp->host : rest;
-    parsed_cidr pc;
-    bool local = host == "localhost" || (parse_cidr(host, pc) && is_loopback_or_private(effective(pc)));
+    const auto pc = cidr::parse(host);
+    bool local = host == "localhost" || (pc && is_loopback_or_private(pc->effective()));
     if (!local)
       add("medium", "state.redis_url",
           "Redis at " + host +

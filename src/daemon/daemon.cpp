@@ -6,22 +6,24 @@
 // NOT YET: privilege drop after binding (mailfort runs as the user that starts it; see docs/security.md).
 #include "daemon/daemon.hpp"
 
+#include "common/state_db.hpp"
 #include "daemon/config_gate.hpp"
 #include "daemon/control.hpp"
+#include "daemon/periodic.hpp"
 #include "daemon/watch.hpp"
 
 #include "common/ascii.hpp"
 #include "common/byte_budget.hpp"
 #include "inbound/checker.hpp"
-#include "inbound/report_store.hpp"
+#include "report/dmarc_store.hpp"
 #include "log/logger.hpp"
 #include "filter/services.hpp"
 #include "mailbox/dovecot_service.hpp"
 #include "outbound/setup.hpp"
 #include "outbound/sts_cache_store.hpp"
-#include "outbound/dmarc_report_send.hpp"
-#include "outbound/tlsrpt_send.hpp"
-#include "outbound/tlsrpt_store.hpp"
+#include "report/dmarc_send.hpp"
+#include "report/tlsrpt_send.hpp"
+#include "report/tlsrpt_store.hpp"
 #include "policy/guard.hpp"
 #include "publish/sts_server.hpp"
 #include "tls/cert_watch.hpp"
@@ -129,7 +131,7 @@ std::unique_ptr<policy::guard> make_guard(const config::config& cfg, const commo
   allow.insert(allow.end(), cfg.relay.trusted_networks.begin(), cfg.relay.trusted_networks.end());
   if (cfg.ratelimit.exempt_trusted) l.exempt_networks = allow;
   fs::create_directories(cfg.data_dir);
-  return std::make_unique<policy::guard>((fs::path(cfg.data_dir) / "state.db").string(), b, l, allow, clock,
+  return std::make_unique<policy::guard>(common::state_db_path(cfg.data_dir), b, l, allow, clock,
                                          cfg.state.backend == "redis" ? cfg.state.redis_url : std::string());
 }
 
@@ -173,9 +175,9 @@ int run(const config::config& cfg, bool allow_insecure) {
       log::warning("tls_certificate", {{"error", e.what()}});
     }
 
-    sasl::user_db users((data / "state.db").string());
+    sasl::user_db users(common::state_db_path(data));
     users.set_require_app_passwords(cfg.user.require_app_passwords);
-    queue::hold_list holds((data / "state.db").string());  // users held after an outbound_spike alert
+    queue::hold_list holds(common::state_db_path(data));  // users held after an outbound_spike alert
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
     common::byte_budget inflight(cfg.limits.inflight_bytes);
@@ -188,9 +190,9 @@ int run(const config::config& cfg, bool allow_insecure) {
     // Outbound delivery: its own event loop and validating resolver; the runner schedules it (docs/outbound.md).
     // TLS-RPT (RFC 8460): every TLS session outcome counted in state.db, reported daily (docs/outbound.md).
     // MTA-STS policies are cached in state.db too, so an enforce policy survives a restart.
-    std::unique_ptr<outbound::tlsrpt_store> tlsrpt;
-    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<outbound::tlsrpt_store>((data / "state.db").string());
-    outbound::sts_cache_store sts_cache((data / "state.db").string());
+    std::unique_ptr<report::tlsrpt_store> tlsrpt;
+    if (cfg.outbound.tlsrpt) tlsrpt = std::make_unique<report::tlsrpt_store>(common::state_db_path(data));
+    outbound::sts_cache_store sts_cache(common::state_db_path(data));
     // DNSSEC trouble must never switch sender authentication off (issue 15 item 0): when the upstream cannot
     // deliver DNSSEC, every resolver runs without trust anchors (SPF, DKIM, DMARC and MX lookups use the answers
     // unvalidated) and DANE is off; logged here and raised as the dnssec_not_validating alert below.
@@ -206,8 +208,8 @@ int run(const config::config& cfg, bool allow_insecure) {
             "DNSSEC-capable resolver (or an empty dns.servers and a local unbound) to get DANE back"}});
     auto remote = outbound::make_transport(cfg, dprobe.opts, [&](outbound::engine_settings& es) {
       if (tlsrpt)
-        es.tlsrpt = [store = tlsrpt.get()](const outbound::tlsrpt_session& s) {
-          store->record(outbound::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
+        es.tlsrpt = [store = tlsrpt.get()](const report::tlsrpt_session& s) {
+          store->record(report::tlsrpt_day(static_cast<std::int64_t>(std::time(nullptr))), s);
         };
       es.sts_load = [&sts_cache](const std::string& d) { return sts_cache.load(d); };
       es.sts_save = [&sts_cache](const std::string& d, const outbound::sts_cached_policy& p) { sts_cache.save(d, p); };
@@ -240,9 +242,9 @@ int run(const config::config& cfg, bool allow_insecure) {
       log::error("discard_mode", {{"note",
                                    "queue.discard is on: every accepted message is thrown away (benchmark "
                                    "null backend, never for mail)"}});
-    std::unique_ptr<inbound::report_store> reports;
+    std::unique_ptr<report::dmarc_store> reports;
     if (cfg.auth.dmarc && cfg.auth.dmarc_reports)
-      reports = std::make_unique<inbound::report_store>((data / "state.db").string());
+      reports = std::make_unique<report::dmarc_store>(common::state_db_path(data));
     inbound::checker checker(cfg, reports.get(), cpu_pool.get_executor());
     for (std::size_t i = 0; i < loops.size(); ++i) checker.add_loop(*loops[i], *resolvers[i]);
 
@@ -278,9 +280,9 @@ int run(const config::config& cfg, bool allow_insecure) {
     deps.cpu_pool = &cpu_pool;
     deps.on_queued = [&runner] { runner.kick(); };
     for (const auto& n : cfg.relay.trusted_networks) {
-      smtp::cidr c;
-      if (!smtp::cidr::parse(n, c)) throw std::runtime_error("bad trusted network '" + n + "'");
-      deps.trusted_networks.push_back(c);
+      auto c = common::cidr::parse(n);
+      if (!c) throw std::runtime_error("bad trusted network '" + n + "'");
+      deps.trusted_networks.push_back(*c);
     }
     deps.guard = guard.get();
     deps.inbound = &checker;
@@ -304,7 +306,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     // Mailbox access ([imap]): Dovecot with a generated configuration, supervised (src/mailbox/).
     std::unique_ptr<mailbox::dovecot_service> dovecot;
     if (std::string why; mailbox::imap_enabled(cfg, why)) {
-      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, (data / "state.db").string(), guard.get());
+      dovecot = std::make_unique<mailbox::dovecot_service>(cfg, common::state_db_path(data), guard.get());
       dovecot->start();
     } else if (cfg.imap.enabled == "true") {
       throw std::runtime_error("imap.enabled = true, but " + why);
@@ -424,69 +426,36 @@ int run(const config::config& cfg, bool allow_insecure) {
     // (an offline `mailfort ban`, another node) take effect within a second: the guard's own
     // thread reads what changed, writes new bans and sweeps, off the event loops.
     guard->start();
-    auto refresh = std::make_unique<asio::steady_timer>(*loops[0]);
-    std::function<void(const boost::system::error_code&)> on_refresh = [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      watcher.tick();
-      refresh->expires_after(std::chrono::seconds(1));
-      refresh->async_wait(on_refresh);
-    };
-    refresh->expires_after(std::chrono::seconds(1));
-    refresh->async_wait(on_refresh);
+    auto refresh =
+        std::make_unique<periodic>(loops[0]->get_executor(), std::chrono::seconds(1), [&] { watcher.tick(); });
+    refresh->start();
 
-    // TLS-RPT reports of completed days, every outbound.tlsrpt_interval_s (blocking work: on the CPU pool).
-    auto tlsrpt_timer = std::make_unique<asio::steady_timer>(*loops[0]);
-    std::atomic<bool> tlsrpt_busy{false};
-    std::function<void(const boost::system::error_code&)> on_tlsrpt = [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (tlsrpt && !tlsrpt_busy.exchange(true)) {
-        asio::post(cpu_pool, [&] {
-          try {
-            asio::io_context rio;
-            dns::resolver r(rio.get_executor(), dprobe.opts);
-            auto st = outbound::send_tlsrpt_reports(cfg, *tlsrpt, r, spool,
-                                                    static_cast<std::int64_t>(std::time(nullptr)), false);
-            if (st.reports > 0) runner.kick();
-          } catch (const std::exception& e) {
-            log::error("tlsrpt_send_failed", {{"error", e.what()}});
-          }
-          tlsrpt_busy = false;
-        });
-      }
-      tlsrpt_timer->expires_after(std::chrono::seconds(cfg.outbound.tlsrpt_interval_s));
-      tlsrpt_timer->async_wait(on_tlsrpt);
+    // The daily report runs (blocking DNS, SQLite and spool stores: on the CPU pool, one run at a time each):
+    // TLS-RPT reports of completed days every outbound.tlsrpt_interval_s, DMARC aggregate reports (RFC 7489 7.2)
+    // every auth.dmarc_report_interval_s.
+    auto report_run = [&](const char* failed_event, auto send) {
+      return one_at_a_time(cpu_pool, [&, failed_event, send] {
+        try {
+          asio::io_context rio;
+          dns::resolver r(rio.get_executor(), dprobe.opts);
+          if (send(r, static_cast<std::int64_t>(std::time(nullptr))).reports > 0) runner.kick();
+        } catch (const std::exception& e) {
+          log::error(failed_event, {{"error", e.what()}});
+        }
+      });
     };
-    if (tlsrpt) {
-      tlsrpt_timer->expires_after(std::chrono::seconds(cfg.outbound.tlsrpt_interval_s));
-      tlsrpt_timer->async_wait(on_tlsrpt);
-    }
-
-    // DMARC aggregate reports (RFC 7489 7.2) of completed days, every auth.dmarc_report_interval_s, the same way.
-    auto dmarc_report_timer = std::make_unique<asio::steady_timer>(*loops[0]);
-    std::atomic<bool> dmarc_report_busy{false};
-    std::function<void(const boost::system::error_code&)> on_dmarc_report = [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (reports && !dmarc_report_busy.exchange(true)) {
-        asio::post(cpu_pool, [&] {
-          try {
-            asio::io_context rio;
-            dns::resolver r(rio.get_executor(), dprobe.opts);
-            auto st = outbound::send_dmarc_reports(cfg, *reports, r, spool,
-                                                   static_cast<std::int64_t>(std::time(nullptr)), false);
-            if (st.reports > 0) runner.kick();
-          } catch (const std::exception& e) {
-            log::error("dmarc_report_send_failed", {{"error", e.what()}});
-          }
-          dmarc_report_busy = false;
-        });
-      }
-      dmarc_report_timer->expires_after(std::chrono::seconds(cfg.auth.dmarc_report_interval_s));
-      dmarc_report_timer->async_wait(on_dmarc_report);
-    };
-    if (reports) {
-      dmarc_report_timer->expires_after(std::chrono::seconds(cfg.auth.dmarc_report_interval_s));
-      dmarc_report_timer->async_wait(on_dmarc_report);
-    }
+    auto tlsrpt_timer =
+        std::make_unique<periodic>(loops[0]->get_executor(), std::chrono::seconds(cfg.outbound.tlsrpt_interval_s),
+                                   report_run("tlsrpt_send_failed", [&](dns::resolver& r, std::int64_t now) {
+                                     return report::send_tlsrpt_reports(cfg, *tlsrpt, r, spool, now, false);
+                                   }));
+    if (tlsrpt) tlsrpt_timer->start();
+    auto dmarc_report_timer =
+        std::make_unique<periodic>(loops[0]->get_executor(), std::chrono::seconds(cfg.auth.dmarc_report_interval_s),
+                                   report_run("dmarc_report_send_failed", [&](dns::resolver& r, std::int64_t now) {
+                                     return report::send_dmarc_reports(cfg, *reports, r, spool, now, false);
+                                   }));
+    if (reports) dmarc_report_timer->start();
 
     control.start();
     log::info("ready", {{"hostname", cfg.hostname}, {"data_dir", cfg.data_dir}, {"threads", nthreads}});

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "delivery/maildir.hpp"
 
+#include "common/safeio.hpp"
+
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 namespace mailfort::delivery {
 
 namespace fs = std::filesystem;
+namespace safeio = common::safeio;  // common/safeio.hpp: write, flush, rename, flush the directory
 
 namespace {
 
@@ -30,17 +33,6 @@ std::optional<std::string> safe_component(std::string_view s, std::size_t max, b
   }
   if (r.front() == '.' || r.find("..") != std::string::npos) return std::nullopt;
   return r;
-}
-
-std::error_code last_error() { return std::error_code(errno, std::system_category()); }
-
-std::error_code fsync_path(const fs::path& p, int flags) {
-  int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  if (::fsync(fd) != 0) ec = last_error();
-  ::close(fd);
-  return ec;
 }
 
 std::string hostname_for_maildir() {
@@ -83,28 +75,6 @@ std::string unique_name(std::size_t size) {
          std::to_string(++g_counter) + "R" + rhex + "." + host + ",S=" + std::to_string(size);
 }
 
-std::error_code write_file(const fs::path& path, std::string_view message, bool sync) {
-  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  const char* p = message.data();
-  std::size_t left = message.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ec = last_error();
-      break;
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (!ec && sync && ::fsync(fd) != 0) ec = last_error();
-  if (::close(fd) != 0 && !ec) ec = last_error();
-  if (ec) ::unlink(path.c_str());
-  return ec;
-}
-
 std::error_code make_dirs(const fs::path& maildir) {
   std::error_code ec;
   for (const char* sub : {"tmp", "new", "cur"}) {
@@ -118,15 +88,8 @@ std::error_code make_dirs(const fs::path& maildir) {
 std::error_code deliver_maildir(const fs::path& maildir, std::string_view message, std::string* final_name) {
   if (auto ec = make_dirs(maildir); ec) return ec;
   std::string name = unique_name(message.size());
-  fs::path tmp = maildir / "tmp" / name;
-  if (auto ec = write_file(tmp, message, true); ec) return ec;
-  std::error_code ec;
-  fs::rename(tmp, maildir / "new" / name, ec);
-  if (ec) {
-    ::unlink(tmp.c_str());
+  if (auto ec = safeio::write_file(maildir / "tmp" / name, maildir / "new" / name, message, safeio::flush::all); ec)
     return ec;
-  }
-  if (auto e = fsync_path(maildir / "new", O_RDONLY | O_DIRECTORY); e) return e;
   if (final_name) *final_name = name;
   return {};
 }
@@ -136,17 +99,14 @@ std::error_code stage_maildir(const fs::path& maildir, std::string_view message,
   out.name = unique_name(message.size());
   out.tmp = maildir / "tmp" / out.name;
   out.final_path = maildir / "new" / out.name;
-  return write_file(out.tmp, message, false);
+  return safeio::write_new(out.tmp, message, safeio::flush::none);
 }
 
 std::vector<std::error_code> commit_maildir(std::vector<staged_file>& files) {
   std::vector<std::error_code> result(files.size());
   if (files.empty()) return result;
   // One flush of the filesystem's dirty data and journal covers every staged file.
-  std::error_code sync_ec;
-  int fd = ::open(files.front().tmp.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || ::syncfs(fd) != 0) sync_ec = last_error();
-  if (fd >= 0) ::close(fd);
+  const std::error_code sync_ec = safeio::sync_filesystem(files.front().tmp.parent_path());
   std::vector<fs::path> dirs;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (sync_ec) {
@@ -165,7 +125,7 @@ std::vector<std::error_code> commit_maildir(std::vector<staged_file>& files) {
     if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
   }
   for (const auto& d : dirs) {
-    if (auto e = fsync_path(d, O_RDONLY | O_DIRECTORY); e)
+    if (auto e = safeio::sync_dir(d); e)
       for (std::size_t i = 0; i < files.size(); ++i)
         if (!result[i] && files[i].final_path.parent_path() == d) result[i] = e;
   }

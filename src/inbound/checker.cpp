@@ -37,9 +37,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using common::unix_now;
 
 // Runs on the CPU pool: one pass over the body (read from its file in chunks) feeds every body hash needed.
 // A coroutine function, not a capturing lambda: parameters live in the coroutine frame.
@@ -52,7 +50,7 @@ asio::awaitable<std::optional<dkim::body_digests>> hash_body(std::vector<dkim::b
 
 }  // namespace
 
-checker::checker(const config::config& cfg, report_store* reports, asio::any_io_executor blocking)
+checker::checker(const config::config& cfg, report::dmarc_store* reports, asio::any_io_executor blocking)
     : cfg_(cfg),
       authserv_id_(cfg.auth.authserv_id.empty() ? cfg.hostname : cfg.auth.authserv_id),
       reports_(reports),
@@ -202,15 +200,15 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
         raw.spf.scope = at == std::string_view::npos ? "helo" : "mfrom";
       }
       for (const auto& r : dkim_results) raw.dkim.push_back({r.domain, r.selector, dkim::to_string(r.res)});
-      report_row row{common::utc_day(unix_now()),
-                     d.policy_domain,
-                     d.author_domain,
-                     std::string(m.client_ip),
-                     disposition,
-                     d.dkim_aligned ? "pass" : "fail",
-                     d.spf_aligned ? "pass" : "fail",
-                     1,
-                     dmarc::encode_raw_auth(raw)};
+      report::dmarc_row row{common::utc_day(unix_now()),
+                            d.policy_domain,
+                            d.author_domain,
+                            std::string(m.client_ip),
+                            disposition,
+                            d.dkim_aligned ? "pass" : "fail",
+                            d.spf_aligned ? "pass" : "fail",
+                            1,
+                            dmarc::encode_raw_auth(raw)};
       asio::post(blocking_, [store = reports_, row = std::move(row)] {
         try {
           store->record(row);

@@ -9,7 +9,7 @@
 #include "auth/dkim_sign.hpp"
 #include "config/config.hpp"
 #include "dns/source.hpp"
-#include "inbound/report_store.hpp"
+#include "report/dmarc_store.hpp"
 #include "smtp/inbound.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -24,7 +24,7 @@ class checker final : public smtp::inbound_checker {
  public:
   // Loads the DKIM signing keys of cfg.dkim.keys; throws std::runtime_error naming the file when one
   // cannot be used (startup must fail rather than send unsigned mail silently). `reports` may be null.
-  checker(const config::config& cfg, report_store* reports, boost::asio::any_io_executor blocking);
+  checker(const config::config& cfg, report::dmarc_store* reports, boost::asio::any_io_executor blocking);
 
   // The resolver serving connections of one event loop.
   void add_loop(boost::asio::execution_context& loop, dns::source& dns) { dns_[&loop] = &dns; }
@@ -42,7 +42,7 @@ class checker final : public smtp::inbound_checker {
   };
   const config::config& cfg_;
   std::string authserv_id_;
-  report_store* reports_;
+  report::dmarc_store* reports_;
   boost::asio::any_io_executor blocking_;
   std::map<const boost::asio::execution_context*, dns::source*> dns_;
   std::vector<key_entry> keys_;

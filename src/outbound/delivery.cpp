@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "outbound/delivery.hpp"
 
+#include "common/clock.hpp"
 #include "common/host_port.hpp"
 #include "dns/records.hpp"
 #include "log/logger.hpp"
@@ -27,7 +28,7 @@ using asio::ip::tcp;
 
 namespace {
 
-std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+using common::unix_now;
 
 std::string common_lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -22,7 +22,7 @@
 #include "outbound/client_connection.hpp"
 #include "outbound/mta_sts.hpp"
 #include "outbound/smtp_client.hpp"
-#include "outbound/tlsrpt.hpp"
+#include "report/tlsrpt.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -38,6 +38,8 @@
 #include <vector>
 
 namespace mailfort::outbound {
+
+using report::tlsrpt_session;  // what a delivery attempt reports (RFC 8460), counted by report::tlsrpt_store
 
 struct engine_settings {
   std::string helo = "localhost";                     // EHLO name

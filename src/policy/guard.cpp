@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "policy/guard.hpp"
 
+#include "common/sqlite.hpp"
 #include "log/logger.hpp"
 
 #include <sqlite3.h>
@@ -15,27 +16,22 @@ namespace asio = boost::asio;
 using std::chrono::seconds;
 
 namespace {
-bool parse_cidr(const std::string& text, asio::ip::address& net, unsigned& prefix) {
-  auto slash = text.find('/');
-  boost::system::error_code ec;
-  net = asio::ip::make_address(text.substr(0, slash), ec);
-  if (ec) return false;
-  prefix = net.is_v4() ? 32 : 128;
-  if (slash != std::string::npos) {
-    try {
-      prefix = static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
-    } catch (...) {
-      return false;
-    }
-  }
-  return prefix <= (net.is_v4() ? 32u : 128u);
-}
+using common::sql_stmt;
 
-bool in_net(const asio::ip::address& a0, const asio::ip::address& net, unsigned prefix) {
-  asio::ip::address a = a0;
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  if (a.is_v4() != net.is_v4()) return false;
-  return source_key(a, prefix, prefix) == source_key(net, prefix, prefix);
+// The rows of a SELECT source, until, created, count, reason, seq FROM bans; mark: the highest seq seen.
+std::vector<ban_record> read_ban_rows(sql_stmt& st, std::int64_t& mark) {
+  std::vector<ban_record> rows;
+  while (st.row()) {
+    ban_record r;
+    r.source = st.col(0);
+    r.until = st.int64(1);
+    r.created = st.int64(2);
+    r.count = static_cast<unsigned>(st.int64(3));
+    r.reason = st.col(4);
+    mark = std::max<std::int64_t>(mark, st.int64(5));
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 void exec(sqlite3* db, const char* sql) {
@@ -66,39 +62,27 @@ guard::guard(const std::string& db_path, ban_settings bans, limits_settings limi
       auth_ip_w_(limits.auth_per_minute_per_ip * bans.wide_factor, seconds(60)) {
   auto parse_all = [](const std::vector<std::string>& in, auto& out, const char* what) {
     for (const auto& a : in) {
-      asio::ip::address net;
-      unsigned p = 0;
-      if (!parse_cidr(a, net, p)) throw std::invalid_argument("bad network '" + a + "' in " + what);
-      out.emplace_back(net, p);
+      auto net = common::cidr::parse(a);
+      if (!net) throw std::invalid_argument("bad network '" + a + "' in " + what);
+      out.push_back(*net);
     }
   };
   parse_all(allow, allow_, "ban allowlist");
   parse_all(limits.exempt_networks, rate_exempt_, "rate limit exemptions");
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string e = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open state database " + db_path + ": " + e);
-  }
-  sqlite3_busy_timeout(db_, 5000);
   // synchronous=NORMAL: in WAL mode a commit is not fsynced (a crash may lose the last bans, never corrupt the
   // file); bans are re-earned, and the writes leave the event loops anyway.
-  exec(db_,
-       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-       "CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, until INTEGER NOT NULL, created INTEGER NOT NULL,"
-       " count INTEGER NOT NULL, reason TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0);");
+  db_ = common::open_state_db(
+      db_path,
+      "PRAGMA synchronous=NORMAL;"
+      "CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, until INTEGER NOT NULL, created INTEGER NOT NULL,"
+      " count INTEGER NOT NULL, reason TEXT NOT NULL, seq INTEGER NOT NULL DEFAULT 0);",
+      "bans");
   // Databases from before the change counter: add it (every old row has seq 0 and is read by load_all()).
   {
-    sqlite3_stmt* st = nullptr;
+    sql_stmt st(db_, "PRAGMA table_info(bans)", std::nothrow);
     bool has_seq = false;
-    if (sqlite3_prepare_v2(db_, "PRAGMA table_info(bans)", -1, &st, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        auto* name = sqlite3_column_text(st, 1);
-        if (name && std::string(reinterpret_cast<const char*>(name)) == "seq") has_seq = true;
-      }
-    }
-    sqlite3_finalize(st);
+    while (st.ok() && st.row())
+      if (st.col(1) == "seq") has_seq = true;
     if (!has_seq) exec(db_, "ALTER TABLE bans ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
   }
   exec(db_,
@@ -290,37 +274,22 @@ std::string guard::wide_source_of(const asio::ip::address& a0) const {
 }
 
 bool guard::exempt(const asio::ip::address& a) const {
-  for (const auto& [net, p] : allow_)
-    if (in_net(a, net, p)) return true;
+  for (const auto& net : allow_)
+    if (net.contains(a)) return true;
   return false;
 }
 
 bool guard::rate_exempt(const asio::ip::address& a) const {
-  for (const auto& [net, p] : rate_exempt_)
-    if (in_net(a, net, p)) return true;
+  for (const auto& net : rate_exempt_)
+    if (net.contains(a)) return true;
   return false;
 }
 
 // Every row still relevant: active bans into memory, and the escalation history of the rest.
 void guard::load_all() {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT source, until, created, count, reason, seq FROM bans", -1, &st, nullptr) !=
-      SQLITE_OK)
-    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
-  std::vector<ban_record> rows;
+  sql_stmt st(db_, "SELECT source, until, created, count, reason, seq FROM bans");
   std::int64_t mark = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    ban_record r;
-    r.source = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    r.until = sqlite3_column_int64(st, 1);
-    r.created = sqlite3_column_int64(st, 2);
-    r.count = static_cast<unsigned>(sqlite3_column_int64(st, 3));
-    auto* reason = sqlite3_column_text(st, 4);
-    r.reason = reason ? reinterpret_cast<const char*>(reason) : "";
-    mark = std::max<std::int64_t>(mark, sqlite3_column_int64(st, 5));
-    rows.push_back(std::move(r));
-  }
-  sqlite3_finalize(st);
+  const auto rows = read_ban_rows(st, mark);
   data_version_ = -1;
   watermark_ = mark;
   auto now = now_s();
@@ -334,30 +303,16 @@ void guard::load_all() {
 // Only what changed since the last read: nothing at all when no other connection committed (data_version),
 // else the rows whose change counter is above the watermark (an index range).
 void guard::read_changes() {
-  sqlite3_stmt* st = nullptr;
   std::int64_t version = -1;
-  if (sqlite3_prepare_v2(db_, "PRAGMA data_version", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    version = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  if (version != -1 && version == data_version_) return;
-  if (sqlite3_prepare_v2(db_, "SELECT source, until, created, count, reason, seq FROM bans WHERE seq > ?1 ORDER BY seq",
-                         -1, &st, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
-  sqlite3_bind_int64(st, 1, watermark_);
-  std::vector<ban_record> rows;
-  std::int64_t mark = watermark_;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    ban_record r;
-    r.source = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    r.until = sqlite3_column_int64(st, 1);
-    r.created = sqlite3_column_int64(st, 2);
-    r.count = static_cast<unsigned>(sqlite3_column_int64(st, 3));
-    auto* reason = sqlite3_column_text(st, 4);
-    r.reason = reason ? reinterpret_cast<const char*>(reason) : "";
-    mark = std::max<std::int64_t>(mark, sqlite3_column_int64(st, 5));
-    rows.push_back(std::move(r));
+  {
+    sql_stmt v(db_, "PRAGMA data_version", std::nothrow);
+    if (v.ok() && v.row()) version = v.int64(0);
   }
-  sqlite3_finalize(st);
+  if (version != -1 && version == data_version_) return;
+  sql_stmt st(db_, "SELECT source, until, created, count, reason, seq FROM bans WHERE seq > ?1 ORDER BY seq");
+  st.bind(1, watermark_);
+  std::int64_t mark = watermark_;
+  const auto rows = read_ban_rows(st, mark);
   data_version_ = version;
   watermark_ = mark;
   if (rows.empty()) return;
@@ -377,28 +332,20 @@ void guard::store(const std::vector<ban_record>& rows) {
   if (rows.empty()) return;
   exec(db_, "BEGIN IMMEDIATE");
   try {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT INTO bans(source, until, created, count, reason, seq) VALUES(?1, ?2, ?3, ?4, ?5, "
-                           "(SELECT coalesce(max(seq), 0) + 1 FROM bans)) "
-                           "ON CONFLICT(source) DO UPDATE SET until=?2, created=?3, count=?4, reason=?5, "
-                           "seq=(SELECT coalesce(max(seq), 0) + 1 FROM bans)",
-                           -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
+    sql_stmt st(db_,
+                "INSERT INTO bans(source, until, created, count, reason, seq) VALUES(?1, ?2, ?3, ?4, ?5, "
+                "(SELECT coalesce(max(seq), 0) + 1 FROM bans)) "
+                "ON CONFLICT(source) DO UPDATE SET until=?2, created=?3, count=?4, reason=?5, "
+                "seq=(SELECT coalesce(max(seq), 0) + 1 FROM bans)");
     for (const auto& r : rows) {
-      sqlite3_reset(st);
-      sqlite3_bind_text(st, 1, r.source.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64(st, 2, r.until);
-      sqlite3_bind_int64(st, 3, r.created);
-      sqlite3_bind_int64(st, 4, r.count);
-      sqlite3_bind_text(st, 5, r.reason.c_str(), -1, SQLITE_TRANSIENT);
-      if (sqlite3_step(st) != SQLITE_DONE) {
-        std::string e = sqlite3_errmsg(db_);
-        sqlite3_finalize(st);
-        throw std::runtime_error("state database: " + e);
-      }
+      st.reset();
+      st.bind(1, r.source);
+      st.bind(2, r.until);
+      st.bind(3, r.created);
+      st.bind(4, static_cast<std::int64_t>(r.count));
+      st.bind(5, r.reason);
+      st.done();
     }
-    sqlite3_finalize(st);
     exec(db_, "COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -427,14 +374,9 @@ void guard::sweep(bool force) {
   auto now = now_s();
   if (!force && now - last_sweep_ < 60 && now >= last_sweep_) return;
   last_sweep_ = now;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM bans WHERE until < ?1", -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, now - static_cast<std::int64_t>(ban_settings_.history.count()));
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("state database: ") + sqlite3_errmsg(db_));
-  } else {
-    sqlite3_finalize(st);
+  if (sql_stmt st(db_, "DELETE FROM bans WHERE until < ?1", std::nothrow); st.ok()) {
+    st.bind(1, now - static_cast<std::int64_t>(ban_settings_.history.count()));
+    st.done();
   }
   auto tp = clock_.now();
   std::lock_guard lk(mu_);
@@ -736,17 +678,15 @@ bool guard::unban(const std::string& source) {
   {
     std::lock_guard dl(db_mu_);
     write_pending();
-    sqlite3_stmt* st = nullptr;
     // The row is kept, ending now, so the escalation history survives an unban (for ban.history_s).
-    if (sqlite3_prepare_v2(db_,
-                           "UPDATE bans SET until = ?2, seq = (SELECT coalesce(max(seq), 0) + 1 FROM bans) "
-                           "WHERE source = ?1 AND until > ?2",
-                           -1, &st, nullptr) != SQLITE_OK)
-      return false;
-    sqlite3_bind_text(st, 1, source.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, now_s());
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    sql_stmt st(db_,
+                "UPDATE bans SET until = ?2, seq = (SELECT coalesce(max(seq), 0) + 1 FROM bans) "
+                "WHERE source = ?1 AND until > ?2",
+                std::nothrow);
+    if (!st.ok()) return false;
+    st.bind(1, source);
+    st.bind(2, now_s());
+    st.step();
     changed = sqlite3_changes(db_) > 0;
   }
   if (redis_) {

@@ -19,6 +19,7 @@
 // Rate limits use shared fixed-window counters there. If Redis is unreachable the guard keeps working on local state,
 // logs it (redis_unavailable), reconnects, and pushes its local bans back (redis_restored).
 #pragma once
+#include "common/cidr.hpp"
 #include "common/clock.hpp"
 #include "policy/ban_score.hpp"
 #include "policy/rate_limiter.hpp"
@@ -157,7 +158,7 @@ class guard {
   sqlite3* db_ = nullptr;
   ban_settings ban_settings_;
   limits_settings limits_;
-  std::vector<std::pair<boost::asio::ip::address, unsigned>> allow_, rate_exempt_;
+  std::vector<common::cidr> allow_, rate_exempt_;
   const common::clock& clock_;
   ban_score scores_;
   rate_limiter conn_rate_, msg_ip_, rcpt_ip_, msg_user_, rcpt_user_, auth_ip_;

@@ -3,6 +3,7 @@
 #include "queue/dsn.hpp"
 
 #include "common/clock.hpp"
+#include "report/mime.hpp"
 
 namespace mailfort::queue {
 
@@ -74,9 +75,6 @@ std::string dsn_quote(std::string_view raw, std::size_t max_len) {
 std::string build_dsn(const dsn_input& in) {
   const std::string host = dsn_quote(in.reporting_mta, 253);
   const std::string headers = clean_headers(header_section(in.original));
-  // A boundary that occurs nowhere in the returned headers (they are the only part we do not write ourselves).
-  std::string boundary = "=_mailfort_dsn_" + dsn_quote(in.queue_id, 64) + "_" + std::to_string(in.now);
-  for (int n = 0; headers.find(boundary) != std::string::npos; ++n) boundary += "_" + std::to_string(n);
 
   bool any_failed = false;
   for (const auto& r : in.recipients) any_failed |= r.action == "failed";
@@ -89,52 +87,57 @@ std::string build_dsn(const dsn_input& in) {
   m += "Date: " + common::rfc5322_date(in.now) + "\r\n";
   m += "Message-ID: <" + dsn_quote(in.queue_id, 64) + "." + std::to_string(in.now) + ".dsn@" + host + ">\r\n";
   m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834: autoresponders must not answer it
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n";
-  m += "\r\n";
-  m += "This is a MIME-encapsulated message.\r\n\r\n";
+
+  report::multipart mp;
+  mp.type = "multipart/report; report-type=delivery-status";
+  // The returned headers (and the remote replies) are text we did not write: the builder extends the boundary
+  // until it occurs in none of the parts.
+  mp.boundary = "=_mailfort_dsn_" + dsn_quote(in.queue_id, 64) + "_" + std::to_string(in.now);
+  mp.fold = "\t";
+  mp.preamble = "This is a MIME-encapsulated message.\r\n";
 
   // 1. For people.
-  m += "--" + boundary + "\r\n";
-  m += "Content-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n";
-  m += "This is the mail system at host " + host + ".\r\n\r\n";
+  std::string text = "This is the mail system at host " + host + ".\r\n\r\n";
   if (any_failed)
-    m += "Your message could not be delivered to one or more recipients. It is attached below (headers only).\r\n";
+    text += "Your message could not be delivered to one or more recipients. It is attached below (headers only).\r\n";
   else
-    m += "Your message has not been delivered yet to one or more recipients. Delivery will be retried.\r\n";
-  m += "\r\n";
+    text += "Your message has not been delivered yet to one or more recipients. Delivery will be retried.\r\n";
+  text += "\r\n";
   for (const auto& r : in.recipients) {
     // Two lines per recipient, so no line comes near the 998-octet limit (RFC 5322 2.1.1).
-    m += "<" + dsn_quote(r.address, 512) + ">:";
-    if (!r.remote_mta.empty()) m += " host " + dsn_quote(r.remote_mta, 253) + " said:";
-    m += "\r\n    " + dsn_quote(r.diagnostic) + "\r\n";
+    text += "<" + dsn_quote(r.address, 512) + ">:";
+    if (!r.remote_mta.empty()) text += " host " + dsn_quote(r.remote_mta, 253) + " said:";
+    text += "\r\n    " + dsn_quote(r.diagnostic) + "\r\n";
   }
-  m += "\r\n";
+  mp.parts.push_back(
+      {{"Content-Description: Notification", "Content-Type: text/plain; charset=us-ascii"}, std::move(text)});
 
   // 2. For programs (RFC 3464 2.2, 2.3).
-  m += "--" + boundary + "\r\n";
-  m += "Content-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n";
-  m += "Reporting-MTA: dns; " + host + "\r\n";
-  m += "X-Mailfort-Queue-ID: " + dsn_quote(in.queue_id, 64) + "\r\n";
-  m += "Arrival-Date: " + common::rfc5322_date(in.arrival) + "\r\n";
+  std::string status;
+  status += "Reporting-MTA: dns; " + host + "\r\n";
+  status += "X-Mailfort-Queue-ID: " + dsn_quote(in.queue_id, 64) + "\r\n";
+  status += "Arrival-Date: " + common::rfc5322_date(in.arrival) + "\r\n";
   for (const auto& r : in.recipients) {
-    m += "\r\n";
-    m += "Final-Recipient: rfc822; " + dsn_quote(r.address, 512) + "\r\n";
-    m += "Action: " + std::string(r.action == "delayed" ? "delayed" : "failed") + "\r\n";
-    m += "Status: " + dsn_quote(r.status.empty() ? (r.action == "delayed" ? "4.0.0" : "5.0.0") : r.status, 16) + "\r\n";
-    if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + dsn_quote(r.remote_mta, 253) + "\r\n";
-    m += std::string("Diagnostic-Code: ") + (r.remote ? "smtp; " : "X-Mailfort; ") + dsn_quote(r.diagnostic) + "\r\n";
-    m += "Last-Attempt-Date: " + common::rfc5322_date(in.now) + "\r\n";
+    status += "\r\n";
+    status += "Final-Recipient: rfc822; " + dsn_quote(r.address, 512) + "\r\n";
+    status += "Action: " + std::string(r.action == "delayed" ? "delayed" : "failed") + "\r\n";
+    status +=
+        "Status: " + dsn_quote(r.status.empty() ? (r.action == "delayed" ? "4.0.0" : "5.0.0") : r.status, 16) + "\r\n";
+    if (!r.remote_mta.empty()) status += "Remote-MTA: dns; " + dsn_quote(r.remote_mta, 253) + "\r\n";
+    status +=
+        std::string("Diagnostic-Code: ") + (r.remote ? "smtp; " : "X-Mailfort; ") + dsn_quote(r.diagnostic) + "\r\n";
+    status += "Last-Attempt-Date: " + common::rfc5322_date(in.now) + "\r\n";
   }
-  m += "\r\n";
+  mp.parts.push_back(
+      {{"Content-Description: Delivery report", "Content-Type: message/delivery-status"}, std::move(status)});
 
   // 3. The original header section.
-  m += "--" + boundary + "\r\n";
-  m += "Content-Description: Undelivered Message Headers\r\nContent-Type: text/rfc822-headers\r\n";
-  if (is_8bit(headers)) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n";
-  m += headers;
-  m += "\r\n--" + boundary + "--\r\n";
+  report::mime_part original{{"Content-Description: Undelivered Message Headers", "Content-Type: text/rfc822-headers"},
+                             headers};
+  if (is_8bit(headers)) original.headers.emplace_back("Content-Transfer-Encoding: 8bit");
+  mp.parts.push_back(std::move(original));
+
+  m += report::build_multipart(mp);
   return m;
 }
 

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "queue/runner.hpp"
 
+#include "common/clock.hpp"
 #include "delivery/maildir.hpp"
 #include "log/logger.hpp"
 #include "queue/dsn.hpp"
@@ -19,7 +20,7 @@ namespace {
 // How long a kicked runner waits for more new messages before it delivers (see runner::loop).
 constexpr std::chrono::milliseconds k_gather{20};
 
-std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+using common::unix_now;
 
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');

@@ -3,6 +3,7 @@
 #include "queue/spool.hpp"
 
 #include "common/ids.hpp"
+#include "common/safeio.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,65 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::error_code last_error() { return std::error_code(errno, std::system_category()); }
-
-std::error_code write_all(int fd, std::string_view data) {
-  const char* p = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  return {};
-}
-
-std::error_code fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  if (::fsync(fd) != 0) ec = last_error();
-  ::close(fd);
-  return ec;
-}
-
-// Write `data` to `path` (a new file), optionally fdatasync it. On failure the file is removed.
-std::error_code write_file(const fs::path& path, std::string_view data, bool sync) {
-  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return last_error();
-  std::error_code ec = write_all(fd, data);
-  if (!ec && sync && ::fdatasync(fd) != 0) ec = last_error();
-  if (::close(fd) != 0 && !ec) ec = last_error();
-  if (ec) ::unlink(path.c_str());
-  return ec;
-}
-
-// fdatasync an existing file.
-std::error_code sync_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  if (::fdatasync(fd) != 0) ec = last_error();
-  ::close(fd);
-  return ec;
-}
-
-std::error_code write_durable(const fs::path& path, std::string_view data) { return write_file(path, data, true); }
-
-// One flush of every dirty page and the journal of the filesystem holding `dir` (Linux reports
-// writeback errors through syncfs since 5.8).
-std::error_code sync_filesystem(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  if (::syncfs(fd) != 0) ec = last_error();
-  ::close(fd);
-  return ec;
-}
+namespace safeio = common::safeio;  // common/safeio.hpp: write, flush, rename, flush the directory
 
 }  // namespace
 
@@ -118,17 +61,8 @@ void spool::store_async(envelope env, std::string message, done_fn done) {
   }
   // Not running (CLI, tests): store inline.
   auto id = env.id;
-  auto path_tmp = dir_ / "tmp" / id;
-  std::error_code ec = write_durable(path_tmp, encode(env, message));
-  if (!ec) {
-    std::error_code rec;
-    fs::rename(path_tmp, dir_ / "active" / id, rec);
-    if (rec) {
-      ::unlink(path_tmp.c_str());
-      ec = rec;
-    }
-  }
-  if (!ec) ec = fsync_dir(dir_ / "active");
+  std::error_code ec =
+      safeio::write_file(dir_ / "tmp" / id, dir_ / "active" / id, encode(env, message), safeio::flush::data);
   done(ec, id);
 }
 
@@ -144,10 +78,11 @@ void spool::commit_async(const std::string& id, done_fn done) {
     }
   }
   auto path_tmp = dir_ / "tmp" / id;
-  std::error_code ec = sync_file(path_tmp);
-  if (!ec) fs::rename(path_tmp, dir_ / "active" / id, ec);
-  if (ec) ::unlink(path_tmp.c_str());
-  if (!ec) ec = fsync_dir(dir_ / "active");
+  std::error_code ec = safeio::sync_file(path_tmp);
+  if (ec)
+    ::unlink(path_tmp.c_str());
+  else
+    ec = safeio::publish(path_tmp, dir_ / "active" / id);
   done(ec, id);
 }
 
@@ -187,17 +122,18 @@ void spool::run() {
       tmps[i] = dir_ / "tmp" / r.env.id;
       if (r.prepared) {
         // Written by the session (message_file); only its data must reach the disk, with the batch.
-        if (batch.size() == 1) results[i] = sync_file(tmps[i]);
+        if (batch.size() == 1) results[i] = safeio::sync_file(tmps[i]);
         if (results[i]) ::unlink(tmps[i].c_str());
       } else {
-        results[i] = write_file(tmps[i], encode(r.env, r.message), batch.size() == 1);
+        results[i] = safeio::write_new(tmps[i], encode(r.env, r.message),
+                                       batch.size() == 1 ? safeio::flush::data : safeio::flush::none);
       }
       r.message.clear();
       r.message.shrink_to_fit();
       if (!results[i]) ++written;
     }
     if (written > 1) {
-      std::error_code ec = sync_filesystem(dir_ / "tmp");
+      std::error_code ec = safeio::sync_filesystem(dir_ / "tmp");
       if (ec)
         for (std::size_t i = 0; i < batch.size(); ++i)
           if (!results[i]) {
@@ -218,7 +154,7 @@ void spool::run() {
       }
     }
     if (any_renamed) {
-      std::error_code ec = fsync_dir(dir_ / "active");
+      std::error_code ec = safeio::sync_dir(dir_ / "active");
       ++dir_fsyncs_;
       if (ec) {
         // The renames may not be durable: report failure (the client retries). Files that survive
@@ -247,20 +183,14 @@ fs::path spool::path_of(const std::string& id) const { return dir_ / "active" / 
 void spool::rewrite(const envelope& env, std::string_view message) {
   auto tmp = dir_ / "tmp" / (env.id + ".rw");
   ::unlink(tmp.c_str());
-  if (auto ec = write_durable(tmp, encode(env, message)); ec) throw std::system_error(ec, "queue rewrite");
-  std::error_code ec;
-  fs::rename(tmp, path_of(env.id), ec);
-  if (ec) {
-    ::unlink(tmp.c_str());
-    throw std::system_error(ec, "queue rewrite rename");
-  }
-  if (auto e2 = fsync_dir(dir_ / "active"); e2) throw std::system_error(e2, "queue rewrite fsync");
+  if (auto ec = safeio::write_file(tmp, path_of(env.id), encode(env, message), safeio::flush::data); ec)
+    throw std::system_error(ec, "queue rewrite");
 }
 
 void spool::remove(const std::string& id) {
   if (!common::is_queue_id(id)) return;
   ::unlink(path_of(id).c_str());
-  (void)fsync_dir(dir_ / "active");
+  (void)safeio::sync_dir(dir_ / "active");
 }
 
 void spool::forget_delivered(const std::vector<std::string>& ids) {
@@ -272,8 +202,8 @@ void spool::quarantine(const std::string& id) {
   if (!common::is_queue_id(id)) return;
   std::error_code ec;
   fs::rename(path_of(id), dir_ / "quarantine" / id, ec);
-  (void)fsync_dir(dir_ / "quarantine");
-  (void)fsync_dir(dir_ / "active");
+  (void)safeio::sync_dir(dir_ / "quarantine");
+  (void)safeio::sync_dir(dir_ / "active");
 }
 
 std::size_t spool::clean_tmp() {

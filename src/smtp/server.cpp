@@ -19,52 +19,6 @@ namespace mailfort::smtp {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-bool cidr::parse(const std::string& text, cidr& out) {
-  auto slash = text.find('/');
-  std::string addr = text.substr(0, slash);
-  boost::system::error_code ec;
-  auto a = asio::ip::make_address(addr, ec);
-  if (ec) return false;
-  unsigned max = a.is_v4() ? 32 : 128;
-  unsigned prefix = max;
-  if (slash != std::string::npos) {
-    std::string p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return false;
-    prefix = 0;
-    for (char c : p) {
-      if (c < '0' || c > '9') return false;
-      prefix = prefix * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (prefix > max) return false;
-  }
-  out.net = a;
-  out.prefix = prefix;
-  return true;
-}
-
-bool cidr::contains(const asio::ip::address& a0) const {
-  asio::ip::address a = a0;
-  if (a.is_v6() && a.to_v6().is_v4_mapped() && net.is_v4())
-    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  if (a.is_v4() != net.is_v4()) return false;
-  auto cmp = [&](const unsigned char* x, const unsigned char* y, unsigned bits) {
-    unsigned full = bits / 8, rest = bits % 8;
-    for (unsigned i = 0; i < full; ++i)
-      if (x[i] != y[i]) return false;
-    if (rest == 0) return true;
-    unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-    return (x[full] & mask) == (y[full] & mask);
-  };
-  if (a.is_v4()) {
-    auto x = a.to_v4().to_bytes();
-    auto y = net.to_v4().to_bytes();
-    return cmp(x.data(), y.data(), prefix);
-  }
-  auto x = a.to_v6().to_bytes();
-  auto y = net.to_v6().to_bytes();
-  return cmp(x.data(), y.data(), prefix);
-}
-
 connection_tracker::verdict connection_tracker::acquire(const std::string& key, listener_kind kind, bool exempt) {
   std::lock_guard lk(mu_);
   const auto k = static_cast<std::size_t>(kind);

@@ -5,6 +5,7 @@
 // that only moves bytes between the socket, the pure parsers and the session state machine.
 #pragma once
 #include "config/config.hpp"
+#include "common/cidr.hpp"
 #include "common/byte_budget.hpp"
 #include "smtp/session.hpp"
 
@@ -39,13 +40,7 @@ namespace mailfort::smtp {
 
 class inbound_checker;  // smtp/inbound.hpp
 
-// An IPv4/IPv6 network in CIDR form, for trusted_networks.
-struct cidr {
-  boost::asio::ip::address net;
-  unsigned prefix = 0;
-  static bool parse(const std::string& text, cidr& out);
-  bool contains(const boost::asio::ip::address& a) const;
-};
+using common::cidr;  // relay.trusted_networks (common/cidr.hpp)
 
 // Counts live connections, in total, per listener and per client source. The per-source key is the ban
 // source prefix (policy::guard::source_of: /32 IPv4, /64 IPv6), so one IPv6 host cannot take a slot per

@@ -1,5 +1,5 @@
-// outbound/dmarc_report_send.hpp: sending DMARC aggregate reports (RFC 7489 7.2): for every (UTC day, policy
-// domain) in inbound/report_store, look up _dmarc.<domain> now, build the XML report (auth/dmarc_report) and
+// report/dmarc_send.hpp: sending DMARC aggregate reports (RFC 7489 7.2): for every (UTC day, policy
+// domain) in inbound/dmarc_store, look up _dmarc.<domain> now, build the XML report (auth/dmarc_report) and
 // queue one mail per usable mailto: rua.
 // SPDX-License-Identifier: MIT
 // Destinations (RFC 7489 7.1): only mailto: URIs (https: and other schemes are logged and skipped); an address
@@ -16,14 +16,14 @@
 #pragma once
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
-#include "inbound/report_store.hpp"
-#include "outbound/report_mail.hpp"
+#include "report/dmarc_store.hpp"
+#include "report/report_mail.hpp"
 #include "queue/spool.hpp"
 
 #include <cstdint>
 #include <string>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 struct dmarc_report_mail_input {
   std::string submitter;  // our host name
@@ -48,8 +48,7 @@ struct dmarc_report_send_stats {
 
 // Sends the reports of every completed day (day < today, UTC) or, with include_today, of every day.
 // Blocking (DNS through `resolver.lookup_sync`, SQLite, a durable spool store); logs dmarc_report_* events.
-dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::report_store& store,
-                                           dns::resolver& resolver, queue::spool& spool, std::int64_t now,
-                                           bool include_today);
+dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, dmarc_store& store, dns::resolver& resolver,
+                                           queue::spool& spool, std::int64_t now, bool include_today);
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

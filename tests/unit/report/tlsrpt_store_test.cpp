@@ -1,7 +1,7 @@
-// tests/unit/outbound/tlsrpt_store_test.cpp: the tlsrpt_sessions table in a state.db and the report mail.
+// tests/unit/report/tlsrpt_store_test.cpp: the tlsrpt_sessions table in a state.db and the report mail.
 // SPDX-License-Identifier: MIT
-#include "outbound/tlsrpt_send.hpp"
-#include "outbound/tlsrpt_store.hpp"
+#include "report/tlsrpt_send.hpp"
+#include "report/tlsrpt_store.hpp"
 
 #include "report_test_util.hpp"
 
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <openssl/evp.h>
 
-using namespace mailfort::outbound;
+using namespace mailfort::report;
 
 TEST(TlsrptStore, CountsSurviveReopenAndRemove) {
   auto db = report_test::temp_db("tlsrpt-test");

@@ -1,6 +1,6 @@
-// outbound/tlsrpt_send.cpp: TLS-RPT report mails (see tlsrpt_send.hpp).
+// report/tlsrpt_send.cpp: TLS-RPT report mails (see tlsrpt_send.hpp).
 // SPDX-License-Identifier: MIT
-#include "outbound/tlsrpt_send.hpp"
+#include "report/tlsrpt_send.hpp"
 
 #include "common/clock.hpp"
 #include "dns/records.hpp"
@@ -8,38 +8,29 @@
 
 #include <ctime>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 std::string build_tlsrpt_mail(const tlsrpt_mail_input& in) {
-  const std::string boundary = "tlsrpt-" + random_hex(12);
   const std::string domain = header_safe(in.policy_domain), submitter = header_safe(in.submitter),
                     id = header_safe(in.report_id);
   std::string filename = submitter + "!" + domain + "!" + std::to_string(in.start) + "!" + std::to_string(in.end) +
                          (in.gzip ? ".json.gz" : ".json");
-  std::string body = in.gzip ? gzip_compress(in.json) : in.json;
-  std::string m;
-  m += "From: TLS reports <" + header_safe(in.from) + ">\r\n";
-  m += "To: <" + header_safe(in.to) + ">\r\n";
-  m += "Date: " + common::rfc5322_date(in.now) + "\r\n";
-  m += "Subject: Report Domain: " + domain + " Submitter: " + submitter + " Report-ID: <" + id + ">\r\n";
-  m += "Message-ID: <" + id + ">\r\n";
+  std::string m = report_header("TLS reports", in.from, in.to, domain, submitter, id, in.now);
   m += "TLS-Report-Domain: " + domain + "\r\n";
   m += "TLS-Report-Submitter: " + submitter + "\r\n";
   m += "Auto-Submitted: auto-generated\r\n";
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n boundary=\"" + boundary + "\"\r\n";
-  m += "\r\n";
-  m += "This is a multi-part message in MIME format.\r\n\r\n";
-  m += "--" + boundary + "\r\n";
-  m += "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n";
-  m += "This is an aggregate TLS report (RFC 8460) from " + submitter + " for " + domain + ",\r\n";
-  m += "covering " + tlsrpt_datetime(in.start) + " to " + tlsrpt_datetime(in.end) + ".\r\n\r\n";
-  m += "--" + boundary + "\r\n";
-  m += std::string("Content-Type: ") + (in.gzip ? "application/tlsrpt+gzip" : "application/tlsrpt+json") + "\r\n";
-  m += "Content-Transfer-Encoding: base64\r\n";
-  m += "Content-Disposition: attachment;\r\n filename=\"" + filename + "\"\r\n\r\n";
-  m += base64_lines(body);
-  m += "\r\n--" + boundary + "--\r\n";
+  multipart mp;
+  mp.type = "multipart/report; report-type=\"tlsrpt\"";
+  mp.boundary = "tlsrpt-" + random_hex(12);
+  mp.preamble = "This is a multi-part message in MIME format.\r\n";
+  mp.parts.push_back(report_text_part("This is an aggregate TLS report (RFC 8460) from " + submitter + " for " +
+                                      domain + ",\r\ncovering " + tlsrpt_datetime(in.start) + " to " +
+                                      tlsrpt_datetime(in.end) + ".\r\n"));
+  mp.parts.push_back(
+      {{std::string("Content-Type: ") + (in.gzip ? "application/tlsrpt+gzip" : "application/tlsrpt+json"),
+        "Content-Transfer-Encoding: base64", "Content-Disposition: attachment;\r\n filename=\"" + filename + "\""},
+       base64_lines(in.gzip ? gzip_compress(in.json) : in.json)});
+  m += build_multipart(mp);
   return m;
 }
 
@@ -133,4 +124,4 @@ tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& s
   return st;
 }
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

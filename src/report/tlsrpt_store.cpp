@@ -1,6 +1,6 @@
-// outbound/tlsrpt_store.cpp: the tlsrpt_sessions table (see tlsrpt_store.hpp).
+// report/tlsrpt_store.cpp: the tlsrpt_sessions table (see tlsrpt_store.hpp).
 // SPDX-License-Identifier: MIT
-#include "outbound/tlsrpt_store.hpp"
+#include "report/tlsrpt_store.hpp"
 
 #include "common/clock.hpp"
 #include "common/sqlite.hpp"
@@ -10,7 +10,7 @@
 #include <ctime>
 #include <stdexcept>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 namespace {
 
 using stmt = common::sql_stmt;
@@ -121,4 +121,4 @@ std::string tlsrpt_day(std::int64_t t) { return common::utc_day(t); }
 
 std::int64_t tlsrpt_day_start(const std::string& day) { return common::utc_day_start(day); }
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

@@ -1,5 +1,5 @@
-// outbound/report_mail.hpp: what the aggregate-report senders (TLS-RPT, outbound/tlsrpt_send; DMARC,
-// outbound/dmarc_report_send) share: gzip, base64 lines, random ids, header-safe text, the DKIM signer for
+// report/report_mail.hpp: what the aggregate-report senders (TLS-RPT, report/tlsrpt_send; DMARC,
+// report/dmarc_send) share: gzip, random ids, header-safe text, the DKIM signer for
 // our host name and queueing a report with the null sender.
 // SPDX-License-Identifier: MIT
 // A report's envelope sender is null (<>): a report that cannot be delivered must not bounce back (and loop).
@@ -8,6 +8,7 @@
 #include "auth/dkim_sign.hpp"
 #include "config/config.hpp"
 #include "queue/spool.hpp"
+#include "report/mime.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -15,16 +16,22 @@
 #include <string>
 #include <string_view>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 // gzip (RFC 1952) of data; empty on failure.
 std::string gzip_compress(const std::string& data);
-// Base64 in lines of 76 characters, each ending in CRLF (a MIME body, RFC 2045 6.8).
-std::string base64_lines(std::string_view data);
 // 2 * bytes lowercase hex digits from the CSPRNG.
 std::string random_hex(std::size_t bytes);
 // A header value we put in (domain names, our host name, ids): printable ASCII only, anything else becomes '_'.
 std::string header_safe(std::string_view s);
+
+// The header fields an aggregate report mail starts with (RFC 7489 7.2.1.1, RFC 8460 5.3), CRLF-terminated:
+// From "<from_name> <from>", To, Date, Subject "Report Domain: D Submitter: S Report-ID: <ID>", Message-ID <ID>.
+// Every value passes through header_safe.
+std::string report_header(std::string_view from_name, std::string_view from, std::string_view to,
+                          std::string_view domain, std::string_view submitter, std::string_view id, std::int64_t now);
+// The human-readable first part: text/plain, us-ascii, 7bit.
+mime_part report_text_part(std::string text);
 
 // The DKIM key for reports from <hostname>: the first [dkim] key whose domain is the host name and loads.
 struct report_signer {
@@ -42,4 +49,4 @@ report_signer report_signer_for(const config::config& cfg);
 std::string queue_report(queue::spool& spool, const config::config& cfg, const std::string& rcpt,
                          const std::string& message, std::int64_t now, const char* listener);
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

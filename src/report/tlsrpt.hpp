@@ -1,4 +1,4 @@
-// outbound/tlsrpt.hpp: [pure] SMTP TLS Reporting (RFC 8460): the _smtp._tls TXT record and the aggregate JSON report.
+// report/tlsrpt.hpp: [pure] SMTP TLS Reporting (RFC 8460): the _smtp._tls TXT record and the aggregate JSON report.
 // SPDX-License-Identifier: MIT
 // Untrusted input: the TXT record (anyone's DNS zone) and, inside the report, strings that came from the
 // destination (MTA-STS policy lines, MX host names). The record parser is bounded (4 KiB record, 16 rua
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 inline constexpr std::size_t tlsrpt_max_record = 4096;
 inline constexpr std::size_t tlsrpt_max_rua = 16;
@@ -75,4 +75,4 @@ std::string tlsrpt_datetime(std::int64_t unix_seconds);
 // per (result-type, sending-mta-ip, receiving-mx-hostname, receiving-ip, additional-information).
 std::string build_tlsrpt_json(const tlsrpt_report_input& in);
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

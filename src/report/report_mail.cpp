@@ -1,16 +1,16 @@
-// outbound/report_mail.cpp: pieces shared by the report senders (see report_mail.hpp).
+// report/report_mail.cpp: pieces shared by the report senders (see report_mail.hpp).
 // SPDX-License-Identifier: MIT
-#include "outbound/report_mail.hpp"
+#include "report/report_mail.hpp"
 
 #include "common/ascii.hpp"
+#include "common/clock.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <zlib.h>
 
 #include <algorithm>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 std::string gzip_compress(const std::string& data) {
   z_stream zs{};
@@ -26,18 +26,6 @@ std::string gzip_compress(const std::string& data) {
   deflateEnd(&zs);
   if (rc != Z_STREAM_END) return {};
   out.resize(n);
-  return out;
-}
-
-std::string base64_lines(std::string_view data) {
-  std::string out;
-  for (std::size_t off = 0; off < data.size(); off += 57) {
-    std::size_t n = std::min<std::size_t>(57, data.size() - off);
-    unsigned char buf[80];
-    int len = EVP_EncodeBlock(buf, reinterpret_cast<const unsigned char*>(data.data() + off), static_cast<int>(n));
-    out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
-    out += "\r\n";
-  }
   return out;
 }
 
@@ -57,6 +45,21 @@ std::string header_safe(std::string_view s) {
   std::string out;
   for (char c : s) out += (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) ? '_' : c;
   return out;
+}
+
+std::string report_header(std::string_view from_name, std::string_view from, std::string_view to,
+                          std::string_view domain, std::string_view submitter, std::string_view id, std::int64_t now) {
+  const std::string d = header_safe(domain), sub = header_safe(submitter), i = header_safe(id);
+  std::string m = "From: " + std::string(from_name) + " <" + header_safe(from) + ">\r\n";
+  m += "To: <" + header_safe(to) + ">\r\n";
+  m += "Date: " + common::rfc5322_date(now) + "\r\n";
+  m += "Subject: Report Domain: " + d + " Submitter: " + sub + " Report-ID: <" + i + ">\r\n";
+  m += "Message-ID: <" + i + ">\r\n";
+  return m;
+}
+
+mime_part report_text_part(std::string text) {
+  return {{"Content-Type: text/plain; charset=us-ascii", "Content-Transfer-Encoding: 7bit"}, std::move(text)};
 }
 
 void report_signer::sign(std::string& message, std::int64_t now) const {
@@ -96,4 +99,4 @@ std::string queue_report(queue::spool& spool, const config::config& cfg, const s
   return spool.store(std::move(env), message);
 }
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

@@ -1,6 +1,6 @@
-// inbound/report_store.cpp: DMARC aggregate-report rows in SQLite (see report_store.hpp).
+// report/dmarc_store.cpp: DMARC aggregate-report rows in SQLite (see dmarc_store.hpp).
 // SPDX-License-Identifier: MIT
-#include "inbound/report_store.hpp"
+#include "report/dmarc_store.hpp"
 
 #include "common/sqlite.hpp"
 
@@ -8,7 +8,7 @@
 
 #include <stdexcept>
 
-namespace mailfort::inbound {
+namespace mailfort::report {
 
 namespace {
 
@@ -26,13 +26,13 @@ constexpr const char* report_schema =
 constexpr const char* report_columns =
     "day, policy_domain, header_from, source_ip, disposition, dkim, spf, count, auth";
 
-report_row row_of(const report_stmt& s) {
-  return report_row{s.col(0), s.col(1), s.col(2), s.col(3), s.col(4), s.col(5), s.col(6), sqlite3_column_int64(s.s, 7),
-                    s.col(8)};
+dmarc_row row_of(const report_stmt& s) {
+  return dmarc_row{s.col(0), s.col(1), s.col(2), s.col(3), s.col(4), s.col(5), s.col(6), sqlite3_column_int64(s.s, 7),
+                   s.col(8)};
 }
 
 // The row's key (?1..?8: day, policy domain, header From, source IP, disposition, DKIM, SPF, raw results).
-void bind_report_key(report_stmt& s, const report_row& r) {
+void bind_report_key(report_stmt& s, const dmarc_row& r) {
   s.bind(1, r.day);
   s.bind(2, r.policy_domain);
   s.bind(3, r.header_from);
@@ -79,7 +79,7 @@ void report_upgrade(sqlite3* db) {
 
 }  // namespace
 
-report_store::report_store(const std::string& db_path)
+dmarc_store::dmarc_store(const std::string& db_path)
     : db_(common::open_state_db(db_path, report_schema, "dmarc_report")) {
   try {
     report_upgrade(db_);
@@ -89,9 +89,9 @@ report_store::report_store(const std::string& db_path)
   }
 }
 
-report_store::~report_store() { sqlite3_close(db_); }
+dmarc_store::~dmarc_store() { sqlite3_close(db_); }
 
-void report_store::record(const report_row& r) {
+void dmarc_store::record(const dmarc_row& r) {
   std::lock_guard lock(mu_);
   report_stmt s(db_,
                 "INSERT INTO dmarc_report (day, policy_domain, header_from, source_ip, disposition, dkim, spf, auth, "
@@ -102,17 +102,17 @@ void report_store::record(const report_row& r) {
   s.done();
 }
 
-std::vector<report_row> report_store::rows() {
+std::vector<dmarc_row> dmarc_store::rows() {
   std::lock_guard lock(mu_);
   report_stmt s(db_, (std::string("SELECT ") + report_columns +
                       " FROM dmarc_report ORDER BY day, policy_domain, header_from, source_ip, auth")
                          .c_str());
-  std::vector<report_row> out;
+  std::vector<dmarc_row> out;
   while (sqlite3_step(s.s) == SQLITE_ROW) out.push_back(row_of(s));
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> report_store::pending() {
+std::vector<std::pair<std::string, std::string>> dmarc_store::pending() {
   std::lock_guard lock(mu_);
   report_stmt s(db_, "SELECT DISTINCT day, policy_domain FROM dmarc_report ORDER BY day, policy_domain");
   std::vector<std::pair<std::string, std::string>> out;
@@ -120,7 +120,7 @@ std::vector<std::pair<std::string, std::string>> report_store::pending() {
   return out;
 }
 
-std::vector<report_row> report_store::rows(const std::string& day, const std::string& policy_domain) {
+std::vector<dmarc_row> dmarc_store::rows(const std::string& day, const std::string& policy_domain) {
   std::lock_guard lock(mu_);
   report_stmt s(db_, (std::string("SELECT ") + report_columns +
                       " FROM dmarc_report WHERE day = ?1 AND policy_domain = ?2 ORDER BY header_from, source_ip, "
@@ -128,12 +128,12 @@ std::vector<report_row> report_store::rows(const std::string& day, const std::st
                          .c_str());
   s.bind(1, day);
   s.bind(2, policy_domain);
-  std::vector<report_row> out;
+  std::vector<dmarc_row> out;
   while (sqlite3_step(s.s) == SQLITE_ROW) out.push_back(row_of(s));
   return out;
 }
 
-void report_store::remove(const std::string& day, const std::string& policy_domain) {
+void dmarc_store::remove(const std::string& day, const std::string& policy_domain) {
   std::lock_guard lock(mu_);
   report_stmt s(db_, "DELETE FROM dmarc_report WHERE day = ?1 AND policy_domain = ?2");
   s.bind(1, day);
@@ -141,7 +141,7 @@ void report_store::remove(const std::string& day, const std::string& policy_doma
   s.done();
 }
 
-void report_store::remove_reported(const std::vector<report_row>& reported) {
+void dmarc_store::remove_reported(const std::vector<dmarc_row>& reported) {
   std::lock_guard lock(mu_);
   char* err = nullptr;
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) {
@@ -173,4 +173,4 @@ void report_store::remove_reported(const std::vector<report_row>& reported) {
   }
 }
 
-}  // namespace mailfort::inbound
+}  // namespace mailfort::report

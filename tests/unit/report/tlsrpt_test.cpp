@@ -1,11 +1,11 @@
-// tests/unit/outbound/tlsrpt_test.cpp: TLS-RPT (RFC 8460) record parser, mailto decoding and the JSON report.
+// tests/unit/report/tlsrpt_test.cpp: TLS-RPT (RFC 8460) record parser, mailto decoding and the JSON report.
 // SPDX-License-Identifier: MIT
-#include "outbound/tlsrpt.hpp"
+#include "report/tlsrpt.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-using namespace mailfort::outbound;
+using namespace mailfort::report;
 
 TEST(TlsrptRecord, ParsesRfcExamples) {
   auto r = parse_tlsrpt_record("v=TLSRPTv1;rua=mailto:reports@example.com");

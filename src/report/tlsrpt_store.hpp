@@ -1,11 +1,11 @@
-// outbound/tlsrpt_store.hpp: TLS-RPT session counts (RFC 8460) kept in state.db, table tlsrpt_sessions: one row
+// report/tlsrpt_store.hpp: TLS-RPT session counts (RFC 8460) kept in state.db, table tlsrpt_sessions: one row
 // per (UTC day, session outcome, see tlsrpt_session) with a count, until a report for that day and policy
 // domain has been queued (then the rows are deleted).
 // SPDX-License-Identifier: MIT
 // Thread-safe; blocking (small SQLite writes in WAL mode, shared with the other state.db tables). The CLI
 // (`mailfort tlsrpt send`) opens the same file from another process.
 #pragma once
-#include "outbound/tlsrpt.hpp"
+#include "report/tlsrpt.hpp"
 
 #include <cstdint>
 #include <mutex>
@@ -15,7 +15,7 @@
 
 struct sqlite3;
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 class tlsrpt_store {
  public:
@@ -40,4 +40,4 @@ class tlsrpt_store {
 std::string tlsrpt_day(std::int64_t unix_seconds);
 std::int64_t tlsrpt_day_start(const std::string& day);  // -1 when not a valid day
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

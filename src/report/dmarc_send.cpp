@@ -1,17 +1,18 @@
-// outbound/dmarc_report_send.cpp: DMARC aggregate report mails (see dmarc_report_send.hpp).
+// report/dmarc_send.cpp: DMARC aggregate report mails (see dmarc_send.hpp).
 // SPDX-License-Identifier: MIT
-#include "outbound/dmarc_report_send.hpp"
+#include "report/dmarc_send.hpp"
 
 #include "auth/dmarc.hpp"
 #include "auth/dmarc_report.hpp"
 #include "common/ascii.hpp"
 #include "common/clock.hpp"
+#include "dns/records.hpp"
 #include "log/logger.hpp"
 
 #include <optional>
 #include <vector>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 namespace {
 
@@ -21,38 +22,29 @@ constexpr std::int64_t dmarc_report_keep_s = 7 * 86400;
 }  // namespace
 
 std::string build_dmarc_report_mail(const dmarc_report_mail_input& in) {
-  const std::string boundary = "dmarc-" + random_hex(12);
   const std::string domain = header_safe(in.policy_domain), submitter = header_safe(in.submitter),
                     id = header_safe(in.report_id);
   const std::string filename =
       submitter + "!" + domain + "!" + std::to_string(in.begin) + "!" + std::to_string(in.end) + ".xml.gz";
-  std::string m;
-  m += "From: DMARC reports <" + header_safe(in.from) + ">\r\n";
-  m += "To: <" + header_safe(in.to) + ">\r\n";
-  m += "Date: " + common::rfc5322_date(in.now) + "\r\n";
-  m += "Subject: Report Domain: " + domain + " Submitter: " + submitter + " Report-ID: <" + id + ">\r\n";
-  m += "Message-ID: <" + id + ">\r\n";
+  std::string m = report_header("DMARC reports", in.from, in.to, domain, submitter, id, in.now);
   m += "Auto-Submitted: auto-generated\r\n";
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/mixed;\r\n boundary=\"" + boundary + "\"\r\n";
-  m += "\r\n";
-  m += "This is a multi-part message in MIME format.\r\n\r\n";
-  m += "--" + boundary + "\r\n";
-  m += "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n";
-  m += "This is a DMARC aggregate report (RFC 7489) from " + submitter + " for " + domain + ",\r\n";
-  m += "covering " + common::utc_text(in.begin) + " to " + common::utc_text(in.end) + ".\r\n\r\n";
-  m += "--" + boundary + "\r\n";
-  m += "Content-Type: application/gzip;\r\n name=\"" + filename + "\"\r\n";
-  m += "Content-Transfer-Encoding: base64\r\n";
-  m += "Content-Disposition: attachment;\r\n filename=\"" + filename + "\"\r\n\r\n";
-  m += base64_lines(gzip_compress(in.xml));
-  m += "\r\n--" + boundary + "--\r\n";
+  multipart mp;
+  mp.type = "multipart/mixed";
+  mp.boundary = "dmarc-" + random_hex(12);
+  mp.preamble = "This is a multi-part message in MIME format.\r\n";
+  mp.parts.push_back(report_text_part("This is a DMARC aggregate report (RFC 7489) from " + submitter + " for " +
+                                      domain + ",\r\ncovering " + common::utc_text(in.begin) + " to " +
+                                      common::utc_text(in.end) + ".\r\n"));
+  mp.parts.push_back(
+      {{"Content-Type: application/gzip;\r\n name=\"" + filename + "\"", "Content-Transfer-Encoding: base64",
+        "Content-Disposition: attachment;\r\n filename=\"" + filename + "\""},
+       base64_lines(gzip_compress(in.xml))});
+  m += build_multipart(mp);
   return m;
 }
 
-dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::report_store& store,
-                                           dns::resolver& resolver, queue::spool& spool, std::int64_t now,
-                                           bool include_today) {
+dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, dmarc_store& store, dns::resolver& resolver,
+                                           queue::spool& spool, std::int64_t now, bool include_today) {
   dmarc_report_send_stats st;
   const std::string today = common::utc_day(now);
   const std::string from = "dmarc-noreply@" + cfg.hostname;
@@ -196,4 +188,4 @@ dmarc_report_send_stats send_dmarc_reports(const config::config& cfg, inbound::r
   return st;
 }
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

@@ -1,4 +1,4 @@
-// tests/unit/outbound/report_test_util.hpp: what the report tests share: a fresh state.db path per test process,
+// tests/unit/report/report_test_util.hpp: what the report tests share: a fresh state.db path per test process,
 // and gunzip for the reports' .gz attachments.
 // SPDX-License-Identifier: MIT
 #pragma once

@@ -1,4 +1,4 @@
-// outbound/tlsrpt_send.hpp: sending TLS-RPT aggregate reports (RFC 8460 5): for every (day, policy domain) in
+// report/tlsrpt_send.hpp: sending TLS-RPT aggregate reports (RFC 8460 5): for every (day, policy domain) in
 // the store, look up _smtp._tls.<domain>, build the JSON report, and queue one mail per mailto: rua.
 // SPDX-License-Identifier: MIT
 // The mail (RFC 8460 5.3): multipart/report; report-type="tlsrpt", a text part and the report as an
@@ -11,15 +11,15 @@
 #pragma once
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
-#include "outbound/report_mail.hpp"
-#include "outbound/tlsrpt.hpp"
-#include "outbound/tlsrpt_store.hpp"
+#include "report/report_mail.hpp"
+#include "report/tlsrpt.hpp"
+#include "report/tlsrpt_store.hpp"
 #include "queue/spool.hpp"
 
 #include <cstdint>
 #include <string>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 struct tlsrpt_mail_input {
   std::string submitter;  // our host name
@@ -46,4 +46,4 @@ struct tlsrpt_send_stats {
 tlsrpt_send_stats send_tlsrpt_reports(const config::config& cfg, tlsrpt_store& store, dns::resolver& resolver,
                                       queue::spool& spool, std::int64_t now, bool include_today);
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report

@@ -1,8 +1,8 @@
-// tests/unit/outbound/dmarc_report_send_test.cpp: the dmarc_report table's per-(day, domain) reads and deletes,
+// tests/unit/report/dmarc_send_test.cpp: the dmarc_report table's per-(day, domain) reads and deletes,
 // and the DMARC aggregate report mail (RFC 7489 7.2.1.1), its gzip attachment decoded back.
 // SPDX-License-Identifier: MIT
-#include "inbound/report_store.hpp"
-#include "outbound/dmarc_report_send.hpp"
+#include "report/dmarc_store.hpp"
+#include "report/dmarc_send.hpp"
 
 #include "report_test_util.hpp"
 
@@ -14,9 +14,9 @@
 
 #include <filesystem>
 
-using namespace mailfort::outbound;
-using mailfort::inbound::report_row;
-using mailfort::inbound::report_store;
+using namespace mailfort::report;
+using mailfort::report::dmarc_row;
+using mailfort::report::dmarc_store;
 
 namespace {
 
@@ -38,14 +38,14 @@ std::string dmarc_unbase64(const std::string& text) {
 TEST(DmarcReportStore, PendingRowsAndRemovePerDayAndDomain) {
   auto db = report_test::temp_db("dmarc-report-test");
   {
-    report_store st(db.string());
+    dmarc_store st(db.string());
     st.record({"2026-12-03", "example.com", "example.com", "192.0.2.1", "reject", "fail", "fail", 1});
     st.record({"2026-12-03", "example.com", "example.com", "192.0.2.1", "reject", "fail", "fail", 1});
     st.record({"2026-12-03", "example.com", "sub.example.com", "192.0.2.2", "none", "pass", "fail", 1});
     st.record({"2026-12-03", "other.example", "other.example", "192.0.2.3", "none", "pass", "pass", 1});
     st.record({"2026-12-04", "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1});
   }
-  report_store st(db.string());  // durable: a new connection sees the rows
+  dmarc_store st(db.string());  // durable: a new connection sees the rows
   auto pending = st.pending();
   ASSERT_EQ(pending.size(), 3u);
   EXPECT_EQ(pending[0], std::make_pair(std::string("2026-12-03"), std::string("example.com")));
@@ -65,15 +65,15 @@ TEST(DmarcReportStore, PendingRowsAndRemovePerDayAndDomain) {
 
 TEST(DmarcReportStore, RemoveReportedKeepsWhatWasCountedSince) {
   auto db = report_test::temp_db("dmarc-report-test");
-  report_store st(db.string());
-  const report_row a{"2026-12-04", "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1};
-  const report_row b{"2026-12-04", "example.com", "example.com", "192.0.2.2", "reject", "fail", "fail", 1};
+  dmarc_store st(db.string());
+  const dmarc_row a{"2026-12-04", "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1};
+  const dmarc_row b{"2026-12-04", "example.com", "example.com", "192.0.2.2", "reject", "fail", "fail", 1};
   st.record(a);
   st.record(a);
   st.record(b);
   const auto reported = st.rows("2026-12-04", "example.com");  // a: 2, b: 1
   st.record(a);                                                // a message counted after the read
-  const report_row c{"2026-12-04", "example.com", "example.com", "192.0.2.3", "none", "pass", "fail", 1};
+  const dmarc_row c{"2026-12-04", "example.com", "example.com", "192.0.2.3", "none", "pass", "fail", 1};
   st.record(c);
   st.remove_reported(reported);
   auto left = st.rows("2026-12-04", "example.com");
@@ -149,16 +149,16 @@ TEST(DmarcReportStore, RawResultsAreKeptAndOldTablesUpgraded) {
         SQLITE_OK);
     sqlite3_close(raw);
   }
-  report_store st(db.string());
+  dmarc_store st(db.string());
   auto rows = st.rows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].count, 3);
   EXPECT_EQ(rows[0].auth, "");
-  report_row a{"2026-12-05",         "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1,
-               "spf\tx\tmfrom\tpass"};
+  dmarc_row a{"2026-12-05",         "example.com", "example.com", "192.0.2.1", "none", "pass", "pass", 1,
+              "spf\tx\tmfrom\tpass"};
   st.record(a);
   st.record(a);
-  report_row b = a;
+  dmarc_row b = a;
   b.auth = "spf\tx\tmfrom\tsoftfail";  // sorts after a.auth
   st.record(b);
   rows = st.rows("2026-12-05", "example.com");

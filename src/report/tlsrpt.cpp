@@ -1,6 +1,6 @@
-// outbound/tlsrpt.cpp: RFC 8460 record parser and report builder (see tlsrpt.hpp).
+// report/tlsrpt.cpp: RFC 8460 record parser and report builder (see tlsrpt.hpp).
 // SPDX-License-Identifier: MIT
-#include "outbound/tlsrpt.hpp"
+#include "report/tlsrpt.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,7 +11,7 @@
 #include <map>
 #include <tuple>
 
-namespace mailfort::outbound {
+namespace mailfort::report {
 
 namespace {
 
@@ -222,4 +222,4 @@ std::string build_tlsrpt_json(const tlsrpt_report_input& in) {
   return report.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-}  // namespace mailfort::outbound
+}  // namespace mailfort::report
