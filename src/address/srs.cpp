@@ -88,11 +88,13 @@ std::optional<std::string> forward(std::string_view sender, const settings& s, s
   if (sender.empty() || at == std::string_view::npos || at == 0 || at + 1 >= sender.size()) return std::nullopt;
   const std::string_view local = sender.substr(0, at);
   const std::string_view domain = sender.substr(at + 1);
-  if (common::iequals(domain, s.domain)) return std::nullopt;
+  // A domain holding '=' cannot be told apart from the fields around it (no real domain does): not rewritten.
+  if (common::iequals(domain, s.domain) || domain.find('=') != std::string_view::npos) return std::nullopt;
   if (looks_like_srs(local)) {
     // Already rewritten by another forwarder: SRS1 keeps its SRS0 part and names that forwarder.
-    if (common::istarts_with(local, "srs0")) {
-      const std::string_view user = local.substr(4);  // from the separator on
+    const std::string_view user0 = local.substr(4);  // from the separator on
+    if (common::istarts_with(local, "srs0") && user0.size() >= 2) {
+      const std::string_view user = user0;
       return "SRS1=" + hash_of(s, {domain, user}) + "=" + std::string(domain) + "=" + std::string(user) + "@" +
              s.domain;
     }
@@ -102,7 +104,8 @@ std::optional<std::string> forward(std::string_view sender, const settings& s, s
     if (e1 != std::string_view::npos) {
       const std::string_view after = rest.substr(e1 + 1);
       const auto e2 = after.find('=');
-      if (e2 != std::string_view::npos && e2 > 0) {
+      // The SRS0 part must keep its leading separator (and something after it), or it would not reverse.
+      if (e2 != std::string_view::npos && e2 > 0 && e2 + 2 < after.size() && is_sep(after[e2 + 1])) {
         const std::string_view host = after.substr(0, e2);
         const std::string_view user = after.substr(e2 + 1);  // the SRS0 part from its separator on
         return "SRS1=" + hash_of(s, {host, user}) + "=" + std::string(host) + "=" + std::string(user) + "@" + s.domain;

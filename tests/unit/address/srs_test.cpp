@@ -36,6 +36,7 @@ TEST(Srs, NoRewriteForOurDomainOrNullSender) {
   EXPECT_FALSE(forward("bob@FWD.example", ours(), k_now));
   EXPECT_FALSE(forward("", ours(), k_now));
   EXPECT_FALSE(forward("nodomain", ours(), k_now));
+  EXPECT_FALSE(forward("a@b.example=x", ours(), k_now));  // fuzz: '=' in the domain would not reverse
 }
 
 TEST(Srs, CaseFoldedByAnotherMtaStillReverses) {
