@@ -80,6 +80,7 @@ int run(int argc, char** argv) {
   register_serve(app, opts, exit_code);
   register_user(app, opts, exit_code);
   register_app_password(app, opts, exit_code);
+  register_addresses(app, opts, exit_code);
   register_config(app, opts, exit_code);
   register_queue(app, opts, exit_code);
   register_ban(app, opts, exit_code);

@@ -46,6 +46,10 @@ void register_dns_records(CLI::App& app, common_options& opts, int& exit_code); 
 // `dovecot config` ([imap]): cli/dovecot.cpp. `user app-password`: cli/app_password.cpp, after register_user.
 void register_dovecot(CLI::App& app, common_options& opts, int& exit_code);
 void register_app_password(CLI::App& app, common_options& opts, int& exit_code);
+// `domain` and `alias` (issue 20): cli/address.cpp.
+void register_addresses(CLI::App& app, common_options& opts, int& exit_code);
+// `config check` findings from state.db: postmaster@/abuse@ of a hosted domain that go nowhere, catch-alls.
+std::vector<config::diagnostic> address_findings(const config::config& cfg);
 
 // Loads opts.config_file (or the embedded defaults), applies --data-dir, prints diagnostics to stderr
 // and exits with status 2 when the file has errors. Implemented in cli/config.cpp.

@@ -80,6 +80,10 @@ void register_config(CLI::App& app, common_options& opts, int& exit_code) {
     if (r.ok()) {
       auto findings = config::check_security(r);
       all.insert(all.end(), findings.begin(), findings.end());
+      auto cfg = r.cfg;
+      if (!opts.data_dir.empty()) cfg.data_dir = opts.data_dir;
+      auto addr = address_findings(cfg);
+      all.insert(all.end(), addr.begin(), addr.end());
     }
     std::size_t errors = 0, findings = 0, high = 0;
     for (const auto& d : all) {

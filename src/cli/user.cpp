@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 // Why stdin only: argv is visible to every local user in /proc/<pid>/cmdline and `ps`, and lands in
 // shell history. With a terminal on stdin the password is read with echo off.
+#include "address/address_db.hpp"
 #include "cli/cli.hpp"
 #include "common/ascii.hpp"
 #include "common/state_db.hpp"
@@ -91,7 +92,11 @@ bool domain_is_local(const config::config& cfg, const std::string& address) {
   if (at == std::string::npos) return false;
   for (const auto& d : cfg.domains)
     if (common::iequals(d, std::string_view(address).substr(at + 1))) return true;
-  return false;
+  // `mailfort domain add` (issue 20): hosted domains kept in state.db.
+  const auto db = std::filesystem::path(cfg.data_dir) / "state.db";
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) return false;
+  return address::address_db(db.string()).snapshot()->domains.count(address.substr(at + 1)) != 0;
 }
 
 std::string domain_list(const config::config& cfg) {
@@ -150,7 +155,7 @@ void set_password_cmd(const common_options& opts, const user_args& a, int& exit_
   }
   if (!domain_is_local(cfg, *norm)) {
     std::cerr << "mailfort: " << *norm << " is not in a local domain (domains = [" << domain_list(cfg)
-              << "]); add the domain to `domains` in the config first\n";
+              << "]); add it with `mailfort domain add` or to `domains` in the config first\n";
     exit_code = 2;
     return;
   }

@@ -75,4 +75,14 @@ inline sqlite3* open_state_db(const std::string& path, const char* schema, std::
   return db;
 }
 
+// Runs SQL without results (BEGIN, COMMIT, ...); throws std::runtime_error with SQLite's message.
+inline void sql_exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string e = err ? err : "unknown";
+    sqlite3_free(err);
+    throw std::runtime_error("state database: " + e);
+  }
+}
+
 }  // namespace mailfort::common

@@ -641,6 +641,33 @@ void load_table(const toml::table& root, loader& L) {
                 L.error(n, k2, "must be an absolute path to the dovecot binary");
             }},
            {"restart_max_s", [&](const node& n, const key_t& k2) { L.integer(n, k2, m.restart_max_s, 1, 3600); }}});
+    } else if (key == "address") {
+      auto& a = c.address;
+      L.section(
+          v, key,
+          {{"subaddress_delimiter",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, a.subaddress_delimiter) &&
+                  (a.subaddress_delimiter.size() > 4 ||
+                   a.subaddress_delimiter.find_first_not_of("+-_=") != std::string::npos))
+                L.error(n, k2, "must be \"\" (off) or up to 4 of the characters + - _ =");
+            }},
+           {"max_alias_depth", [&](const node& n, const key_t& k2) { L.integer(n, k2, a.max_alias_depth, 1, 32); }},
+           {"max_remote_targets",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, a.max_remote_targets, 0, 1000); }},
+           {"postmaster",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, a.postmaster) && !a.postmaster.empty() && a.postmaster.find('@') == std::string::npos)
+                L.error(n, k2, "must be \"\" (the first user) or an address local@domain");
+            }},
+           {"srs", [&](const node& n, const key_t& k2) { L.boolean(n, k2, a.srs); }},
+           {"srs_domain",
+            [&](const node& n, const key_t& k2) {
+              if (L.str(n, k2, a.srs_domain) && !a.srs_domain.empty() && !valid_domain_name(a.srs_domain))
+                L.error(n, k2, "must be \"\" (the first of `domains`) or a domain name");
+            }},
+           {"srs_max_age_days",
+            [&](const node& n, const key_t& k2) { L.integer(n, k2, a.srs_max_age_days, 1, 365); }}});
     } else if (key == "user") {
       L.section(v, key, {{"require_app_passwords", [&](const node& n, const key_t& k2) {
                             L.boolean(n, k2, c.user.require_app_passwords);
@@ -1206,6 +1233,18 @@ restart_max_s = 30              # Dovecot is restarted when it dies: after 0.5 s
 [user]                          # logins of local users (IMAP, POP3, submission)
 require_app_passwords = false   # true: only per-device passwords (`mailfort user app-password add USER --name D`)
                                 # log in; the account password opens nothing, so a leaked one is useless
+
+[address]                       # addresses of hosted domains (`mailfort domain`, `mailfort alias`, docs/addresses.md)
+subaddress_delimiter = "+"      # user+tag@ reaches user, filed into folder `tag` when it exists; "" = off
+max_alias_depth = 8             # nested aliases followed this deep at most (deeper, or a loop: 550 5.4.6)
+max_remote_targets = 10         # remote forwarding targets one message may reach through aliases (more: 550 5.7.1)
+postmaster = ""                 # postmaster@ and abuse@ of every hosted domain always accept mail: to a user or
+                                # alias of that name, else to this address, else ("") to the domain's first user
+srs = true                      # mail an alias forwards to a remote address leaves with an SRS sender
+                                # (SRS0=hash=stamp=domain=user@srs_domain, key in data_dir/srs.secret, 0600), so
+                                # SPF passes at the receiver; bounces to it are checked (hash, age) and reversed
+srs_domain = ""                 # the SRS addresses' domain, one of the hosted domains; "": the first of `domains`
+srs_max_age_days = 21           # a bounce to an SRS address older than this is refused 550 5.7.1
 
 [filter]                        # content filtering (docs/filter.md)
 attachment_policy = true        # 550 5.7.1 for an attachment (in any nested part; RFC 2231 and encoded-word names

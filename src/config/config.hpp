@@ -207,6 +207,17 @@ struct user_settings {
   bool require_app_passwords = false;  // account passwords refused on IMAP, POP3 and submission: app passwords only
 };
 
+// Addresses of hosted domains (issue 20, src/address/): aliases, subaddresses, postmaster@ and abuse@.
+struct address_settings {
+  std::string subaddress_delimiter = "+";  // user+tag@ reaches user (folder `tag` when it exists); "" = off
+  std::size_t max_alias_depth = 8;         // nested aliases followed at most this deep (deeper: 550 5.4.6)
+  std::size_t max_remote_targets = 10;     // remote forwarding targets one message may fan out to (550 5.7.1)
+  std::string postmaster;          // where postmaster@/abuse@ go when no user or alias has them; "" = first user
+  bool srs = true;                 // forwards to remote targets get an SRS envelope sender (address/srs.hpp)
+  std::string srs_domain;          // the SRS addresses' domain; "" = the first of `domains` (must be hosted)
+  unsigned srs_max_age_days = 21;  // a bounce to an older SRS address is refused (550 5.7.1)
+};
+
 // Content filtering (src/filter/, docs/filter.md): milters asked in order at the end of DATA, before the 250.
 struct milter {
   std::string name;                         // for logs and metrics
@@ -272,6 +283,7 @@ struct config {
   struct ban ban;
   struct imap imap;
   struct user_settings user;
+  struct address_settings address;
   struct filter filter;
   struct mta_sts mta_sts;
   std::string source_file;  // where it was loaded from, empty for embedded defaults

@@ -12,6 +12,10 @@
 #include "daemon/periodic.hpp"
 #include "daemon/watch.hpp"
 
+#include "address/address_db.hpp"
+#include "address/srs.hpp"
+#include "address/settings.hpp"
+#include "address/srs_secret.hpp"
 #include "common/ascii.hpp"
 #include "common/byte_budget.hpp"
 #include "inbound/checker.hpp"
@@ -60,14 +64,39 @@ namespace {
 
 class env_impl final : public smtp::session_env {
  public:
-  env_impl(const config::config& cfg, sasl::user_db& users, policy::guard& guard, const common::byte_budget& inflight)
-      : users_(users), guard_(guard), inflight_(inflight) {
+  env_impl(const config::config& cfg, sasl::user_db& users, address::address_db& addrs, policy::guard& guard,
+           const common::byte_budget& inflight)
+      : users_(users), addrs_(addrs), guard_(guard), inflight_(inflight), opts_(address::options_from(cfg)) {
     for (const auto& d : cfg.domains) domains_.push_back(common::to_lower(d));
   }
+  // SRS (address.srs): the key from data_dir/srs.secret and our SRS domain; off when srs is false.
+  void set_srs(address::srs::settings s) { srs_ = std::move(s); }
+  const address::srs::settings& srs() const { return srs_; }
+  srs_reversal reverse_srs(std::string_view a) const override {
+    srs_reversal out;
+    const auto at = a.rfind('@');
+    if (srs_.secret.empty() || at == std::string_view::npos || !common::iequals(a.substr(at + 1), srs_.domain) ||
+        !address::srs::looks_like_srs(a.substr(0, at)))
+      return out;
+    auto r = address::srs::reverse(a, srs_, static_cast<std::int64_t>(std::time(nullptr)));
+    if (r.error == address::srs::reverse_error::ok) {
+      out.result = srs_reversal::kind::ok;
+      out.address = std::move(r.address);
+    } else {
+      out.result = srs_reversal::kind::invalid;
+      out.reason = address::srs::reverse_error_name(r.error);
+    }
+    return out;
+  }
+  // Hosted domains: the config's and `mailfort domain add`'s (state.db).
   bool is_local_domain(std::string_view domain) const override {
     for (const auto& d : domains_)
       if (common::iequals(d, domain)) return true;
-    return false;
+    try {
+      return addrs_.snapshot()->domains.count(common::to_lower(domain)) != 0;
+    } catch (const std::exception&) {
+      return false;
+    }
   }
   bool local_user_exists(std::string_view address) const override {
     try {
@@ -76,8 +105,57 @@ class env_impl final : public smtp::session_env {
       return false;
     }
   }
+  local_resolution resolve_local(std::string_view address) const override {
+    try {
+      auto b = addrs_.snapshot();
+      auto r = address::resolve(address, *b, opts_, [this, &b](std::string_view d) {
+        for (const auto& x : domains_)
+          if (x == d) return true;
+        return b->domains.count(std::string(d)) != 0;
+      });
+      using k = local_resolution::kind;
+      switch (r.result) {
+        case address::outcome::ok:
+          return {k::ok, std::move(r.recipients)};
+        case address::outcome::loop:
+          return {k::loop, {}};
+        case address::outcome::too_deep:
+          return {k::too_deep, {}};
+        case address::outcome::too_many:
+          return {k::too_many, {}};
+        case address::outcome::unknown:
+          break;
+      }
+    } catch (const std::exception& e) {
+      log::error("state_error", {{"error", e.what()}, {"table", "aliases"}});
+    }
+    return {};
+  }
   bool may_send_as(std::string_view login, std::string_view sender) const override {
-    return smtp::may_send_as(login, sender);  // the one rule, shared with the header From: check
+    return send_as(login, sender);  // the one rule, shared with the header From: check
+  }
+  // Own address, subaddresses, and aliases the login is an allowed sender of (address/resolve.hpp).
+  bool send_as(std::string_view login, std::string_view address) const {
+    if (smtp::may_send_as(login, address)) return true;
+    try {
+      return address::may_send_as(login, address, *addrs_.snapshot(), opts_.delimiter);
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  // The runner's view of a local recipient: its mailbox and subaddress folder.
+  std::pair<std::string, std::string> local_mailbox(const std::string& address) const {
+    const auto at = address.rfind('@');
+    const std::string local = address.substr(0, at == std::string::npos ? address.size() : at);
+    try {
+      auto b = addrs_.snapshot();
+      if (b->users.count(address) != 0) return {local, ""};
+      auto sub = address::split_subaddress(address, opts_.delimiter);
+      if (!sub.base.empty() && b->users.count(sub.base) != 0)
+        return {sub.base.substr(0, sub.base.rfind('@')), address::safe_folder_tag(sub.tag) ? sub.tag : ""};
+    } catch (const std::exception&) {
+    }
+    return {local, ""};
   }
   std::string check_limit(limit_kind k, std::string_view client_ip, std::string_view user) const override {
     boost::system::error_code ec;
@@ -101,9 +179,12 @@ class env_impl final : public smtp::session_env {
 
  private:
   sasl::user_db& users_;
+  address::address_db& addrs_;
   policy::guard& guard_;
   const common::byte_budget& inflight_;
   std::vector<std::string> domains_;
+  address::options opts_;
+  address::srs::settings srs_;
 };
 
 }  // namespace
@@ -181,7 +262,17 @@ int run(const config::config& cfg, bool allow_insecure) {
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
     common::byte_budget inflight(cfg.limits.inflight_bytes);
-    env_impl env(cfg, users, *guard, inflight);
+    address::address_db addrs((data / "state.db").string());  // domains and aliases (issue 20)
+    env_impl env(cfg, users, addrs, *guard, inflight);
+    if (cfg.address.srs) {
+      address::srs::settings srs;
+      srs.secret = address::load_or_create_srs_secret(data);
+      srs.domain = common::to_lower(!cfg.address.srs_domain.empty()
+                                        ? cfg.address.srs_domain
+                                        : (cfg.domains.empty() ? cfg.hostname : cfg.domains.front()));
+      srs.max_age_days = cfg.address.srs_max_age_days;
+      env.set_srs(std::move(srs));
+    }
 
     queue::spool spool(data / "queue");
     if (auto n = spool.clean_tmp(); n > 0) log::info("queue_tmp_cleaned", {{"files", n}});
@@ -217,6 +308,11 @@ int run(const config::config& cfg, bool allow_insecure) {
     remote->start();
     auto rsettings = outbound::runner_settings_from(cfg);
     rsettings.held = [&holds](const std::string& user) { return holds.held(user); };  // outbound_spike holds
+    rsettings.local_mailbox = [&env](const std::string& a) { return env.local_mailbox(a); };
+    if (cfg.address.srs)
+      rsettings.srs_forward = [&env](const std::string& sender) {
+        return address::srs::forward(sender, env.srs(), static_cast<std::int64_t>(std::time(nullptr)));
+      };
     queue::runner runner(
         spool, data / "mail", [&env](const std::string& d) { return env.is_local_domain(d); }, remote.get(),
         std::move(rsettings));
@@ -246,6 +342,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     if (cfg.auth.dmarc && cfg.auth.dmarc_reports)
       reports = std::make_unique<report::dmarc_store>(common::state_db_path(data));
     inbound::checker checker(cfg, reports.get(), cpu_pool.get_executor());
+    checker.set_send_as([&env](std::string_view login, std::string_view a) { return env.send_as(login, a); });
     for (std::size_t i = 0; i < loops.size(); ++i) checker.add_loop(*loops[i], *resolvers[i]);
 
     // Watching: metrics and alerts derived from the log event stream, served on the admin listener.

@@ -171,7 +171,9 @@ asio::awaitable<smtp::inbound_verdict> checker::check(asio::any_io_executor ex, 
       verdict = temperror_verdict();
       disposition = "defer";  // the sender retries; no report row until the outcome is known
     } else if (a.dmarc_enforce && !overridden) {
-      if (d.applied == dmarc::policy::reject) {
+      if (d.applied == dmarc::policy::reject && m.role_only) {
+        fields["role_exempt"] = true;  // to postmaster@/abuse@ only: delivered (RFC 5321 4.5.1, issue 20)
+      } else if (d.applied == dmarc::policy::reject) {
         verdict.action = smtp::inbound_verdict::kind::reject;
         verdict.code = 550;
         verdict.enhanced = "5.7.1";
@@ -259,7 +261,7 @@ asio::awaitable<smtp::inbound_verdict> checker::submit(asio::any_io_executor, co
     auto froms = dmarc::from_addresses(*parsed.message);
     if (!froms) co_return refuse("Message rejected: the From: header field cannot be read", "");
     for (const auto& f : *froms)
-      if (!smtp::may_send_as(m.auth_user, f))
+      if (!(send_as_ ? send_as_(m.auth_user, f) : smtp::may_send_as(m.auth_user, f)))
         co_return refuse("Message rejected: From: <" + common::printable(f, 320) +
                              "> is not an address you may send as (logged in as " + std::string(m.auth_user) + ")",
                          f);

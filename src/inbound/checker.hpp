@@ -14,8 +14,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution_context.hpp>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailfort::inbound {
@@ -28,6 +30,9 @@ class checker final : public smtp::inbound_checker {
 
   // The resolver serving connections of one event loop.
   void add_loop(boost::asio::execution_context& loop, dns::source& dns) { dns_[&loop] = &dns; }
+  // Who may send as which From: address (default smtp::may_send_as: the login's own address only); the daemon
+  // adds subaddresses and aliases (address/resolve.hpp). Set before the loops run.
+  void set_send_as(std::function<bool(std::string_view login, std::string_view address)> f) { send_as_ = std::move(f); }
 
   boost::asio::awaitable<smtp::inbound_verdict> check(boost::asio::any_io_executor ex, const smtp::inbound_message& m,
                                                       smtp::message_content& content) override;
@@ -46,6 +51,7 @@ class checker final : public smtp::inbound_checker {
   boost::asio::any_io_executor blocking_;
   std::map<const boost::asio::execution_context*, dns::source*> dns_;
   std::vector<key_entry> keys_;
+  std::function<bool(std::string_view, std::string_view)> send_as_;
 };
 
 }  // namespace mailfort::inbound

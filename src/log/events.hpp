@@ -195,6 +195,9 @@
   X(needs_smtputf8)               \
   X(relay_denied)                 \
   X(unknown_user)                 \
+  X(alias_loop)                   \
+  X(forward_limit)                \
+  X(srs_invalid)                  \
   X(too_many_unknown_recipients)  \
   X(too_many_recipients)          \
   X(messages_per_connection)      \

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace mailfort::queue {
 
@@ -307,6 +308,8 @@ void runner::run_once() {
             jb.remote_due[domain_of(r.address)].push_back(ri);
           continue;
         }
+        std::string tag;
+        if (rs_.local_mailbox) std::tie(local, tag) = rs_.local_mailbox(r.address);
         auto box = delivery::mailbox_path(mail_root_, local, domain);
         if (!box) {
           r.status = recipient::state::failed;
@@ -316,7 +319,12 @@ void runner::run_once() {
           log::error("delivery_failed", {{"queue_id", id}, {"rcpt", r.address}, {"reason", "unsafe mailbox name"}});
           continue;
         }
-        if (!jb.env.folder.empty()) *box /= "." + jb.env.folder;  // Maildir++ folder, e.g. .Junk
+        std::error_code fec;
+        if (!jb.env.folder.empty()) {
+          *box /= "." + jb.env.folder;  // Maildir++ folder, e.g. .Junk
+        } else if (!tag.empty() && std::filesystem::is_directory(*box / ("." + tag), fec)) {
+          *box /= "." + tag;  // user+tag@: the folder of that name, when the user made it
+        }
         delivery::staged_file f;
         if (auto ec = delivery::stage_maildir(*box, jb.message, f); ec) {
           log::warning("deferred", {{"queue_id", id}, {"rcpt", r.address}, {"reason", ec.message()}});
@@ -379,7 +387,15 @@ void runner::dispatch(envelope env, std::shared_ptr<const std::string> file, std
     j.queue_id = id;
     j.sender = env.sender;
     j.domain = domain;
-    for (auto i : idx) j.recipients.push_back(env.recipients[i].address);
+    bool forwarded = false;
+    for (auto i : idx) {
+      j.recipients.push_back(env.recipients[i].address);
+      forwarded = forwarded || !env.recipients[i].orcpt.empty();
+    }
+    // Forwarded by an alias: the receiver checks SPF against us, so the sender is rewritten (SRS) and a bounce
+    // comes back here to be reversed and checked.
+    if (forwarded && rs_.srs_forward && !env.sender.empty())
+      if (auto srs = rs_.srs_forward(env.sender)) j.sender = *srs;
     j.file = file;
     j.message = message;
     j.eight_bit = env.body_type == "8BITMIME";

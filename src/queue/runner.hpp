@@ -23,6 +23,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,13 @@ struct runner_settings {
   // Optional: is this authenticated user's outbound mail held (queue/holds.hpp, outbound_spike)? Remote
   // recipients of their messages then stay pending, untried, until released (local copies still go).
   std::function<bool(const std::string& auth_user)> held;
+  // Optional (issue 20): the mailbox (local part) and subaddress folder of a local recipient, e.g. alice+news@d
+  // -> {"alice", "news"}. The folder is used only when the Maildir already has it (.news) and the message is
+  // not quarantined into another one.
+  std::function<std::pair<std::string, std::string>(const std::string& address)> local_mailbox;
+  // Optional (issue 20): the SRS-rewritten envelope sender for mail an alias forwards to a remote address (a
+  // recipient with an ORCPT); nullopt keeps the sender (null sender, or one of our SRS domain).
+  std::function<std::optional<std::string>(const std::string& sender)> srs_forward;
 };
 
 class runner {

@@ -205,6 +205,7 @@ asio::awaitable<std::optional<cleanup_outcome>> cleanup::authenticate(const sess
   if (!checker) co_return std::nullopt;
   inbound_message im{client_.client_ip, sess.helo(),        d.sender,         &d.recipients,
                      queue_id,          client_.session_id, sess.auth_user(), client_.trusted};
+  im.role_only = sess.current_transaction().role_only && !d.recipients.empty();
   if (!sess.auth_user().empty()) {
     // Submission: header From: must be the user's own (550 5.7.1), then DKIM-signed.
     inbound_verdict v = co_await checker->submit(ex_, im, content);
@@ -236,7 +237,13 @@ asio::awaitable<cleanup_outcome> cleanup::store(const session& sess, queue::mess
   queue::envelope env;
   env.id = queue_id;
   env.sender = d.sender;
-  for (const auto& r : d.recipients) env.recipients.push_back(queue::recipient{r, {}, {}});
+  for (const auto& r : d.recipients) {
+    queue::recipient q{r, {}, {}};
+    // Reached through an alias (issue 20): the alias is its ORCPT, and delivery rewrites the sender with SRS.
+    for (const auto& [target, alias] : tx.forwarded)
+      if (target == r) q.orcpt = alias;
+    env.recipients.push_back(std::move(q));
+  }
   env.received_at =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   env.session_id = client_.session_id;

@@ -24,6 +24,9 @@ struct inbound_message {
   std::string_view session_id;
   std::string_view auth_user;  // empty on the MX listener
   bool trusted = false;        // the client is in relay.trusted_networks
+  // Every recipient named postmaster@ or abuse@ of a hosted domain: a DMARC reject is not applied (RFC 5321
+  // 4.5.1: reports about failing mail must reach them).
+  bool role_only = false;
 };
 
 struct inbound_verdict {

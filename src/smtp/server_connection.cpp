@@ -385,6 +385,7 @@ session_config connection::session_config_for() const {
   scfg.tls_available = srv_.deps().tls != nullptr;
   scfg.primary_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
   scfg.allow_null_sender = cfg_.relay.allow_null_sender;
+  scfg.max_remote_targets = cfg_.address.max_remote_targets;
   scfg.trusted_client = trusted_;
   const auto& L = cfg_.limits;
   scfg.limits = session_limits{L.message_size,

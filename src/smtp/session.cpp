@@ -605,9 +605,36 @@ step session::do_rcpt(const command& cmd) {
     return error_reply(std::move(s), rule::too_many_recipients, 452, "4.5.3", "Too many recipients", "rcpt");
   }
   std::string rcpt;
+  std::vector<std::string> targets;  // what the recipient resolves to (issue 20: aliases, subaddresses, roles)
+  bool role = false;                 // postmaster@ or abuse@ of a local domain
   const mailbox& box = r.value.box;
-  if (r.value.postmaster) {
+  using res_kind = session_env::local_resolution::kind;
+  auto resolve = [&](const std::string& address, bool role_address) -> session_env::local_resolution {
+    auto res = env_.resolve_local(address);
+    // postmaster@ is never refused (RFC 5321 4.5.1): with nothing to resolve it to, its own mailbox.
+    if (res.result == res_kind::unknown && role_address && lower(address).rfind("postmaster@", 0) == 0)
+      return {res_kind::ok, {address}};
+    return res;
+  };
+  session_env::local_resolution res;
+  // A bounce to one of our SRS addresses goes back to the original sender; a forged or expired one is refused
+  // (it would make SRS an open relay).
+  session_env::srs_reversal srs;
+  if (!r.value.postmaster && !box.address_literal && !box.trailing_dot) srs = env_.reverse_srs(box.address());
+  if (srs.result == session_env::srs_reversal::kind::invalid) {
+    s = error_reply(std::move(s), rule::srs_invalid, 550, "5.7.1",
+                    "Recipient address rejected: invalid or expired SRS address", "rcpt");
+    s.events.back().fields["to"] = common::printable(box.address(), 320);
+    s.events.back().fields["srs"] = srs.reason;
+    return s;
+  }
+  if (srs.result == session_env::srs_reversal::kind::ok) {
+    rcpt = box.address();
+    res = {res_kind::ok, {srs.address}};
+  } else if (r.value.postmaster) {
     rcpt = "postmaster@" + lower(cfg_.primary_domain);
+    role = true;
+    res = resolve(rcpt, true);
   } else {
     bool local = !box.address_literal && !box.trailing_dot && env_.is_local_domain(box.domain);
     std::string full = box.address();
@@ -617,8 +644,11 @@ step session::do_rcpt(const command& cmd) {
       if (box.has_percent || box.has_bang || box.has_quoted_at)
         return error_reply(std::move(s), rule::relay_denied, 550, "5.7.1", "Relay access denied", "rcpt");
       rcpt = lower(box.local) + "@" + lower(box.domain);
-      bool is_postmaster = lower(box.local) == "postmaster";
-      if (!is_postmaster && (box.quoted || box.has_8bit || !env_.local_user_exists(rcpt))) {
+      role = lower(box.local) == "postmaster" || lower(box.local) == "abuse";
+      if (!box.quoted && !box.has_8bit) res = resolve(rcpt, role);
+      if (res.result == res_kind::unknown && box.quoted && lower(box.local) == "postmaster")
+        res = {res_kind::ok, {rcpt}};
+      if (res.result == res_kind::unknown) {
         ++unknown_rcpts_;
         s = error_reply(std::move(s), rule::unknown_user, 550, "5.1.1", "Recipient address rejected: User unknown",
                         "rcpt");
@@ -640,22 +670,78 @@ step session::do_rcpt(const command& cmd) {
         return s;
       }
       rcpt = full;
+      res = {res_kind::ok, {full}};
     }
   }
+  switch (res.result) {
+    case res_kind::ok:
+      targets = std::move(res.recipients);
+      break;
+    case res_kind::loop:
+    case res_kind::too_deep:
+    case res_kind::unknown: {
+      // A loop is refused at RCPT, so the sending server bounces it once; nothing circulates here.
+      s = error_reply(std::move(s), rule::alias_loop, 550, "5.4.6",
+                      "Recipient address rejected: alias expansion loops or nests too deep", "rcpt");
+      s.events.back().fields["to"] = rcpt;
+      return s;
+    }
+    case res_kind::too_many:
+      s = error_reply(std::move(s), rule::too_many_recipients, 550, "5.5.3",
+                      "Recipient address rejected: the alias expands to too many recipients", "rcpt");
+      s.events.back().fields["to"] = rcpt;
+      return s;
+  }
   // The same mailbox twice in one transaction gets one copy (Postfix's duplicate_filter_limit does the
-  // same): the second RCPT is acknowledged, not counted against the rate limit, and not stored.
-  if (std::find(tx_.recipients.begin(), tx_.recipients.end(), rcpt) != tx_.recipients.end()) {
+  // same): the second RCPT is acknowledged, not counted against the rate limit, and not stored. An alias's
+  // targets already present are dropped the same way.
+  std::vector<std::string> fresh;
+  for (auto& t : targets)
+    if (std::find(tx_.recipients.begin(), tx_.recipients.end(), t) == tx_.recipients.end() &&
+        std::find(fresh.begin(), fresh.end(), t) == fresh.end())
+      fresh.push_back(std::move(t));
+  if (fresh.empty()) {
     add_event(s, ev::rcpt, {{"to", rcpt}, {"duplicate", true}});
     s.replies.push_back(make_reply(250, "2.1.5", "Ok (duplicate recipient, one copy delivered)"));
     return s;
   }
-  if (auto lim = env_.check_limit(session_env::limit_kind::recipient, client_ip_, auth_user_); !lim.empty()) {
-    s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients from you this hour; try again later"));
-    add_event(s, ev::reject, {{"stage", "rcpt"}, {"code", 452}, {"rule", lim}});
+  // Recipients after expansion count toward limits.recipients and the hourly limits.
+  if (tx_.recipients.size() + fresh.size() > cfg_.limits.recipients)
+    return error_reply(std::move(s), rule::too_many_recipients, 452, "4.5.3", "Too many recipients", "rcpt");
+  std::size_t remote = 0;
+  // A reversed SRS bounce is not a forward: it neither counts as one nor gets its sender rewritten.
+  const bool expanded =
+      srs.result != session_env::srs_reversal::kind::ok && (fresh.size() != 1 || fresh.front() != rcpt);
+  if (expanded)
+    for (const auto& t : fresh) {
+      auto at = t.rfind('@');
+      if (at != std::string::npos && !env_.is_local_domain(std::string_view(t).substr(at + 1))) ++remote;
+    }
+  if (tx_.forwarded_remote + remote > cfg_.max_remote_targets) {
+    s = error_reply(std::move(s), rule::forward_limit, 550, "5.7.1",
+                    "Recipient address rejected: too many remote forwarding targets for one message", "rcpt");
+    s.events.back().fields["to"] = rcpt;
     return s;
   }
-  tx_.recipients.push_back(rcpt);
-  add_event(s, ev::rcpt, {{"to", rcpt}});
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    if (auto lim = env_.check_limit(session_env::limit_kind::recipient, client_ip_, auth_user_); !lim.empty()) {
+      s.replies.push_back(make_reply(452, "4.5.3", "Too many recipients from you this hour; try again later"));
+      add_event(s, ev::reject, {{"stage", "rcpt"}, {"code", 452}, {"rule", lim}});
+      return s;
+    }
+  }
+  tx_.forwarded_remote += remote;
+  tx_.role_only = tx_.role_only && role;
+  if (remote != 0)
+    for (const auto& t : fresh) {
+      auto at = t.rfind('@');
+      if (at != std::string::npos && !env_.is_local_domain(std::string_view(t).substr(at + 1)))
+        tx_.forwarded.emplace_back(t, rcpt);
+    }
+  nlohmann::json f = {{"to", rcpt}};
+  if (expanded) f["expanded"] = fresh;
+  tx_.recipients.insert(tx_.recipients.end(), fresh.begin(), fresh.end());
+  add_event(s, ev::rcpt, std::move(f));
   s.replies.push_back(make_reply(250, "2.1.5", "Ok"));
   return s;
 }

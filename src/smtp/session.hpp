@@ -56,6 +56,28 @@ class session_env {
   virtual bool local_user_exists(std::string_view address) const = 0;
   // May this login use this envelope sender? (default policy: only its own address, or <>)
   virtual bool may_send_as(std::string_view login, std::string_view sender) const = 0;
+  // Who a local recipient (lower-case local@domain of a local domain) really is (issue 20, address/resolve.hpp):
+  // the final recipients of an alias, subaddress, postmaster@/abuse@ or catch-all, local and remote. The default
+  // knows users only.
+  struct local_resolution {
+    enum class kind : std::uint8_t { ok, unknown, loop, too_deep, too_many } result = kind::unknown;
+    std::vector<std::string> recipients;
+  };
+  virtual local_resolution resolve_local(std::string_view address) const {
+    if (!local_user_exists(address)) return {};
+    return {local_resolution::kind::ok, {std::string(address)}};
+  }
+  // A bounce to an SRS address of ours (address/srs.hpp): where it really goes, or why it is refused (forged,
+  // expired, malformed). not_srs for every other address. The default knows no SRS.
+  struct srs_reversal {
+    enum class kind : std::uint8_t { not_srs, ok, invalid } result = kind::not_srs;
+    std::string address;  // ok: the original sender
+    std::string reason;   // invalid: bad_hash, expired, malformed
+  };
+  virtual srs_reversal reverse_srs(std::string_view address) const {
+    (void)address;
+    return {};
+  }
   // Rate limits (policy::guard): spend one unit; returns "" when allowed, else the name of the limit
   // that fired. user is the authenticated login or empty.
   enum class limit_kind : std::uint8_t { message, recipient, auth };
@@ -79,7 +101,8 @@ struct session_config {
   bool trusted_client = false;               // client address is in relay.trusted_networks
   std::string primary_domain = "localhost";  // for <postmaster> without domain
   session_limits limits;
-  bool allow_null_sender = false;  // submission: may a logged-in user send MAIL FROM:<> (relay.allow_null_sender)
+  bool allow_null_sender = false;       // submission: may a logged-in user send MAIL FROM:<> (relay.allow_null_sender)
+  std::size_t max_remote_targets = 10;  // remote targets one message may reach through aliases (address.*)
 };
 
 enum class action : std::uint8_t {
@@ -117,6 +140,12 @@ struct transaction {
   std::uint64_t declared_size = 0;
   bool smtputf8 = false;
   bool eight_bit_mime = false;
+  // Every RCPT so far named postmaster@ or abuse@ of a local domain (RFC 5321 4.5.1): exempt from DMARC reject.
+  bool role_only = true;
+  std::size_t forwarded_remote = 0;  // remote targets reached through aliases (address.max_remote_targets)
+  // Remote targets reached through an alias, with the alias (queued as the recipient's ORCPT: the delivery
+  // rewrites the envelope sender with SRS for them).
+  std::vector<std::pair<std::string, std::string>> forwarded;
 };
 
 // What the cleanup step (smtp/cleanup.hpp) did with a message at the end of data; session::on_cleanup() turns it

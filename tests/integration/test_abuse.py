@@ -136,8 +136,9 @@ def test_rate_limits_fire_at_configured_values(make_server):
     r2.reply()
     r2.cmd("EHLO x")
     r2.cmd("MAIL FROM:<a@example.org>")
-    # distinct mailboxes: a repeated one is stored once and not counted (duplicate filter)
-    rcpts = ["alice@localhost", "bob@localhost", "postmaster", "alice@localhost"]
+    # distinct recipients: a repeated one is stored once and not counted (duplicate filter); <postmaster> is
+    # alice too (the first user, issue 20), so a subaddress is the third
+    rcpts = ["alice@localhost", "bob@localhost", "alice+x@localhost", "alice@localhost"]
     assert [r2.cmd(f"RCPT TO:<{a}>")[0] for a in rcpts] == [250, 250, 250, 250]
     r2.cmd("RSET")
     r2.cmd("MAIL FROM:<a@example.org>")

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 #include <memory>
 #include <set>
@@ -34,6 +35,19 @@ class fake_env final : public session_env {
   // Bytes left in the budget of messages in flight (limits.inflight_bytes).
   std::uint64_t inflight_left = ~std::uint64_t{0};
   bool inflight_room(std::uint64_t bytes) const override { return std::max<std::uint64_t>(bytes, 1) <= inflight_left; }
+
+  // Issue 20: what an alias, role address or catch-all resolves to (other addresses: the users above), and
+  // bounces to SRS addresses.
+  std::map<std::string, local_resolution> resolutions;
+  std::map<std::string, srs_reversal> srs;
+  local_resolution resolve_local(std::string_view a) const override {
+    if (auto it = resolutions.find(std::string(a)); it != resolutions.end()) return it->second;
+    return session_env::resolve_local(a);
+  }
+  srs_reversal reverse_srs(std::string_view a) const override {
+    if (auto it = srs.find(std::string(a)); it != srs.end()) return it->second;
+    return {};
+  }
 
   bool is_local_domain(std::string_view d) const override { return domains.count(lower_copy(d)) != 0; }
   bool local_user_exists(std::string_view a) const override { return users.count(std::string(a)) != 0; }
