@@ -42,14 +42,6 @@ std::string checked_address(std::string_view address, std::string_view what) {
 }
 
 address_db::address_db(const std::string& db_path) {
-  // state.db holds password hashes: created 0600 before SQLite would create it 0644 (as sasl/user_db does). Only
-  // when missing (O_EXCL): closing a descriptor of a file this process already has open in SQLite would drop
-  // SQLite's POSIX locks on it, and another process would then take the WAL and its index from under us.
-  int fd = ::open(db_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0)
-    ::close(fd);
-  else if (errno != EEXIST)
-    throw std::runtime_error("cannot open state database " + db_path + ": " + std::strerror(errno));
   db_ = common::open_state_db(db_path, k_schema, "the address tables");
 }
 

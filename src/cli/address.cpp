@@ -8,6 +8,7 @@
 #include "address/settings.hpp"
 #include "cli/cli.hpp"
 #include "common/ascii.hpp"
+#include "common/state_db.hpp"
 
 #include <sys/stat.h>
 
@@ -28,7 +29,7 @@ std::unique_ptr<address::address_db> open_address_tables(const config::config& c
   std::error_code ec;
   if (!fs::exists(cfg.data_dir, ec) && ::mkdir(cfg.data_dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::runtime_error("cannot create data directory " + cfg.data_dir + ": " + std::strerror(errno));
-  return std::make_unique<address::address_db>((fs::path(cfg.data_dir) / "state.db").string());
+  return std::make_unique<address::address_db>(common::state_db_path(cfg.data_dir));
 }
 
 std::set<std::string> hosted_domain_set(const config::config& cfg, const address::book& b) {
@@ -255,7 +256,7 @@ void register_addresses(CLI::App& app, common_options& opts, int& exit_code) {
 
 std::vector<config::diagnostic> address_findings(const config::config& cfg) {
   std::vector<config::diagnostic> out;
-  const fs::path db_path = fs::path(cfg.data_dir) / "state.db";
+  const fs::path db_path = common::state_db_path(cfg.data_dir);
   std::error_code ec;
   if (!fs::exists(db_path, ec)) return out;  // nothing set up yet: no users, no aliases to judge
   try {

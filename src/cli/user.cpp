@@ -93,7 +93,7 @@ bool domain_is_local(const config::config& cfg, const std::string& address) {
   for (const auto& d : cfg.domains)
     if (common::iequals(d, std::string_view(address).substr(at + 1))) return true;
   // `mailfort domain add` (issue 20): hosted domains kept in state.db.
-  const auto db = std::filesystem::path(cfg.data_dir) / "state.db";
+  const std::filesystem::path db = common::state_db_path(cfg.data_dir);
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) return false;
   return address::address_db(db.string()).snapshot()->domains.count(address.substr(at + 1)) != 0;

@@ -3,9 +3,13 @@
 // opening the database (WAL, busy timeout) with a table's schema. Header-only; users link SQLite themselves.
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -55,7 +59,20 @@ struct sql_stmt {
 
 // Opens (creating) the database at `path` in WAL mode with a 5 s busy timeout and runs `schema` (CREATE TABLE IF
 // NOT EXISTS ...). Throws, naming `table`, when either fails; never returns null.
+// state.db holds password hashes: it is created 0600 before SQLite would create it 0644 & ~umask (its -wal and -shm
+// files copy the mode). Only when missing (O_EXCL): closing a descriptor of a file this process already has open in
+// SQLite drops SQLite's POSIX locks on it (they belong to the process), and another process would then take the WAL
+// and its index from under the open connections.
+inline void create_private_db_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    ::close(fd);
+  else if (errno != EEXIST)
+    throw std::runtime_error("cannot create state database " + path + ": " + std::strerror(errno));
+}
+
 inline sqlite3* open_state_db(const std::string& path, const char* schema, std::string_view table) {
+  create_private_db_file(path);
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK) {

@@ -262,7 +262,7 @@ int run(const config::config& cfg, bool allow_insecure) {
     common::system_clock clock;
     auto guard = make_guard(cfg, clock);
     common::byte_budget inflight(cfg.limits.inflight_bytes);
-    address::address_db addrs((data / "state.db").string());  // domains and aliases (issue 20)
+    address::address_db addrs(common::state_db_path(data));  // domains and aliases (issue 20)
     env_impl env(cfg, users, addrs, *guard, inflight);
     if (cfg.address.srs) {
       address::srs::settings srs;

@@ -5,6 +5,7 @@
 #include "sasl/user_db.hpp"
 
 #include "common/ascii.hpp"
+#include "common/sqlite.hpp"
 #include "sasl/app_passwords.hpp"
 
 #include <sodium.h>
@@ -120,11 +121,7 @@ std::optional<std::string> normalise_address(std::string_view address) {
 
 user_db::user_db(const std::string& db_path) {
   init_sodium();
-  // The file holds password hashes: create it 0600 before SQLite does (SQLite would use 0644 & ~umask);
-  // its -wal and -shm files copy this mode.
-  int fd = ::open(db_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot open state database " + db_path + ": " + std::strerror(errno));
-  ::close(fd);
+  common::create_private_db_file(db_path);  // 0600, and never a close() of a file SQLite holds
   if (sqlite3_open_v2(db_path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
                       nullptr) != SQLITE_OK) {
