@@ -57,8 +57,6 @@ struct sql_stmt {
   }
 };
 
-// Opens (creating) the database at `path` in WAL mode with a 5 s busy timeout and runs `schema` (CREATE TABLE IF
-// NOT EXISTS ...). Throws, naming `table`, when either fails; never returns null.
 // state.db holds password hashes: it is created 0600 before SQLite would create it 0644 & ~umask (its -wal and -shm
 // files copy the mode). Only when missing (O_EXCL): closing a descriptor of a file this process already has open in
 // SQLite drops SQLite's POSIX locks on it (they belong to the process), and another process would then take the WAL
@@ -71,6 +69,8 @@ inline void create_private_db_file(const std::string& path) {
     throw std::runtime_error("cannot create state database " + path + ": " + std::strerror(errno));
 }
 
+// Opens (creating) the database at `path` in WAL mode with a 5 s busy timeout and runs `schema` (CREATE TABLE IF
+// NOT EXISTS ...). Throws, naming `table`, when either fails; never returns null.
 inline sqlite3* open_state_db(const std::string& path, const char* schema, std::string_view table) {
   create_private_db_file(path);
   sqlite3* db = nullptr;

@@ -23,24 +23,6 @@ namespace mailfort::sasl {
 
 namespace {
 
-struct stmt {
-  sqlite3_stmt* s = nullptr;
-  stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
-  }
-  ~stmt() { sqlite3_finalize(s); }
-  void bind(int i, std::string_view v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, long long v) { sqlite3_bind_int64(s, i, v); }
-  int step() { return sqlite3_step(s); }
-  std::string text(int col) {
-    auto* p = sqlite3_column_text(s, col);
-    return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-  }
-};
-
 std::string hash_password(std::string_view password) {
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -179,7 +161,7 @@ void user_db::add_hashed(std::string_view address, std::string_view hash) {
 
 void user_db::insert(const std::string& a, const std::string& h) {
   std::lock_guard lk(mu_);
-  stmt s(db_, "INSERT INTO users(address, hash, created) VALUES(?1, ?2, ?3)");
+  common::sql_stmt s(db_, "INSERT INTO users(address, hash, created) VALUES(?1, ?2, ?3)");
   s.bind(1, a);
   s.bind(2, h);
   s.bind(3, static_cast<long long>(std::time(nullptr)));
@@ -193,7 +175,7 @@ void user_db::set_password(std::string_view address, std::string_view password) 
   if (!a) throw std::invalid_argument("invalid address '" + std::string(address) + "'");
   std::string h = hash_password(password);
   std::lock_guard lk(mu_);
-  stmt s(db_, "UPDATE users SET hash=?2 WHERE address=?1");
+  common::sql_stmt s(db_, "UPDATE users SET hash=?2 WHERE address=?1");
   s.bind(1, *a);
   s.bind(2, h);
   if (s.step() != SQLITE_DONE) throw std::runtime_error(std::string("cannot update user: ") + sqlite3_errmsg(db_));
@@ -204,11 +186,12 @@ bool user_db::remove(std::string_view address) {
   auto a = normalise_address(address);
   if (!a) return false;
   std::lock_guard lk(mu_);
-  stmt s(db_, "DELETE FROM users WHERE address=?1");
+  common::sql_stmt s(db_, "DELETE FROM users WHERE address=?1");
   s.bind(1, *a);
   if (s.step() != SQLITE_DONE) throw std::runtime_error(std::string("cannot delete user: ") + sqlite3_errmsg(db_));
   const bool removed = sqlite3_changes(db_) > 0;
-  stmt ap(db_, "DELETE FROM app_passwords WHERE address=?1");  // a user added again later starts without them
+  common::sql_stmt ap(db_,
+                      "DELETE FROM app_passwords WHERE address=?1");  // a user added again later starts without them
   ap.bind(1, *a);
   ap.step();
   return removed;
@@ -216,9 +199,9 @@ bool user_db::remove(std::string_view address) {
 
 std::vector<std::string> user_db::list() {
   std::lock_guard lk(mu_);
-  stmt s(db_, "SELECT address FROM users ORDER BY address");
+  common::sql_stmt s(db_, "SELECT address FROM users ORDER BY address");
   std::vector<std::string> out;
-  while (s.step() == SQLITE_ROW) out.push_back(s.text(0));
+  while (s.step() == SQLITE_ROW) out.push_back(s.col(0));
   return out;
 }
 
@@ -252,17 +235,17 @@ std::optional<std::string> user_db::authenticate(std::string_view address, std::
   std::vector<std::string> app_hashes;
   if (auto a = normalise_address(address)) {
     std::lock_guard lk(mu_);
-    stmt s(db_, "SELECT hash, address FROM users WHERE address=?1");
+    common::sql_stmt s(db_, "SELECT hash, address FROM users WHERE address=?1");
     s.bind(1, *a);
     if (s.step() == SQLITE_ROW) {
-      hash = s.text(0);
-      canonical = s.text(1);
+      hash = s.col(0);
+      canonical = s.col(1);
       known = true;
     }
     if (known) {
-      stmt ap(db_, "SELECT hash FROM app_passwords WHERE address=?1");
+      common::sql_stmt ap(db_, "SELECT hash FROM app_passwords WHERE address=?1");
       ap.bind(1, *a);
-      while (ap.step() == SQLITE_ROW) app_hashes.push_back(ap.text(0));
+      while (ap.step() == SQLITE_ROW) app_hashes.push_back(ap.col(0));
     }
   }
   if (!known) hash = dummy;
