@@ -27,7 +27,7 @@ class user_db {
   // address is normalised to lower case; throws std::invalid_argument for an address whose local part
   // or domain is not a safe mailbox name, std::runtime_error if it exists (add) or not (passwd/del).
   void add(std::string_view address, std::string_view password);
-  // The same with a hash made elsewhere (`user add --password-hash`: a migration from Dovecot or another mailfort);
+  // The same with a hash made elsewhere (`user add --hash-stdin`: a migration from Dovecot or another mailfort);
   // the caller has checked it with password_hash_status().
   void add_hashed(std::string_view address, std::string_view hash);
   void set_password(std::string_view address, std::string_view password);
@@ -59,7 +59,7 @@ class user_db {
   bool require_app_passwords_ = false;
 };
 
-// What `user add --password-hash` thinks of a hash: an argon2id string crypto_pwhash_str_verify can check, made with
+// What `user add --hash-stdin` thinks of a hash: an argon2id string crypto_pwhash_str_verify can check, made with
 // mailfort's own parameters (ok) or others (other_params: accepted, but reported), or anything else (invalid).
 enum class hash_status { ok, other_params, invalid };
 hash_status password_hash_status(std::string_view hash);
